@@ -1,0 +1,9 @@
+"""fastnn: the sigmoid network of Nielsen's *Neural Networks and Deep Learning*, made fast with Numba.
+
+>>> import fastnn
+>>> net = fastnn.Network([784, 30, 10], seed=0)
+"""
+from .network import Network
+
+__version__ = "0.1.0"
+__all__ = ["Network"]

@@ -1,0 +1,96 @@
+"""The three interchangeable engines behind :class:`fastnn.Network`.
+
+Each engine trains the network's flat parameter buffer in place and offers
+the same four operations (the mini-batches of an index sequence, one
+mini-batch step, one sample's gradient, a batched forward pass); the API has
+validated and converted every argument already.  ``epoch`` may be given a
+slice of an epoch's order (whole mini-batches): ``n``, the training-set size
+of the L2 term (eq. 93), is passed separately.
+
+* ``jit`` — the Numba kernels of :mod:`fastnn.kernels.mlp`;
+* ``reference`` — the book's per-sample algorithm, :mod:`fastnn.reference.network_np`;
+* ``matrix`` — chapter 2's matrix form, :mod:`fastnn.reference.matrix_np`.
+"""
+import numpy as np
+
+from .kernels import mlp
+from .reference import matrix_np, network_np
+
+COST_CODES = {"quadratic": mlp.QUADRATIC, "cross-entropy": mlp.CROSS_ENTROPY}
+
+
+def _decay(eta, lmbda, n):
+    """Weight-decay factor of eq. 93, written as network2.py computes it."""
+    return 1 - eta * (lmbda / n)
+
+
+class JitEngine:
+    """Numba kernels; one compiled call per epoch."""
+
+    name = "jit"
+
+    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n):
+        dt = net._theta.dtype.type
+        mlp.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order,
+                      mini_batch_size, float(eta), dt(_decay(eta, lmbda, n)), COST_CODES[net.cost])
+
+    def update_mini_batch(self, net, X, Y, eta, lmbda, n):
+        dt = net._theta.dtype.type
+        batch = np.arange(X.shape[0], dtype=np.int64)
+        mlp.update_mini_batch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, batch,
+                              dt(eta / X.shape[0]), dt(_decay(eta, lmbda, n)), COST_CODES[net.cost])
+
+    def backprop(self, net, x, y):
+        nabla = np.empty_like(net._theta)
+        mlp.backprop(net._theta, net._w_off, net._b_off, net._sizes, x, y, COST_CODES[net.cost], nabla)
+        return nabla
+
+    def feedforward(self, net, X):
+        out = np.empty((X.shape[0], net.sizes[-1]), dtype=net._theta.dtype)
+        mlp.feedforward_batch(net._theta, net._w_off, net._b_off, net._sizes, X, out)
+        return out
+
+
+class ReferenceEngine:
+    """The book's per-sample NumPy algorithm (slow, obviously correct)."""
+
+    name = "reference"
+    module = network_np
+
+    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n):
+        w, b = self.module.sgd_epoch(net.weights, net.biases, X, Y, order, mini_batch_size,
+                                     eta, lmbda, n, net.cost)
+        net._store(w, b)
+
+    def update_mini_batch(self, net, X, Y, eta, lmbda, n):
+        batch = [(x.reshape(-1, 1), y.reshape(-1, 1)) for x, y in zip(X, Y)]
+        w, b = network_np.update_mini_batch(net.weights, net.biases, batch, eta, lmbda, n, net.cost)
+        net._store(w, b)
+
+    def backprop(self, net, x, y):
+        nabla_b, nabla_w = network_np.backprop(net.weights, net.biases, x.reshape(-1, 1),
+                                               y.reshape(-1, 1), net.cost)
+        return net._flatten(nabla_w, nabla_b)
+
+    def feedforward(self, net, X):
+        out = np.empty((X.shape[0], net.sizes[-1]), dtype=net._theta.dtype)
+        for i, x in enumerate(X):
+            out[i] = network_np.feedforward(net.weights, net.biases, x.reshape(-1, 1)).ravel()
+        return out
+
+
+class MatrixEngine(ReferenceEngine):
+    """Chapter 2's matrix form: one BLAS product per layer and mini-batch."""
+
+    name = "matrix"
+    module = matrix_np
+
+    def update_mini_batch(self, net, X, Y, eta, lmbda, n):
+        w, b = matrix_np.update_mini_batch(net.weights, net.biases, X.T, Y.T, eta, lmbda, n, net.cost)
+        net._store(w, b)
+
+    def feedforward(self, net, X):
+        return np.ascontiguousarray(matrix_np.feedforward(net.weights, net.biases, X.T).T)
+
+
+ENGINES = {cls.name: cls for cls in (JitEngine, ReferenceEngine, MatrixEngine)}

@@ -1,0 +1,45 @@
+"""Sigmoid neuron activations (chapter 1, eq. 3-4) as scalar Numba kernels.
+
+Both work on float64 and float32 without promoting float32 to float64: every
+constant is made in the argument's own type by :func:`one_like`.
+"""
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+
+def one_like(z):
+    """Return 1 in the floating type of ``z`` (plain-Python version)."""
+    return type(z)(1)
+
+
+@overload(one_like)
+def _one_like_jit(z):
+    # Compiled version: a float32 argument gets a float32 one, anything else float64.
+    if z == types.float32:
+        return lambda z: np.float32(1)
+    return lambda z: 1.0
+
+
+@njit(cache=True)
+def sigmoid(z):
+    """sigma(z) = 1 / (1 + exp(-z)) (eq. 3), never overflowing.
+
+    exp() is only ever called on a non-positive number, so it cannot overflow:
+    for z < 0 the equivalent form exp(z) / (1 + exp(z)) is used.  The limits
+    are exact: sigmoid(-inf) == 0 and sigmoid(+inf) == 1.
+    """
+    one = one_like(z)
+    if z >= 0:
+        return one / (one + math.exp(-z))
+    e = math.exp(z)
+    return e / (one + e)
+
+
+@njit(cache=True)
+def sigmoid_prime(z):
+    """Derivative sigma'(z) = sigma(z) (1 - sigma(z)) (chapter 2, used in BP1-BP2)."""
+    s = sigmoid(z)
+    return s * (one_like(z) - s)
