@@ -3,7 +3,8 @@
 >>> import fastnn
 >>> net = fastnn.Network([784, 30, 10], seed=0)
 """
+from . import datasets
 from .network import Network
 
 __version__ = "0.1.0"
-__all__ = ["Network"]
+__all__ = ["Network", "datasets"]

@@ -100,22 +100,27 @@ class Network:
     def _replace(self, current, views, new, name):
         if len(new) != len(views):
             raise ValueError(f"{name} must have {len(views)} arrays (one per layer), got {len(new)}")
-        current[:] = new
-        self._sync_list(current, views, name)
+        self._sync_list(new, views, name)
+        current[:] = views
 
-    def _sync_list(self, current, views, name):
-        """Copy any array the user put into the list into the flat buffer."""
-        for l, (arr, view) in enumerate(zip(current, views)):
-            if arr is view:
-                continue
-            arr = np.asarray(arr)
+    @staticmethod
+    def _sync_list(arrays, views, name):
+        """Copy any array the user put into ``arrays`` into the flat buffer.
+
+        Every array is checked before anything is copied, so a bad one leaves
+        the parameters untouched.
+        """
+        changed = [l for l, (arr, view) in enumerate(zip(arrays, views)) if arr is not view]
+        for l in changed:
+            arr, view = np.asarray(arrays[l]), views[l]
             column_as_vector = view.shape[1] == 1 and arr.shape == view.shape[:1]
             if arr.shape != view.shape and not column_as_vector:
                 raise ValueError(f"{name}[{l}] must have shape {view.shape}, got {arr.shape}")
             if not np.isfinite(arr).all():
                 raise ValueError(f"{name}[{l}] contains NaN or infinity")
-            view[...] = arr.reshape(view.shape)
-            current[l] = view
+        for l in changed:
+            views[l][...] = np.reshape(arrays[l], views[l].shape)
+            arrays[l] = views[l]
 
     def _sync(self):
         """Make edits of ``weights``/``biases`` list elements visible to every engine."""
