@@ -5,6 +5,8 @@
 """
 from . import datasets
 from .network import Network
+from .sweep import sweep  # the function (light module: dask/sklearn load on call)
 
 __version__ = "0.1.0"
 __all__ = ["Network", "datasets"]
+__all__ += ["sweep"]

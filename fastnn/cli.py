@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 
+from .sweep import add_sweep_parser
+
 
 def _sizes(text):
     """Parse ``"784,30,10"`` into a list of ints."""
@@ -61,6 +63,7 @@ def build_parser():
     add_data_arguments(train)
     train.add_argument("--engine", choices=["jit", "reference", "matrix"], default="jit")
     train.set_defaults(func=cmd_train)
+    add_sweep_parser(sub)
     return parser
 
 
