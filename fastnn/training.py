@@ -1,0 +1,270 @@
+"""Training helpers for :class:`fastnn.Network`: costs, chapter-3 stopping rules, progress.
+
+Everything here is plain Python/NumPy around the compiled epoch:
+
+* :func:`sample_costs` and :func:`total_cost` evaluate ``network2.py``'s cost
+  functions (``QuadraticCost.fn``, ``CrossEntropyCost.fn``) on the output
+  activations of a whole data set;
+* :class:`PlateauRule` implements early stopping and the learning-rate
+  schedule of chapter 3 (halve eta after a plateau of the validation accuracy,
+  stop at eta0/128);
+* :class:`ChunkSizer` and :func:`make_progress` split an epoch into chunks of
+  whole mini-batches, so a progress bar and Ctrl-C are handled between
+  compiled calls without slowing the epoch;
+* :func:`new_history` / :func:`append_history` keep ``net.history_``.
+"""
+import sys
+import time
+
+import numpy as np
+
+HISTORY_KEYS = ("epoch", "eta", "seconds", "training_cost", "training_accuracy",
+                "validation_cost", "validation_accuracy")
+"""Keys of ``Network.history_``: a dict of per-epoch lists (``None`` where not measured)."""
+
+ETA_FLOOR = 128
+"""The schedule stops once eta has been halved down to eta0 / ETA_FLOOR (chapter 3's exercise)."""
+
+
+# -- costs (network2.py's QuadraticCost.fn / CrossEntropyCost.fn, row-wise) --------------
+
+def sample_costs(A, Y, cost):
+    """Cost C_x of every sample, from output activations ``A`` and targets ``Y`` (rows).
+
+    Parameters
+    ----------
+    A, Y : ndarray, shape (n, n_out)
+        Output activations and desired outputs.
+    cost : {"quadratic", "cross-entropy"}
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        Quadratic: ``0.5 * ||a - y||^2`` (eq. 6).  Cross-entropy: eq. 63,
+        ``sum(nan_to_num(-y ln a - (1 - y) ln(1 - a)))``; as in network2.py,
+        ``nan_to_num`` turns ``0 * log(0)`` into 0 and ``log(0)`` into a huge
+        finite number.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    if cost == "quadratic":
+        return 0.5 * np.sum((A - Y) ** 2, axis=1)
+    if cost == "cross-entropy":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = -Y * np.log(A) - (1 - Y) * np.log(1 - A)
+        return np.sum(np.nan_to_num(terms), axis=1)
+    raise ValueError(f"cost must be 'quadratic' or 'cross-entropy', got {cost!r}")
+
+
+def total_cost(A, Y, cost, lmbda, weights):
+    """network2.py's ``total_cost``: mean C_x plus the L2 term of eq. 85.
+
+    Parameters
+    ----------
+    A, Y : ndarray, shape (n, n_out)
+        Output activations and targets of the ``n`` samples of the data set.
+    cost : {"quadratic", "cross-entropy"}
+    lmbda : float
+        Regularisation parameter.
+    weights : list of ndarray
+        The network's weight matrices.
+
+    Returns
+    -------
+    float
+        ``mean(C_x) + 0.5 * (lmbda / n) * sum_w ||w||^2`` with ``n`` the size
+        of this data set, exactly as network2.py computes it.
+    """
+    n = len(A)
+    penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
+    return float(np.sum(sample_costs(A, Y, cost)) / n + 0.5 * (lmbda / n) * penalty)
+
+
+# -- chapter 3: early stopping and the learning-rate schedule ---------------------------
+
+class PlateauRule:
+    """Early stopping and the halve-eta-on-plateau schedule of chapter 3.
+
+    Each epoch's validation accuracy is compared with the best so far (strictly
+    greater counts as an improvement, as in network2.py's early stopping).
+
+    Parameters
+    ----------
+    eta : float
+        The initial learning rate eta0.
+    early_stopping_n : int
+        Stop after this many epochs without improvement (0: never).
+    eta_schedule_n : int
+        Halve eta after this many epochs without improvement and start
+        counting again; stop once eta has fallen to eta0/128 (0: constant eta).
+
+    Attributes
+    ----------
+    eta : float
+        The learning rate for the next epoch.
+    stopped : str or None
+        Why training stopped (``"early stopping"`` or ``"eta schedule"``), or None.
+    """
+
+    def __init__(self, eta, early_stopping_n=0, eta_schedule_n=0):
+        self.eta0 = float(eta)
+        self.eta = float(eta)
+        self.early_stopping_n = int(early_stopping_n)
+        self.eta_schedule_n = int(eta_schedule_n)
+        self.best = None
+        self.since_best = 0  # epochs without improvement (early stopping)
+        self.since_change = 0  # epochs without improvement at the current eta (schedule)
+        self.stopped = None
+
+    @property
+    def active(self):
+        """True if a rule needs the validation accuracy."""
+        return self.early_stopping_n > 0 or self.eta_schedule_n > 0
+
+    def update(self, accuracy):
+        """Record one epoch's validation accuracy; return True if training must stop."""
+        if not self.active:
+            return False
+        if self.best is None or accuracy > self.best:
+            self.best = accuracy
+            self.since_best = 0
+            self.since_change = 0
+        else:
+            self.since_best += 1
+            self.since_change += 1
+        if self.early_stopping_n and self.since_best >= self.early_stopping_n:
+            self.stopped = "early stopping"
+        elif self.eta_schedule_n and self.since_change >= self.eta_schedule_n:
+            self.eta /= 2
+            self.since_change = 0
+            if self.eta <= self.eta0 / ETA_FLOOR:
+                self.stopped = "eta schedule"
+        return self.stopped is not None
+
+    def state(self):
+        """JSON-serialisable state (for checkpoints)."""
+        return {"eta0": self.eta0, "eta": self.eta, "early_stopping_n": self.early_stopping_n,
+                "eta_schedule_n": self.eta_schedule_n, "best": self.best,
+                "since_best": self.since_best, "since_change": self.since_change,
+                "stopped": self.stopped}
+
+    @classmethod
+    def from_state(cls, state):
+        """Rebuild a rule saved by :meth:`state`."""
+        rule = cls(state["eta0"], state["early_stopping_n"], state["eta_schedule_n"])
+        rule.eta = float(state["eta"])
+        rule.best = state["best"]
+        rule.since_best = int(state["since_best"])
+        rule.since_change = int(state["since_change"])
+        rule.stopped = state["stopped"]
+        return rule
+
+
+# -- history ------------------------------------------------------------------------------
+
+def new_history():
+    """An empty ``history_``: a dict with one empty list per key of :data:`HISTORY_KEYS`."""
+    return {key: [] for key in HISTORY_KEYS}
+
+
+def append_history(history, record):
+    """Append one epoch's ``record`` (a dict; missing keys become None) to ``history``."""
+    unknown = set(record) - set(HISTORY_KEYS)
+    if unknown:
+        raise ValueError(f"unknown history keys {sorted(unknown)}; expected {list(HISTORY_KEYS)}")
+    for key in HISTORY_KEYS:
+        history[key].append(record.get(key))
+
+
+def check_history(history):
+    """Validate a history loaded from a file: the keys of :data:`HISTORY_KEYS`, equal lengths."""
+    if not isinstance(history, dict) or set(history) != set(HISTORY_KEYS):
+        raise ValueError(f"history must be a dict with keys {list(HISTORY_KEYS)}")
+    lengths = {len(v) if isinstance(v, list) else -1 for v in history.values()}
+    if len(lengths) != 1 or -1 in lengths:
+        raise ValueError("history must hold one list per key, all of the same length")
+    return history
+
+
+# -- chunks of an epoch and the progress bar ------------------------------------------------
+
+class ChunkSizer:
+    """Chooses how many whole mini-batches the next compiled call trains.
+
+    Starts small, then sizes chunks so that one takes about ``target``
+    seconds: the Python work between chunks (progress update, signal check)
+    stays negligible, and a progress bar or Ctrl-C reacts within ``target``.
+    Chunking does not change the result: an epoch's mini-batches are the same
+    whichever calls they are trained in.
+
+    Parameters
+    ----------
+    mini_batch_size : int
+    target : float
+        Wanted seconds per chunk.
+    first : int
+        Number of samples in the first chunk (rounded up to whole mini-batches).
+    """
+
+    def __init__(self, mini_batch_size, target=0.2, first=512):
+        self.mini_batch_size = mini_batch_size
+        self.target = target
+        self.batches = max(1, -(-first // mini_batch_size))
+
+    def chunks(self, n):
+        """Yield ``(start, stop)`` sample ranges covering ``0..n``; call :meth:`done` after each."""
+        start = 0
+        while start < n:
+            stop = min(n, start + self.batches * self.mini_batch_size)
+            self._t0 = time.perf_counter()
+            yield start, stop
+            start = stop
+
+    def done(self):
+        """Adapt the chunk size to the time the last chunk took (at most 4x growth)."""
+        seconds = time.perf_counter() - self._t0
+        if seconds <= 0:
+            self.batches *= 4
+            return
+        scale = min(4.0, max(0.25, self.target / seconds))
+        self.batches = max(1, int(self.batches * scale))
+
+
+class _NoBar:
+    """Stand-in for a tqdm bar when progress is off."""
+
+    def update(self, n=1):
+        """Do nothing."""
+
+    def set_description_str(self, *args, **kwargs):
+        """Do nothing."""
+
+    def set_postfix_str(self, *args, **kwargs):
+        """Do nothing."""
+
+    def close(self):
+        """Do nothing."""
+
+
+def progress_enabled(progress, stream=None):
+    """True if a bar should be shown: ``progress`` is true and ``stream`` (stderr) is a terminal."""
+    if not progress:
+        return False
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def make_progress(progress, total, initial=0):
+    """A tqdm bar over ``total`` samples (``initial`` done), or a no-op bar.
+
+    The bar goes to ``sys.stderr`` and only exists if :func:`progress_enabled`.
+    """
+    if not progress_enabled(progress):
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="sample", unit_scale=True, file=sys.stderr,
+                dynamic_ncols=True, leave=True, smoothing=0.3)
