@@ -69,6 +69,8 @@ class _GradientFit:
         self.solver = solver
         self.lmbda = _v.check_float(lmbda, "lmbda", nonnegative=True)
         self.eta = None if eta is None else _v.check_float(eta, "eta", positive=True)
+        if momentum is None:
+            momentum = 0.9 if solver == "gd" else 0.0
         self.momentum = _v.check_float(momentum, "momentum", nonnegative=True)
         if self.momentum >= 1:
             raise ValueError(f"momentum must be < 1, got {self.momentum}")
@@ -78,7 +80,7 @@ class _GradientFit:
         self.tol = _v.check_float(tol, "tol", nonnegative=True)
         self.batch_size = _v.check_int(batch_size, "batch_size", 1)
         if n_iter_no_change is None:
-            n_iter_no_change = 50 if solver == "gd" else 10
+            n_iter_no_change = 50 if solver == "gd" else 20
         self.n_iter_no_change = _v.check_int(n_iter_no_change, "n_iter_no_change", 1)
         if random_state is not None:
             random_state = _v.check_int(random_state, "random_state", 0)
@@ -153,9 +155,9 @@ class LinearRegression(_GradientFit):
         absolute deviation of y.  The l1 cost and SGD use eta / sqrt(t).
     max_iter : int, optional
         Iterations (gd, default 10000) or epochs (sgd, default 1000).
-    momentum : float, default 0.9
+    momentum : float, optional
         Momentum coefficient mu of momentum-based gradient descent (chapter 3);
-        0 gives plain gradient descent.
+        default 0.9 for gd, 0 (plain SGD) for sgd.
     tol : float, optional
         Default 1e-8 for gd, 1e-5 for sgd.  gd/l2 stops once no parameter
         moves more than tol * max(1, max|param|); l1 and sgd stop once J has
@@ -163,7 +165,7 @@ class LinearRegression(_GradientFit):
         iterations/epochs.
     batch_size : int, default 32
     n_iter_no_change : int, optional
-        Patience of the stall rule: 50 iterations (gd) or 10 epochs (sgd).
+        Patience of the stall rule: 50 iterations (gd) or 20 epochs (sgd).
     random_state : int, optional
         Seed of the SGD shuffles.
 
@@ -179,7 +181,7 @@ class LinearRegression(_GradientFit):
     converged_ : bool
     """
 
-    def __init__(self, solver="closed", loss="l2", lmbda=0.0, eta=None, momentum=0.9,
+    def __init__(self, solver="closed", loss="l2", lmbda=0.0, eta=None, momentum=None,
                  max_iter=None, tol=None, batch_size=32, n_iter_no_change=None, random_state=None):
         _check_choice(solver, "solver", ("closed", "gd", "sgd"))
         self.loss = _check_choice(loss, "loss", ("l2", "l1"))
@@ -254,15 +256,15 @@ class LogisticRegression(_GradientFit):
         SGD uses eta / sqrt(epoch).
     max_iter : int, optional
         Iterations (gd, default 10000) or epochs (sgd, default 1000).
-    momentum : float, default 0.9
-        Momentum coefficient (chapter 3); 0 gives plain gradient descent.
+    momentum : float, optional
+        Momentum coefficient (chapter 3); default 0.9 for gd, 0 (plain SGD) for sgd.
     tol : float, optional
         Default 1e-8 for gd, 1e-5 for sgd.  gd stops once no parameter moves
         more than tol * max(1, max|param|); sgd once J has not improved by
         tol * max(1, J) for ``n_iter_no_change`` epochs.
     batch_size : int, default 32
     n_iter_no_change : int, optional
-        Default 10 epochs (sgd); unused by gd.
+        Default 20 epochs (sgd); unused by gd.
     random_state : int, optional
 
     Attributes
@@ -275,7 +277,7 @@ class LogisticRegression(_GradientFit):
         As in :class:`LinearRegression`.
     """
 
-    def __init__(self, solver="gd", lmbda=1.0, eta=None, momentum=0.9, max_iter=None, tol=None,
+    def __init__(self, solver="gd", lmbda=1.0, eta=None, momentum=None, max_iter=None, tol=None,
                  batch_size=32, n_iter_no_change=None, random_state=None):
         _check_choice(solver, "solver", ("gd", "sgd"))
         self._init_common(solver, lmbda, eta, momentum, max_iter, tol, batch_size,
