@@ -4,9 +4,12 @@ The class only validates, converts and dispatches: the computing is done by
 an engine (:mod:`fastnn.engines`) on one flat parameter buffer, of which
 ``net.weights`` and ``net.biases`` are views.
 """
+import os
+import time
+
 import numpy as np
 
-from . import _bookdata, _params
+from . import _bookdata, _params, persistence, training
 from ._validation import check_array, check_dtype, check_float, check_int, check_sizes, check_targets
 from .engines import COST_CODES, ENGINES
 
@@ -65,6 +68,16 @@ class Network:
         self._weights = list(self._w_views)
         self._biases = list(self._b_views)
         self._initialise()
+        self._reset_training_state()
+
+    def _reset_training_state(self):
+        """No epochs trained yet: empty history, no fit hyperparameters."""
+        self.history_ = training.new_history()
+        self.epochs_done_ = 0
+        self.interrupted_ = False
+        self.stop_reason_ = None
+        self.fit_params_ = None
+        self._rule_state = None
 
     def _initialise(self):
         """Draw biases, then weights, as network.py does (in that order)."""
@@ -160,32 +173,138 @@ class Network:
         X = check_array(a.T, "a", dtype=self.dtype, n_features=n_in)
         return np.ascontiguousarray(self._engine.feedforward(self, X).T)
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
-        """Train with mini-batch SGD, printing progress like the book's ``network.py``.
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
+            monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
+            monitor_training_cost=False, monitor_training_accuracy=False,
+            early_stopping_n=0, eta_schedule_n=0, test_data=None):
+        """Train with mini-batch SGD, printing and returning like the book's programs.
 
-        ``training_data``: list (or zip) of ``(x, y)`` pairs, or arrays ``(X, y)``.
-        If ``test_data`` is given, prints ``Epoch j: correct / n_test`` after
-        each epoch, else ``Epoch j complete``.
+        Two behaviours, chosen by the arguments:
+
+        * ``network.py`` (chapter 1): ``SGD(training_data, epochs, mini_batch_size,
+          eta, test_data=None)`` prints ``Epoch j: correct / n_test`` after each
+          epoch if ``test_data`` is given, else ``Epoch j complete``, and returns
+          None.  ``lmbda`` may be added; the printing stays the same.
+        * ``network2.py`` (chapter 3): as soon as ``evaluation_data``, a
+          ``monitor_*`` flag, ``lmbda`` > 0, ``early_stopping_n`` or
+          ``eta_schedule_n`` is given (and ``test_data`` is not), prints
+          ``Epoch j training complete`` and the monitored costs/accuracies, and
+          returns ``(evaluation_cost, evaluation_accuracy, training_cost,
+          training_accuracy)``: per-epoch lists, empty where not monitored.
+          Costs are :meth:`total_cost` (with the L2 term), accuracies are
+          counts as from :meth:`accuracy`.
+
+        Parameters
+        ----------
+        training_data : list or zip of (x, y) pairs, or arrays (X, y)
+            ``y`` one-hot columns (as ``mnist_loader``) or int labels.
+        epochs, mini_batch_size : int
+        eta : float
+            Learning rate.
+        lmbda : float
+            L2 regularisation parameter (eq. 93), with ``n = len(training_data)``.
+        evaluation_data : list of (x, y) pairs or arrays (X, y), optional
+            Validation or test data (int labels or one-hot).
+        monitor_evaluation_cost, monitor_evaluation_accuracy, monitor_training_cost, monitor_training_accuracy : bool
+            What to compute, print and return after each epoch.
+        early_stopping_n : int
+            Stop after this many epochs without improvement of the evaluation
+            accuracy (0: off).  Needs ``evaluation_data``.
+        eta_schedule_n : int
+            Halve eta after this many epochs without improvement of the
+            evaluation accuracy; stop once it reached eta/128 (0: off).
+            Needs ``evaluation_data``.
+        test_data : list of (x, y) pairs, optional
+            ``network.py``'s argument: print the test accuracy after each epoch.
+
+        Returns
+        -------
+        None or tuple of four lists
+            See above.  Every epoch is also recorded in ``history_``.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            Re-raised after Ctrl-C: see :meth:`fit`.
         """
-        X, Y, _ = _bookdata.to_arrays(training_data, self.sizes[0], self.sizes[-1], self.dtype)
-        test = None
-        if test_data is not None:
-            test = _bookdata.to_arrays(test_data, self.sizes[0], self.sizes[-1], self.dtype, "test_data")
+        monitors = (monitor_evaluation_cost, monitor_evaluation_accuracy,
+                    monitor_training_cost, monitor_training_accuracy)
+        if test_data is not None and (evaluation_data is not None or any(monitors)):
+            raise ValueError("test_data is network.py's argument (prints 'Epoch j: correct / n'); "
+                             "with network2.py's monitor_* flags pass evaluation_data instead")
+        book2 = test_data is None and bool(any(monitors) or evaluation_data is not None or lmbda
+                                           or early_stopping_n or eta_schedule_n)
+        n_in, n_out = self.sizes[0], self.sizes[-1]
+        X, Y, labels = _bookdata.to_arrays(training_data, n_in, n_out, self.dtype)
+        held_out = evaluation_data if test_data is None else test_data
+        name = "evaluation_data" if test_data is None else "test_data"
+        ev = None if held_out is None else _bookdata.to_arrays(held_out, n_in, n_out, self.dtype, name)
+        rule = self._make_rule(eta, early_stopping_n, eta_schedule_n, ev is not None, "evaluation_data")
+        lists = ([], [], [], [])
+        if book2:
+            report = self._network2_report(X, Y, labels, ev, lmbda, monitors, lists)
+        else:
+            report = self._network_report(ev)
+        self._train(X, Y, epochs, mini_batch_size, eta, lmbda, report, rule=rule)
+        return lists if book2 else None
+
+    def _network_report(self, test):
+        """Per-epoch evaluation and printing of network.py's ``SGD``."""
+        def report(j):
+            if test is None:
+                print(f"Epoch {j} complete")
+                return {}
+            correct = self._count_correct(test[0], test[2])
+            print(f"Epoch {j}: {correct} / {len(test[2])}")
+            return {"validation_accuracy": correct / len(test[2])}
+        return report
+
+    def _network2_report(self, X, Y, labels, ev, lmbda, monitors, lists):
+        """Per-epoch monitoring and printing of network2.py's ``SGD`` (appends to ``lists``)."""
+        mon_ev_cost, mon_ev_acc, mon_tr_cost, mon_tr_acc = monitors
+        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = lists
 
         def report(j):
-            if test is not None:
-                print(f"Epoch {j}: {self._count_correct(test[0], test[2])} / {len(test[2])}")
-            else:
-                print(f"Epoch {j} complete")
+            print("Epoch %s training complete" % j)
+            record = {}
+            if mon_tr_cost or mon_tr_acc:
+                A = self._engine.feedforward(self, X)
+                if mon_tr_cost:
+                    record["training_cost"] = self._total_cost(A, Y, lmbda)
+                    training_cost.append(record["training_cost"])
+                    print("Cost on training data: {}".format(record["training_cost"]))
+                if mon_tr_acc:
+                    correct = int(np.sum(np.argmax(A, axis=1) == labels))
+                    record["training_accuracy"] = correct / len(labels)
+                    training_accuracy.append(correct)
+                    print("Accuracy on training data: {} / {}".format(correct, len(labels)))
+            if ev is not None:
+                A = self._engine.feedforward(self, ev[0])
+                correct = int(np.sum(np.argmax(A, axis=1) == ev[2]))
+                record["validation_accuracy"] = correct / len(ev[2])
+                if mon_ev_cost:
+                    record["validation_cost"] = self._total_cost(A, ev[1], lmbda)
+                    evaluation_cost.append(record["validation_cost"])
+                    print("Cost on evaluation data: {}".format(record["validation_cost"]))
+                if mon_ev_acc:
+                    evaluation_accuracy.append(correct)
+                    print("Accuracy on evaluation data: {} / {}".format(correct, len(ev[2])))
+            print()
+            return record
+        return report
 
-        self._train(X, Y, epochs, mini_batch_size, eta, 0.0, report)
+    def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=1):
+        """Apply one gradient-descent step using the ``(x, y)`` pairs of ``mini_batch``.
 
-    def update_mini_batch(self, mini_batch, eta):
-        """Apply one gradient-descent step using the ``(x, y)`` pairs of ``mini_batch``."""
+        With ``lmbda`` > 0 the weights first decay by ``1 - eta*(lmbda/n)``
+        (eq. 93, network2.py), ``n`` being the size of the whole training set.
+        """
         X, Y, _ = _bookdata.to_arrays(mini_batch, self.sizes[0], self.sizes[-1], self.dtype, "mini_batch")
         eta = check_float(eta, "eta", positive=True)
+        lmbda = check_float(lmbda, "lmbda", nonnegative=True)
+        n = check_int(n, "n", 1)
         self._sync()
-        self._engine.update_mini_batch(self, X, Y, eta, 0.0, 1)
+        self._engine.update_mini_batch(self, X, Y, eta, lmbda, n)
 
     def backprop(self, x, y):
         """Return ``(nabla_b, nabla_w)``, the gradient of the cost C_x for one sample,
@@ -206,28 +325,180 @@ class Network:
         """Vector of partial derivatives dC_x/da for the output activations (quadratic cost)."""
         return np.asarray(output_activations) - np.asarray(y)
 
+    def accuracy(self, data, convert=False):
+        """Number of samples of ``data`` whose most active output neuron is the label (network2.py).
+
+        ``data`` is a list of ``(x, y)`` pairs or arrays ``(X, y)``.  In
+        network2.py ``convert=True`` marks one-hot targets (training data) and
+        ``convert=False`` int labels (validation/test data); fastnn detects the
+        label format itself, so ``convert`` is accepted for compatibility and
+        either value gives the right count.
+        """
+        X, _, labels = _bookdata.to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data")
+        return self._count_correct(X, labels)
+
+    def total_cost(self, data, lmbda, convert=False):
+        """network2.py's ``total_cost``: mean cost per sample plus the L2 term.
+
+        Returns ``sum_x C_x / len(data) + 0.5*(lmbda/len(data))*sum_w ||w||^2``
+        (eq. 85 with ``n = len(data)``, as network2.py computes it) with C_x the
+        network's cost: ``0.5*||a - y||^2`` or the cross-entropy of eq. 63
+        (``np.nan_to_num`` applied as in network2.py).  ``convert`` marks int
+        labels in network2.py (the reverse of :meth:`accuracy`'s convention);
+        fastnn detects the label format, so it is accepted and ignored.
+        """
+        X, Y, _ = _bookdata.to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data")
+        lmbda = check_float(lmbda, "lmbda", nonnegative=True)
+        self._sync()
+        return self._total_cost(self._engine.feedforward(self, X), Y, lmbda)
+
+    def _total_cost(self, A, Y, lmbda):
+        return training.total_cost(A, Y, self.cost, lmbda, self.weights)
+
     # -- array surface -----------------------------------------------------------
-    def fit(self, X, y, epochs=30, mini_batch_size=10, eta=3.0, lmbda=0.0, validation_data=None):
+    def fit(self, X, y, epochs=30, mini_batch_size=10, eta=3.0, lmbda=0.0, validation_data=None, *,
+            early_stopping_n=0, eta_schedule_n=0, progress=False, checkpoint=None, resume=False,
+            callback=None):
         """Train on rows of ``X`` with labels ``y`` (ints ``(n,)`` or one-hot ``(n, n_out)``).
 
-        ``lmbda`` is the L2 regularisation parameter of chapter 3 (eq. 93).
+        Training continues from the current parameters; every epoch is
+        appended to :attr:`history_`.
 
-        ``validation_data``: optional ``(X_val, y_val)``; its accuracy is
-        recorded per epoch in ``self.validation_accuracy_``.  Returns ``self``.
+        Parameters
+        ----------
+        X : array, shape (n, sizes[0])
+        y : array, shape (n,) of int labels or (n, sizes[-1]) targets
+        epochs : int
+            Epochs to train; with ``resume=True`` the *total* number of epochs
+            of the run, of which those already done are skipped.
+        mini_batch_size : int
+        eta : float
+            Learning rate (the initial one if ``eta_schedule_n`` is set).
+        lmbda : float
+            L2 regularisation parameter of chapter 3 (eq. 93), ``n = len(X)``.
+        validation_data : tuple (X_val, y_val), optional
+            Its cost and accuracy are recorded per epoch (``history_``; the
+            accuracies also in ``validation_accuracy_``).
+        early_stopping_n : int
+            Stop after this many epochs without improvement of the validation
+            accuracy (0: off).
+        eta_schedule_n : int
+            Halve eta after this many epochs without improvement of the
+            validation accuracy; stop when it fell to eta/128 (0: off).
+        progress : bool
+            Show a tqdm bar (samples/s, last accuracy) on stderr if it is a
+            terminal.  The bar is updated between chunks of whole mini-batches
+            of ~0.2 s, never per sample.
+        checkpoint : str or os.PathLike, optional
+            Save the network (:meth:`save`, incl. RNG state and history) to
+            this file, atomically, after every epoch.
+        resume : bool
+            Continue the run saved in ``checkpoint`` (if the file exists): load
+            it into this network and train only the remaining epochs.  The
+            result is bit-identical to an uninterrupted run.  The
+            hyperparameters and training-set size must match the saved run.
+        callback : callable, optional
+            ``callback(net, record)`` after every epoch (``record``: that
+            epoch's history entry as a dict); returning True stops training.
+
+        Returns
+        -------
+        self
+            :attr:`history_` holds per epoch: ``epoch``, ``eta``, ``seconds``
+            (training time), ``training_cost``, ``training_accuracy``,
+            ``validation_cost``, ``validation_accuracy`` (None when unknown).
+
+        Raises
+        ------
+        KeyboardInterrupt
+            Ctrl-C is handled between chunks: the running chunk of mini-batches
+            completes, the parameters are those after its last mini-batch,
+            ``history_`` keeps the completed epochs, ``interrupted_`` is set
+            to True and the KeyboardInterrupt is re-raised (so scripts stop as
+            usual; catch it to save the network).  The checkpoint file, if
+            any, holds the last completed epoch.
         """
         X, Y = self._check_X_y(X, y)
         val = None
         if validation_data is not None:
             X_val, y_val = validation_data
             val = self._check_X_y(X_val, y_val, "X_val", "y_val")
+        epochs = check_int(epochs, "epochs", 0)
+        rule = self._make_rule(eta, early_stopping_n, eta_schedule_n, val is not None, "validation_data")
+        params = {"mini_batch_size": check_int(mini_batch_size, "mini_batch_size", 1),
+                  "eta": rule.eta0, "lmbda": check_float(lmbda, "lmbda", nonnegative=True),
+                  "early_stopping_n": rule.early_stopping_n, "eta_schedule_n": rule.eta_schedule_n,
+                  "n_train": int(X.shape[0])}
+        if resume:
+            if checkpoint is None:
+                raise ValueError("resume=True needs checkpoint=PATH (the file to resume from)")
+            rule = self._resume(checkpoint, params, rule)
+            epochs = max(0, epochs - self.epochs_done_)
+        self.fit_params_ = params
         self.validation_accuracy_ = []
-
-        def record(j):
-            if val is not None:
-                self.validation_accuracy_.append(self._accuracy(val[0], np.argmax(val[1], axis=1)))
-
-        self._train(X, Y, epochs, mini_batch_size, eta, lmbda, record)
+        report = self._fit_report(X, Y, val, params["lmbda"])
+        self._train(X, Y, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
+                    rule=rule, progress=progress, checkpoint=checkpoint, callback=callback)
         return self
+
+    def _fit_report(self, X, Y, val, lmbda):
+        """Per-epoch measurements of ``fit``: training and validation cost and accuracy."""
+        labels = np.argmax(Y, axis=1)
+        val_labels = None if val is None else np.argmax(val[1], axis=1)
+
+        def report(j):
+            A = self._engine.feedforward(self, X)
+            record = {"training_cost": self._total_cost(A, Y, lmbda),
+                      "training_accuracy": float(np.mean(np.argmax(A, axis=1) == labels))}
+            if val is not None:
+                A = self._engine.feedforward(self, val[0])
+                record["validation_cost"] = self._total_cost(A, val[1], lmbda)
+                record["validation_accuracy"] = float(np.mean(np.argmax(A, axis=1) == val_labels))
+                self.validation_accuracy_.append(record["validation_accuracy"])
+            return record
+        return report
+
+    def _resume(self, checkpoint, params, rule):
+        """Load ``checkpoint`` (if it exists) into self; return the rule to continue with."""
+        if os.path.exists(checkpoint):
+            persistence.restore_state(self, persistence.read_model_file(checkpoint), os.fspath(checkpoint))
+        if self.epochs_done_ and self.fit_params_ is not None and self.fit_params_ != params:
+            diff = {k: (self.fit_params_.get(k), v) for k, v in params.items() if self.fit_params_.get(k) != v}
+            raise ValueError(f"cannot resume {os.fspath(checkpoint)!r}: these settings differ from the "
+                             f"saved run (saved, now): {diff}")
+        if self.epochs_done_ and self._rule_state is not None:
+            return training.PlateauRule.from_state(self._rule_state)
+        return rule
+
+    def save(self, path):
+        """Save the network to ``path`` (``.npz``, no pickle, written atomically).
+
+        Stores sizes, dtype, cost, init, engine, parameters, the RNG state,
+        ``history_``, ``epochs_done_`` and the last ``fit``'s hyperparameters:
+        everything :meth:`load` and ``fit(..., resume=True)`` need.  See
+        :mod:`fastnn.persistence` for the format.
+        """
+        persistence.save_network(self, path)
+
+    @classmethod
+    def load(cls, path, *, engine=None):
+        """Load a network (or checkpoint) written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        engine : {"jit", "reference", "matrix"}, optional
+            Overrides the saved engine.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        fastnn.persistence.ModelFileError
+            (a ``ValueError``) for an empty, truncated, corrupted, foreign or
+            wrong-version file, naming the problem.
+        """
+        return persistence.load_network(path, engine=engine)
 
     def predict_proba(self, X):
         """Output activations for every row of ``X``, shape ``(n, n_out)``."""
@@ -257,15 +528,81 @@ class Network:
     def _accuracy(self, X, labels):
         return self._count_correct(X, labels) / len(labels)
 
-    def _train(self, X, Y, epochs, mini_batch_size, eta, lmbda, after_epoch):
-        """The SGD loop shared by ``SGD`` and ``fit``: shuffle, one engine epoch, report."""
+    def _make_rule(self, eta, early_stopping_n, eta_schedule_n, have_validation, data_name):
+        """Validate the chapter-3 stopping options; return a fresh :class:`~fastnn.training.PlateauRule`."""
+        eta = check_float(eta, "eta", positive=True)
+        early_stopping_n = check_int(early_stopping_n, "early_stopping_n", 0)
+        eta_schedule_n = check_int(eta_schedule_n, "eta_schedule_n", 0)
+        if (early_stopping_n or eta_schedule_n) and not have_validation:
+            raise ValueError(f"early_stopping_n and eta_schedule_n watch the validation accuracy: "
+                             f"pass {data_name}")
+        return training.PlateauRule(eta, early_stopping_n, eta_schedule_n)
+
+    def _train(self, X, Y, epochs, mini_batch_size, eta, lmbda, report, *, rule=None,
+               progress=False, checkpoint=None, callback=None):
+        """The SGD loop shared by ``SGD`` and ``fit``.
+
+        Per epoch: shuffle, train the mini-batches in chunks (:meth:`_epoch`),
+        ``report(j)`` (measure and print), record in ``history_``, apply the
+        stopping rule, save the checkpoint, call ``callback``.
+        """
         epochs = check_int(epochs, "epochs", 0)
         mini_batch_size = check_int(mini_batch_size, "mini_batch_size", 1)
         eta = check_float(eta, "eta", positive=True)
         lmbda = check_float(lmbda, "lmbda", nonnegative=True)
+        rule = rule or training.PlateauRule(eta)
         self._sync()
         n = X.shape[0]
-        for j in range(epochs):
-            order = self.rng.permutation(n)
-            self._engine.epoch(self, X, Y, order, mini_batch_size, eta, lmbda, n)
-            after_epoch(j)
+        sizer = training.ChunkSizer(mini_batch_size)
+        bar = training.make_progress(progress, epochs * n)
+        self.interrupted_ = False
+        self.stop_reason_ = rule.stopped
+        try:
+            for j in range(epochs):
+                if rule.stopped:
+                    break
+                bar.set_description_str(f"epoch {self.epochs_done_ + 1}")
+                order = self.rng.permutation(n)
+                seconds = self._epoch(X, Y, order, mini_batch_size, rule.eta, lmbda, sizer, bar)
+                record = dict(report(j), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
+                self._commit_epoch(record, rule, checkpoint)
+                accuracy = record.get("validation_accuracy", record.get("training_accuracy"))
+                if accuracy is not None:
+                    bar.set_postfix_str(f"acc={accuracy:.2%}")
+                if callback is not None and callback(self, record):
+                    break
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            self._trim_history()
+            raise
+        finally:
+            bar.close()
+
+    def _epoch(self, X, Y, order, mini_batch_size, eta, lmbda, sizer, bar):
+        """Train the mini-batches of ``order`` in chunks of whole mini-batches; return seconds.
+
+        One compiled call per chunk: Ctrl-C and the progress bar are handled
+        between calls, and the result is the same as one call per epoch.
+        """
+        start_time = time.perf_counter()
+        for start, stop in sizer.chunks(len(order)):
+            self._engine.epoch(self, X, Y, order[start:stop], mini_batch_size, eta, lmbda, X.shape[0])
+            sizer.done()
+            bar.update(stop - start)
+        return time.perf_counter() - start_time
+
+    def _commit_epoch(self, record, rule, checkpoint):
+        """Count a finished epoch: history, stopping rule, checkpoint."""
+        training.append_history(self.history_, record)
+        self.epochs_done_ += 1
+        if rule.active:
+            rule.update(record.get("validation_accuracy"))
+        self._rule_state = rule.state()
+        self.stop_reason_ = rule.stopped
+        if checkpoint is not None:
+            self.save(checkpoint)
+
+    def _trim_history(self):
+        """After an interrupt: keep exactly the ``epochs_done_`` completed epochs in ``history_``."""
+        for values in self.history_.values():
+            del values[self.epochs_done_:]
