@@ -18,6 +18,7 @@ Dask (``pip install "fastnn[dask]"``) and pandas are optional: they are
 imported only when needed, and without pandas the table is a list of dicts.
 """
 import time
+import warnings
 
 import numpy as np
 
@@ -82,8 +83,11 @@ def _connect(client, n_workers):
     from distributed import Client, LocalCluster
 
     if client is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        with warnings.catch_warnings():
+            # the scheduler's HTTP server moves to a free port if 8787 is taken: fine here
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         own = Client(cluster)
 
         def cleanup():
@@ -134,13 +138,19 @@ def _configs(param_grid):
     return configs
 
 
+def _pandas():
+    """The pandas module, or None if it is not installed."""
+    try:
+        import pandas
+    except ImportError:
+        return None
+    return pandas
+
+
 def _table(rows):
     """A pandas DataFrame of ``rows`` if pandas is importable, else the list itself."""
-    try:
-        import pandas as pd
-    except ImportError:
-        return rows
-    return pd.DataFrame(rows)
+    pd = _pandas()
+    return rows if pd is None else pd.DataFrame(rows)
 
 
 def sweep(param_grid, X, y, *, epochs=10, random_state=0, cv=3, client=None, n_workers=2):
