@@ -23,9 +23,10 @@ print("kernels at", fastnn.kernels.mlp.__file__)
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """`pip install --no-deps --target DIR .` (a regular, non-editable install) of this checkout."""
+    """`pip install --no-deps --target DIR .`: a regular, non-editable install of this checkout
+    (pip builds it in an isolated environment with a current setuptools)."""
     target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "--target", str(target), str(ROOT)], check=True, capture_output=True)
     return target
 
