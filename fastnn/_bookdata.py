@@ -17,8 +17,10 @@ def _is_array_pair(data, n_in):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         return False
     X, y = data
-    return (isinstance(X, np.ndarray) and isinstance(y, np.ndarray) and X.ndim == 2
-            and X.shape[1] == n_in and y.shape[:1] == X.shape[:1])
+    # arrays or pandas objects (anything with a 2-D shape), labels of the same length
+    shape = getattr(X, "shape", ())
+    return (len(shape) == 2 and shape[1] == n_in and hasattr(y, "__len__")
+            and not isinstance(y, (str, bytes)) and len(y) == shape[0])
 
 
 def _label_or_target(y, n_out, name):
@@ -59,7 +61,11 @@ def to_arrays(data, n_in, n_out, dtype, name="training_data"):
         try:
             x, y = pair
         except (TypeError, ValueError):
-            raise ValueError(f"{name}[{i}] is not an (x, y) pair") from None
+            hint = ""
+            if isinstance(data, tuple) and len(data) == 2 and len(getattr(data[0], "shape", (0,))) != 1:
+                hint = (f"; to pass arrays give (X, y) with X of shape (n, {n_in}), got "
+                        f"{type(data[0]).__name__} of shape {data[0].shape}")
+            raise ValueError(f"{name}[{i}] is not an (x, y) pair{hint}") from None
         x = np.asarray(x)
         if x.size != n_in:
             raise ValueError(f"{name}[{i}]: x has {x.size} values (shape {x.shape}), "

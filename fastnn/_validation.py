@@ -5,6 +5,7 @@ expected and what was found, and suggest the fix.  Shapes and values raise
 ``ValueError``; wrong types raise ``TypeError``.
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -80,32 +81,98 @@ def check_float(value, name, *, positive=False, nonnegative=False):
     return value
 
 
-def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow_empty=False):
-    """Convert ``X`` to a C-contiguous finite float array of ``ndim`` dimensions.
+class UnscaledInputWarning(UserWarning):
+    """Integer pixel data (e.g. uint8 in 0..255) was given where the book uses [0, 1].
 
-    Copies at most once (only when dtype or layout must change).
+    fastnn never rescales inputs: values are used as the numbers they are.  A
+    sigmoid network fed 0..255 saturates its first layer and learns poorly, so
+    divide by 255 first (``X / 255.0``).
+    """
+
+
+_NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float (not timedelta 'm', complex 'c', ...)
+
+
+def _from_pandas(X, name):
+    """A DataFrame/Series as a NumPy array, nullable columns turned into float (NA -> NaN).
+
+    Non-numeric columns raise TypeError naming them.  Plain NumPy-backed
+    numeric frames go through ``np.asarray`` (no copy when possible).
+    """
+    import pandas as pd  # only reached for pandas objects, so pandas stays optional
+
+    frame = X.to_frame() if isinstance(X, pd.Series) else X
+    bad = [str(c) for c, t in frame.dtypes.items()
+           if not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))]
+    if bad:
+        raise TypeError(f"{name} has non-numeric columns {bad[:5]}; expected real numbers. "
+                        f"Encode or drop them first")
+    if all(isinstance(t, np.dtype) for t in frame.dtypes):
+        return np.asarray(X)
+    # pandas extension dtypes (Int64, Float64, boolean): NA becomes NaN, caught below
+    return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _as_array(X, name):
+    """``np.asarray(X)`` with clear errors for input NumPy cannot make a regular array of."""
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse, without importing scipy
+        raise TypeError(f"{name} is a sparse matrix; fastnn needs dense data: pass {name}.toarray()")
+    if hasattr(X, "dtypes") and hasattr(X, "to_numpy"):  # pandas DataFrame / Series
+        return _from_pandas(X, name)
+    if np.ma.isMaskedArray(X):
+        if np.ma.getmaskarray(X).any():
+            raise ValueError(f"{name} is a masked array with masked entries; fill them first "
+                             f"({name}.filled(value))")
+        return np.ma.getdata(X)
+    try:
+        return np.asarray(X)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{name} could not be converted to a regular array: {exc}") from None
+
+
+def _check_kind(X, name):
+    """TypeError unless ``X`` holds real numbers (bool, int, uint, float)."""
+    if X.dtype == object:
+        raise TypeError(f"{name} has dtype object; expected numbers. Convert it with "
+                        f"np.asarray({name}, dtype=float) after checking its contents")
+    if X.dtype.kind == "c":
+        raise TypeError(f"{name} has complex dtype {X.dtype}; expected real numbers")
+    if X.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{name} has non-numeric dtype {X.dtype}; expected real numbers")
+
+
+def _warn_unscaled(X, name):
+    """Warn when uint8 data has values above 1: it is used as is, not divided by 255."""
+    if X.dtype == np.uint8 and X.size and X.max() > 1:
+        warnings.warn(f"{name} has dtype uint8 with values up to {int(X.max())}; fastnn uses the "
+                      f"values as they are and does not rescale pixels. Pass {name} / 255.0 for "
+                      f"inputs in [0, 1] as in the book", UnscaledInputWarning, stacklevel=4)
+
+
+def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow_empty=False):
+    """Convert ``X`` to a C-contiguous, writeable, finite float array of ``ndim`` dimensions.
+
+    Accepts NumPy arrays of any memory layout (C, Fortran, strided views,
+    read-only, memory-mapped), of bool, integer or float dtype, nested
+    lists, and pandas DataFrames/Series with numeric columns.  Copies at
+    most once, and only when the dtype, layout or writeability must change:
+    a C-contiguous writeable array of ``dtype`` is returned as is.  Read-only
+    input (e.g. ``np.load(..., mmap_mode="r")``) is copied so that the
+    compiled kernels see a single array type.  uint8 data with values above
+    1 triggers an :class:`UnscaledInputWarning` (values are never rescaled).
 
     Raises
     ------
     TypeError
-        For object, complex, string or otherwise non-numeric data.
+        For object, complex, string, datetime or otherwise non-numeric data,
+        and for sparse matrices.
     ValueError
-        For a wrong number of dimensions or features, empty input, NaN or inf.
+        For a wrong number of dimensions or features, ragged lists, empty
+        input, masked entries, NaN or inf (also after conversion, e.g. a
+        float64 too large for float32).
     """
-    if isinstance(X, (list, tuple)):
-        try:
-            X = np.asarray(X)
-        except ValueError as exc:  # ragged nested lists
-            raise ValueError(f"{name} could not be converted to a regular array: {exc}") from None
-    else:
-        X = np.asarray(X)
-    if X.dtype == object:
-        raise TypeError(f"{name} has dtype object; expected numbers. Convert it with "
-                        f"np.asarray({name}, dtype=float) after checking its contents")
-    if np.issubdtype(X.dtype, np.complexfloating):
-        raise TypeError(f"{name} has complex dtype {X.dtype}; expected real numbers")
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
-        raise TypeError(f"{name} has non-numeric dtype {X.dtype}; expected real numbers")
+    X = _as_array(X, name)
+    _check_kind(X, name)
     if X.ndim != ndim:
         hint = " Reshape your data with X.reshape(1, -1) for a single sample." if X.ndim == 1 and ndim == 2 else ""
         raise ValueError(f"Expected {ndim}D array for {name}, got {X.ndim}D array with shape {X.shape} instead.{hint}")
@@ -113,48 +180,76 @@ def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow
         raise ValueError(f"{name} is empty (shape {X.shape}); at least one sample is required")
     if n_features is not None and ndim == 2 and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features per sample, but the network expects {n_features}")
-    X = np.ascontiguousarray(X, dtype=dtype)
+    _warn_unscaled(X, name)
+    ready = X.dtype == dtype and X.flags.c_contiguous and X.flags.writeable
+    if not ready:
+        with np.errstate(over="ignore"):  # overflow to inf is reported just below
+            X = np.array(X, dtype=dtype, order="C", copy=True)
+    elif type(X) is not np.ndarray:  # np.memmap / np.matrix views -> plain ndarray, no copy
+        X = X.view(np.ndarray)
     if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinity; clean or impute it first")
+        raise ValueError(f"{name} contains NaN or infinity; clean or impute it first"
+                         + ("" if ready else f" (values must also fit in {np.dtype(dtype).name})"))
     return X
+
+
+def _check_labels(y, n_outputs, name):
+    """Integer class labels in ``0..n_outputs-1`` as int64, checked before any cast."""
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise ValueError(f"{name} contains NaN or infinity")
+        if not np.array_equal(np.floor(y), y):
+            raise ValueError(f"{name} must hold integer class labels, got non-integer values")
+    bad = (y < 0) | (y >= n_outputs)
+    if bad.any():
+        raise ValueError(f"{name} has labels outside 0..{n_outputs - 1} (the network has "
+                         f"{n_outputs} outputs): {np.unique(y[bad])[:5].tolist()}")
+    return y.astype(np.int64)
 
 
 def check_targets(y, n_samples, n_outputs, dtype=np.float64, name="y"):
     """Turn labels into a one-hot target matrix and integer labels.
 
     ``y`` is either integer class labels of shape ``(n,)`` (values in
-    ``0..n_outputs-1``) or targets of shape ``(n, n_outputs)`` (one-hot or any
-    real targets in [0, 1]).
+    ``0..n_outputs-1``; any integer or bool dtype, or integral floats) or
+    targets of shape ``(n, n_outputs)`` (one-hot or any real targets in
+    [0, 1]).  Strings (even of digits) are rejected: the network's classes
+    are its output neurons ``0..n_outputs-1``; use ``y.astype(int)`` or
+    :class:`fastnn.sklearn.MLPClassifier`, which accepts any labels.
 
     Returns
     -------
     Y : ndarray, shape (n_samples, n_outputs), dtype ``dtype``
     labels : ndarray of int64, shape (n_samples,)
         The class of each sample (argmax of ``Y`` for 2-D targets).
+
+    Raises
+    ------
+    TypeError
+        For non-numeric labels (strings, objects, complex, datetimes).
+    ValueError
+        For a wrong shape or length, NaN/inf, non-integer or out-of-range labels.
     """
-    y = np.asarray(y)
-    if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
-        raise TypeError(f"{name} must hold numbers (integer labels or one-hot rows), got dtype {y.dtype}")
-    if np.issubdtype(y.dtype, np.complexfloating):
+    y = _as_array(y, name)
+    if y.dtype.kind in "USO":
+        raise TypeError(f"{name} must hold numbers (integer labels 0..{n_outputs - 1} or one-hot "
+                        f"rows), got dtype {y.dtype}. Convert digit strings with {name}.astype(int), "
+                        f"or use fastnn.sklearn.MLPClassifier for arbitrary labels")
+    if y.dtype.kind == "c":
         raise TypeError(f"{name} has complex dtype {y.dtype}; expected labels")
+    if y.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{name} must hold numbers (integer labels or one-hot rows), got dtype {y.dtype}")
     if y.shape[:1] != (n_samples,):
         raise ValueError(f"X and {name} have different numbers of samples: {n_samples} and "
                          f"{y.shape[0] if y.ndim else 'a scalar'}")
     if y.ndim == 1:
-        if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
-            raise ValueError(f"{name} contains NaN or infinity")
-        labels = y.astype(np.int64)
-        if np.issubdtype(y.dtype, np.floating) and not np.array_equal(labels, y):
-            raise ValueError(f"{name} must hold integer class labels, got non-integer values")
-        bad = (labels < 0) | (labels >= n_outputs)
-        if bad.any():
-            raise ValueError(f"{name} has labels outside 0..{n_outputs - 1} (the network has "
-                             f"{n_outputs} outputs): {np.unique(labels[bad])[:5].tolist()}")
+        labels = _check_labels(y, n_outputs, name)
         Y = np.zeros((n_samples, n_outputs), dtype=dtype)
         Y[np.arange(n_samples), labels] = 1
         return Y, labels
     if y.ndim == 2 and y.shape[1] == n_outputs:
-        Y = np.ascontiguousarray(y, dtype=dtype)
+        with np.errstate(over="ignore"):
+            Y = np.ascontiguousarray(y, dtype=dtype)
         if not np.isfinite(Y).all():
             raise ValueError(f"{name} contains NaN or infinity")
         return Y, np.argmax(Y, axis=1).astype(np.int64)

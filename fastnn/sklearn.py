@@ -109,7 +109,7 @@ class _BaseMLP(BaseEstimator):
     def _outputs(self, X):
         """Output activations of the fitted network for validated rows of ``X``."""
         check_is_fitted(self, "network_")
-        X = _validate_data(self, X, reset=False, dtype=self._float_dtype())
+        X = _validate_data(self, X, reset=False, dtype=self._float_dtype(), order="C")
         return self.network_.predict_proba(_writeable(X))
 
     # -- pickling: parameters travel as arrays -------------------------------------
@@ -207,7 +207,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ValueError
             For continuous or multi-output targets, NaN/inf, or inconsistent lengths.
         """
-        X, y = _validate_data(self, X, y, dtype=self._float_dtype())
+        X, y = _validate_data(self, X, y, dtype=self._float_dtype(), order="C")
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
             raise ValueError(f"MLPClassifier needs one label per sample, got {type_of_target(y)} targets")
@@ -279,7 +279,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         -------
         self : MLPRegressor
         """
-        X, y = _validate_data(self, X, y, dtype=self._float_dtype(), multi_output=True, y_numeric=True)
+        X, y = _validate_data(self, X, y, dtype=self._float_dtype(), multi_output=True, y_numeric=True, order="C")
         self._y_ndim = y.ndim
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         self.n_outputs_ = Y.shape[1]
