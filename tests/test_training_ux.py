@@ -1,0 +1,272 @@
+"""Training experience: history_, progress bar, learning curves, checkpoints/resume, Ctrl-C, CLI."""
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from fastnn import Network, cli, training
+from fastnn.plot import learning_curves
+
+
+@pytest.fixture
+def data(digits_split):
+    X_tr, y_tr, X_te, y_te = digits_split
+    return X_tr[:600], y_tr[:600], X_te[:200], y_te[:200]
+
+
+def new_net(seed=0, **kw):
+    return Network([64, 16, 10], seed=seed, cost="cross-entropy", init="default", **kw)
+
+
+FIT = dict(mini_batch_size=10, eta=0.5, lmbda=1.0)
+
+
+def without_seconds(history):
+    return {k: v for k, v in history.items() if k != "seconds"}
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class SmallChunks(training.ChunkSizer):
+    """Fixed chunks of 3 mini-batches (many compiled calls per epoch)."""
+
+    def __init__(self, mini_batch_size, target=0.2, first=512):
+        super().__init__(mini_batch_size, target, first=3 * mini_batch_size)
+
+    def done(self):
+        self.batches = 3
+
+
+# -- history --------------------------------------------------------------------------------
+
+def test_history_records_every_epoch(data):
+    X, y, X_val, y_val = data
+    net = new_net().fit(X, y, epochs=3, validation_data=(X_val, y_val), **FIT)
+    h = net.history_
+    assert set(h) == set(training.HISTORY_KEYS)
+    assert h["epoch"] == [0, 1, 2] and h["eta"] == [0.5] * 3
+    assert all(s > 0 for s in h["seconds"])
+    assert h["validation_accuracy"] == net.validation_accuracy_
+    assert h["validation_accuracy"][-1] == net.score(X_val, y_val)
+    assert h["training_accuracy"][-1] == net.score(X, y)
+    assert h["training_cost"][-1] == pytest.approx(net.total_cost((X, y), 1.0), rel=1e-12)
+    assert h["validation_cost"][-1] == pytest.approx(net.total_cost((X_val, y_val), 1.0), rel=1e-12)
+    net.fit(X, y, epochs=2, **FIT)  # continues: epochs 3, 4 without validation
+    assert net.history_["epoch"] == [0, 1, 2, 3, 4] and net.epochs_done_ == 5
+    assert net.history_["validation_accuracy"][3:] == [None, None]
+
+
+def test_chunked_epochs_equal_one_call_per_epoch(data, monkeypatch):
+    X, y, _, _ = data
+    monkeypatch.setattr(training, "ChunkSizer", SmallChunks)
+    net = new_net().fit(X, y, epochs=2, **FIT)
+    twin = new_net()
+    Y = np.eye(10)[y]
+    for _ in range(2):
+        twin._engine.epoch(twin, X, Y, twin.rng.permutation(len(X)), 10, 0.5, 1.0, len(X))
+    np.testing.assert_array_equal(net._theta, twin._theta)
+
+
+# -- progress bar -----------------------------------------------------------------------------
+
+def test_progress_bar_on_a_terminal(data, monkeypatch):
+    X, y, X_val, y_val = data
+    fake = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    new_net().fit(X, y, epochs=2, validation_data=(X_val, y_val), progress=True, **FIT)
+    text = fake.getvalue()
+    assert "sample/s" in text and "epoch 2" in text and "acc=" in text
+    assert "1.20k/1.20k" in text  # 2 epochs x 600 samples
+
+
+@pytest.mark.parametrize("progress, terminal", [(False, True), (True, False)])
+def test_no_progress_bar(data, monkeypatch, progress, terminal):
+    X, y, _, _ = data
+    stream = FakeTerminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    a = new_net().fit(X, y, epochs=1, progress=progress, **FIT)
+    assert stream.getvalue() == ""
+    b = new_net().fit(X, y, epochs=1, progress=False, **FIT)
+    np.testing.assert_array_equal(a._theta, b._theta)
+
+
+def test_chunk_sizer_covers_the_epoch_in_whole_mini_batches():
+    sizer = training.ChunkSizer(7, target=1e-9, first=30)
+    seen = []
+    for start, stop in sizer.chunks(100):
+        seen.append((start, stop))
+        sizer.done()
+    assert seen[0] == (0, 35) and seen[-1][1] == 100
+    assert all(b == c for (_, b), (c, _) in zip(seen, seen[1:]))
+    assert all((stop - start) % 7 == 0 for start, stop in seen[:-1])
+
+
+# -- learning curves ----------------------------------------------------------------------------
+
+def test_learning_curves_png(data, tmp_path):
+    import matplotlib.image
+
+    X, y, X_val, y_val = data
+    net = new_net().fit(X, y, epochs=4, validation_data=(X_val, y_val), **FIT)
+    path = tmp_path / "curves.png"
+    learning_curves(net.history_, path, title="test")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] >= 300 and image.shape[1] >= 600
+    assert image[..., :3].std() > 0.05  # not a blank canvas
+    with pytest.raises(ValueError, match="empty"):
+        learning_curves(new_net().history_, tmp_path / "x.png")
+    with pytest.raises(TypeError):
+        learning_curves([1, 2], tmp_path / "x.png")
+
+
+# -- checkpoints and resume ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("schedule", [0, 1])
+def test_resume_is_bit_identical(data, tmp_path, schedule):
+    X, y, X_val, y_val = data
+    kw = dict(FIT, validation_data=(X_val, y_val), eta_schedule_n=schedule)
+    full = new_net().fit(X, y, epochs=5, checkpoint=tmp_path / "full.npz", **kw)
+    part = tmp_path / "part.npz"
+    new_net().fit(X, y, epochs=2, checkpoint=part, **kw)
+    loaded = Network.load(part)
+    assert loaded.epochs_done_ == 2
+    loaded.fit(X, y, epochs=5, checkpoint=part, resume=True, **kw)
+    np.testing.assert_array_equal(loaded._theta, full._theta)
+    assert without_seconds(loaded.history_) == without_seconds(full.history_)
+    assert loaded.rng.bit_generator.state == full.rng.bit_generator.state
+    fresh = new_net(seed=99).fit(X, y, epochs=5, checkpoint=part, resume=True, **kw)  # loads the file
+    np.testing.assert_array_equal(fresh._theta, full._theta)
+    np.testing.assert_array_equal(Network.load(part)._theta, full._theta)
+
+
+def test_resume_checks_settings(data, tmp_path):
+    X, y, _, _ = data
+    path = tmp_path / "ck.npz"
+    new_net().fit(X, y, epochs=1, checkpoint=path, **FIT)
+    with pytest.raises(ValueError, match="mini_batch_size"):
+        new_net().fit(X, y, epochs=2, checkpoint=path, resume=True, **dict(FIT, mini_batch_size=20))
+    with pytest.raises(ValueError, match="checkpoint"):
+        new_net().fit(X, y, epochs=2, resume=True, **FIT)
+    with pytest.raises(ValueError, match="sizes"):
+        Network([64, 17, 10], seed=0, cost="cross-entropy").fit(X, y, epochs=2, checkpoint=path,
+                                                                 resume=True, **FIT)
+
+
+# -- Ctrl-C -------------------------------------------------------------------------------------
+
+def test_interrupt_mid_epoch_keeps_a_consistent_state(data, tmp_path, monkeypatch):
+    X, y, X_val, y_val = data
+    monkeypatch.setattr(training, "ChunkSizer", SmallChunks)
+    ck = tmp_path / "ck.npz"
+    net = new_net()
+    engine_epoch = net._engine.epoch
+    calls = []
+
+    def epoch_then_signal(*args):
+        engine_epoch(*args)  # a compiled call always completes ...
+        calls.append(len(args[3]))
+        if len(calls) == 25:  # ... and Python sees the signal after it: 150 samples into epoch 2
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(net._engine, "epoch", epoch_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X, y, epochs=5, validation_data=(X_val, y_val), checkpoint=ck, **FIT)
+    assert net.interrupted_ and net.epochs_done_ == 1
+    assert all(len(v) == 1 for v in net.history_.values())
+    # parameters = epoch 1 plus exactly the mini-batches of the completed chunks of epoch 2
+    twin = new_net()
+    Y = np.eye(10)[y]
+    twin._engine.epoch(twin, X, Y, twin.rng.permutation(len(X)), 10, 0.5, 1.0, len(X))
+    twin._engine.epoch(twin, X, Y, twin.rng.permutation(len(X))[:sum(calls[20:])], 10, 0.5, 1.0, len(X))
+    np.testing.assert_array_equal(net._theta, twin._theta)
+    # the checkpoint holds epoch 1, and resuming from it gives the uninterrupted result
+    monkeypatch.undo()
+    resumed = Network.load(ck).fit(X, y, epochs=3, validation_data=(X_val, y_val), checkpoint=ck,
+                                   resume=True, **FIT)
+    full = new_net().fit(X, y, epochs=3, validation_data=(X_val, y_val), **FIT)
+    np.testing.assert_array_equal(resumed._theta, full._theta)
+
+
+def test_interrupt_between_epochs_from_a_callback(data):
+    X, y, _, _ = data
+
+    def stop_after_two(net, record):
+        if record["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    net = new_net()
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X, y, epochs=10, callback=stop_after_two, **FIT)
+    assert net.epochs_done_ == 2 and net.history_["epoch"] == [0, 1] and net.interrupted_
+    np.testing.assert_array_equal(net._theta, new_net().fit(X, y, epochs=2, **FIT)._theta)
+
+
+def test_callback_returning_true_stops(data):
+    X, y, _, _ = data
+    net = new_net().fit(X, y, epochs=10, callback=lambda net, rec: rec["epoch"] == 2, **FIT)
+    assert net.epochs_done_ == 3 and not net.interrupted_
+
+
+def test_cli_sigint_saves_the_model(tmp_path):
+    ck, model = tmp_path / "ck.npz", tmp_path / "model.npz"
+    cmd = [sys.executable, "-m", "fastnn", "train", "--epochs", "100000", "--checkpoint", str(ck),
+           "--save", str(model), "--no-progress", "--cost", "cross-entropy", "--eta", "0.5"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ck.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert ck.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
+        time.sleep(0.3)
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Interrupted after" in err and f"Saved model to {model}" in out
+    saved, last = Network.load(model), Network.load(ck)
+    assert saved.interrupted_ and saved.epochs_done_ >= last.epochs_done_ >= 1
+    assert len(saved.history_["epoch"]) == saved.epochs_done_
+
+
+# -- CLI ------------------------------------------------------------------------------------------
+
+def test_cli_train_save_plot_predict(tmp_path, capsys):
+    model, curves, preds = tmp_path / "m.npz", tmp_path / "c.png", tmp_path / "p.txt"
+    args = ["train", "--epochs", "3", "--cost", "cross-entropy", "--init", "default", "--eta", "0.5",
+            "--lmbda", "1", "--save", str(model), "--plot", str(curves), "--no-progress"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("Epoch 0: ") and out[3].startswith("Epoch 2: ")
+    last_correct = int(out[3].split(":")[1].split("/")[0])
+    assert curves.stat().st_size > 10_000
+    net = Network.load(model)
+    assert net.epochs_done_ == 3 and net.cost == "cross-entropy" and net.fit_params_["lmbda"] == 1.0
+    assert cli.main(["predict", str(model), "--output", str(preds)]) == 0
+    out = capsys.readouterr().out
+    assert f"{last_correct} / 500" in out
+    from fastnn.datasets import load_dataset
+
+    X_test = load_dataset("digits")[2]
+    np.testing.assert_array_equal(np.loadtxt(preds, dtype=int), net.predict(X_test))
+
+
+def test_cli_resume_matches_one_run(tmp_path, capsys):
+    one, ck = tmp_path / "one.npz", tmp_path / "ck.npz"
+    base = ["train", "--no-progress", "--eta", "2.0"]
+    assert cli.main(base + ["--epochs", "3", "--save", str(one)]) == 0
+    assert cli.main(base + ["--epochs", "1", "--checkpoint", str(ck)]) == 0
+    assert cli.main(base + ["--epochs", "3", "--checkpoint", str(ck), "--resume"]) == 0
+    assert "Resuming from" in capsys.readouterr().out
+    np.testing.assert_array_equal(Network.load(ck)._theta, Network.load(one)._theta)
+    assert cli.main(base + ["--resume"]) == 2
