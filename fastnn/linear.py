@@ -186,7 +186,8 @@ class LinearRegression(_GradientFit):
         _check_choice(solver, "solver", ("closed", "gd", "sgd"))
         self.loss = _check_choice(loss, "loss", ("l2", "l1"))
         if solver == "closed" and loss == "l1":
-            raise ValueError("solver='closed' only solves loss='l2'; use solver='gd' or 'sgd' for l1")
+            raise ValueError(
+                "solver='closed' only solves loss='l2'; use solver='gd' or 'sgd' for l1")
         self._init_common(solver, lmbda, eta, momentum, max_iter, tol, batch_size,
                           n_iter_no_change, random_state)
 

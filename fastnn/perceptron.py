@@ -25,7 +25,8 @@ def _check_binary(y, n_samples):
         raise TypeError(f"y must hold 0/1 labels, got dtype {y.dtype}")
     bad = ~np.isin(y, (0, 1))
     if bad.any():
-        raise ValueError(f"a perceptron needs binary labels 0 or 1, got {np.unique(y[bad])[:5].tolist()}")
+        raise ValueError(f"a perceptron needs binary labels 0 or 1, got "
+                         f"{np.unique(y[bad])[:5].tolist()}")
     return y.astype(np.float64)
 
 

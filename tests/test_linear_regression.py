@@ -167,8 +167,8 @@ def test_sgd_fit_is_independent_of_kernel_chunking(monkeypatch):
     # and the API reproduces the reference with the same permutations
     rng = np.random.default_rng(1)
     perms = np.array([rng.permutation(40) for _ in range(30)])
-    W, b, h, _ = ref.sgd(X, y, np.zeros((1, 3)), np.zeros(1), "l2", 0.0, one_call.eta_, one_call.momentum, 32,
-                         perms, 0.0, 100)
+    W, b, h, _ = ref.sgd(X, y, np.zeros((1, 3)), np.zeros(1), "l2", 0.0, one_call.eta_,
+                         one_call.momentum, 32, perms, 0.0, 100)
     assert_allclose(one_call.coef_, W[0], rtol=1e-10, atol=1e-10)
     assert_allclose(one_call.loss_history_, h, rtol=1e-10, atol=1e-10)
 

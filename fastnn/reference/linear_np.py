@@ -117,7 +117,7 @@ def step(X, y, W, b, V, v, model, lmbda, eta, mu, n):
 
 
 class _Stall:
-    """The stall rule: stop once J has not beaten its best by tol*max(1,|J|) for `patience` checks."""
+    """Stall rule: stop once J has not beaten its best by tol*max(1,|J|) for `patience` checks."""
 
     def __init__(self, tol, patience):
         self.tol, self.patience, self.best, self.count = tol, patience, np.inf, 0
