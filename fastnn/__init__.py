@@ -4,9 +4,12 @@
 >>> net = fastnn.Network([784, 30, 10], seed=0)
 """
 from . import datasets
+from .linear import LinearRegression, LogisticRegression
 from .network import Network
+from .perceptron import ConvergenceWarning, Perceptron
 from .sweep import sweep  # the function (light module: dask/sklearn load on call)
 
 __version__ = "0.1.0"
-__all__ = ["Network", "datasets"]
+__all__ = ["Network", "datasets", "Perceptron", "LinearRegression", "LogisticRegression",
+           "ConvergenceWarning"]
 __all__ += ["sweep"]

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from .demo import add_demo_parser
 from .sweep import add_sweep_parser
 
 
@@ -156,6 +157,7 @@ def build_parser():
     add_training_arguments(train)
     train.set_defaults(func=cmd_train)
     add_predict_parser(sub)
+    add_demo_parser(sub)
     add_sweep_parser(sub)
     return parser
 
