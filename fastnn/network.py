@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from . import _bookdata, _params, persistence, training
+from . import _guards
 from ._validation import check_array, check_dtype, check_float, check_int, check_sizes, check_targets
 from .engines import COST_CODES, ENGINES
 
@@ -141,11 +142,12 @@ class Network:
         self._sync_list(self._biases, self._b_views, "biases")
 
     def _store(self, weights, biases):
-        """Write full lists of new parameters (from a reference engine) into the buffer."""
-        for view, w in zip(self._w_views, weights):
-            view[...] = w
-        for view, b in zip(self._b_views, biases):
-            view[...] = b
+        """Write full lists of new parameters (from a reference engine) into the buffer.
+
+        One assignment of a complete new buffer: a KeyboardInterrupt can never
+        leave some layers updated and others not.
+        """
+        self._theta[...] = self._flatten(weights, biases)
 
     def _flatten(self, weights, biases):
         """Flat buffer holding ``weights``/``biases`` lists in this network's layout."""
@@ -166,12 +168,12 @@ class Network:
         n_in = self.sizes[0]
         if a.ndim == 1:
             X = check_array(a.reshape(1, -1), "a", dtype=self.dtype, n_features=n_in)
-            return self._engine.feedforward(self, X)[0]
+            return _guards.check_outputs(self._engine.feedforward(self, X), "a")[0]
         if a.ndim != 2 or a.shape[0] != n_in:
             raise ValueError(f"feedforward expects a column of shape ({n_in}, 1), a vector ({n_in},) "
                              f"or columns ({n_in}, k); got shape {a.shape}")
         X = check_array(a.T, "a", dtype=self.dtype, n_features=n_in)
-        return np.ascontiguousarray(self._engine.feedforward(self, X).T)
+        return np.ascontiguousarray(_guards.check_outputs(self._engine.feedforward(self, X), "a").T)
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
@@ -304,7 +306,9 @@ class Network:
         lmbda = check_float(lmbda, "lmbda", nonnegative=True)
         n = check_int(n, "n", 1)
         self._sync()
+        guard = _guards.ParameterGuard(self._theta)
         self._engine.update_mini_batch(self, X, Y, eta, lmbda, n)
+        guard.check_parameters(self.epochs_done_, eta, len(X), len(X))
 
     def backprop(self, x, y):
         """Return ``(nabla_b, nabla_w)``, the gradient of the cost C_x for one sample,
@@ -504,7 +508,7 @@ class Network:
         """Output activations for every row of ``X``, shape ``(n, n_out)``."""
         X = check_array(X, "X", dtype=self.dtype, n_features=self.sizes[0])
         self._sync()
-        return self._engine.feedforward(self, X)
+        return _guards.check_outputs(self._engine.feedforward(self, X))
 
     def predict(self, X):
         """Predicted class (index of the most active output neuron) per row, shape ``(n,)``."""
@@ -523,7 +527,8 @@ class Network:
 
     def _count_correct(self, X, labels):
         self._sync()
-        return int(np.sum(np.argmax(self._engine.feedforward(self, X), axis=1) == labels))
+        outputs = _guards.check_outputs(self._engine.feedforward(self, X))
+        return int(np.sum(np.argmax(outputs, axis=1) == labels))
 
     def _accuracy(self, X, labels):
         return self._count_correct(X, labels) / len(labels)
@@ -552,6 +557,7 @@ class Network:
         lmbda = check_float(lmbda, "lmbda", nonnegative=True)
         rule = rule or training.PlateauRule(eta)
         self._sync()
+        guard = _guards.ParameterGuard(self._theta)  # NaN/inf -> restore + DivergenceError
         n = X.shape[0]
         sizer = training.ChunkSizer(mini_batch_size)
         bar = training.make_progress(progress, epochs * n)
@@ -563,8 +569,12 @@ class Network:
                     break
                 bar.set_description_str(f"epoch {self.epochs_done_ + 1}")
                 order = self.rng.permutation(n)
-                seconds = self._epoch(X, Y, order, mini_batch_size, rule.eta, lmbda, sizer, bar)
+                guard.commit()  # divergence restores the parameters of this epoch's start
+                seconds = self._epoch(X, Y, order, mini_batch_size, rule.eta, lmbda, sizer, bar, guard)
                 record = dict(report(j), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
+                guard.check_cost(self.epochs_done_, rule.eta, record)
+                probe = self._engine.feedforward(self, X[:_guards.SATURATION_PROBE])
+                guard.warn_if_saturated(probe, self.epochs_done_, rule.eta)
                 self._commit_epoch(record, rule, checkpoint)
                 accuracy = record.get("validation_accuracy", record.get("training_accuracy"))
                 if accuracy is not None:
@@ -578,7 +588,7 @@ class Network:
         finally:
             bar.close()
 
-    def _epoch(self, X, Y, order, mini_batch_size, eta, lmbda, sizer, bar):
+    def _epoch(self, X, Y, order, mini_batch_size, eta, lmbda, sizer, bar, guard):
         """Train the mini-batches of ``order`` in chunks of whole mini-batches; return seconds.
 
         One compiled call per chunk: Ctrl-C and the progress bar are handled
@@ -587,6 +597,7 @@ class Network:
         start_time = time.perf_counter()
         for start, stop in sizer.chunks(len(order)):
             self._engine.epoch(self, X, Y, order[start:stop], mini_batch_size, eta, lmbda, X.shape[0])
+            guard.check_parameters(self.epochs_done_, eta, stop, len(order))
             sizer.done()
             bar.update(stop - start)
         return time.perf_counter() - start_time
