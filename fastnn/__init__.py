@@ -6,6 +6,7 @@
 from . import datasets
 from .linear import LinearRegression, LogisticRegression
 from .network import Network
+from .persistence import ModelFileError
 from .perceptron import ConvergenceWarning, Perceptron
 from .sweep import sweep  # the function (light module: dask/sklearn load on call)
 
@@ -13,3 +14,4 @@ __version__ = "0.1.0"
 __all__ = ["Network", "datasets", "Perceptron", "LinearRegression", "LogisticRegression",
            "ConvergenceWarning"]
 __all__ += ["sweep"]
+__all__ += ["ModelFileError"]
