@@ -17,6 +17,7 @@ the per-task ``seconds`` measure training, not compilation.
 Dask (``pip install "fastnn[dask]"``) and pandas are optional: they are
 imported only when needed, and without pandas the table is a list of dicts.
 """
+import contextlib
 import time
 import warnings
 
@@ -48,9 +49,24 @@ def _warmup(dtypes):
     rng = np.random.default_rng(0)
     X = rng.random((8, 3))
     y = np.arange(8) % 2
-    for dtype in dtypes:
-        MLPClassifier((2,), epochs=1, mini_batch_size=4, dtype=dtype, random_state=0).fit(X, y).predict(X)
+    with _one_numba_thread():
+        for dtype in dtypes:
+            MLPClassifier((2,), epochs=1, mini_batch_size=4, dtype=dtype, random_state=0).fit(X, y).predict(X)
     return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def _one_numba_thread():
+    """Run the block on one Numba thread: a sweep parallelises over configurations
+    (one per worker core), so threads inside a task would only compete for the cores."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _evaluate(params, X, y, splits, base):
@@ -65,7 +81,8 @@ def _evaluate(params, X, y, splits, base):
     from .sklearn import MLPClassifier
 
     start = time.perf_counter()
-    scores = cross_val_score(MLPClassifier(**{**base, **params}), X, y, cv=splits, n_jobs=1)
+    with _one_numba_thread():
+        scores = cross_val_score(MLPClassifier(**{**base, **params}), X, y, cv=splits, n_jobs=1)
     seconds = time.perf_counter() - start
     return {**params, "score": float(np.mean(scores)), "score_std": float(np.std(scores)),
             "seconds": seconds}
@@ -104,6 +121,9 @@ def _connect(client, n_workers):
 
 
 def _run_dask(configs, X, y, splits, base, dtypes, client, n_workers):
+    # Compile here first: on a shared file system (LocalCluster) this fills Numba's on-disk
+    # cache once, so the workers only load it instead of compiling side by side.
+    _warmup(dtypes)
     client, cleanup = _connect(client, n_workers)
     try:
         client.run(_warmup, dtypes)  # once per worker, before any task
