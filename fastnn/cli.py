@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from .bench import add_bench_parsers
 from .demo import add_demo_parser
 from .sweep import add_sweep_parser
 
@@ -159,6 +160,7 @@ def build_parser():
     add_predict_parser(sub)
     add_demo_parser(sub)
     add_sweep_parser(sub)
+    add_bench_parsers(sub)
     return parser
 
 

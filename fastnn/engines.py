@@ -11,9 +11,13 @@ of the L2 term (eq. 93), is passed separately.
 * ``reference`` — the book's per-sample algorithm, :mod:`fastnn.reference.network_np`;
 * ``matrix`` — chapter 2's matrix form, :mod:`fastnn.reference.matrix_np`.
 """
+import contextlib
+import numbers
+
+import numba
 import numpy as np
 
-from .kernels import mlp
+from .kernels import mlp, tiled
 from .reference import matrix_np, network_np
 
 COST_CODES = {"quadratic": mlp.QUADRATIC, "cross-entropy": mlp.CROSS_ENTROPY}
@@ -24,15 +28,52 @@ def _decay(eta, lmbda, n):
     return 1 - eta * (lmbda / n)
 
 
+def check_threads(threads):
+    """Validate the ``threads`` option: None or an int in 1..``numba.config.NUMBA_NUM_THREADS``.
+
+    Raises
+    ------
+    TypeError
+        If ``threads`` is not an integer (or None).
+    ValueError
+        If it is outside 1..NUMBA_NUM_THREADS (numba cannot start more threads
+        than it was configured with at import; set NUMBA_NUM_THREADS to allow more).
+    """
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads must be an integer or None, got {threads!r}")
+    limit = numba.config.NUMBA_NUM_THREADS
+    if not 1 <= threads <= limit:
+        raise ValueError(f"threads must be between 1 and {limit} (NUMBA_NUM_THREADS), got {threads}")
+    return int(threads)
+
+
+@contextlib.contextmanager
+def _numba_threads(threads):
+    """Run the block on ``threads`` Numba threads (None: leave numba's setting alone)."""
+    if threads is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 class JitEngine:
-    """Numba kernels; one compiled call per epoch."""
+    """Numba kernels; one compiled call per epoch (:mod:`fastnn.kernels.tiled`,
+    parallel over weight rows on ``net.threads`` threads)."""
 
     name = "jit"
 
     def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n):
         dt = net._theta.dtype.type
-        mlp.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order,
-                      mini_batch_size, float(eta), dt(_decay(eta, lmbda, n)), COST_CODES[net.cost])
+        with _numba_threads(getattr(net, "threads", None)):
+            tiled.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order,
+                            mini_batch_size, float(eta), dt(_decay(eta, lmbda, n)), COST_CODES[net.cost])
 
     def update_mini_batch(self, net, X, Y, eta, lmbda, n):
         dt = net._theta.dtype.type
@@ -47,7 +88,8 @@ class JitEngine:
 
     def feedforward(self, net, X):
         out = np.empty((X.shape[0], net.sizes[-1]), dtype=net._theta.dtype)
-        mlp.feedforward_batch(net._theta, net._w_off, net._b_off, net._sizes, X, out)
+        with _numba_threads(getattr(net, "threads", None)):
+            tiled.feedforward_batch(net._theta, net._w_off, net._b_off, net._sizes, X, out)
         return out
 
 

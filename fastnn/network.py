@@ -12,7 +12,7 @@ import numpy as np
 from . import _bookdata, _params, persistence, training
 from . import _guards
 from ._validation import check_array, check_dtype, check_float, check_int, check_sizes, check_targets
-from .engines import COST_CODES, ENGINES
+from .engines import COST_CODES, ENGINES, check_threads
 
 INITS = ("large", "default")
 
@@ -38,6 +38,10 @@ class Network:
     init : {"large", "default"}
         ``"large"``: weights and biases N(0, 1) (chapter 1).  ``"default"``:
         weights N(0, 1/n_in), biases N(0, 1) (chapter 3).
+    threads : int or None
+        Threads of the ``"jit"`` engine (1 to ``numba.config.NUMBA_NUM_THREADS``);
+        None follows numba's current setting (``NUMBA_NUM_THREADS``,
+        ``numba.set_num_threads``).  Results are bit-identical for any count.
 
     Attributes
     ----------
@@ -47,8 +51,9 @@ class Network:
     """
 
     def __init__(self, sizes, *, seed=None, engine="jit", dtype="float64", cost="quadratic",
-                 init="large"):
+                 init="large", threads=None):
         self.sizes = check_sizes(sizes)
+        self.threads = check_threads(threads)
         self.num_layers = len(self.sizes)
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {sorted(ENGINES)}, got {engine!r}")
