@@ -73,7 +73,8 @@ def _finish_train(args, net, interrupted):
             print(f"Kept checkpoint {args.save} (last completed epoch)")
         else:
             net.save(args.save)
-            print(f"Saved model to {args.save} ({net.epochs_done_} epochs)")
+            state = " and part of the next, interrupted" if interrupted else ""
+            print(f"Saved model to {args.save} ({net.epochs_done_} epochs{state})")
     if args.plot and net.history_["epoch"]:
         from .plot import learning_curves
 
