@@ -305,16 +305,26 @@ def cmd_compare(args):
     tolerance = args.tolerance
     if tolerance is None:
         tolerance = FLOAT32_TOLERANCE if args.dtype == "float32" else FLOAT64_TOLERANCE
-    rows = run_compare(X, y, X_test, y_test, sizes, epochs=args.epochs,
-                       mini_batch_size=args.mini_batch_size, eta=args.eta, seed=args.seed,
-                       dtype=args.dtype, threads=args.threads)
+    common = dict(mini_batch_size=args.mini_batch_size, eta=args.eta, seed=args.seed,
+                  dtype=args.dtype, threads=args.threads)
+    rows = run_compare(X, y, X_test, y_test, sizes, epochs=args.epochs, **common)
     print(f"sizes {sizes}, mini-batch {args.mini_batch_size}, eta {args.eta}, {len(X)} samples "
           f"from {args.data!r}, {args.epochs} epoch(s), {args.dtype}, {os.cpu_count()} CPUs")
     print(format_compare(rows))
-    bad = jit_disagreements(rows, tolerance)
-    if bad:
-        print(f"ERROR: the jit engine differs from the reference by {bad[0]['max_diff']:.3g} "
-              f"> tolerance {tolerance:g}")
+    # Agreement check.  Long SGD runs at the book's eta are chaotic: any two correct
+    # implementations (the matrix form too) drift apart once rounding differences are
+    # amplified, so the check uses one epoch of the first --check-samples samples.
+    n_check = min(args.check_samples, len(X))
+    if n_check < len(X) or args.epochs > 1:
+        check = run_compare(X[:n_check], y[:n_check], X_test, y_test, sizes,
+                            engines=("jit", "reference"), **common)
+    else:
+        check = rows
+    worst = max(r["max_diff"] for r in check if r["engine"].startswith("jit"))
+    print(f"agreement check (1 epoch of {n_check} samples): jit vs reference max abs "
+          f"parameter difference {worst:.1e}, tolerance {tolerance:g}")
+    if jit_disagreements(check, tolerance):
+        print(f"ERROR: the jit engine differs from the reference by {worst:.3g} > tolerance {tolerance:g}")
         return 1
     return 0
 
@@ -344,6 +354,8 @@ def add_bench_parsers(sub):
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     compare.add_argument("--threads", type=_positive, default=None, help="jit engine threads")
+    compare.add_argument("--check-samples", type=_positive, default=1000,
+                         help="samples of the one-epoch jit-vs-reference agreement check (default 1000)")
     compare.add_argument("--tolerance", type=float, default=None,
                          help=f"largest allowed jit-vs-reference parameter difference "
                               f"(default {FLOAT64_TOLERANCE:g}; {FLOAT32_TOLERANCE:g} for float32)")

@@ -1,0 +1,1 @@
+"""asv benchmarks of fastnn (run from ``asv_benchmarks/``: ``asv run --python=same --quick``)."""
