@@ -98,7 +98,7 @@ class _GradientFit:
             n_iter, status = self._run_sgd(X, t, W, b, args, max_iter, history)
         self.eta_, self.n_iter_ = eta, int(n_iter)
         self.loss_history_ = history[:n_iter].copy()
-        if status == _k.DIVERGED:
+        if status == _k.DIVERGED or not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise ValueError(
                 f"{type(self).__name__}(solver={self.solver!r}) diverged after {n_iter} "
                 f"iterations with eta={eta:g}: lower eta or standardise X")
@@ -211,8 +211,14 @@ class LinearRegression(_GradientFit):
         if self.lmbda > 0:
             A = np.vstack([A, np.sqrt(self.lmbda) * np.eye(X.shape[1])])
             t = np.concatenate([t, np.zeros(X.shape[1])])
-        self.coef_ = np.linalg.lstsq(A, t, rcond=None)[0]
-        self.intercept_ = float(y_mean - x_mean @ self.coef_)
+        coef = np.linalg.lstsq(A, t, rcond=None)[0]
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            intercept = float(y_mean - x_mean @ coef)
+        if not (np.isfinite(coef).all() and np.isfinite(intercept)):
+            # e.g. features spread over subnormal numbers: the exact slope exceeds float64
+            raise ValueError("LinearRegression(solver='closed'): the least-squares solution "
+                             "overflowed (coefficients not finite); standardise X")
+        self.coef_, self.intercept_ = coef, intercept
         W, b = self.coef_[None, :].copy(), np.array([self.intercept_])
         self.loss_history_ = np.array([_k.objective(X, y, W, b, _k.MODEL_L2, self.lmbda)])
         self.n_iter_, self.eta_, self.converged_ = 1, None, True

@@ -12,6 +12,26 @@ STEP_TOL = 1e-12
 EPOCH_TOL = 1e-9
 SIZES = [[64, 10], [64, 30, 10], [64, 20, 15, 10]]
 
+# Hypothesis profiles for tests/test_fuzz.py (issue 8).  "ci" (default): a bounded,
+# derandomized (reproducible) run.  "long": >= 10,000 examples in total, selected by
+# HYPOTHESIS_PROFILE=long or by `pytest -m fuzz`.
+import os  # noqa: E402
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_FUZZ_HEALTH, print_blob=True)
+settings.register_profile("long", max_examples=1500, deadline=None, database=None,
+                          suppress_health_check=_FUZZ_HEALTH, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config):
+    """`pytest -m fuzz` runs the fuzz tests with the long profile (unless one is named)."""
+    if config.getoption("markexpr", "").strip() == "fuzz" and "HYPOTHESIS_PROFILE" not in os.environ:
+        settings.load_profile("long")
+
 
 @pytest.fixture(scope="session")
 def digits():
