@@ -17,6 +17,7 @@ import numbers
 import numba
 import numpy as np
 
+from . import _guards
 from .kernels import mlp, tiled
 from .reference import matrix_np, network_np
 
@@ -51,16 +52,22 @@ def check_threads(threads):
 
 @contextlib.contextmanager
 def _numba_threads(threads):
-    """Run the block on ``threads`` Numba threads (None: leave numba's setting alone)."""
-    if threads is None:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
+    """Run the block on ``threads`` Numba threads (None: leave numba's setting alone).
+
+    On numba's workqueue threading layer, which aborts the process when two
+    Python threads launch parallel regions at once, the block is also
+    serialised (:func:`fastnn._guards.parallel_section`).
+    """
+    with _guards.parallel_section():
+        if threads is None:
+            yield
+            return
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(previous)
 
 
 class JitEngine:
