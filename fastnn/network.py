@@ -97,6 +97,21 @@ class Network:
         return (f"Network({self.sizes}, engine={self.engine!r}, dtype={self.dtype.name!r}, "
                 f"cost={self.cost!r})")
 
+    # -- pickling (joblib, multiprocessing): the flat buffer travels, views are rebuilt ------
+    _VIEWS = ("_w_views", "_b_views", "_weights", "_biases", "_engine")
+
+    def __getstate__(self):
+        self._sync()
+        return {k: v for k, v in self.__dict__.items() if k not in self._VIEWS}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._engine = ENGINES[self.engine]()
+        self._w_views = _params.weight_views(self._theta, self._sizes, self._w_off)
+        self._b_views = _params.bias_views(self._theta, self._sizes, self._b_off)
+        self._weights = list(self._w_views)
+        self._biases = list(self._b_views)
+
     # -- parameters: the book's lists, backed by the flat buffer -----------------
     @property
     def weights(self):

@@ -112,3 +112,18 @@ def test_validation_accuracy_recorded(digits):
     net = Network([64, 30, 10], seed=0).fit(X[:500], y[:500], epochs=2, validation_data=(X[500:700], y[500:700]))
     assert len(net.validation_accuracy_) == 2
     assert net.validation_accuracy_[-1] == net.score(X[500:700], y[500:700])
+
+
+def test_pickled_network_keeps_views_and_trains_identically(digits):
+    import pickle
+    X, y = digits
+    net = Network([64, 20, 10], seed=3).fit(X[:200], y[:200], epochs=1)
+    net.weights[0] = net.weights[0] * 0.5  # a pending user edit travels too
+    clone = pickle.loads(pickle.dumps(net))
+    assert np.shares_memory(clone.weights[0], clone._theta)
+    assert max_param_diff(net, clone) == 0.0
+    net.fit(X[200:400], y[200:400], epochs=1)
+    clone.fit(X[200:400], y[200:400], epochs=1)
+    assert max_param_diff(net, clone) == 0.0
+    clone.biases[1][:] = 0.0  # edits of the clone's lists reach its buffer
+    assert np.all(clone._theta[clone._b_off[1]:clone._b_off[1] + 10] == 0.0)
