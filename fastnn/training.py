@@ -50,9 +50,10 @@ def sample_costs(A, Y, cost):
     if cost == "quadratic":
         return 0.5 * np.sum((A - Y) ** 2, axis=1)
     if cost == "cross-entropy":
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # a saturated wrong output costs nan_to_num(inf) = 1.8e308; sums of those overflow to inf
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             terms = -Y * np.log(A) - (1 - Y) * np.log(1 - A)
-        return np.sum(np.nan_to_num(terms), axis=1)
+            return np.sum(np.nan_to_num(terms), axis=1)
     raise ValueError(f"cost must be 'quadratic' or 'cross-entropy', got {cost!r}")
 
 
@@ -77,7 +78,8 @@ def total_cost(A, Y, cost, lmbda, weights):
     """
     n = len(A)
     penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
-    return float(np.sum(sample_costs(A, Y, cost)) / n + 0.5 * (lmbda / n) * penalty)
+    with np.errstate(over="ignore"):
+        return float(np.sum(sample_costs(A, Y, cost)) / n + 0.5 * (lmbda / n) * penalty)
 
 
 # -- chapter 3: early stopping and the learning-rate schedule ---------------------------
