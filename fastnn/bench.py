@@ -285,13 +285,6 @@ def format_bench(rows):
 
 
 # --------------------------------------------------------------------------- CLI
-def _sizes(text):
-    try:
-        return [int(s) for s in text.replace(" ", "").split(",") if s]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--sizes must be comma-separated integers, got {text!r}") from None
-
-
 def _positive(text):
     value = int(text)
     if value < 1:
@@ -342,11 +335,12 @@ def cmd_bench(args):
 
 def add_bench_parsers(sub):
     """Register the ``compare`` and ``bench`` subcommands on ``sub`` (argparse subparsers)."""
+    from .cli import parse_sizes  # here, not at import: cli imports this module
     compare = sub.add_parser("compare", help="time every engine on the same run and check agreement")
     compare.add_argument("--data", default="synthetic",
                          help="'synthetic' (default, shaped like --sizes), 'digits', a folder of IDX "
                               "files or mnist.pkl.gz (as in fastnn train)")
-    compare.add_argument("--sizes", type=_sizes, default=None, help="layer sizes (default 784,30,10)")
+    compare.add_argument("--sizes", type=parse_sizes, default=None, help="layer sizes (default 784,30,10)")
     compare.add_argument("--mini-batch-size", type=_positive, default=10)
     compare.add_argument("--samples", type=_positive, default=5000)
     compare.add_argument("--epochs", type=_positive, default=1)

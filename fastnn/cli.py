@@ -14,7 +14,7 @@ from .demo import add_demo_parser
 from .sweep import add_sweep_parser
 
 
-def _sizes(text):
+def parse_sizes(text):
     """Parse ``"784,30,10"`` into a list of ints."""
     try:
         return [int(s) for s in text.replace(" ", "").split(",") if s]
@@ -26,7 +26,7 @@ def add_data_arguments(parser):
     """Options shared by every subcommand that trains a network."""
     parser.add_argument("--data", default="digits",
                         help="'digits' (bundled, default), a folder of IDX files, or the book's mnist.pkl.gz")
-    parser.add_argument("--sizes", type=_sizes, default=None,
+    parser.add_argument("--sizes", type=parse_sizes, default=None,
                         help="layer sizes, e.g. 784,30,10 (default: n_features,30,n_classes)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--mini-batch-size", type=int, default=10)
