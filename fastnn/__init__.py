@@ -4,7 +4,6 @@
 >>> net = fastnn.Network([784, 30, 10], seed=0)
 """
 from . import datasets
-from .linear import LinearRegression, LogisticRegression
 from .network import Network
 from .persistence import ModelFileError
 from .perceptron import ConvergenceWarning, Perceptron
@@ -15,3 +14,15 @@ __all__ = ["Network", "datasets", "Perceptron", "LinearRegression", "LogisticReg
            "ConvergenceWarning"]
 __all__ += ["sweep"]
 __all__ += ["ModelFileError"]
+
+
+def __getattr__(name):
+    """Import the scikit-learn based linear models on first use (keeps ``import fastnn`` fast)."""
+    if name in ("LinearRegression", "LogisticRegression"):
+        from . import linear
+        return getattr(linear, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"LinearRegression", "LogisticRegression"})

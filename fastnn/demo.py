@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 
-from .linear import ConvergenceWarning, LinearRegression
 from .perceptron import Perceptron, nand_adder, nand_xor
 
 _BITS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -54,6 +53,8 @@ def regression_table(random_state=0):
     -------
     str
     """
+    from .linear import ConvergenceWarning, LinearRegression  # loads scikit-learn: only here
+
     X, y = _diabetes()
     closed = LinearRegression().fit(X, y)
     lines = ["Linear regression on the diabetes set (442 x 10, standardised X)",

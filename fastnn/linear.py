@@ -10,8 +10,12 @@ problem as ``sklearn.linear_model.Ridge(alpha=a)``, and
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation as _v
+from ._warnings import ConvergenceWarning
 from .kernels import linear as _k
 
 __all__ = ["ConvergenceWarning", "LinearRegression", "LogisticRegression"]
@@ -19,10 +23,6 @@ __all__ = ["ConvergenceWarning", "LinearRegression", "LogisticRegression"]
 # Permutations handed to one SGD kernel call hold at most this many indices
 # (8 MB); longer fits are split into several calls that give identical results.
 _PERM_BUDGET = 1 << 20
-
-
-class ConvergenceWarning(UserWarning):
-    """An iterative fit stopped at its iteration budget without converging."""
 
 
 def _check_y(y, n_samples):
@@ -59,44 +59,87 @@ def _curvature(X, solver, batch_size):
     return L
 
 
-class _GradientFit:
-    """Shared machinery: parameter checks and the GD/SGD driver."""
+class _GradientFit(BaseEstimator):
+    """Shared machinery: parameter checks, input validation and the GD/SGD driver.
+
+    Following scikit-learn's conventions, ``__init__`` only stores the
+    parameters; they are checked (and the ``None`` defaults resolved) at the
+    start of every ``fit``, so ``set_params``/``clone`` never see a
+    half-validated estimator.
+    """
 
     _default_max_iter = {"gd": 10_000, "sgd": 1_000}
 
-    def _init_common(self, solver, lmbda, eta, momentum, max_iter, tol, batch_size,
-                     n_iter_no_change, random_state):
-        self.solver = solver
-        self.lmbda = _v.check_float(lmbda, "lmbda", nonnegative=True)
-        self.eta = None if eta is None else _v.check_float(eta, "eta", positive=True)
+    def _common_params(self):
+        """Checked gradient-descent parameters, ``None`` defaults resolved (a dict)."""
+        solver = self.solver
+        eta = None if self.eta is None else _v.check_float(self.eta, "eta", positive=True)
+        momentum = self.momentum
         if momentum is None:
             momentum = 0.9 if solver == "gd" else 0.0
-        self.momentum = _v.check_float(momentum, "momentum", nonnegative=True)
-        if self.momentum >= 1:
-            raise ValueError(f"momentum must be < 1, got {self.momentum}")
-        self.max_iter = None if max_iter is None else _v.check_int(max_iter, "max_iter", 1)
+        momentum = _v.check_float(momentum, "momentum", nonnegative=True)
+        if momentum >= 1:
+            raise ValueError(f"momentum must be < 1, got {momentum}")
+        max_iter = self.max_iter
+        max_iter = (self._default_max_iter.get(solver) if max_iter is None
+                    else _v.check_int(max_iter, "max_iter", 1))
+        tol = self.tol
         if tol is None:
             tol = 1e-8 if solver == "gd" else 1e-5
-        self.tol = _v.check_float(tol, "tol", nonnegative=True)
-        self.batch_size = _v.check_int(batch_size, "batch_size", 1)
+        n_iter_no_change = self.n_iter_no_change
         if n_iter_no_change is None:
             n_iter_no_change = 50 if solver == "gd" else 20
-        self.n_iter_no_change = _v.check_int(n_iter_no_change, "n_iter_no_change", 1)
+        random_state = self.random_state
         if random_state is not None:
             random_state = _v.check_int(random_state, "random_state", 0)
-        self.random_state = random_state
+        return {
+            "solver": solver, "eta": eta, "momentum": momentum, "max_iter": max_iter,
+            "lmbda": _v.check_float(self.lmbda, "lmbda", nonnegative=True),
+            "tol": _v.check_float(tol, "tol", nonnegative=True),
+            "batch_size": _v.check_int(self.batch_size, "batch_size", 1),
+            "n_iter_no_change": _v.check_int(n_iter_no_change, "n_iter_no_change", 1),
+            "random_state": random_state,
+        }
 
-    def _run(self, X, t, model, W, b, eta):
-        """Run the chosen kernel in place on (W, b); set n_iter_, loss_history_, eta_."""
-        max_iter = self.max_iter or self._default_max_iter[self.solver]
+    def _validate_X(self, X, *, reset):
+        """``X`` as a C-contiguous finite float64 array; records or checks ``n_features_in_``.
+
+        fastnn's :func:`~fastnn._validation.check_array` converts and checks
+        the values (its messages name the problem and the fix); scikit-learn's
+        ``validate_data`` then keeps ``n_features_in_``/``feature_names_in_``
+        (``reset=True`` in ``fit``) or compares ``X`` with them (``reset=False``).
+        """
+        Xa = _v.check_array(X, "X", allow_empty=True)
+        if Xa.shape[0] == 0:
+            raise ValueError(f"X is empty (shape {Xa.shape}); at least one sample is required")
+        if Xa.shape[1] == 0:
+            raise ValueError(f"X has 0 feature(s) (shape={Xa.shape}) while a minimum of 1 is "
+                             f"required")
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        return Xa
+
+    def _validate_X_y(self, X, y):
+        """Validated ``X`` (see ``_validate_X``, resetting) and 1-D ``y`` for ``fit``."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
+                             f"y is None")
+        X = self._validate_X(X, reset=True)
+        return X, _check_y(y, X.shape[0])
+
+    def _run(self, X, t, model, W, b, eta, hp):
+        """Run the chosen kernel in place on (W, b); set n_iter_, loss_history_, eta_, momentum_.
+
+        ``hp`` holds the checked parameters of :meth:`_common_params`.
+        """
+        max_iter, tol = hp["max_iter"], hp["tol"]
         history = np.empty(max_iter)
-        args = (model, self.lmbda, eta, self.momentum)
-        if self.solver == "gd":
-            n_iter, status = _k.gd(X, t, W, b, *args, max_iter, self.tol,
-                                   self.n_iter_no_change, history)
+        args = (model, hp["lmbda"], eta, hp["momentum"])
+        if hp["solver"] == "gd":
+            n_iter, status = _k.gd(X, t, W, b, *args, max_iter, tol,
+                                   hp["n_iter_no_change"], history)
         else:
-            n_iter, status = self._run_sgd(X, t, W, b, args, max_iter, history)
-        self.eta_, self.n_iter_ = eta, int(n_iter)
+            n_iter, status = self._run_sgd(X, t, W, b, args, hp, history)
+        self.eta_, self.momentum_, self.n_iter_ = eta, hp["momentum"], int(n_iter)
         self.loss_history_ = history[:n_iter].copy()
         if status == _k.DIVERGED or not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise ValueError(
@@ -107,34 +150,31 @@ class _GradientFit:
             unit = "iterations" if self.solver == "gd" else "epochs"
             warnings.warn(
                 f"{type(self).__name__}(solver={self.solver!r}) did not converge in "
-                f"{max_iter} {unit} (tol={self.tol:g}); raise max_iter or tol, or standardise X",
+                f"{max_iter} {unit} (tol={tol:g}); raise max_iter or tol, or standardise X",
                 ConvergenceWarning, stacklevel=3)
 
-    def _run_sgd(self, X, t, W, b, args, max_iter, history):
+    def _run_sgd(self, X, t, W, b, args, hp, history):
         """Mini-batch SGD, shuffling in Python with a seeded Generator."""
-        n = X.shape[0]
-        rng = np.random.default_rng(self.random_state)
+        n, max_iter = X.shape[0], hp["max_iter"]
+        rng = np.random.default_rng(hp["random_state"])
         state = np.array([np.inf, 0.0])
         VW, vb = np.zeros_like(W), np.zeros_like(b)
         chunk = max(1, _PERM_BUDGET // n)
         done, status = 0, _k.RUNNING
         while done < max_iter and status == _k.RUNNING:
             perms = np.array([rng.permutation(n) for _ in range(min(chunk, max_iter - done))])
-            ran, status = _k.sgd(X, t, W, b, *args, min(self.batch_size, n), perms, done,
-                                 self.tol, self.n_iter_no_change, VW, vb, state, history)
+            ran, status = _k.sgd(X, t, W, b, *args, min(hp["batch_size"], n), perms, done,
+                                 hp["tol"], hp["n_iter_no_change"], VW, vb, state, history)
             done += ran
         return done, status
 
-    def _check_fitted(self):
-        if not hasattr(self, "coef_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
-
     def _check_X(self, X):
-        self._check_fitted()
-        return _v.check_array(X, "X", n_features=self.coef_.shape[-1])
+        """Validated ``X`` for a fitted model (NotFittedError, a ValueError, if unfitted)."""
+        check_is_fitted(self, "coef_")
+        return self._validate_X(X, reset=False)
 
 
-class LinearRegression(_GradientFit):
+class LinearRegression(RegressorMixin, _GradientFit):
     """Least-squares (``loss="l2"``) or least-absolute-deviation (``"l1"``) regression.
 
     Minimises J = (1/n) sum_i C(w . x_i + b - y_i) + (lmbda / 2n) ||w||^2 with
@@ -178,38 +218,72 @@ class LinearRegression(_GradientFit):
     n_iter_ : int
     eta_ : float or None
         Learning rate used.
+    momentum_ : float or None
+        Momentum coefficient used (``momentum`` with its default resolved).
     converged_ : bool
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` in ``fit``, only if ``X`` was a DataFrame with string column names.
+
+    Notes
+    -----
+    A scikit-learn estimator: ``__init__`` stores the parameters unchanged
+    and ``fit`` checks them, so invalid values raise at ``fit``.
     """
 
     def __init__(self, solver="closed", loss="l2", lmbda=0.0, eta=None, momentum=None,
                  max_iter=None, tol=None, batch_size=32, n_iter_no_change=None, random_state=None):
-        _check_choice(solver, "solver", ("closed", "gd", "sgd"))
-        self.loss = _check_choice(loss, "loss", ("l2", "l1"))
-        if solver == "closed" and loss == "l1":
+        self.solver = solver
+        self.loss = loss
+        self.lmbda = lmbda
+        self.eta = eta
+        self.momentum = momentum
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    def _check_params(self):
+        """Check every parameter; return them with ``None`` defaults resolved (a dict)."""
+        _check_choice(self.solver, "solver", ("closed", "gd", "sgd"))
+        _check_choice(self.loss, "loss", ("l2", "l1"))
+        if self.solver == "closed" and self.loss == "l1":
             raise ValueError(
                 "solver='closed' only solves loss='l2'; use solver='gd' or 'sgd' for l1")
-        self._init_common(solver, lmbda, eta, momentum, max_iter, tol, batch_size,
-                          n_iter_no_change, random_state)
+        return self._common_params()
 
     def fit(self, X, y):
-        """Fit to data ``X`` (n, d) and targets ``y`` (n,).  Returns ``self``."""
-        X = _v.check_array(X, "X")
-        y = np.ascontiguousarray(_check_y(y, X.shape[0]), dtype=np.float64)
-        if self.solver == "closed":
-            self._fit_closed(X, y)
+        """Fit to data ``X`` (n, d) and targets ``y`` (n,).
+
+        Returns
+        -------
+        self : LinearRegression
+
+        Raises
+        ------
+        ValueError, TypeError
+            For invalid parameters or data (naming the problem), or a diverged fit.
+        """
+        hp = self._check_params()
+        X, y = self._validate_X_y(X, y)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        if hp["solver"] == "closed":
+            self._fit_closed(X, y, hp["lmbda"])
             return self
         model = _k.MODEL_L2 if self.loss == "l2" else _k.MODEL_L1
         W, b = np.zeros((1, X.shape[1])), np.zeros(1)
-        self._run(X, y, model, W, b, self._default_eta(X, y))
+        self._run(X, y, model, W, b, self._default_eta(X, y, hp), hp)
         self.coef_, self.intercept_ = W[0], float(b[0])
         return self
 
-    def _fit_closed(self, X, y):
+    def _fit_closed(self, X, y, lmbda):
         """Centre, then solve [Xc; sqrt(lmbda) I] w = [yc; 0] with lstsq (no inverse)."""
         x_mean, y_mean = X.mean(axis=0), y.mean()
         A, t = X - x_mean, y - y_mean
-        if self.lmbda > 0:
-            A = np.vstack([A, np.sqrt(self.lmbda) * np.eye(X.shape[1])])
+        if lmbda > 0:
+            A = np.vstack([A, np.sqrt(lmbda) * np.eye(X.shape[1])])
             t = np.concatenate([t, np.zeros(X.shape[1])])
         coef = np.linalg.lstsq(A, t, rcond=None)[0]
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
@@ -220,14 +294,14 @@ class LinearRegression(_GradientFit):
                              "overflowed (coefficients not finite); standardise X")
         self.coef_, self.intercept_ = coef, intercept
         W, b = self.coef_[None, :].copy(), np.array([self.intercept_])
-        self.loss_history_ = np.array([_k.objective(X, y, W, b, _k.MODEL_L2, self.lmbda)])
-        self.n_iter_, self.eta_, self.converged_ = 1, None, True
+        self.loss_history_ = np.array([_k.objective(X, y, W, b, _k.MODEL_L2, lmbda)])
+        self.n_iter_, self.eta_, self.momentum_, self.converged_ = 1, None, None, True
 
-    def _default_eta(self, X, y):
-        if self.eta is not None:
-            return self.eta
-        curvature = _curvature(X, self.solver, self.batch_size)
-        eta = 1.0 / (curvature + self.lmbda / X.shape[0])
+    def _default_eta(self, X, y, hp):
+        if hp["eta"] is not None:
+            return hp["eta"]
+        curvature = _curvature(X, hp["solver"], hp["batch_size"])
+        eta = 1.0 / (curvature + hp["lmbda"] / X.shape[0])
         if self.loss == "l1":  # subgradients lack the residual's scale: restore it
             eta *= max(float(np.mean(np.abs(y - np.median(y)))), 1e-12)
         return eta
@@ -246,7 +320,7 @@ class LinearRegression(_GradientFit):
         return 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else 0.0)
 
 
-class LogisticRegression(_GradientFit):
+class LogisticRegression(ClassifierMixin, _GradientFit):
     """Logistic regression: a sigmoid neuron (2 classes) or a softmax layer (more).
 
     Minimises J = (1/n) sum_x C_x + (lmbda / 2n) ||W||^2 with the
@@ -280,35 +354,65 @@ class LogisticRegression(_GradientFit):
         Sorted distinct labels (any type ``numpy.unique`` can sort).
     coef_ : ndarray, shape (1, n_features) for 2 classes, else (n_classes, n_features)
     intercept_ : ndarray, shape (1,) or (n_classes,)
-    loss_history_, n_iter_, eta_, converged_
+    loss_history_, n_iter_, eta_, momentum_, converged_, n_features_in_, feature_names_in_
         As in :class:`LinearRegression`.
+
+    Notes
+    -----
+    A scikit-learn classifier: ``__init__`` stores the parameters unchanged
+    and ``fit`` checks them, so invalid values raise at ``fit``.
     """
 
     def __init__(self, solver="gd", lmbda=1.0, eta=None, momentum=None, max_iter=None, tol=None,
                  batch_size=32, n_iter_no_change=None, random_state=None):
-        _check_choice(solver, "solver", ("gd", "sgd"))
-        self._init_common(solver, lmbda, eta, momentum, max_iter, tol, batch_size,
-                          n_iter_no_change, random_state)
+        self.solver = solver
+        self.lmbda = lmbda
+        self.eta = eta
+        self.momentum = momentum
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    def _check_params(self):
+        """Check every parameter; return them with ``None`` defaults resolved (a dict)."""
+        _check_choice(self.solver, "solver", ("gd", "sgd"))
+        return self._common_params()
 
     def fit(self, X, y):
-        """Fit to data ``X`` (n, d) and labels ``y`` (n,).  Returns ``self``."""
-        X = _v.check_array(X, "X")
-        y = _check_y(y, X.shape[0])
+        """Fit to data ``X`` (n, d) and labels ``y`` (n,) of at least two distinct values.
+
+        Returns
+        -------
+        self : LogisticRegression
+
+        Raises
+        ------
+        ValueError, TypeError
+            For invalid parameters or data, continuous targets ("Unknown label
+            type"), a single class, or a diverged fit.
+        """
+        hp = self._check_params()
+        X, y = self._validate_X_y(X, y)
+        check_classification_targets(y)  # refuses continuous and multi-output targets
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"y needs at least 2 classes, got only {self.classes_.tolist()}")
+            raise ValueError(f"y needs at least 2 classes, got only 1 class: "
+                             f"{self.classes_.tolist()}")
         K = 1 if len(self.classes_) == 2 else len(self.classes_)
         W, b = np.zeros((K, X.shape[1])), np.zeros(K)
-        self._run(X, codes.astype(np.float64), _k.MODEL_LOGISTIC, W, b, self._default_eta(X, K))
+        self._run(X, codes.astype(np.float64), _k.MODEL_LOGISTIC, W, b,
+                  self._default_eta(X, K, hp), hp)
         self.coef_, self.intercept_ = W, b
         return self
 
-    def _default_eta(self, X, K):
-        if self.eta is not None:
-            return self.eta
+    def _default_eta(self, X, K, hp):
+        if hp["eta"] is not None:
+            return hp["eta"]
         # Hessian of the cross-entropy <= Gram/4; of the softmax log-likelihood <= Gram/2
-        curvature = _curvature(X, self.solver, self.batch_size)
-        return 1.0 / ((0.25 if K == 1 else 0.5) * curvature + self.lmbda / X.shape[0])
+        curvature = _curvature(X, hp["solver"], hp["batch_size"])
+        return 1.0 / ((0.25 if K == 1 else 0.5) * curvature + hp["lmbda"] / X.shape[0])
 
     def decision_function(self, X):
         """Weighted inputs z = W x + b, shape (n,) for 2 classes, else (n, n_classes)."""

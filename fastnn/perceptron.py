@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _validation as _v
 from .kernels.perceptron import perceptron_fit
-from .linear import ConvergenceWarning
+from ._warnings import ConvergenceWarning
 
 __all__ = ["Perceptron", "nand_xor", "nand_adder"]
 

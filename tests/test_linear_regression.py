@@ -168,7 +168,7 @@ def test_sgd_fit_is_independent_of_kernel_chunking(monkeypatch):
     rng = np.random.default_rng(1)
     perms = np.array([rng.permutation(40) for _ in range(30)])
     W, b, h, _ = ref.sgd(X, y, np.zeros((1, 3)), np.zeros(1), "l2", 0.0, one_call.eta_,
-                         one_call.momentum, 32, perms, 0.0, 100)
+                         one_call.momentum_, 32, perms, 0.0, 100)
     assert_allclose(one_call.coef_, W[0], rtol=1e-10, atol=1e-10)
     assert_allclose(one_call.loss_history_, h, rtol=1e-10, atol=1e-10)
 
@@ -216,8 +216,9 @@ def test_predict_and_score():
     ({"tol": float("nan")}, ValueError, "tol"),
 ])
 def test_bad_hyperparameters(kwargs, exc, match):
+    model = LinearRegression(**kwargs)  # scikit-learn convention: parameters are checked in fit
     with pytest.raises(exc, match=match):
-        LinearRegression(**kwargs)
+        model.fit(*well_conditioned())
 
 
 @pytest.mark.parametrize("X, y, exc, match", [

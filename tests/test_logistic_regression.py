@@ -202,8 +202,9 @@ def test_fit_returns_self_and_sets_fitted_attributes():
     ({"random_state": "seed"}, TypeError, "random_state"),
 ])
 def test_bad_hyperparameters(kwargs, exc, match):
+    model = LogisticRegression(**kwargs)  # scikit-learn convention: parameters are checked in fit
     with pytest.raises(exc, match=match):
-        LogisticRegression(**kwargs)
+        model.fit(*blobs(seed=9))
 
 
 @pytest.mark.parametrize("X, y, exc, match", [
