@@ -25,14 +25,18 @@ __all__ = ["ConvergenceWarning", "LinearRegression", "LogisticRegression"]
 _PERM_BUDGET = 1 << 20
 
 
-def _check_y(y, n_samples):
-    """Return ``y`` as a 1-D array with one entry per sample (any dtype)."""
+def _check_y(y, n_samples, *, labels=False):
+    """Return ``y`` as a 1-D array with one entry per sample.
+
+    Regression targets must be numbers; class ``labels`` may also be an
+    object array (e.g. of strings), as scikit-learn classifiers accept.
+    """
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D with shape ({n_samples},), got shape {y.shape}")
     if y.shape[0] != n_samples:
         raise ValueError(f"X and y have different numbers of samples: {n_samples} and {y.shape[0]}")
-    if y.dtype == object:
+    if y.dtype == object and not labels:
         raise TypeError("y has dtype object; convert it to numbers or strings first")
     if np.issubdtype(y.dtype, np.number) and not np.isfinite(y).all():
         raise ValueError("y contains NaN or infinity; clean or impute it first")
@@ -114,17 +118,17 @@ class _GradientFit(BaseEstimator):
             raise ValueError(f"X is empty (shape {Xa.shape}); at least one sample is required")
         if Xa.shape[1] == 0:
             raise ValueError(f"X has 0 feature(s) (shape={Xa.shape}) while a minimum of 1 is "
-                             f"required")
+                             f"required.")
         validate_data(self, X, reset=reset, skip_check_array=True)
         return Xa
 
-    def _validate_X_y(self, X, y):
+    def _validate_X_y(self, X, y, *, labels=False):
         """Validated ``X`` (see ``_validate_X``, resetting) and 1-D ``y`` for ``fit``."""
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
                              f"y is None")
         X = self._validate_X(X, reset=True)
-        return X, _check_y(y, X.shape[0])
+        return X, _check_y(y, X.shape[0], labels=labels)
 
     def _run(self, X, t, model, W, b, eta, hp):
         """Run the chosen kernel in place on (W, b); set n_iter_, loss_history_, eta_, momentum_.
@@ -394,7 +398,7 @@ class LogisticRegression(ClassifierMixin, _GradientFit):
             type"), a single class, or a diverged fit.
         """
         hp = self._check_params()
-        X, y = self._validate_X_y(X, y)
+        X, y = self._validate_X_y(X, y, labels=True)
         check_classification_targets(y)  # refuses continuous and multi-output targets
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -430,10 +434,11 @@ class LogisticRegression(ClassifierMixin, _GradientFit):
 
     def predict(self, X):
         """Most probable label for each row of ``X``."""
+        check_is_fitted(self, "coef_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def score(self, X, y):
         """Accuracy: fraction of samples whose predicted label equals ``y``."""
         X = self._check_X(X)
-        y = _check_y(y, X.shape[0])
+        y = _check_y(y, X.shape[0], labels=True)
         return float(np.mean(self.predict(X) == y))
