@@ -115,6 +115,9 @@ class Perceptron:
         w, b = self.weights.copy(), np.array([self.bias])
         errors = np.zeros(max_epochs, dtype=np.int64)
         epoch = int(perceptron_fit(X, y, w, b, eta, max_epochs, errors))
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):  # keep the old, finite weights
+            raise ValueError("the perceptron's weights overflowed to infinity or NaN (inputs near "
+                             "the float64 maximum); scale X or lower eta")
         self.weights, self.bias = w, float(b[0])
         self.n_epochs_ = epoch or max_epochs
         self.errors_ = errors[:self.n_epochs_]
