@@ -13,13 +13,20 @@ of the L2 term (eq. 93), is passed separately.
 """
 import contextlib
 import numbers
+import os
 
-import numba
-import numpy as np
+# numba's default threading layer here is OpenMP (GNU libgomp), whose idle threads
+# busy-wait between parallel regions.  On a busy 2-core machine a 2-thread epoch then
+# took 6-10 s instead of 0.1 s (docs/performance.md).  Wait passively unless the user
+# chose a policy; libgomp reads this when numba loads it, at the first parallel call.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from . import _guards
-from .kernels import mlp, tiled
-from .reference import matrix_np, network_np
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from . import _guards  # noqa: E402
+from .kernels import mlp, tiled  # noqa: E402
+from .reference import matrix_np, network_np  # noqa: E402
 
 COST_CODES = {"quadratic": mlp.QUADRATIC, "cross-entropy": mlp.CROSS_ENTROPY}
 

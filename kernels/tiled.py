@@ -22,7 +22,7 @@ which lets LLVM vectorise the dot products.  Constants are made in theta's
 dtype (``zero_like`` / ``one_like``), so float32 stays float32.
 """
 import numpy as np
-from numba import njit, prange, types
+from numba import get_num_threads, njit, prange, types
 from numba.extending import overload
 
 from .activations import one_like, sigmoid
@@ -37,8 +37,8 @@ BLOCK = 4
 """Rows of ``W^l`` (and samples) per register block."""
 
 PARALLEL_MIN_WORK = 16384
-"""Multiply-adds of a layer's step below which it runs on one thread (a
-parallel region costs a few microseconds to start)."""
+"""Multiply-adds of a layer's step below which it runs serially, outside any
+parallel region (starting one costs microseconds, far more on busy cores)."""
 
 INFER_CHUNK = 256
 """Samples per call of the batched forward pass."""
@@ -298,6 +298,18 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf):
 
 
 # --------------------------------------------------------------------------- driver
+@njit(fastmath=FASTMATH, cache=True)
+def _rows_step(theta, nabla, w0, b0, n_in, j0, n_out, src, ld, prows, pc, pm, delta, dld, dc,
+               step, decay, rows, c, m, out, oc):
+    """One row block of a layer: the previous batch's deferred step (``pm`` > 0
+    samples), then this batch's forward pass (``m`` > 0 samples) through those rows."""
+    nr = min(BLOCK, n_out - j0)
+    if pm > 0:
+        _update_rows(theta, nabla, w0, b0, n_in, j0, nr, src, ld, prows, pc, pm, delta, dld, dc, step, decay)
+    if m > 0:
+        _forward_rows(theta, w0, b0, n_in, j0, nr, src, ld, rows, c, m, out, dld, oc)
+
+
 @njit(cache=True)
 def _act_offsets(sizes):
     """Column of each layer's output in the (samples, sum(sizes[1:])) activation buffers."""
@@ -308,16 +320,20 @@ def _act_offsets(sizes):
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out):
-    """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out)).
+def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out, threads):
+    """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
+    on ``threads`` numba threads (``numba.get_num_threads()``, passed in because
+    calling it inside the kernel would make it uncacheable).
 
-    Per batch of ``mb`` samples, every layer is one parallel loop over its row
-    blocks: first the previous batch's deferred step for those rows, then this
+    Per batch of ``mb`` samples, every layer is one loop over its row blocks:
+    first the previous batch's deferred step for those rows, then this
     batch's forward pass through them.  Then BP1/BP2 give this batch's deltas,
     whose step the next batch (or a final pass with no samples) applies.
-    Row blocks are split into tasks of consecutive blocks, each task run by
-    one thread; layers too small to pay for a parallel region form a single
-    task.  No value depends on the split or the thread count.
+    The row-block loop is a ``prange`` only when ``threads`` > 1 and the
+    layer's work reaches ``PARALLEL_MIN_WORK``; otherwise it is a plain loop
+    and no parallel region is started at all (so one thread, or the small
+    output layer, never waits on the threading layer).  Every block runs the
+    same code either way: no value depends on the thread count.
     """
     train = out.shape[0] == 0
     dt = theta.dtype
@@ -366,17 +382,16 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out):
             else:
                 src, ld, prows, pc, rows, c = actf, width, ident, pbase + act_off[l - 1], ident, cbase + act_off[l - 1]
             n_blocks = (n_out + BLOCK - 1) // BLOCK
-            n_tasks = n_blocks if n_in * n_out * max(m, pm) >= PARALLEL_MIN_WORK else 1
-            per_task = (n_blocks + n_tasks - 1) // n_tasks
-            for t in prange(n_tasks):
-                for blk in range(t * per_task, min((t + 1) * per_task, n_blocks)):
-                    j0 = blk * BLOCK
-                    nr = min(BLOCK, n_out - j0)
-                    if pm > 0:
-                        _update_rows(theta, nabla, w0, b0, n_in, j0, nr, src, ld, prows, pc, pm,
-                                     deltaf, width, dc, step, decay)
-                    if m > 0:
-                        _forward_rows(theta, w0, b0, n_in, j0, nr, src, ld, rows, c, m, actf, width, oc)
+            if threads > 1 and n_in * n_out * max(m, pm) >= PARALLEL_MIN_WORK:
+                for blk in prange(n_blocks):
+                    _rows_step(theta, nabla, w0, b0, n_in, blk * BLOCK, n_out, src, ld, prows, pc, pm,
+                               deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+            else:
+                # one thread or a small layer: no parallel region at all (starting
+                # one costs microseconds, and far more when the cores are busy)
+                for blk in range(n_blocks):
+                    _rows_step(theta, nabla, w0, b0, n_in, blk * BLOCK, n_out, src, ld, prows, pc, pm,
+                               deltaf, width, dc, step, decay, rows, c, m, actf, oc)
         act = acts[cur]
         if m == 0:
             break
@@ -403,7 +418,8 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
     is never copied.  Runs on numba's current number of threads.
     """
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
-    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, out)
+    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, out,
+         get_num_threads())
 
 
 def feedforward_batch(theta, w_off, b_off, sizes, X, out):
@@ -414,4 +430,4 @@ def feedforward_batch(theta, w_off, b_off, sizes, X, out):
     """
     order = np.arange(X.shape[0], dtype=np.int64)
     zero = theta.dtype.type(0)
-    _run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC, out)
+    _run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC, out, get_num_threads())

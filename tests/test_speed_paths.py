@@ -140,3 +140,18 @@ def test_bench_tiny_case():
 def test_flops_per_sample():
     # forward + gradient for both layers, W^T delta only for the second
     assert bench.flops_per_sample([784, 30, 10]) == 4 * (784 * 30 + 30 * 10) + 2 * 30 * 10
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "passive"), ("active", "active")])
+def test_openmp_threads_wait_passively_unless_the_user_chose(preset, expected):
+    # numba's OpenMP layer busy-waits by default, which made 2-thread epochs 6-27x
+    # slower on a busy machine; fastnn.engines sets OMP_WAIT_POLICY only when unset.
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset is not None:
+        env["OMP_WAIT_POLICY"] = preset
+    code = "import os, fastnn.engines; print(os.environ.get('OMP_WAIT_POLICY'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected
