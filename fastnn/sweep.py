@@ -8,7 +8,7 @@ Every configuration is scored by cross-validation on the same, precomputed
 folds, with the same ``random_state``, so a configuration gets bit-for-bit
 the same score whether it runs serially (``client=False``), on an embedded
 ``LocalCluster`` (``client=None``) or on a remote cluster (a ``Client`` or a
-scheduler address such as ``"tcp://10.0.0.5:8786"``).
+scheduler address such as ``"tcp://head-node:8786"``).
 
 Each worker loads the Numba kernels once (from the on-disk cache, compiling
 only if the cache is cold) in a warm-up call made before any task runs, so
