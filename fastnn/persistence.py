@@ -28,6 +28,7 @@ import json
 import os
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
 
@@ -41,7 +42,8 @@ _META_KEYS = {"sizes", "dtype", "cost", "init", "engine", "fastnn_version", "epo
               "interrupted", "fit_params", "rule_state"}
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 _READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error,
-                struct.error, ValueError, KeyError, UnicodeDecodeError, NotImplementedError)
+                struct.error, ValueError, KeyError, UnicodeDecodeError, NotImplementedError,
+                SyntaxError, tokenize.TokenError)  # numpy parses a .npy header as Python
 
 
 class ModelFileError(ValueError):

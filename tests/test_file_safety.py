@@ -35,7 +35,9 @@ from fastnn import Network
 path, mode = sys.argv[1], sys.argv[2]
 rng = np.random.default_rng(0)
 X, y = rng.random((300, 64)), rng.integers(0, 10, 300)
-if mode == "save":
+if mode == "warm":  # compile and cache the kernels once, before children run side by side
+    Network({sizes}, seed=3).fit(X, y, epochs=1, mini_batch_size=30)
+elif mode == "save":
     a, b = Network({sizes}, seed=1), Network({sizes}, seed=2)
     a.save(path)
     print("ready", flush=True)
@@ -68,12 +70,15 @@ def _kill_at_random(procs, rng):
     """Wait until every child is saving, then SIGKILL each after a random delay."""
     for proc in procs:
         line = proc.stdout.readline()
-        assert line.strip() == "ready", proc.stderr.read()
+        if line.strip() != "ready":  # the child failed: collect its error (it has exited)
+            proc.kill()
+            raise AssertionError(f"child did not start: {line!r} {proc.communicate()[1][-2000:]}")
     delays = sorted((rng.uniform(0.0, 0.6), i) for i in range(len(procs)))
     start = time.monotonic()
     for delay, i in delays:
         time.sleep(max(0.0, start + delay - time.monotonic()))
-        assert procs[i].poll() is None, procs[i].stderr.read()  # still saving when killed
+        if procs[i].poll() is not None:  # still saving when killed, or it failed
+            raise AssertionError(f"child exited early: {procs[i].communicate()[1][-2000:]}")
         procs[i].send_signal(signal.SIGKILL)
     for proc in procs:
         proc.wait(timeout=60)
@@ -86,6 +91,11 @@ def test_sigkill_while_saving_leaves_old_or_new_file(tmp_path):
     rng = np.random.default_rng(12345)
     a, b = Network(SIZES, seed=1), Network(SIZES, seed=2)
     caught_mid_write = 0
+    # several children compiling into numba's cache at once could trip over each other's
+    # half-written cache files: that would test numba, not fastnn, so warm the cache first
+    warm = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "warm.npz"), "warm"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert warm.returncode == 0, warm.stderr[-2000:]
     modes = ["save", "checkpoint"] * (KILLS // 2) + ["save"] * (KILLS % 2)
     for round_start in range(0, len(modes), PARALLEL):
         batch = modes[round_start:round_start + PARALLEL]
@@ -140,3 +150,21 @@ def test_resume_into_a_different_network_is_refused(tmp_path):
     with pytest.raises(ValueError):
         other.fit(X, y, epochs=2, checkpoint=ck, resume=True)
     np.testing.assert_array_equal(other._theta, before)
+
+
+def test_corrupted_npy_header_inside_a_valid_zip(tmp_path):
+    """A damaged .npy header (zip CRC intact) makes NumPy's header parser raise SyntaxError:
+    it must surface as ModelFileError like every other corruption."""
+    import zipfile
+
+    good = tmp_path / "good.npz"
+    Network([6, 5, 3], seed=0).save(good)
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "weights_0.npy":
+                data = data.replace(b"'shape': ", b"'shape}: ", 1)
+            dst.writestr(item, data)
+    with pytest.raises(ModelFileError):
+        Network.load(bad)
