@@ -7,7 +7,8 @@ validated and converted every argument already.  ``epoch`` may be given a
 slice of an epoch's order (whole mini-batches): ``n``, the training-set size
 of the L2 term (eq. 93), is passed separately.
 
-* ``jit`` — the Numba kernels of :mod:`fastnn.kernels.mlp`;
+* ``jit`` — the Numba kernels: :mod:`fastnn.kernels.tiled` for epochs and batched
+  forward passes, :mod:`fastnn.kernels.mlp` for one sample's gradient and one step;
 * ``reference`` — the book's per-sample algorithm, :mod:`fastnn.reference.network_np`;
 * ``matrix`` — chapter 2's matrix form, :mod:`fastnn.reference.matrix_np`.
 """
