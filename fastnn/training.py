@@ -215,6 +215,7 @@ class ChunkSizer:
 
     def chunks(self, n):
         """Yield ``(start, stop)`` sample ranges covering ``0..n``; call :meth:`done` after each."""
+        self._most = max(1, -(-n // self.mini_batch_size))  # a whole epoch in one call
         start = 0
         while start < n:
             stop = min(n, start + self.batches * self.mini_batch_size)
@@ -223,13 +224,11 @@ class ChunkSizer:
             start = stop
 
     def done(self):
-        """Adapt the chunk size to the time the last chunk took (at most 4x growth)."""
+        """Adapt the chunk size to the time the last chunk took (at most 4x growth, and
+        never beyond one epoch, so the size stays bounded however fast the chunks are)."""
         seconds = time.perf_counter() - self._t0
-        if seconds <= 0:
-            self.batches *= 4
-            return
-        scale = min(4.0, max(0.25, self.target / seconds))
-        self.batches = max(1, int(self.batches * scale))
+        scale = 4.0 if seconds <= 0 else min(4.0, max(0.25, self.target / seconds))
+        self.batches = max(1, min(self._most, int(self.batches * scale)))
 
 
 class _NoBar:

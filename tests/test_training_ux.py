@@ -270,3 +270,24 @@ def test_cli_resume_matches_one_run(tmp_path, capsys):
     assert "Resuming from" in capsys.readouterr().out
     np.testing.assert_array_equal(Network.load(ck)._theta, Network.load(one)._theta)
     assert cli.main(base + ["--resume"]) == 2
+
+
+def test_chunk_size_stays_bounded_when_chunks_are_instant(monkeypatch):
+    """Regression: instant chunks grew the size 4x per call until int(inf) raised OverflowError."""
+    import itertools
+    import types
+
+    from fastnn import training
+    sizer = training.ChunkSizer(10)
+    ticks = itertools.count()  # every chunk "takes" 1 ns
+    monkeypatch.setattr(training, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks) * 1e-9))
+    for _ in range(2000):  # 2000 epochs of 95 samples
+        chunks = list(_drain(sizer, 95))
+        assert chunks[0][0] == 0 and chunks[-1][1] == 95
+    assert sizer.batches == 10  # one epoch (ceil(95 / 10) mini-batches), not 4**2000
+
+
+def _drain(sizer, n):
+    for start, stop in sizer.chunks(n):
+        sizer.done()
+        yield start, stop
