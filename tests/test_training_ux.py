@@ -220,7 +220,10 @@ def test_cli_sigint_saves_the_model(tmp_path):
     ck, model = tmp_path / "ck.npz", tmp_path / "model.npz"
     cmd = [sys.executable, "-m", "fastnn", "train", "--epochs", "100000", "--checkpoint", str(ck),
            "--save", str(model), "--no-progress", "--cost", "cross-entropy", "--eta", "0.5"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell that starts a job in the background (as CI runners may) makes it ignore SIGINT, and
+    # the child would inherit that: give it the default disposition, as a terminal would.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not ck.exists() and time.monotonic() < deadline and proc.poll() is None:
