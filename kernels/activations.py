@@ -1,7 +1,8 @@
 """Sigmoid neuron activations (chapter 1, eq. 3-4) as scalar Numba kernels.
 
 Both work on float64 and float32 without promoting float32 to float64: every
-constant is made in the argument's own type by :func:`one_like`.
+constant is made in the argument's own type by :func:`one_like` / :func:`zero_like`
+(which the other kernels use too).
 """
 import math
 
@@ -21,6 +22,19 @@ def _one_like_jit(z):
     if z == types.float32:
         return lambda z: np.float32(1)
     return lambda z: 1.0
+
+
+def zero_like(z):
+    """Return 0 in the floating type of ``z`` (plain-Python version)."""
+    return type(z)(0)
+
+
+@overload(zero_like)
+def _zero_like_jit(z):
+    # Compiled version, as for one_like: accumulators start at a zero of theta's type.
+    if z == types.float32:
+        return lambda z: np.float32(0)
+    return lambda z: 0.0
 
 
 @njit(cache=True)

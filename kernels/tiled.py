@@ -22,13 +22,10 @@ which lets LLVM vectorise the dot products.  Constants are made in theta's
 dtype (``zero_like`` / ``one_like``), so float32 stays float32.
 """
 import numpy as np
-from numba import get_num_threads, njit, prange, types
-from numba.extending import overload
+from numba import get_num_threads, njit, prange
 
-from .activations import one_like, sigmoid
-
-QUADRATIC = 0
-CROSS_ENTROPY = 1
+from .activations import one_like, sigmoid, zero_like
+from .mlp import CROSS_ENTROPY, QUADRATIC  # the cost codes, one definition
 
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 """LLVM flags: allow vectorised sums and FMA, keep NaN/inf semantics."""
@@ -42,18 +39,6 @@ parallel region (starting one costs microseconds, far more on busy cores)."""
 
 INFER_CHUNK = 256
 """Samples per call of the batched forward pass."""
-
-
-def zero_like(z):
-    """Return 0 in the floating type of ``z`` (plain-Python version)."""
-    return type(z)(0)
-
-
-@overload(zero_like)
-def _zero_like_jit(z):
-    if z == types.float32:
-        return lambda z: np.float32(0)
-    return lambda z: 0.0
 
 
 # --------------------------------------------------------------------------- forward
