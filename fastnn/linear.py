@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _validation as _v
 from ._warnings import ConvergenceWarning
 from .kernels import linear as _k
+from .reference import linear_np as _ref
 
 __all__ = ["ConvergenceWarning", "LinearRegression", "LogisticRegression"]
 
@@ -284,15 +285,11 @@ class LinearRegression(RegressorMixin, _GradientFit):
         return self
 
     def _fit_closed(self, X, y, lmbda):
-        """Centre, then solve [Xc; sqrt(lmbda) I] w = [yc; 0] with lstsq (no inverse)."""
-        x_mean, y_mean = X.mean(axis=0), y.mean()
-        A, t = X - x_mean, y - y_mean
-        if lmbda > 0:
-            A = np.vstack([A, np.sqrt(lmbda) * np.eye(X.shape[1])])
-            t = np.concatenate([t, np.zeros(X.shape[1])])
-        coef = np.linalg.lstsq(A, t, rcond=None)[0]
+        """Least squares with lstsq (no inverse): the plain NumPy solve of fastnn.reference,
+        there being nothing for a kernel to add; then refuse a non-finite solution."""
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-            intercept = float(y_mean - x_mean @ coef)
+            coef, intercept = _ref.closed_form(X, y, lmbda)
+            intercept = float(intercept)
         if not (np.isfinite(coef).all() and np.isfinite(intercept)):
             # e.g. features spread over subnormal numbers: the exact slope exceeds float64
             raise ValueError("LinearRegression(solver='closed'): the least-squares solution "

@@ -144,7 +144,7 @@ def _forward_rows(theta, w0, b0, n_in, j0, nr, src, ld, rows, c, m, out, old, oc
                 for k in range(n_in):
                     a += r[k] * x[k]
                 out[s * old + oc + j] = a
-    # a = sigma(z) with z = (w . a_prev) + b, in np.dot(w, a) + b's order
+    # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order
     for s in range(m):
         for j in range(j0, j0 + nr):
             out[s * old + oc + j] = sigmoid(out[s * old + oc + j] + theta[b0 + j])
