@@ -106,6 +106,10 @@ class Network:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        # own, writable copies: joblib may hand back read-only memmaps, which the kernels
+        # cannot train and which would compile a second (read-only) signature
+        for name in ("_theta", "_sizes", "_w_off", "_b_off"):
+            setattr(self, name, np.array(getattr(self, name), order="C"))
         self._engine = ENGINES[self.engine]()
         self._w_views = _params.weight_views(self._theta, self._sizes, self._w_off)
         self._b_views = _params.bias_views(self._theta, self._sizes, self._b_off)

@@ -16,8 +16,8 @@ Two things differ from a softmax network and are worth knowing:
   outputs back in ``predict``.  Predictions can therefore extrapolate at most
   12.5 % of the training range beyond either end.
 
-Pickling stores the trained parameters as plain arrays (see
-``__getstate__``), never a compiled kernel.
+Pickling goes through ``fastnn.Network``'s own ``__getstate__``: the trained
+parameters travel as one plain array, never a compiled kernel.
 """
 import numbers
 
@@ -111,33 +111,6 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "network_")
         X = _validate_data(self, X, reset=False, dtype=self._float_dtype(), order="C")
         return self.network_.predict_proba(_writeable(X))
-
-    # -- pickling: parameters travel as arrays -------------------------------------
-    def __getstate__(self):
-        """Replace the fitted ``Network`` by its configuration and parameter arrays."""
-        state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
-        net = state.pop("network_", None)
-        if net is not None:
-            state["_network_state"] = {
-                "sizes": list(net.sizes), "engine": net.engine, "dtype": net.dtype.name,
-                "cost": net.cost, "init": net.init,
-                "weights": [np.array(w) for w in net.weights],
-                "biases": [np.array(b) for b in net.biases],
-                "rng": net.rng.bit_generator.state,
-            }
-        return state
-
-    def __setstate__(self, state):
-        """Rebuild ``network_`` from the arrays stored by ``__getstate__``."""
-        saved = state.pop("_network_state", None)
-        super().__setstate__(state)
-        if saved is not None:
-            net = Network(saved["sizes"], seed=0, engine=saved["engine"], dtype=saved["dtype"],
-                          cost=saved["cost"], init=saved["init"])
-            net.weights = saved["weights"]
-            net.biases = saved["biases"]
-            net.rng.bit_generator.state = saved["rng"]
-            self.network_ = net
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
