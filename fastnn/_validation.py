@@ -149,7 +149,7 @@ def _warn_unscaled(X, name):
                       f"inputs in [0, 1] as in the book", UnscaledInputWarning, stacklevel=4)
 
 
-def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow_empty=False):
+def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow_empty=False, finite=True):
     """Convert ``X`` to a C-contiguous, writeable, finite float array of ``ndim`` dimensions.
 
     Accepts NumPy arrays of any memory layout (C, Fortran, strided views,
@@ -160,6 +160,8 @@ def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow
     input (e.g. ``np.load(..., mmap_mode="r")``) is copied so that the
     compiled kernels see a single array type.  uint8 data with values above
     1 triggers an :class:`UnscaledInputWarning` (values are never rescaled).
+    ``finite=False`` skips the scan for NaN/inf (a full pass over ``X``) for
+    callers that learn it otherwise, then call :func:`check_finite` if needed.
 
     Raises
     ------
@@ -187,10 +189,17 @@ def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow
             X = np.array(X, dtype=dtype, order="C", copy=True)
     elif type(X) is not np.ndarray:  # np.memmap / np.matrix views -> plain ndarray, no copy
         X = X.view(np.ndarray)
+    if finite:
+        check_finite(X, name, converted=not ready)
+    return X
+
+
+def check_finite(X, name="X", *, converted=False):
+    """ValueError naming ``name`` if ``X`` holds NaN or infinity (``converted``: it was
+    cast from another dtype, whose values may not fit)."""
     if not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or infinity; clean or impute it first"
-                         + ("" if ready else f" (values must also fit in {np.dtype(dtype).name})"))
-    return X
+                         + (f" (values must also fit in {X.dtype.name})" if converted else ""))
 
 
 def _check_labels(y, n_outputs, name):

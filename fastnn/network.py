@@ -11,10 +11,12 @@ import numpy as np
 
 from . import _bookdata, _params, persistence, training
 from . import _guards
-from ._validation import check_array, check_dtype, check_float, check_int, check_sizes, check_targets
+from ._validation import (check_array, check_dtype, check_finite, check_float, check_int, check_sizes,
+                          check_targets)
 from .engines import COST_CODES, ENGINES, check_threads
 
 INITS = ("large", "default")
+TRAINING_METRICS = ("running", "exact", "none")
 
 
 class Network:
@@ -276,7 +278,7 @@ class Network:
 
     def _network_report(self, test):
         """Per-epoch evaluation and printing of network.py's ``SGD``."""
-        def report(j):
+        def report(j, running):
             if test is None:
                 print(f"Epoch {j} complete")
                 return {}
@@ -290,7 +292,7 @@ class Network:
         mon_ev_cost, mon_ev_acc, mon_tr_cost, mon_tr_acc = monitors
         evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = lists
 
-        def report(j):
+        def report(j, running):
             print("Epoch %s training complete" % j)
             record = {}
             if mon_tr_cost or mon_tr_acc:
@@ -386,7 +388,7 @@ class Network:
     # -- array surface -----------------------------------------------------------
     def fit(self, X, y, epochs=30, mini_batch_size=10, eta=3.0, lmbda=0.0, validation_data=None, *,
             early_stopping_n=0, eta_schedule_n=0, progress=False, checkpoint=None, resume=False,
-            callback=None):
+            callback=None, training_metrics="running"):
         """Train on rows of ``X`` with labels ``y`` (ints ``(n,)`` or one-hot ``(n, n_out)``).
 
         Training continues from the current parameters; every epoch is
@@ -428,6 +430,18 @@ class Network:
         callback : callable, optional
             ``callback(net, record)`` after every epoch (``record``: that
             epoch's history entry as a dict); returning True stops training.
+        training_metrics : {"running", "exact", "none"}
+            How ``history_``'s ``training_cost`` and ``training_accuracy`` are
+            measured.  ``"running"`` (default, no extra work): from the forward
+            passes the epoch does anyway, each sample's output taken before its
+            mini-batch's step (the way Keras reports training loss), so they
+            describe the network *during* the epoch: the mean of C_x over the
+            epoch's samples plus the L2 term of eq. 85 with the end-of-epoch
+            weights, and the fraction classified correctly.  ``"exact"``:
+            network2.py's ``total_cost`` and accuracy of the end-of-epoch
+            network on the whole training set, at the cost of a second forward
+            pass over it.  ``"none"``: not measured (None).  Validation metrics
+            are always exact.
 
         Returns
         -------
@@ -447,6 +461,9 @@ class Network:
             any, holds the last completed epoch.
         """
         X, Y = self._check_X_y(X, y)
+        if training_metrics not in TRAINING_METRICS:
+            raise ValueError(f"training_metrics must be one of {list(TRAINING_METRICS)}, "
+                             f"got {training_metrics!r}")
         val = None
         if validation_data is not None:
             X_val, y_val = validation_data
@@ -464,20 +481,27 @@ class Network:
             epochs = max(0, epochs - self.epochs_done_)
         self.fit_params_ = params
         self.validation_accuracy_ = []
-        report = self._fit_report(X, Y, val, params["lmbda"])
+        report = self._fit_report(X, Y, val, params["lmbda"], training_metrics)
         self._train(X, Y, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
-                    rule=rule, progress=progress, checkpoint=checkpoint, callback=callback)
+                    rule=rule, progress=progress, checkpoint=checkpoint, callback=callback,
+                    running=training_metrics == "running")
         return self
 
-    def _fit_report(self, X, Y, val, lmbda):
+    def _fit_report(self, X, Y, val, lmbda, training_metrics):
         """Per-epoch measurements of ``fit``: training and validation cost and accuracy."""
         labels = np.argmax(Y, axis=1)
         val_labels = None if val is None else np.argmax(val[1], axis=1)
 
-        def report(j):
-            A = self._engine.feedforward(self, X)
-            record = {"training_cost": self._total_cost(A, Y, lmbda),
-                      "training_accuracy": float(np.mean(np.argmax(A, axis=1) == labels))}
+        def report(j, running):
+            record = {}
+            if training_metrics == "running":
+                n = len(X)
+                record["training_cost"] = training.running_cost(running[0], n, lmbda, self.weights)
+                record["training_accuracy"] = float(running[1] / n)
+            elif training_metrics == "exact":
+                A = self._engine.feedforward(self, X)
+                record["training_cost"] = self._total_cost(A, Y, lmbda)
+                record["training_accuracy"] = float(np.mean(np.argmax(A, axis=1) == labels))
             if val is not None:
                 A = self._engine.feedforward(self, val[0])
                 record["validation_cost"] = self._total_cost(A, val[1], lmbda)
@@ -530,9 +554,17 @@ class Network:
 
     def predict_proba(self, X):
         """Output activations for every row of ``X``, shape ``(n, n_out)``."""
-        X = check_array(X, "X", dtype=self.dtype, n_features=self.sizes[0])
+        X = check_array(X, "X", dtype=self.dtype, n_features=self.sizes[0], finite=False)
         self._sync()
-        return _guards.check_outputs(self._engine.feedforward(self, X))
+        return self._outputs(X, "X")
+
+    def _outputs(self, X, name):
+        """The engine's outputs for ``X`` (checked by :func:`check_array` except for
+        finiteness, which the forward pass itself reveals: no extra scan of ``X``)."""
+        out, inputs_finite = self._engine.feedforward_checked(self, X)
+        if not inputs_finite:
+            check_finite(X, name)  # NaN/inf inputs; else the outputs overflowed, caught below
+        return _guards.check_outputs(out, name)
 
     def predict(self, X):
         """Predicted class (index of the most active output neuron) per row, shape ``(n,)``."""
@@ -540,12 +572,13 @@ class Network:
 
     def score(self, X, y):
         """Fraction of rows of ``X`` classified as their label in ``y``."""
-        X, Y = self._check_X_y(X, y)
-        return self._accuracy(X, np.argmax(Y, axis=1))
+        X, Y = self._check_X_y(X, y, finite=False)
+        self._sync()
+        return float(np.mean(np.argmax(self._outputs(X, "X"), axis=1) == np.argmax(Y, axis=1)))
 
     # -- internals ---------------------------------------------------------------
-    def _check_X_y(self, X, y, x_name="X", y_name="y"):
-        X = check_array(X, x_name, dtype=self.dtype, n_features=self.sizes[0])
+    def _check_X_y(self, X, y, x_name="X", y_name="y", finite=True):
+        X = check_array(X, x_name, dtype=self.dtype, n_features=self.sizes[0], finite=finite)
         Y, _ = check_targets(y, X.shape[0], self.sizes[-1], self.dtype, name=y_name)
         return X, Y
 
@@ -553,9 +586,6 @@ class Network:
         self._sync()
         outputs = _guards.check_outputs(self._engine.feedforward(self, X))
         return int(np.sum(np.argmax(outputs, axis=1) == labels))
-
-    def _accuracy(self, X, labels):
-        return self._count_correct(X, labels) / len(labels)
 
     def _make_rule(self, eta, early_stopping_n, eta_schedule_n, have_validation, data_name):
         """Validate the chapter-3 stopping options; return a fresh :class:`~fastnn.training.PlateauRule`."""
@@ -568,12 +598,13 @@ class Network:
         return training.PlateauRule(eta, early_stopping_n, eta_schedule_n)
 
     def _train(self, X, Y, epochs, mini_batch_size, eta, lmbda, report, *, rule=None,
-               progress=False, checkpoint=None, callback=None):
+               progress=False, checkpoint=None, callback=None, running=False):
         """The SGD loop shared by ``SGD`` and ``fit``.
 
         Per epoch: shuffle, train the mini-batches in chunks (:meth:`_epoch`),
-        ``report(j)`` (measure and print), record in ``history_``, apply the
-        stopping rule, save the checkpoint, call ``callback``.
+        ``report(j, metrics)`` (measure and print; ``metrics`` holds the running
+        cost sum and correct count when ``running``, else None), record in
+        ``history_``, apply the stopping rule, save the checkpoint, call ``callback``.
         """
         epochs = check_int(epochs, "epochs", 0)
         mini_batch_size = check_int(mini_batch_size, "mini_batch_size", 1)
@@ -594,8 +625,9 @@ class Network:
                 bar.set_description_str(f"epoch {self.epochs_done_ + 1}")
                 order = self.rng.permutation(n)
                 guard.commit()  # divergence restores the parameters of this epoch's start
-                seconds = self._epoch(X, Y, order, mini_batch_size, rule.eta, lmbda, sizer, bar, guard)
-                record = dict(report(j), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
+                metrics = np.zeros(2) if running else None
+                seconds = self._epoch(X, Y, order, mini_batch_size, rule.eta, lmbda, sizer, bar, guard, metrics)
+                record = dict(report(j, metrics), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
                 guard.check_cost(self.epochs_done_, rule.eta, record)
                 probe = self._engine.feedforward(self, X[:_guards.SATURATION_PROBE])
                 guard.warn_if_saturated(probe, self.epochs_done_, rule.eta)
@@ -612,7 +644,7 @@ class Network:
         finally:
             bar.close()
 
-    def _epoch(self, X, Y, order, mini_batch_size, eta, lmbda, sizer, bar, guard):
+    def _epoch(self, X, Y, order, mini_batch_size, eta, lmbda, sizer, bar, guard, metrics=None):
         """Train the mini-batches of ``order`` in chunks of whole mini-batches; return seconds.
 
         One compiled call per chunk: Ctrl-C and the progress bar are handled
@@ -620,7 +652,7 @@ class Network:
         """
         start_time = time.perf_counter()
         for start, stop in sizer.chunks(len(order)):
-            self._engine.epoch(self, X, Y, order[start:stop], mini_batch_size, eta, lmbda, X.shape[0])
+            self._engine.epoch(self, X, Y, order[start:stop], mini_batch_size, eta, lmbda, X.shape[0], metrics)
             guard.check_parameters(self.epochs_done_, eta, stop, len(order))
             sizer.done()
             bar.update(stop - start)

@@ -57,6 +57,20 @@ def sample_costs(A, Y, cost):
     raise ValueError(f"cost must be 'quadratic' or 'cross-entropy', got {cost!r}")
 
 
+def l2_term(lmbda, n, weights):
+    """The L2 term of eq. 85, ``0.5 * (lmbda / n) * sum_w ||w||^2``, as network2.py computes it."""
+    penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
+    with np.errstate(over="ignore"):
+        return 0.5 * (lmbda / n) * penalty
+
+
+def running_cost(cost_sum, n, lmbda, weights):
+    """Training cost of an epoch from its running sum of C_x over ``n`` samples (see
+    ``Network.fit``'s ``training_metrics``): ``cost_sum / n`` plus :func:`l2_term`."""
+    with np.errstate(over="ignore"):
+        return float(cost_sum / n + l2_term(lmbda, n, weights))
+
+
 def total_cost(A, Y, cost, lmbda, weights):
     """network2.py's ``total_cost``: mean C_x plus the L2 term of eq. 85.
 
@@ -77,9 +91,8 @@ def total_cost(A, Y, cost, lmbda, weights):
         of this data set, exactly as network2.py computes it.
     """
     n = len(A)
-    penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
     with np.errstate(over="ignore"):
-        return float(np.sum(sample_costs(A, Y, cost)) / n + 0.5 * (lmbda / n) * penalty)
+        return float(np.sum(sample_costs(A, Y, cost)) / n + l2_term(lmbda, n, weights))
 
 
 # -- chapter 3: early stopping and the learning-rate schedule ---------------------------

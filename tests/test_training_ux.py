@@ -49,7 +49,7 @@ class SmallChunks(training.ChunkSizer):
 
 def test_history_records_every_epoch(data):
     X, y, X_val, y_val = data
-    net = new_net().fit(X, y, epochs=3, validation_data=(X_val, y_val), **FIT)
+    net = new_net().fit(X, y, epochs=3, validation_data=(X_val, y_val), training_metrics="exact", **FIT)
     h = net.history_
     assert set(h) == set(training.HISTORY_KEYS)
     assert h["epoch"] == [0, 1, 2] and h["eta"] == [0.5] * 3
