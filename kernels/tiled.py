@@ -22,8 +22,6 @@ Same flat parameter layout and the same algorithm as :mod:`fastnn.kernels.mlp`
   of a layer, so every weight is computed by the same code in the same order
   whatever the thread count: results are bit-identical for any number of
   threads.  Small layers run serially, outside any parallel region.
-* **Batched inference parallel over samples**: each thread runs whole chunks of
-  samples through every layer.
 * **Training metrics in the same pass.**  When asked, the epoch also sums each
   sample's cost C_x and counts its correct classifications from the output of
   its own forward pass (before its mini-batch's step), so recording the
@@ -52,8 +50,8 @@ PARALLEL_MIN_WORK = 16384
 """Multiply-adds of a layer's step below which it runs serially, outside any
 parallel region (starting one costs microseconds, far more on busy cores)."""
 
-INFER_CHUNK = 40
-"""Samples per task of the batched forward pass (a multiple of ``SAMPLES``)."""
+INFER_CHUNK = 200
+"""Samples per round of the batched forward pass (a multiple of ``SAMPLES``)."""
 
 NO_METRICS = np.zeros(0)
 """Pass as ``metrics`` to skip the training cost and accuracy."""
@@ -194,17 +192,6 @@ def _descend(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, delta, dld, dc, s
                     r[k] -= cs * x[k]
 
 
-@njit(cache=True)
-def _finite(z):
-    """True unless ``z`` is NaN or +-inf.
-
-    Not ``math.isfinite``: numba computes it as ``z - z == 0``, which LLVM folds
-    to True under fastmath's reassoc + nsz once inlined into a kernel.  An ordered
-    comparison of ``|z|`` with inf is false for NaN and inf under any of these flags.
-    """
-    return abs(z) < math.inf
-
-
 @njit(fastmath=FASTMATH, cache=True)
 def _layer_rows(theta, w0, b0, n_in, j_lo, j_hi, src, ld, prows, pc, pm, delta, dld, dc, step, decay,
                 rows, c, m, out, oc):
@@ -241,7 +228,9 @@ def _layer_rows(theta, w0, b0, n_in, j_lo, j_hi, src, ld, prows, pc, pm, delta, 
         for s in range(m):
             for j in range(j_lo, j_hi):
                 z = out[s * dld + oc + j] + theta[b0 + j]
-                if not _finite(z):
+                # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to
+                # True under reassoc + nsz; an ordered comparison is false for NaN and inf
+                if not abs(z) < math.inf:
                     bad += 1
                 out[s * dld + oc + j] = sigmoid(z)
     return bad
@@ -333,47 +322,43 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
 
 
 # --------------------------------------------------------------------------- drivers
-@njit(cache=True)
-def _act_offsets(sizes):
-    """Column of each layer's output in the (samples, sum(sizes[1:])) activation buffers."""
-    off = np.zeros(sizes.shape[0], dtype=np.int64)
-    for l in range(1, sizes.shape[0]):
-        off[l] = off[l - 1] + sizes[l]
-    return off
-
-
-@njit(cache=True)
-def _part_rows(t, parts, n_out):
-    """Rows ``[lo, hi)`` of a layer's ``n_out`` rows that part ``t`` of ``parts`` owns
-    (whole row pairs, so no block depends on the number of parts)."""
-    pairs = (n_out + 1) // 2
-    return 2 * (t * pairs // parts), min(n_out, 2 * ((t + 1) * pairs // parts))
-
-
-@njit(cache=True)
-def _batch_step(eta, m, weight, order):
-    """Step size of a mini-batch (eq. 20): eta / m, or eta / (the sum of its weights)."""
-    if weight.size == 0:
-        return eta / m
-    total = 0.0
-    for s in range(m):
-        total += weight[order[s]]
-    return eta / total if total > 0.0 else 0.0
-
-
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _train(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads, weight, metrics):
-    """One epoch (or whole mini-batches of one) over ``X[order]`` on ``threads`` threads.
+def _layer_parallel(parts, theta, w0, b0, n_in, n_out, src, ld, prows, pc, pm, delta, dld, dc, step, decay,
+                    rows, c, m, out, oc):
+    """:func:`_layer_rows` over all rows of a layer, split into ``parts`` ranges under ``prange``.
 
-    Per mini-batch of ``mb`` samples, every layer runs :func:`_layer_rows` over
-    its rows: the previous mini-batch's deferred step, then this mini-batch's
-    forward pass.  Then BP1/BP2 give this mini-batch's deltas, whose step the
-    next mini-batch (or a final round with no samples) applies.  A layer is
-    split into ``threads`` row ranges under ``prange`` when it has the work;
-    otherwise no parallel region is started at all.
+    The only parallel region, kept this small so that numba's parallel
+    lowering compiles it quickly.  Returns the count of non-finite z.
     """
+    bad = 0
+    pairs = (n_out + 1) // 2
+    for t in prange(parts):
+        # part t owns whole row pairs, so no register block depends on the number of parts
+        lo = 2 * (t * pairs // parts)
+        hi = min(n_out, 2 * ((t + 1) * pairs // parts))
+        bad += _layer_rows(theta, w0, b0, n_in, lo, hi, src, ld, prows, pc, pm, delta, dld, dc, step, decay,
+                           rows, c, m, out, oc)
+    return bad
+
+
+@njit(fastmath=FASTMATH, cache=True)
+def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads, weight, metrics, out):
+    """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
+    over ``X[order]`` on ``threads`` threads.  Returns the count of non-finite
+    weighted inputs of the first layer.
+
+    Per mini-batch of ``mb`` samples, every layer runs :func:`_layer` over its
+    rows: the previous mini-batch's deferred step, then this mini-batch's
+    forward pass.  Then BP1/BP2 give this mini-batch's deltas, whose step the
+    next mini-batch (or a final round with no samples) applies.  Inference is
+    the same loop with no step and the outputs copied to ``out``.
+    """
+    train = out.shape[0] == 0
     dt = theta.dtype
-    act_off = _act_offsets(sizes)
+    # column of each layer's output in the (samples, sum(sizes[1:])) activation buffers
+    act_off = np.zeros(sizes.shape[0], dtype=np.int64)
+    for l in range(1, sizes.shape[0]):
+        act_off[l] = act_off[l - 1] + sizes[l]
     width = act_off[-1]
     n = order.shape[0]
     mb = min(mb, n)
@@ -389,11 +374,14 @@ def _train(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, thread
     Xf = X.reshape(X.size)
     actf = acts.reshape(acts.size)
     deltaf = deltas.reshape(deltas.size)
-    # "previous batch" state (pm == 0: nothing pending)
+    # "previous batch" state (pm == 0: nothing pending); np.int64(0), not a literal 0,
+    # so that numba compiles the callees once (a literal argument is a signature of its own)
     p = 0
     pstart = 0
-    pm = 0
+    pm = np.int64(0)
+    first = np.int64(0)
     step = zero_like(theta[0])
+    bad = 0
     for start in range(0, n + mb, mb):
         m = max(min(mb, n - start), 0)
         if pm == 0 and m == 0:
@@ -404,8 +392,6 @@ def _train(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, thread
         pbase = p * mb * width
         cbase = cur * mb * width
         for l in range(sizes.shape[0] - 1):
-            n_in = sizes[l]
-            n_out = sizes[l + 1]
             oc = cbase + act_off[l]
             dc = pbase + act_off[l]
             # layer 0 reads X through the order; deeper layers read the activation buffers
@@ -413,72 +399,40 @@ def _train(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, thread
                 src, ld, prows, pc, rows, c = Xf, n_x, porder, act_off[0], corder, act_off[0]
             else:
                 src, ld, prows, pc, rows, c = actf, width, ident, pbase + act_off[l - 1], ident, cbase + act_off[l - 1]
+            n_in = sizes[l]
+            n_out = sizes[l + 1]
             parts = min(threads, (n_out + 1) // 2)
             if parts > 1 and n_in * n_out * max(m, pm) >= PARALLEL_MIN_WORK:
-                for t in prange(parts):
-                    lo, hi = _part_rows(t, parts, n_out)
-                    _layer_rows(theta, w_off[l], b_off[l], n_in, lo, hi, src, ld, prows, pc, pm,
-                                deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+                count = _layer_parallel(parts, theta, w_off[l], b_off[l], n_in, n_out, src, ld, prows, pc, pm,
+                                        deltaf, width, dc, step, decay, rows, c, m, actf, oc)
             else:
-                _layer_rows(theta, w_off[l], b_off[l], n_in, 0, n_out, src, ld, prows, pc, pm,
-                            deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+                # one thread or a small layer: no parallel region at all (starting
+                # one costs microseconds, and far more when the cores are busy)
+                count = _layer_rows(theta, w_off[l], b_off[l], n_in, first, n_out, src, ld, prows, pc, pm,
+                                    deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+            if l == 0:
+                bad += count
         if m == 0:
             break
-        _deltas(theta, w_off, sizes, act_off, acts[cur], Y, corder, m, cost, deltas[cur], buf, weight, metrics)
-        p = cur
-        pstart = start
-        pm = m
-        step = dt.type(_batch_step(eta, m, weight, corder))
-
-
-@njit(fastmath=FASTMATH, cache=True)
-def _infer_chunk(theta, w_off, b_off, sizes, act_off, Xf, n_x, start, m, actf, width, out):
-    """Forward pass of samples ``start..start+m-1`` of ``X`` through every layer into ``out``;
-    returns the number of non-finite weighted inputs of the first layer."""
-    zero = zero_like(theta[0])
-    rows = np.arange(start, start + m)
-    ident = np.arange(m)
-    bad = 0
-    for l in range(sizes.shape[0] - 1):
-        if l == 0:
-            src, ld, rr, c = Xf, n_x, rows, act_off[0]
+        if train:
+            _deltas(theta, w_off, sizes, act_off, acts[cur], Y, corder, m, cost, deltas[cur], buf, weight,
+                    metrics)
+            p = cur
+            pstart = start
+            pm = m
+            # eq. 20's eta / m, or eta / (the sum of the mini-batch's weights)
+            total = float(m)
+            if weight.size:
+                total = 0.0
+                for s in range(m):
+                    total += weight[corder[s]]
+            step = dt.type(eta / total) if total > 0.0 else dt.type(0.0)
         else:
-            src, ld, rr, c = actf, width, ident, act_off[l - 1]
-        count = _layer_rows(theta, w_off[l], b_off[l], sizes[l], 0, sizes[l + 1], src, ld, rr, c, 0,
-                            actf, width, 0, zero, zero, rr, c, m, actf, act_off[l])
-        if l == 0:
-            bad = count
-    last = act_off[sizes.shape[0] - 2]
-    for s in range(m):
-        for j in range(out.shape[1]):
-            out[start + s, j] = actf[s * width + last + j]
+            last = act_off[sizes.shape[0] - 2]
+            for s in range(m):
+                for j in range(out.shape[1]):
+                    out[start + s, j] = acts[cur, s, last + j]
     return bad
-
-
-@njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _infer(theta, w_off, b_off, sizes, X, out, chunk, threads):
-    """Output activations of every row of ``X``, chunks of ``chunk`` samples per task
-    (under ``prange`` when ``threads`` > 1 and there are several chunks).
-    Returns the number of non-finite weighted inputs of the first layer."""
-    act_off = _act_offsets(sizes)
-    width = act_off[-1]
-    n = X.shape[0]
-    Xf = X.reshape(X.size)
-    n_chunks = (n + chunk - 1) // chunk
-    bad = np.zeros(n_chunks, dtype=np.int64)
-    if threads > 1 and n_chunks > 1:
-        for i in prange(n_chunks):
-            start = i * chunk
-            actf = np.empty(chunk * width, dtype=theta.dtype)
-            bad[i] = _infer_chunk(theta, w_off, b_off, sizes, act_off, Xf, X.shape[1], start,
-                                  min(chunk, n - start), actf, width, out)
-    else:
-        actf = np.empty(chunk * width, dtype=theta.dtype)
-        for i in range(n_chunks):
-            start = i * chunk
-            bad[i] = _infer_chunk(theta, w_off, b_off, sizes, act_off, Xf, X.shape[1], start,
-                                  min(chunk, n - start), actf, width, out)
-    return bad.sum()
 
 
 # --------------------------------------------------------------------------- public
@@ -503,15 +457,17 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         output of its own forward pass (before its mini-batch's step).
     """
     weight = theta[:0] if sample_weight is None else sample_weight
-    _train(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
-           weight, NO_METRICS if metrics is None else metrics)
+    out = np.empty((0, sizes[-1]), dtype=theta.dtype)
+    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
+         weight, NO_METRICS if metrics is None else metrics, out)
 
 
 def feedforward_batch(theta, w_off, b_off, sizes, X, out):
     """Output activations a^L of every row of ``X`` into ``out`` (shape (n, sizes[-1])).
 
-    Chunks of ``INFER_CHUNK`` samples are split between numba's current
-    threads; each sample is computed by the same code whatever the count.
+    Chunks of ``INFER_CHUNK`` samples go through the same row-parallel layer
+    loops as training (with no step); each value is computed by the same code
+    whatever the thread count.
 
     Returns
     -------
@@ -521,4 +477,7 @@ def feedforward_batch(theta, w_off, b_off, sizes, X, out):
         infinite input times a zero weight is NaN), so 0 proves ``X`` finite
         (a positive count can also come from an overflow of finite inputs).
     """
-    return int(_infer(theta, w_off, b_off, sizes, X, out, INFER_CHUNK, get_num_threads()))
+    order = np.arange(X.shape[0], dtype=np.int64)
+    zero = theta.dtype.type(0)
+    return int(_run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC,
+                    get_num_threads(), theta[:0], NO_METRICS, out))
