@@ -50,7 +50,7 @@ PARALLEL_MIN_WORK = 16384
 """Multiply-adds of a layer's step below which it runs serially, outside any
 parallel region (starting one costs microseconds, far more on busy cores)."""
 
-INFER_CHUNK = 200
+INFER_CHUNK = 400
 """Samples per round of the batched forward pass (a multiple of ``SAMPLES``)."""
 
 NO_METRICS = np.zeros(0)
@@ -323,21 +323,33 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
 
 # --------------------------------------------------------------------------- drivers
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _layer_parallel(parts, theta, w0, b0, n_in, n_out, src, ld, prows, pc, pm, delta, dld, dc, step, decay,
-                    rows, c, m, out, oc):
-    """:func:`_layer_rows` over all rows of a layer, split into ``parts`` ranges under ``prange``.
+def _layer_parallel(parts, by_samples, theta, w0, b0, n_in, n_out, src, ld, prows, pc, pm, delta, dld, dc,
+                    step, decay, rows, c, m, out, oc):
+    """:func:`_layer_rows` for one layer, split into ``parts`` tasks under ``prange``.
 
-    The only parallel region, kept this small so that numba's parallel
-    lowering compiles it quickly.  Returns the count of non-finite z.
+    Training splits the rows (each thread steps and feeds forward its own rows
+    of ``W^l``); inference (``by_samples``, no step) splits the samples in
+    whole groups of ``SAMPLES``, each task running every row.  Either way
+    every value is computed by the same register block as on one thread.
+    The only parallel region, kept this small so that numba compiles it
+    quickly.  Returns the count of non-finite z.
     """
     bad = 0
+    first = np.int64(0)  # not a literal 0, which numba would compile as a signature of its own
     pairs = (n_out + 1) // 2
+    groups = (m + SAMPLES - 1) // SAMPLES
     for t in prange(parts):
-        # part t owns whole row pairs, so no register block depends on the number of parts
-        lo = 2 * (t * pairs // parts)
-        hi = min(n_out, 2 * ((t + 1) * pairs // parts))
-        bad += _layer_rows(theta, w0, b0, n_in, lo, hi, src, ld, prows, pc, pm, delta, dld, dc, step, decay,
-                           rows, c, m, out, oc)
+        if by_samples:
+            s_lo = SAMPLES * (t * groups // parts)
+            s_hi = min(m, SAMPLES * ((t + 1) * groups // parts))
+            bad += _layer_rows(theta, w0, b0, n_in, first, n_out, src, ld, prows, pc, pm, delta, dld, dc, step,
+                               decay, rows[s_lo:s_hi], c, s_hi - s_lo, out, oc + s_lo * dld)
+        else:
+            # part t owns whole row pairs, so no register block depends on the number of parts
+            lo = 2 * (t * pairs // parts)
+            hi = min(n_out, 2 * ((t + 1) * pairs // parts))
+            bad += _layer_rows(theta, w0, b0, n_in, lo, hi, src, ld, prows, pc, pm, delta, dld, dc, step,
+                               decay, rows, c, m, out, oc)
     return bad
 
 
@@ -401,10 +413,11 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
                 src, ld, prows, pc, rows, c = actf, width, ident, pbase + act_off[l - 1], ident, cbase + act_off[l - 1]
             n_in = sizes[l]
             n_out = sizes[l + 1]
-            parts = min(threads, (n_out + 1) // 2)
+            # training splits a layer's row pairs between threads, inference its sample groups
+            parts = min(threads, (n_out + 1) // 2 if train else (m + SAMPLES - 1) // SAMPLES)
             if parts > 1 and n_in * n_out * max(m, pm) >= PARALLEL_MIN_WORK:
-                count = _layer_parallel(parts, theta, w_off[l], b_off[l], n_in, n_out, src, ld, prows, pc, pm,
-                                        deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+                count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out, src, ld, prows,
+                                        pc, pm, deltaf, width, dc, step, decay, rows, c, m, actf, oc)
             else:
                 # one thread or a small layer: no parallel region at all (starting
                 # one costs microseconds, and far more when the cores are busy)
