@@ -4,11 +4,14 @@ Two facts decide the speed of a multi-threaded epoch (docs/performance.md):
 
 * **Fork/join cost.**  A mini-batch of 10 samples on ``[784, 30, 10]`` takes
   tens of microseconds, and every mini-batch starts a parallel region.  With
-  OpenMP's passive wait (threads sleep at once) a region costs ~45 us; with a
-  short spin ~1-2 us.  :func:`set_default_spin` sets ``GOMP_SPINCOUNT`` to a
-  bounded spin (10,000 iterations, a fraction of a millisecond) unless the user
-  chose ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``; libgomp reads it when Numba
-  first loads it.
+  OpenMP's passive wait (threads sleep at once) a region costs ~25-45 us; with
+  a spin that outlasts the serial work between regions, ~2 us.
+  :func:`set_default_spin` sets ``GOMP_SPINCOUNT`` to a bounded spin (100,000
+  iterations, well under a millisecond, a third of libgomp's own default)
+  unless the user chose ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``; libgomp
+  reads it when Numba first loads it.  (10,000 ran out within the ~5 us of
+  serial work between two mini-batches' regions, and waking a sleeping thread
+  cost 2 us more per region.)
 * **Busy cores.**  When another process keeps a core busy, a 2-thread region
   waits for the descheduled thread and one thread is faster.  No fixed count
   is right on every machine, so :class:`ThreadChooser` measures: it times
@@ -20,8 +23,8 @@ Two facts decide the speed of a multi-threaded epoch (docs/performance.md):
 import os
 import threading
 
-SPIN_COUNT = "10000"
-"""``GOMP_SPINCOUNT`` set by default: spin ~10^4 iterations, then sleep."""
+SPIN_COUNT = "100000"
+"""``GOMP_SPINCOUNT`` set by default: spin 10^5 iterations, then sleep."""
 
 PROBE_SECONDS = 0.02
 """Target length of one probe run (long enough to time, short enough to waste little)."""

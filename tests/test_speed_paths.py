@@ -143,7 +143,7 @@ def test_flops_per_sample():
 
 
 @pytest.mark.parametrize("preset, expected", [
-    ({}, "10000"),  # nothing chosen: a bounded spin
+    ({}, "100000"),  # nothing chosen: a bounded spin
     ({"OMP_WAIT_POLICY": "passive"}, None),  # the user's policy decides the spin
     ({"GOMP_SPINCOUNT": "5"}, "5"),  # the user's spin count is kept
 ])
