@@ -255,3 +255,39 @@ def check_targets(y, n_samples, n_outputs, dtype=np.float64, name="y"):
         return Y, np.argmax(Y, axis=1).astype(np.int64)
     raise ValueError(f"{name} must be integer labels of shape ({n_samples},) or targets of shape "
                      f"({n_samples}, {n_outputs}), got shape {y.shape}")
+
+
+def check_sample_weight(sample_weight, n_samples, dtype=np.float64, name="sample_weight"):
+    """Validate per-sample weights: None, a number (the same weight for every sample) or ``(n,)``.
+
+    Returns
+    -------
+    None or ndarray of shape (n_samples,), dtype ``dtype``
+        C-contiguous, finite, non-negative weights that do not all vanish.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric weights.
+    ValueError
+        For a wrong shape or length, NaN/inf, negative weights, or weights
+        that are all 0 (no sample would be learned from).
+    """
+    if sample_weight is None:
+        return None
+    sw = _as_array(sample_weight, name)
+    _check_kind(sw, name)
+    if sw.ndim == 0:
+        sw = np.full(n_samples, sw, dtype=dtype)
+    if sw.shape != (n_samples,):
+        raise ValueError(f"{name} must have shape ({n_samples},), one weight per sample, "
+                         f"got shape {sw.shape}")
+    with np.errstate(over="ignore"):  # overflow to inf is reported just below
+        sw = np.array(sw, dtype=dtype, order="C", copy=True)
+    if not np.isfinite(sw).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if (sw < 0).any():
+        raise ValueError(f"{name} must be non-negative, got {sw[sw < 0][:5].tolist()}")
+    if not sw.any():
+        raise ValueError(f"{name} is zero for every sample; at least one weight must be positive")
+    return sw

@@ -5,7 +5,10 @@ the same four operations (the mini-batches of an index sequence, one
 mini-batch step, one sample's gradient, a batched forward pass); the API has
 validated and converted every argument already.  ``epoch`` may be given a
 slice of an epoch's order (whole mini-batches): ``n``, the training-set size
-of the L2 term (eq. 93), is passed separately.
+of the L2 term (eq. 93), is passed separately.  Its optional
+``sample_weight`` (one weight per row of ``X``, in the network's dtype)
+scales each sample's gradient; each step is then eta / (the mini-batch's
+weight sum).
 
 * ``jit`` — the Numba kernels: :mod:`fastnn.kernels.tiled` for epochs and batched
   forward passes, :mod:`fastnn.kernels.mlp` for one sample's gradient and one step;
@@ -84,11 +87,12 @@ class JitEngine:
 
     name = "jit"
 
-    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n):
+    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, sample_weight=None):
         dt = net._theta.dtype.type
         with _numba_threads(getattr(net, "threads", None)):
             tiled.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order,
-                            mini_batch_size, float(eta), dt(_decay(eta, lmbda, n)), COST_CODES[net.cost])
+                            mini_batch_size, float(eta), dt(_decay(eta, lmbda, n)), COST_CODES[net.cost],
+                            sample_weight=sample_weight)
 
     def update_mini_batch(self, net, X, Y, eta, lmbda, n):
         dt = net._theta.dtype.type
@@ -114,9 +118,9 @@ class ReferenceEngine:
     name = "reference"
     module = network_np
 
-    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n):
+    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, sample_weight=None):
         w, b = self.module.sgd_epoch(net.weights, net.biases, X, Y, order, mini_batch_size,
-                                     eta, lmbda, n, net.cost)
+                                     eta, lmbda, n, net.cost, sample_weight)
         net._store(w, b)
 
     def update_mini_batch(self, net, X, Y, eta, lmbda, n):

@@ -40,6 +40,9 @@ parallel region (starting one costs microseconds, far more on busy cores)."""
 INFER_CHUNK = 256
 """Samples per call of the batched forward pass."""
 
+_NO_WEIGHTS = {np.dtype(t): np.empty(0, dtype=t) for t in (np.float64, np.float32)}
+"""The empty ``sw`` array of each dtype: "unweighted" (same compiled signature as weighted)."""
+
 
 # --------------------------------------------------------------------------- forward
 # Leaves address flat 1-D buffers by offsets (``buf[row * ld + c + k]``) and take
@@ -245,11 +248,13 @@ def _update_rows(theta, nabla, w0, b0, n_in, j0, nr, src, ld, rows, c, m, delta,
 
 # --------------------------------------------------------------------------- backward
 @njit(fastmath=FASTMATH, cache=True)
-def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf):
+def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, sw):
     """delta^l of every layer for the ``m`` samples of the mini-batch (BP1, BP2).
 
     sigma'(z) is a (1 - a) since a = sigma(z).  BP2's (W^{l+1})^T delta^{l+1}
-    is written as row updates over W^{l+1} (contiguous inner loop).
+    is written as row updates over W^{l+1} (contiguous inner loop).  With
+    sample weights (``sw`` not empty) sample ``i``'s delta^L is multiplied by
+    ``sw[i]``; BP2-BP4 are linear in delta^L, so its whole gradient is scaled.
     """
     one = one_like(theta[0])
     zero = zero_like(theta[0])
@@ -265,6 +270,10 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf):
                 delta[s, oc + j] = a - y[j]
             else:
                 delta[s, oc + j] = (a - y[j]) * a * (one - a)
+        if sw.shape[0] > 0:
+            weight = sw[order[s]]
+            for j in range(n_last):
+                delta[s, oc + j] *= weight
         # BP2 down to the first hidden layer
         for l in range(last, 0, -1):
             n_prev = sizes[l]
@@ -296,6 +305,19 @@ def _rows_step(theta, nabla, w0, b0, n_in, j0, n_out, src, ld, prows, pc, pm, de
 
 
 @njit(cache=True)
+def _weighted_rate(eta, sw, rows, m):
+    """eta / (sum of the weights of the batch's samples ``rows[:m]``), in float64;
+    0 when they sum to 0 (the batch has no gradient; the L2 decay still applies).
+    The sum is taken in float64, so weights of 1 give exactly eta / m."""
+    total = 0.0
+    for s in range(m):
+        total += sw[rows[s]]
+    if total > 0.0:
+        return eta / total
+    return 0.0
+
+
+@njit(cache=True)
 def _act_offsets(sizes):
     """Column of each layer's output in the (samples, sum(sizes[1:])) activation buffers."""
     off = np.zeros(sizes.shape[0], dtype=np.int64)
@@ -305,10 +327,11 @@ def _act_offsets(sizes):
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out, threads):
+def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, sw, out, threads):
     """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
     on ``threads`` numba threads (``numba.get_num_threads()``, passed in because
-    calling it inside the kernel would make it uncacheable).
+    calling it inside the kernel would make it uncacheable).  ``sw``: per-sample
+    weights indexed like the rows of ``X``, or empty for the book's unweighted step.
 
     Per batch of ``mb`` samples, every layer is one loop over its row blocks:
     first the previous batch's deferred step for those rows, then this
@@ -381,11 +404,11 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out, thr
         if m == 0:
             break
         if train:
-            _deltas(theta, w_off, sizes, act_off, act, Y, corder, m, cost, deltas[cur], buf)
+            _deltas(theta, w_off, sizes, act_off, act, Y, corder, m, cost, deltas[cur], buf, sw)
             p = cur
             pstart = start
             pm = m
-            step = dt.type(eta / m)
+            step = dt.type(eta / m) if sw.shape[0] == 0 else dt.type(_weighted_rate(eta, sw, corder, m))
         else:
             last = act_off[sizes.shape[0] - 2]
             for s in range(m):
@@ -393,7 +416,8 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out, thr
                     out[start + s, j] = act[s, last + j]
 
 
-def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost):
+def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost,
+              sample_weight=None):
     """One epoch of mini-batch SGD over ``X[order]``, same contract as ``mlp.sgd_epoch``.
 
     Mini-batches are ``order[k:k + mini_batch_size]`` (the last one may be
@@ -401,9 +425,16 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
     eq. 93's 1 - eta * lmbda / n in theta's dtype.  Buffers: activations and
     deltas of two mini-batches and one gradient buffer like ``theta``; ``X``
     is never copied.  Runs on numba's current number of threads.
+
+    ``sample_weight`` (one non-negative weight per row of ``X``, or None)
+    scales each sample's gradient by its weight, and each step is then
+    eta / (the mini-batch's weight sum) times the weighted gradient sum
+    (0 if the batch's weights sum to 0); weights of 1 give the unweighted step.
     """
+    sw = _NO_WEIGHTS[theta.dtype] if sample_weight is None else \
+        np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
-    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, out,
+    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, sw, out,
          get_num_threads())
 
 
@@ -415,4 +446,5 @@ def feedforward_batch(theta, w_off, b_off, sizes, X, out):
     """
     order = np.arange(X.shape[0], dtype=np.int64)
     zero = theta.dtype.type(0)
-    _run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC, out, get_num_threads())
+    _run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC,
+         _NO_WEIGHTS[theta.dtype], out, get_num_threads())
