@@ -213,7 +213,7 @@ class ChunkedRows:
         done = 0
         for c in chunk_order:
             start, stop = (int(v) for v in self.bounds[c])
-            X = load_rows(self.X, start, stop, self.dtype)
+            X = self._load(start, stop, net, guard)
             Y = self.Y[start:stop]
             sw = None if self.sample_weight is None else self.sample_weight[start:stop]
             self._measures.add(net._engine.feedforward(net, X), Y, net.cost, sw)
@@ -223,6 +223,15 @@ class ChunkedRows:
             done += rows
             self._last = X[:_guards.SATURATION_PROBE]
         return time.perf_counter() - start_time
+
+    def _load(self, start, stop, net, guard):
+        """Rows ``start:stop``, checked; a bad chunk restores the epoch's start and raises."""
+        try:
+            return load_rows(self.X, start, stop, self.dtype)
+        except (ValueError, TypeError) as exc:
+            guard.restore()
+            raise type(exc)(f"rows {start}:{stop} of the chunked X: {exc}. The network keeps the "
+                            f"parameters of the start of epoch {net.epochs_done_}") from exc
 
     def training_measures(self, net, lmbda):
         """The running cost (with the L2 term) and accuracy of the last epoch."""
