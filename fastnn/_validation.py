@@ -149,6 +149,19 @@ def _warn_unscaled(X, name):
                       f"inputs in [0, 1] as in the book", UnscaledInputWarning, stacklevel=4)
 
 
+_FINITE_BLOCK = 1 << 22
+"""Elements per block of :func:`_all_finite` (32 MB of float64)."""
+
+
+def _all_finite(X):
+    """``np.isfinite(X).all()`` in blocks of rows, so a memory-mapped ``X`` bigger than
+    RAM needs no boolean temporary of its size."""
+    if X.size <= _FINITE_BLOCK:
+        return bool(np.isfinite(X).all())
+    rows = max(1, _FINITE_BLOCK // max(1, X.size // X.shape[0]))
+    return all(np.isfinite(X[i:i + rows]).all() for i in range(0, X.shape[0], rows))
+
+
 def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow_empty=False):
     """Convert ``X`` to a C-contiguous, writeable, finite float array of ``ndim`` dimensions.
 
@@ -187,7 +200,7 @@ def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow
             X = np.array(X, dtype=dtype, order="C", copy=True)
     elif type(X) is not np.ndarray:  # np.memmap / np.matrix views -> plain ndarray, no copy
         X = X.view(np.ndarray)
-    if not np.isfinite(X).all():
+    if not _all_finite(X):
         raise ValueError(f"{name} contains NaN or infinity; clean or impute it first"
                          + ("" if ready else f" (values must also fit in {np.dtype(dtype).name})"))
     return X

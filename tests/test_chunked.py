@@ -145,3 +145,23 @@ def test_dask_ml_incremental_trains_the_classifier(digits):
     assert inc.estimator_.t_ == len(X)
     assert inc.score(Xd, yd) > 0.7
     assert max_param_diff(inc.estimator_.network_, Network([64, 30, 10], seed=0)) > 0
+
+
+def test_memmap_rows_are_trained_in_place_without_a_copy(digits, tmp_path, monkeypatch):
+    """A copy-on-write memmap (mmap_mode="c") is writeable, so it is used as it is (read row by
+    row through the page cache); a read-only one (mode "r") is copied into memory."""
+    from fastnn import _validation
+
+    X, y = digits
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="c")
+    monkeypatch.setattr(_validation, "_FINITE_BLOCK", 1000)  # the blockwise finiteness check
+    assert np.shares_memory(_validation.check_array(mapped), mapped)
+    assert not np.shares_memory(_validation.check_array(np.load(tmp_path / "X.npy", mmap_mode="r")), mapped)
+    bad = np.load(tmp_path / "X.npy", mmap_mode="c")
+    bad[1790, 5] = np.inf  # in the last block
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        _validation.check_array(bad)
+    from_file = Network([64, 12, 10], seed=0).fit(mapped, y, epochs=1)
+    from_memory = Network([64, 12, 10], seed=0).fit(X, y, epochs=1)
+    np.testing.assert_array_equal(from_file._theta, from_memory._theta)
