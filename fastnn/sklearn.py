@@ -295,6 +295,8 @@ class _BaseMLP(BaseEstimator):
                              f"{sizes}, {mine[1].name}, {mine[2]!r}. Fit with warm_start=False to start afresh")
         if self.early_stopping and self.validation_scores_ is None:
             self.validation_scores_, self.best_validation_score_, self.best_loss_ = [], -np.inf, None
+        elif not self.early_stopping and self.best_loss_ is None:
+            self.best_loss_ = min(self.loss_curve_, default=np.inf)
 
     def _split_validation(self, X, Y, y, sw, incremental):
         """With early_stopping: hold out ``validation_fraction`` of the rows (stratified for a
@@ -489,13 +491,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Returns
         -------
         self : MLPClassifier
+            The estimator, trained for one more epoch.
 
         Raises
         ------
         ValueError
-            If ``classes`` is missing on the first call or differs from
-            ``classes_`` later, if ``y`` holds a label outside ``classes_``,
-            or with ``early_stopping=True``.
+            Without ``classes`` on the first call, with other ``classes``
+            than ``classes_`` later, with a label of ``y`` outside
+            ``classes_``, or with ``early_stopping=True``.
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 

@@ -14,7 +14,7 @@ from fastnn import Network
 from fastnn.sklearn import TARGET_HIGH, TARGET_LOW, MLPClassifier, MLPRegressor
 
 # Checks that cannot pass, per estimator class, with the reason (also listed in
-# docs/sklearn.md).  Empty: every check of scikit-learn 1.9 passes.  (sklearn
+# docs/guide/sklearn.md).  Empty: every check of scikit-learn 1.9 passes.  (sklearn
 # itself skips check_array_api_input unless SCIPY_ARRAY_API=1 is set; the
 # estimators do not declare array-API support.)
 EXPECTED_FAILED_CHECKS = {

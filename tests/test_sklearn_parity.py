@@ -111,6 +111,15 @@ def test_warm_start_continues_the_same_run(small):
     assert len(cold.loss_curve_) == 2  # without warm_start every fit starts afresh
 
 
+def test_warm_start_may_switch_early_stopping(small):
+    X, y = small
+    clf = MLPClassifier((5,), epochs=2, warm_start=True, random_state=0).fit(X, y)
+    clf.set_params(early_stopping=True).fit(X, y)
+    assert len(clf.validation_scores_) == 2 and len(clf.loss_curve_) == 4
+    clf.set_params(early_stopping=False).fit(X, y)
+    assert clf.best_loss_ == min(clf.loss_curve_) and len(clf.loss_curve_) == 6
+
+
 def test_warm_start_needs_the_same_classes_and_sizes(small):
     X, y = small
     clf = MLPClassifier((5,), epochs=1, warm_start=True, random_state=0).fit(X, y)

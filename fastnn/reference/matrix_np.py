@@ -6,7 +6,7 @@ single matrix product (BLAS) instead of ``m`` matrix-vector products.
 """
 import numpy as np
 
-from .network_np import CROSS_ENTROPY, QUADRATIC, sigmoid
+from .network_np import CROSS_ENTROPY, QUADRATIC, batch_rate, gradient_step, sigmoid
 
 
 def feedforward(weights, biases, A):
@@ -48,14 +48,8 @@ def update_mini_batch(weights, biases, X, Y, eta, lmbda=0.0, n=1, cost=QUADRATIC
     batch (0 if that sum is 0).
     """
     nabla_b, nabla_w = backprop(weights, biases, X, Y, cost, sample_weight)
-    if sample_weight is None:
-        rate = eta / X.shape[1]
-    else:
-        total = float(np.sum(sample_weight, dtype=np.float64))
-        rate = eta / total if total > 0 else 0.0
-    weights = [(1 - eta * (lmbda / n)) * w - rate * nw for w, nw in zip(weights, nabla_w)]
-    biases = [b - rate * nb for b, nb in zip(biases, nabla_b)]
-    return weights, biases
+    return gradient_step(weights, biases, nabla_w, nabla_b, eta, lmbda, n,
+                         batch_rate(eta, X.shape[1], sample_weight))
 
 
 def sgd_epoch(weights, biases, X, Y, order, mini_batch_size, eta, lmbda=0.0, n=None, cost=QUADRATIC,

@@ -102,8 +102,20 @@ def _weighted_update(weights, biases, mini_batch, eta, lmbda, n, cost, sample_we
         delta_nabla_b, delta_nabla_w = backprop(weights, biases, x, y, cost)
         nabla_b = [nb + s * dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
         nabla_w = [nw + s * dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+    return gradient_step(weights, biases, nabla_w, nabla_b, eta, lmbda, n,
+                         batch_rate(eta, len(mini_batch), sample_weight))
+
+
+def batch_rate(eta, m, sample_weight=None):
+    """The step's factor: eta / m, or eta / (sum of the batch's weights), 0 if they sum to 0."""
+    if sample_weight is None:
+        return eta / m
     total = float(np.sum(sample_weight, dtype=np.float64))
-    rate = eta / total if total > 0 else 0.0
+    return eta / total if total > 0 else 0.0
+
+
+def gradient_step(weights, biases, nabla_w, nabla_b, eta, lmbda, n, rate):
+    """w -> (1 - eta*(lmbda/n)) w - rate*nabla_w and b -> b - rate*nabla_b (eq. 20-21, 93)."""
     weights = [(1 - eta * (lmbda / n)) * w - rate * nw for w, nw in zip(weights, nabla_w)]
     biases = [b - rate * nb for b, nb in zip(biases, nabla_b)]
     return weights, biases
