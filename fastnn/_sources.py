@@ -152,6 +152,7 @@ class InMemoryRows:
     def __init__(self, X, Y, sample_weight=None, shuffle=True):
         self.X, self.Y, self.sample_weight, self.shuffle = X, Y, sample_weight, shuffle
         self.n = X.shape[0]
+        self._labels = None
 
     def epoch(self, net, mini_batch_size, eta, lmbda, sizer, bar, guard):
         """Train one epoch; return its seconds."""
@@ -164,9 +165,11 @@ class InMemoryRows:
     def training_measures(self, net, lmbda):
         """Cost (with the L2 term) and accuracy on all rows, with the current parameters."""
         A = net._engine.feedforward(net, self.X)
+        if self._labels is None:
+            self._labels = np.argmax(self.Y, axis=1)
         return {"training_cost": training.total_cost(A, self.Y, net.cost, lmbda, net.weights,
                                                      self.sample_weight),
-                "training_accuracy": float(np.mean(np.argmax(A, axis=1) == np.argmax(self.Y, axis=1)))}
+                "training_accuracy": float(np.mean(np.argmax(A, axis=1) == self._labels))}
 
     def probe(self):
         """Rows fed forward after each epoch to detect saturation."""

@@ -6,6 +6,7 @@ exactly like repeated rows that fall into the same mini-batch.
 """
 import functools
 
+import numba
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -188,3 +189,13 @@ def test_sample_weight_is_not_modified(digits):
     keep = sw.copy()
     Network([64, 10], seed=0).fit(X[:200], y[:200], epochs=1, sample_weight=sw)
     np.testing.assert_array_equal(sw, keep)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs NUMBA_NUM_THREADS >= 2")
+def test_weighted_epoch_is_the_same_on_one_and_two_threads(digits):
+    # [64, 48, 10] at mini-batch 7 is above the kernel's parallel threshold
+    X, y = digits
+    sw = _weights(len(X), seed=5)
+    runs = [Network([64, 48, 10], seed=3, threads=t).fit(X, y, epochs=1, mini_batch_size=7, sample_weight=sw)
+            for t in (1, 2)]
+    np.testing.assert_array_equal(runs[0]._theta, runs[1]._theta)
