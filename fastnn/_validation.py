@@ -149,6 +149,19 @@ def _warn_unscaled(X, name):
                       f"inputs in [0, 1] as in the book", UnscaledInputWarning, stacklevel=4)
 
 
+_FINITE_BLOCK = 1 << 22
+"""Elements per block of :func:`_all_finite` (32 MB of float64)."""
+
+
+def _all_finite(X):
+    """``np.isfinite(X).all()`` in blocks of rows, so a memory-mapped ``X`` bigger than
+    RAM needs no boolean temporary of its size."""
+    if X.size <= _FINITE_BLOCK:
+        return bool(np.isfinite(X).all())
+    rows = max(1, _FINITE_BLOCK // max(1, X.size // X.shape[0]))
+    return all(np.isfinite(X[i:i + rows]).all() for i in range(0, X.shape[0], rows))
+
+
 def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow_empty=False, finite=True):
     """Convert ``X`` to a C-contiguous, writeable, finite float array of ``ndim`` dimensions.
 
@@ -197,7 +210,7 @@ def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow
 def check_finite(X, name="X", *, converted=False):
     """ValueError naming ``name`` if ``X`` holds NaN or infinity (``converted``: it was
     cast from another dtype, whose values may not fit)."""
-    if not np.isfinite(X).all():
+    if not _all_finite(X):
         raise ValueError(f"{name} contains NaN or infinity; clean or impute it first"
                          + (f" (values must also fit in {X.dtype.name})" if converted else ""))
 
@@ -264,3 +277,39 @@ def check_targets(y, n_samples, n_outputs, dtype=np.float64, name="y"):
         return Y, np.argmax(Y, axis=1).astype(np.int64)
     raise ValueError(f"{name} must be integer labels of shape ({n_samples},) or targets of shape "
                      f"({n_samples}, {n_outputs}), got shape {y.shape}")
+
+
+def check_sample_weight(sample_weight, n_samples, dtype=np.float64, name="sample_weight"):
+    """Validate per-sample weights: None, a number (the same weight for every sample) or ``(n,)``.
+
+    Returns
+    -------
+    None or ndarray of shape (n_samples,), dtype ``dtype``
+        C-contiguous, finite, non-negative weights that do not all vanish.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric weights.
+    ValueError
+        For a wrong shape or length, NaN/inf, negative weights, or weights
+        that are all 0 (no sample would be learned from).
+    """
+    if sample_weight is None:
+        return None
+    sw = _as_array(sample_weight, name)
+    _check_kind(sw, name)
+    if sw.ndim == 0:
+        sw = np.full(n_samples, sw, dtype=dtype)
+    if sw.shape != (n_samples,):
+        raise ValueError(f"{name} must have shape ({n_samples},), one weight per sample, "
+                         f"got shape {sw.shape}")
+    with np.errstate(over="ignore"):  # overflow to inf is reported just below
+        sw = np.array(sw, dtype=dtype, order="C", copy=True)
+    if not np.isfinite(sw).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if (sw < 0).any():
+        raise ValueError(f"{name} must be non-negative, got {sw[sw < 0][:5].tolist()}")
+    if not sw.any():
+        raise ValueError(f"{name} is zero for every sample; at least one weight must be positive")
+    return sw

@@ -5,7 +5,10 @@ the same four operations (the mini-batches of an index sequence, one
 mini-batch step, one sample's gradient, a batched forward pass); the API has
 validated and converted every argument already.  ``epoch`` may be given a
 slice of an epoch's order (whole mini-batches): ``n``, the training-set size
-of the L2 term (eq. 93), is passed separately.
+of the L2 term (eq. 93), is passed separately.  Its optional
+``sample_weight`` (one weight per row of ``X``, in the network's dtype)
+scales each sample's gradient; each step is then eta / (the mini-batch's
+weight sum).
 
 * ``jit`` — the Numba kernels: :mod:`fastnn.kernels.tiled` for epochs and batched
   forward passes, :mod:`fastnn.kernels.mlp` for one sample's gradient and one step;
@@ -114,16 +117,17 @@ class JitEngine:
 
     name = "jit"
 
-    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, metrics=None):
-        """Train the mini-batches of ``order``; add the running training cost and
-        correct count to ``metrics`` (float64, shape (2,)) if given."""
+    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, sample_weight=None, metrics=None):
+        """Train the mini-batches of ``order``; with ``metrics`` (float64, shape (3,)) add
+        the running sums ``[sum w C_x, correct count, sum w]`` (see :func:`running_metrics`)."""
         dt = net._theta.dtype.type
         decay = dt(_decay(eta, lmbda, n))
         cost = COST_CODES[net.cost]
 
         def run(start, stop):
             tiled.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order[start:stop],
-                            mini_batch_size, float(eta), decay, cost, metrics=metrics)
+                            mini_batch_size, float(eta), decay, cost, sample_weight=sample_weight,
+                            metrics=metrics)
 
         key = ("train", tuple(net.sizes), int(mini_batch_size), net._theta.dtype.name)
         _timed_runs(net, key, len(order), mini_batch_size, run)
@@ -158,10 +162,15 @@ class JitEngine:
         return out, bad[0] == 0
 
 
-def running_metrics(A, Y, cost, metrics):
-    """Add the costs C_x and the correct count of outputs ``A`` for targets ``Y`` to ``metrics``."""
-    metrics[0] += float(np.sum(training.sample_costs(A, Y, cost)))
+def running_metrics(A, Y, cost, metrics, sample_weight=None):
+    """Add to ``metrics`` the running sums of outputs ``A`` for targets ``Y``:
+    ``[sum w C_x, number classified correctly, sum w]`` (w = 1 without sample weights)."""
+    costs = training.sample_costs(A, Y, cost)
+    w = np.ones(len(costs)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        metrics[0] += float(np.sum(w * costs))
     metrics[1] += float(np.sum(np.argmax(A, axis=1) == np.argmax(Y, axis=1)))
+    metrics[2] += float(np.sum(w))
 
 
 class ReferenceEngine:
@@ -170,18 +179,19 @@ class ReferenceEngine:
     name = "reference"
     module = network_np
 
-    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, metrics=None):
-        """Train the mini-batches of ``order``; with ``metrics``, add the running training
-        cost and correct count, each mini-batch measured before its step."""
+    def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, sample_weight=None, metrics=None):
+        """Train the mini-batches of ``order``; with ``metrics``, add the running sums
+        (:func:`running_metrics`), each mini-batch measured before its step."""
         if metrics is None:
             w, b = self.module.sgd_epoch(net.weights, net.biases, X, Y, order, mini_batch_size,
-                                         eta, lmbda, n, net.cost)
+                                         eta, lmbda, n, net.cost, sample_weight)
             net._store(w, b)
             return
         for k in range(0, len(order), mini_batch_size):
             batch = order[k:k + mini_batch_size]
-            running_metrics(self.feedforward(net, X[batch]), Y[batch], net.cost, metrics)
-            self.epoch(net, X, Y, batch, mini_batch_size, eta, lmbda, n)
+            weights = None if sample_weight is None else sample_weight[batch]
+            running_metrics(self.feedforward(net, X[batch]), Y[batch], net.cost, metrics, weights)
+            self.epoch(net, X, Y, batch, mini_batch_size, eta, lmbda, n, sample_weight)
 
     def update_mini_batch(self, net, X, Y, eta, lmbda, n):
         batch = [(x.reshape(-1, 1), y.reshape(-1, 1)) for x, y in zip(X, Y)]

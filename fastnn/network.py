@@ -5,13 +5,13 @@ an engine (:mod:`fastnn.engines`) on one flat parameter buffer, of which
 ``net.weights`` and ``net.biases`` are views.
 """
 import os
-import time
 
 import numpy as np
 
-from . import _bookdata, _params, persistence, training
+from . import _bookdata, _params, _sources, persistence, training
 from . import _guards
-from ._validation import (check_array, check_dtype, check_finite, check_float, check_int, check_sizes,
+from ._validation import (check_array, check_dtype, check_finite, check_float, check_int, check_sample_weight,
+                          check_sizes,
                           check_targets)
 from .engines import COST_CODES, ENGINES, check_threads
 
@@ -273,12 +273,12 @@ class Network:
             report = self._network2_report(X, Y, labels, ev, lmbda, monitors, lists)
         else:
             report = self._network_report(ev)
-        self._train(X, Y, epochs, mini_batch_size, eta, lmbda, report, rule=rule)
+        self._train(_sources.InMemoryRows(X, Y), epochs, mini_batch_size, eta, lmbda, report, rule=rule)
         return lists if book2 else None
 
     def _network_report(self, test):
         """Per-epoch evaluation and printing of network.py's ``SGD``."""
-        def report(j, running):
+        def report(j):
             if test is None:
                 print(f"Epoch {j} complete")
                 return {}
@@ -292,7 +292,7 @@ class Network:
         mon_ev_cost, mon_ev_acc, mon_tr_cost, mon_tr_acc = monitors
         evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = lists
 
-        def report(j, running):
+        def report(j):
             print("Epoch %s training complete" % j)
             record = {}
             if mon_tr_cost or mon_tr_acc:
@@ -388,7 +388,7 @@ class Network:
     # -- array surface -----------------------------------------------------------
     def fit(self, X, y, epochs=30, mini_batch_size=10, eta=3.0, lmbda=0.0, validation_data=None, *,
             early_stopping_n=0, eta_schedule_n=0, progress=False, checkpoint=None, resume=False,
-            callback=None, training_metrics="running"):
+            callback=None, sample_weight=None, shuffle=True, training_metrics="running"):
         """Train on rows of ``X`` with labels ``y`` (ints ``(n,)`` or one-hot ``(n, n_out)``).
 
         Training continues from the current parameters; every epoch is
@@ -397,6 +397,14 @@ class Network:
         Parameters
         ----------
         X : array, shape (n, sizes[0])
+            A NumPy array (or ``numpy.memmap``, list, DataFrame): each epoch
+            is the book's, one shuffled order of all rows.  Or a chunked
+            array (a Dask array, or any object with ``.chunks`` and
+            ``__getitem__``): it is read one row chunk at a time and never
+            held in memory whole; each epoch visits the chunks in a shuffled
+            order and shuffles the rows within each chunk (see
+            :class:`fastnn._sources.ChunkedRows`; ``y`` and ``sample_weight``
+            are then loaded into memory).
         y : array, shape (n,) of int labels or (n, sizes[-1]) targets
         epochs : int
             Epochs to train; with ``resume=True`` the *total* number of epochs
@@ -430,18 +438,28 @@ class Network:
         callback : callable, optional
             ``callback(net, record)`` after every epoch (``record``: that
             epoch's history entry as a dict); returning True stops training.
+        sample_weight : array of shape (n,), optional
+            Non-negative weight of every sample: each sample's gradient is
+            multiplied by its weight and each mini-batch step is eta / (the
+            mini-batch's weight sum) times that weighted sum (a mini-batch
+            whose weights sum to 0 makes no gradient step).  Integer
+            weights train like repeated rows in one mini-batch.  The
+            training cost in :attr:`history_` is the weighted mean.
+        shuffle : bool
+            Shuffle the rows every epoch (the book).  False trains them in
+            their order (chunks in their order for a chunked ``X``).
         training_metrics : {"running", "exact", "none"}
             How ``history_``'s ``training_cost`` and ``training_accuracy`` are
             measured.  ``"running"`` (default, no extra work): from the forward
             passes the epoch does anyway, each sample's output taken before its
             mini-batch's step (the way Keras reports training loss), so they
-            describe the network *during* the epoch: the mean of C_x over the
-            epoch's samples plus the L2 term of eq. 85 with the end-of-epoch
-            weights, and the fraction classified correctly.  ``"exact"``:
-            network2.py's ``total_cost`` and accuracy of the end-of-epoch
-            network on the whole training set, at the cost of a second forward
-            pass over it.  ``"none"``: not measured (None).  Validation metrics
-            are always exact.
+            describe the network *during* the epoch: the (weighted) mean of C_x
+            over the epoch's samples plus the L2 term of eq. 85 with the
+            end-of-epoch weights, and the fraction classified correctly.
+            ``"exact"``: network2.py's ``total_cost`` and accuracy of the
+            end-of-epoch network on the whole training set, at the cost of a
+            second forward pass over it.  ``"none"``: not measured (None).
+            Validation metrics are always exact.
 
         Returns
         -------
@@ -460,10 +478,10 @@ class Network:
             usual; catch it to save the network).  The checkpoint file, if
             any, holds the last completed epoch.
         """
-        X, Y = self._check_X_y(X, y)
         if training_metrics not in TRAINING_METRICS:
             raise ValueError(f"training_metrics must be one of {list(TRAINING_METRICS)}, "
                              f"got {training_metrics!r}")
+        data = self._rows(X, y, sample_weight, shuffle)
         val = None
         if validation_data is not None:
             X_val, y_val = validation_data
@@ -473,7 +491,7 @@ class Network:
         params = {"mini_batch_size": check_int(mini_batch_size, "mini_batch_size", 1),
                   "eta": rule.eta0, "lmbda": check_float(lmbda, "lmbda", nonnegative=True),
                   "early_stopping_n": rule.early_stopping_n, "eta_schedule_n": rule.eta_schedule_n,
-                  "n_train": int(X.shape[0])}
+                  "n_train": data.n, "shuffle": bool(shuffle)}
         if resume:
             if checkpoint is None:
                 raise ValueError("resume=True needs checkpoint=PATH (the file to resume from)")
@@ -481,27 +499,36 @@ class Network:
             epochs = max(0, epochs - self.epochs_done_)
         self.fit_params_ = params
         self.validation_accuracy_ = []
-        report = self._fit_report(X, Y, val, params["lmbda"], training_metrics)
-        self._train(X, Y, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
+        report = self._fit_report(data, val, params["lmbda"], training_metrics)
+        self._train(data, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
                     rule=rule, progress=progress, checkpoint=checkpoint, callback=callback,
                     running=training_metrics == "running")
         return self
 
-    def _fit_report(self, X, Y, val, lmbda, training_metrics):
+    def _rows(self, X, y, sample_weight, shuffle):
+        """The training rows of ``fit``, checked: in memory, or read chunk by chunk."""
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        if _sources.is_chunked(X):
+            n = _sources.check_chunked(X, self.sizes[0])
+            Y, _ = check_targets(_sources.in_memory(y), n, self.sizes[-1], self.dtype)
+            sw = check_sample_weight(_sources.in_memory(sample_weight), n, self.dtype)
+            return _sources.ChunkedRows(X, Y, self.dtype, sw, shuffle)
+        X, Y = self._check_X_y(X, y)
+        sw = check_sample_weight(sample_weight, X.shape[0], self.dtype)
+        return _sources.InMemoryRows(X, Y, sw, shuffle)
+
+    def _fit_report(self, data, val, lmbda, training_metrics):
         """Per-epoch measurements of ``fit``: training and validation cost and accuracy."""
-        labels = np.argmax(Y, axis=1)
         val_labels = None if val is None else np.argmax(val[1], axis=1)
 
-        def report(j, running):
-            record = {}
+        def report(j):
             if training_metrics == "running":
-                n = len(X)
-                record["training_cost"] = training.running_cost(running[0], n, lmbda, self.weights)
-                record["training_accuracy"] = float(running[1] / n)
+                record = data.running_measures(self, lmbda)
             elif training_metrics == "exact":
-                A = self._engine.feedforward(self, X)
-                record["training_cost"] = self._total_cost(A, Y, lmbda)
-                record["training_accuracy"] = float(np.mean(np.argmax(A, axis=1) == labels))
+                record = data.training_measures(self, lmbda)
+            else:
+                record = {}
             if val is not None:
                 A = self._engine.feedforward(self, val[0])
                 record["validation_cost"] = self._total_cost(A, val[1], lmbda)
@@ -514,8 +541,9 @@ class Network:
         """Load ``checkpoint`` (if it exists) into self; return the rule to continue with."""
         if os.path.exists(checkpoint):
             persistence.restore_state(self, persistence.read_model_file(checkpoint), os.fspath(checkpoint))
-        if self.epochs_done_ and self.fit_params_ is not None and self.fit_params_ != params:
-            diff = {k: (self.fit_params_.get(k), v) for k, v in params.items() if self.fit_params_.get(k) != v}
+        saved = None if self.fit_params_ is None else {"shuffle": True, **self.fit_params_}
+        if self.epochs_done_ and saved is not None and saved != params:
+            diff = {k: (saved.get(k), v) for k, v in params.items() if saved.get(k) != v}
             raise ValueError(f"cannot resume {os.fspath(checkpoint)!r}: these settings differ from the "
                              f"saved run (saved, now): {diff}")
         if self.epochs_done_ and self._rule_state is not None:
@@ -597,13 +625,13 @@ class Network:
                              f"pass {data_name}")
         return training.PlateauRule(eta, early_stopping_n, eta_schedule_n)
 
-    def _train(self, X, Y, epochs, mini_batch_size, eta, lmbda, report, *, rule=None,
+    def _train(self, data, epochs, mini_batch_size, eta, lmbda, report, *, rule=None,
                progress=False, checkpoint=None, callback=None, running=False):
-        """The SGD loop shared by ``SGD`` and ``fit``.
+        """The SGD loop shared by ``SGD`` and ``fit`` over the rows of ``data`` (:mod:`fastnn._sources`).
 
-        Per epoch: shuffle, train the mini-batches in chunks (:meth:`_epoch`),
-        ``report(j, metrics)`` (measure and print; ``metrics`` holds the running
-        cost sum and correct count when ``running``, else None), record in
+        Per epoch: shuffle and train the mini-batches in chunks (``data.epoch``;
+        with ``running``, it also sums each sample's cost and correctness from
+        its own forward pass), ``report(j)`` (measure and print), record in
         ``history_``, apply the stopping rule, save the checkpoint, call ``callback``.
         """
         epochs = check_int(epochs, "epochs", 0)
@@ -613,9 +641,8 @@ class Network:
         rule = rule or training.PlateauRule(eta)
         self._sync()
         guard = _guards.ParameterGuard(self._theta)  # NaN/inf -> restore + DivergenceError
-        n = X.shape[0]
         sizer = training.ChunkSizer(mini_batch_size)
-        bar = training.make_progress(progress, epochs * n)
+        bar = training.make_progress(progress, epochs * data.n)
         self.interrupted_ = False
         self.stop_reason_ = rule.stopped
         try:
@@ -623,13 +650,11 @@ class Network:
                 if rule.stopped:
                     break
                 bar.set_description_str(f"epoch {self.epochs_done_ + 1}")
-                order = self.rng.permutation(n)
                 guard.commit()  # divergence restores the parameters of this epoch's start
-                metrics = np.zeros(2) if running else None
-                seconds = self._epoch(X, Y, order, mini_batch_size, rule.eta, lmbda, sizer, bar, guard, metrics)
-                record = dict(report(j, metrics), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
+                seconds = data.epoch(self, mini_batch_size, rule.eta, lmbda, sizer, bar, guard, running=running)
+                record = dict(report(j), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
                 guard.check_cost(self.epochs_done_, rule.eta, record)
-                probe = self._engine.feedforward(self, X[:_guards.SATURATION_PROBE])
+                probe = self._engine.feedforward(self, data.probe())
                 guard.warn_if_saturated(probe, self.epochs_done_, rule.eta)
                 self._commit_epoch(record, rule, checkpoint)
                 accuracy = record.get("validation_accuracy", record.get("training_accuracy"))
@@ -643,20 +668,6 @@ class Network:
             raise
         finally:
             bar.close()
-
-    def _epoch(self, X, Y, order, mini_batch_size, eta, lmbda, sizer, bar, guard, metrics=None):
-        """Train the mini-batches of ``order`` in chunks of whole mini-batches; return seconds.
-
-        One compiled call per chunk: Ctrl-C and the progress bar are handled
-        between calls, and the result is the same as one call per epoch.
-        """
-        start_time = time.perf_counter()
-        for start, stop in sizer.chunks(len(order)):
-            self._engine.epoch(self, X, Y, order[start:stop], mini_batch_size, eta, lmbda, X.shape[0], metrics)
-            guard.check_parameters(self.epochs_done_, eta, stop, len(order))
-            sizer.done()
-            bar.update(stop - start)
-        return time.perf_counter() - start_time
 
     def _commit_epoch(self, record, rule, checkpoint):
         """Count a finished epoch: history, stopping rule, checkpoint."""

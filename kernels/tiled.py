@@ -292,11 +292,12 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
     oc = act_off[last]
     for s in range(m):
         y = Y[order[s]]
+        w = weight[order[s]] if weight.size else one
         if metrics.size:
             cs, correct = _score(act[s], oc, n_last, y, cost)
-            metrics[0] += cs
+            metrics[0] += np.float64(w) * cs
             metrics[1] += correct
-        w = weight[order[s]] if weight.size else one
+            metrics[2] += np.float64(w)
         # BP1; for cross-entropy sigma' cancels (eq. 66)
         for j in range(n_last):
             a = act[s, oc + j]
@@ -461,15 +462,17 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
 
     Parameters
     ----------
-    sample_weight : ndarray of theta's dtype, shape (len(X),), optional
-        Per-sample weights: each sample's gradient is scaled by its weight and
-        a mini-batch's step is eta / (the sum of its weights) instead of eta / m.
-    metrics : ndarray of float64, shape (2,), optional
-        If given, ``metrics[0] += sum of C_x`` and ``metrics[1] += number
-        classified correctly`` over the epoch's samples, each measured on the
-        output of its own forward pass (before its mini-batch's step).
+    sample_weight : ndarray, shape (len(X),), optional
+        Non-negative per-sample weights: each sample's gradient is scaled by
+        its weight and a mini-batch's step is eta / (the sum of its weights,
+        in float64) instead of eta / m; 0 when they sum to 0 (the L2 decay
+        still applies).  Weights of 1 give the unweighted step bit for bit.
+    metrics : ndarray of float64, shape (3,), optional
+        If given, adds ``[sum of w C_x, number classified correctly, sum of w]``
+        over the epoch's samples (w = 1 without weights), each sample measured
+        on the output of its own forward pass (before its mini-batch's step).
     """
-    weight = theta[:0] if sample_weight is None else sample_weight
+    weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
     _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
          weight, NO_METRICS if metrics is None else metrics, out)

@@ -171,8 +171,8 @@ def test_interrupt_mid_epoch_keeps_a_consistent_state(data, tmp_path, monkeypatc
     engine_epoch = net._engine.epoch
     calls = []
 
-    def epoch_then_signal(*args):
-        engine_epoch(*args)  # a compiled call always completes ...
+    def epoch_then_signal(*args, **kwargs):
+        engine_epoch(*args, **kwargs)  # a compiled call always completes ...
         calls.append(len(args[3]))
         if len(calls) == 25:  # ... and Python sees the signal after it: 150 samples into epoch 2
             raise KeyboardInterrupt
