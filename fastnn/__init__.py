@@ -8,8 +8,8 @@ from .network import Network
 from .persistence import ModelFileError
 from .perceptron import ConvergenceWarning, Perceptron
 from .sweep import sweep  # the function (light module: dask/sklearn load on call)
+from ._version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Network", "datasets", "Perceptron", "LinearRegression", "LogisticRegression",
            "ConvergenceWarning"]
 __all__ += ["sweep"]

@@ -34,6 +34,8 @@ import zlib
 
 import numpy as np
 
+from ._version import __version__
+
 FORMAT_NAME = "fastnn.Network"
 FORMAT_VERSION = 1
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -133,8 +135,6 @@ def _json_array(obj):
 
 def network_arrays(net):
     """The arrays of ``net``'s model file (see the module docstring)."""
-    from . import __version__
-
     meta = {
         "sizes": list(net.sizes), "dtype": net.dtype.name, "cost": net.cost, "init": net.init,
         "engine": net.engine, "fastnn_version": __version__,
