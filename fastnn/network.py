@@ -12,9 +12,7 @@ import numpy as np
 from . import _bookdata, _params, persistence, training
 from . import _guards
 from ._validation import check_array, check_dtype, check_float, check_int, check_sizes, check_targets
-from .engines import COST_CODES, ENGINES, check_threads
-
-INITS = ("large", "default")
+from .engines import COST_CODES, ENGINES, INITS, check_threads
 
 
 class Network:
@@ -526,7 +524,11 @@ class Network:
             (a ``ValueError``) for an empty, truncated, corrupted, foreign or
             wrong-version file, naming the problem.
         """
-        return persistence.load_network(path, engine=engine)
+        payload = persistence.read_model_file(path)
+        meta = payload["meta"]
+        net = cls(meta["sizes"], seed=0, engine=engine or meta["engine"], dtype=meta["dtype"],
+                  cost=meta["cost"], init=meta["init"])
+        return persistence.restore_state(net, payload, os.fspath(path))
 
     def predict_proba(self, X):
         """Output activations for every row of ``X``, shape ``(n, n_out)``."""
