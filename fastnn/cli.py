@@ -9,17 +9,10 @@ import sys
 
 import numpy as np
 
+from ._argtypes import parse_sizes
 from .bench import add_bench_parsers
 from .demo import add_demo_parser
 from .sweep import add_sweep_parser
-
-
-def parse_sizes(text):
-    """Parse ``"784,30,10"`` into a list of ints."""
-    try:
-        return [int(s) for s in text.replace(" ", "").split(",") if s]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--sizes must be comma-separated integers, got {text!r}") from None
 
 
 def add_data_arguments(parser):
