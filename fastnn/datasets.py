@@ -8,7 +8,8 @@ column-vector pairs used by the book's ``mnist_loader.load_data_wrapper``.
 ``mnist.pkl.gz`` is a pickle, and unpickling can run arbitrary code.
 :func:`load_mnist_pkl` therefore uses a restricted unpickler that can only
 build NumPy arrays and dtypes; any other global raises
-:class:`pickle.UnpicklingError` before it is called.
+:class:`fastnn.UnsafePickleError` (a ``pickle.UnpicklingError``) before it
+is called.
 """
 import gzip
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fastnn._validation import check_array, check_int, check_targets
+from fastnn.exceptions import UnsafePickleError
 
 __all__ = [
     "load_idx",
@@ -230,10 +232,6 @@ _ALLOWED_GLOBALS = {
 }
 
 
-class _ForbiddenGlobal(pickle.UnpicklingError):
-    """A global outside the allow-list was requested (never called)."""
-
-
 class _ArrayOnlyUnpickler(pickle.Unpickler):
     """Unpickler that can only build NumPy arrays, dtypes and builtin containers."""
 
@@ -242,7 +240,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise _ForbiddenGlobal(
+            raise UnsafePickleError(
                 f"forbidden global {module}.{name}: mnist.pkl.gz may only contain NumPy "
                 f"arrays, so the file was rejected without running it") from None
 
@@ -252,8 +250,8 @@ def _unpickle_arrays(path):
     try:
         with gzip.open(path, "rb") as f:
             return _ArrayOnlyUnpickler(f, encoding="latin1").load()
-    except _ForbiddenGlobal as exc:
-        raise _ForbiddenGlobal(f"{path}: {exc}") from None
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"{path}: {exc}") from None
     except (EOFError, zlib.error, gzip.BadGzipFile, pickle.UnpicklingError,
             TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
         raise ValueError(f"{path}: not a valid gzip-compressed pickle of NumPy arrays "

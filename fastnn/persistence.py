@@ -35,6 +35,7 @@ import zlib
 import numpy as np
 
 from ._version import __version__
+from .exceptions import ModelFileError
 
 FORMAT_NAME = "fastnn.Network"
 FORMAT_VERSION = 1
@@ -46,10 +47,6 @@ _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 _READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error,
                 struct.error, ValueError, KeyError, UnicodeDecodeError, NotImplementedError,
                 SyntaxError, tokenize.TokenError)  # numpy parses a .npy header as Python
-
-
-class ModelFileError(ValueError):
-    """A file is not a valid fastnn model file (empty, truncated, corrupted, foreign, wrong version)."""
 
 
 # -- atomic writes -------------------------------------------------------------------------
