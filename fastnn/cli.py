@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from ._argtypes import parse_sizes
+from ._version import __version__
 from .bench import add_bench_parsers
 from .demo import add_demo_parser
 from .sweep import add_sweep_parser
@@ -145,6 +146,7 @@ def add_predict_parser(sub):
 def build_parser():
     """The ``fastnn`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a network and print per-epoch accuracy")
     add_data_arguments(train)
