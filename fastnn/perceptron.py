@@ -43,11 +43,11 @@ class Perceptron:
     Attributes
     ----------
     weights : ndarray, shape (d,)
-        Current weights (changed by :meth:`fit`).
+        Current weights (changed by :meth:`~fastnn.Perceptron.fit`).
     bias : float
         Current bias.
     converged_epoch_ : int or None
-        After :meth:`fit`: the 1-based epoch that made no mistake, or None if
+        After :meth:`~fastnn.Perceptron.fit`: the 1-based epoch that made no mistake, or None if
         there was none within ``max_epochs``.
     errors_ : ndarray of int
         Mistakes per epoch during the last fit.

@@ -2,7 +2,7 @@
 
 :class:`MLPClassifier` and :class:`MLPRegressor` follow scikit-learn's
 conventions (parameters stored unchanged by ``__init__``, fitted attributes
-ending in ``_``, validation through :mod:`sklearn.utils.validation`), so they
+ending in ``_``, validation through ``sklearn.utils.validation``), so they
 work in ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` and with joblib.
 
 Two things differ from a softmax network and are worth knowing:
@@ -230,7 +230,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         The trained network, sizes ``[n_features_in_, *hidden_layer_sizes, n_outputs_]``.
     n_outputs_ : int
         Number of target columns (1 for a 1-D ``y``).
-    y_min_, y_range_ : ndarray of shape (n_outputs_,)
+    y_min_, y_range_ : ndarray of shape ``(n_outputs_,)``
         Training minimum and range (1 where constant) of each target column.
     n_features_in_, feature_names_in_
         As for :class:`MLPClassifier`.
