@@ -393,6 +393,13 @@ def train_test_digits(test_size=_DIGITS_TEST_SIZE, seed=0):
     ------
     ValueError
         If ``test_size`` leaves an empty training or test set.
+
+    Examples
+    --------
+    >>> from fastnn.datasets import train_test_digits
+    >>> X_train, y_train, X_test, y_test = train_test_digits()
+    >>> X_train.shape, X_test.shape, float(X_train.max())
+    ((1297, 64), (500, 64), 1.0)
     """
     X, y = load_digits()
     return _split(X, y, test_size, seed)
@@ -428,6 +435,15 @@ def to_book_format(X, y, n_classes=10, one_hot=True):
     ValueError
         For mismatched lengths, bad shapes, NaN/inf, or labels outside
         ``0..n_classes-1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.datasets import to_book_format
+    >>> pairs = to_book_format(np.zeros((2, 4)), np.array([3, 1]), n_classes=5)
+    >>> x, y = pairs[0]
+    >>> x.shape, y.shape, y.ravel().tolist()
+    ((4, 1), (5, 1), [0.0, 0.0, 0.0, 1.0, 0.0])
     """
     n_classes = check_int(n_classes, "n_classes", 1)
     X = np.array(check_array(X, "X"), dtype=np.float64, copy=True)  # pairs never alias the input

@@ -46,6 +46,18 @@ class Network:
     num_layers, sizes, weights, biases
         As in the book: ``weights[l]`` has shape ``(sizes[l+1], sizes[l])``,
         ``biases[l]`` has shape ``(sizes[l+1], 1)``.
+
+    Examples
+    --------
+    >>> from fastnn import Network, datasets
+    >>> X_train, y_train, X_test, y_test = datasets.train_test_digits()
+    >>> net = Network([64, 30, 10], seed=0)
+    >>> [w.shape for w in net.weights], [b.shape for b in net.biases]
+    ([(30, 64), (10, 30)], [(30, 1), (10, 1)])
+    >>> net.fit(X_train, y_train, epochs=5, mini_batch_size=10, eta=3.0).score(X_test, y_test) > 0.8
+    True
+    >>> net.predict(X_test[:3]).shape, net.predict_proba(X_test[:3]).shape
+    ((3,), (3, 10))
     """
 
     def __init__(self, sizes, *, seed=None, engine="jit", dtype="float64", cost="quadratic",
@@ -388,7 +400,7 @@ class Network:
         """Train on rows of ``X`` with labels ``y`` (ints ``(n,)`` or one-hot ``(n, n_out)``).
 
         Training continues from the current parameters; every epoch is
-        appended to :attr:`history_`.
+        appended to ``history_``.
 
         Parameters
         ----------
@@ -430,7 +442,7 @@ class Network:
         Returns
         -------
         self
-            :attr:`history_` holds per epoch: ``epoch``, ``eta``, ``seconds``
+            ``history_`` holds per epoch: ``epoch``, ``eta``, ``seconds``
             (training time), ``training_cost``, ``training_accuracy``,
             ``validation_cost``, ``validation_accuracy`` (None when unknown).
 
@@ -502,7 +514,7 @@ class Network:
         Stores sizes, dtype, cost, init, engine, parameters, the RNG state,
         ``history_``, ``epochs_done_`` and the last ``fit``'s hyperparameters:
         everything :meth:`load` and ``fit(..., resume=True)`` need.  See
-        :mod:`fastnn.persistence` for the format.
+        the user guide (guarantees and file formats) for the format.
         """
         persistence.save_network(self, path)
 

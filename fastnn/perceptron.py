@@ -94,7 +94,7 @@ class Perceptron:
         ``w += eta (y - o) x`` and ``b += eta (y - o)``; samples are visited in
         order.  Stops at the first epoch without mistakes (the data are then
         linearly separated); otherwise, e.g. for XOR, stops after
-        ``max_epochs`` with a :class:`~fastnn.linear.ConvergenceWarning`.
+        ``max_epochs`` with a :class:`~fastnn.ConvergenceWarning`.
 
         Parameters
         ----------
@@ -166,6 +166,14 @@ def nand_adder(X):
         x1 XOR x2 (four NANDs as in :func:`nand_xor`).
     carry_bit : ndarray of int64, shape (n,)
         x1 AND x2 = NAND(n, n), with n = NAND(x1, x2) shared with the sum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.perceptron import nand_adder
+    >>> sum_bit, carry_bit = nand_adder(np.array([[0, 0], [0, 1], [1, 0], [1, 1]]))
+    >>> sum_bit.tolist(), carry_bit.tolist()
+    ([0, 1, 1, 0], [0, 0, 0, 1])
     """
     x1, x2 = _nand_bits(X)
     n = _nand(x1, x2)

@@ -44,6 +44,12 @@ def sigmoid(z):
     exp() is only ever called on a non-positive number, so it cannot overflow:
     for z < 0 the equivalent form exp(z) / (1 + exp(z)) is used.  The limits
     are exact: sigmoid(-inf) == 0 and sigmoid(+inf) == 1.
+
+    Examples
+    --------
+    >>> from fastnn.kernels.activations import sigmoid
+    >>> sigmoid(0.0), sigmoid(-1000.0), sigmoid(1000.0)
+    (0.5, 0.0, 1.0)
     """
     one = one_like(z)
     if z >= 0:
