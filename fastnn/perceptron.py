@@ -31,7 +31,9 @@ def _check_binary(y, n_samples):
 
 
 class Perceptron:
-    """A perceptron: output 1 if w . x + b > 0, else 0.
+    """A perceptron: output 1 where the weighted input plus bias is positive, else 0.
+
+    The output is 1 if w . x + b > 0 and 0 otherwise (the book's eq. 2).
 
     Parameters
     ----------

@@ -164,7 +164,7 @@ def batch_gradient(X, y, idx, start, stop, W, b, model, gW, gb):
 
 @njit(cache=True, fastmath=FASTMATH)
 def apply_step(W, b, gW, gb, m, eta, lmbda, n, mu, VW, vb):
-    """One momentum update (eq. 107-108) from batch sums ``gW``, ``gb`` of ``m`` samples.
+    """One momentum update (equations 107-108) from batch sums ``gW``, ``gb`` of ``m`` samples.
 
     ``VW`` and ``vb`` (velocities, shapes of ``W`` and ``b``) are updated in place.
 
