@@ -84,6 +84,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"fastnn {release}"
 html_static_path = []
 html_show_sourcelink = False
+html_sidebars = {"errors": [], "performance": []}   # single pages: no empty section navigation
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,

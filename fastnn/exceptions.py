@@ -28,8 +28,10 @@ class ModelFileError(ValueError):
     Examples
     --------
     >>> import fastnn
+    >>> with open("notes.npz", "w") as f:             # a text file named like a model
+    ...     _ = f.write("not a model")
     >>> try:
-    ...     fastnn.Network.load(__file__)          # a Python file, not a model
+    ...     fastnn.Network.load("notes.npz")
     ... except fastnn.ModelFileError as exc:
     ...     print("not loaded:", "not an .npz" in str(exc))
     not loaded: True
