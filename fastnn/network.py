@@ -528,11 +528,17 @@ class Network:
         engine : {"jit", "reference", "matrix"}, optional
             Overrides the saved engine.
 
+        Returns
+        -------
+        Network
+            With the saved parameters, RNG state, ``history_``, ``epochs_done_``
+            and the hyperparameters of its last ``fit`` (``fit_params_``).
+
         Raises
         ------
         FileNotFoundError
             If ``path`` does not exist.
-        fastnn.persistence.ModelFileError
+        fastnn.ModelFileError
             (a ``ValueError``) for an empty, truncated, corrupted, foreign or
             wrong-version file, naming the problem.
         """
