@@ -19,6 +19,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))  # the small local extensions below, never the package
 
 import fastnn  # noqa: E402  (the installed package)
+from asv_history import write_history  # noqa: E402
+
+# the committed asv results as plain tables (guide/development.md includes them)
+write_history(HERE.parent / "asv_benchmarks" / "results", HERE / "generated" / "benchmark-history.md")
 
 project = "fastnn"
 author = "the fastnn developers"
@@ -37,7 +41,8 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_ext", "**/README.md", "sg_execution_times.rst"]
+exclude_patterns = ["_build", "_ext", "**/README.md", "sg_execution_times.rst",
+                    "generated/benchmark-history.md"]  # included by guide/development.md
 templates_path = ["_templates"]
 nitpicky = True  # the CI build also passes -n
 # performance.md starts at "##" (it was written for GitHub); its first heading is still the title
