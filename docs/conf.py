@@ -127,6 +127,8 @@ def publish_asv_report(app, exception):
     """
     if exception is not None or app.builder.name != "html":
         return
+    if not (ASV_DIR / "results" / "benchmarks.json").is_file():
+        return  # nothing committed: the development page says so
     asv = Path(sys.executable).with_name("asv")
     command = [str(asv), "publish", "--no-pull", "--html-dir", str(Path(app.outdir) / "asv")]
     done = subprocess.run(command, cwd=ASV_DIR, capture_output=True, text=True)
