@@ -69,9 +69,9 @@ def write_history(results_dir, out_path):
         if not runs:
             continue
         machine = json.loads((machine_dir / "machine.json").read_text())
-        lines += [f"#### Machine `{machine_dir.name}`", "",
-                  f"{machine.get('cpu', '?')}, {machine.get('num_cpu', '?')} CPUs, "
-                  f"{machine.get('ram', '?')} RAM, {machine.get('os', '?')}.", ""]
+        described = ", ".join(str(machine[key]) for key in ("cpu", "num_cpu", "arch", "os", "ram")
+                              if machine.get(key))
+        lines += [f"#### Machine `{machine_dir.name}`", "", f"{described}.", ""]
         names = sorted({name for _, data in runs for name in data["results"]})
         for name in names:
             param_names = catalogue.get(name, {}).get("param_names", [])
