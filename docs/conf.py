@@ -10,6 +10,7 @@ exists once installed):
 Everything is offline: no intersphinx inventories are fetched and the theme's assets are
 local.  The gallery (``examples/``) is executed on every build.
 """
+import json
 import os
 import subprocess
 import sys
@@ -119,6 +120,28 @@ def skip_inherited_foreign_members(app, what, name, obj, skip, options):
 ASV_DIR = HERE.parent / "asv_benchmarks"
 
 
+def _asv_config(scratch):
+    """asv.conf.json, or a copy at ``scratch`` that follows HEAD when its branches are absent.
+
+    A clone of one branch has no local ``main``, and ``asv publish`` needs the configured
+    branches to exist (it lists their commits); HEAD's history holds the committed results.
+    """
+    config = ASV_DIR / "asv.conf.json"
+    settings = json.loads(config.read_text())
+    exists = [subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+                             cwd=ASV_DIR, capture_output=True).returncode == 0
+              for branch in settings.get("branches", ["main"])]
+    if all(exists):
+        return config
+    for key in ("repo", "benchmark_dir", "env_dir", "results_dir", "html_dir"):
+        if key in settings:
+            settings[key] = str((ASV_DIR / settings[key]).resolve())
+    settings["branches"] = ["HEAD"]
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scratch.write_text(json.dumps(settings, indent=4))
+    return scratch
+
+
 def publish_asv_report(app, exception):
     """Write asv's report of the committed benchmark results to ``<site>/asv/``.
 
@@ -130,7 +153,8 @@ def publish_asv_report(app, exception):
     if not (ASV_DIR / "results" / "benchmarks.json").is_file():
         return  # nothing committed: the development page says so
     asv = Path(sys.executable).with_name("asv")
-    command = [str(asv), "publish", "--no-pull", "--html-dir", str(Path(app.outdir) / "asv")]
+    command = [str(asv), "publish", "--no-pull", "--html-dir", str(Path(app.outdir) / "asv"),
+               "--config", str(_asv_config(Path(app.outdir).parent / "asv.conf.json"))]
     done = subprocess.run(command, cwd=ASV_DIR, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
