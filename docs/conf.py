@@ -120,23 +120,35 @@ def skip_inherited_foreign_members(app, what, name, obj, skip, options):
 ASV_DIR = HERE.parent / "asv_benchmarks"
 
 
-def _asv_config(scratch):
-    """asv.conf.json, or a copy at ``scratch`` that follows HEAD when its branches are absent.
+def _git(*args):
+    return subprocess.run(["git", *args], cwd=ASV_DIR, capture_output=True, text=True)
 
-    A clone of one branch has no local ``main``, and ``asv publish`` needs the configured
-    branches to exist (it lists their commits); HEAD's history holds the committed results.
+
+def _results_commits():
+    """Commit hashes of the committed results, newest first."""
+    runs = [json.loads(p.read_text()) for p in (ASV_DIR / "results").glob("*/*.json")
+            if p.name != "machine.json"]
+    return [run["commit_hash"] for run in sorted(runs, key=lambda run: -run["date"])]
+
+
+def _asv_config(scratch):
+    """asv.conf.json, or a copy at ``scratch`` whose branch holds every committed result.
+
+    asv draws the commits on each configured branch's first-parent history.  When results
+    lie elsewhere (a clone of another branch has no local ``main``; a branch merged into main
+    is not on main's first-parent line), the copy follows the newest result commit instead.
     """
     config = ASV_DIR / "asv.conf.json"
     settings = json.loads(config.read_text())
-    exists = [subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-                             cwd=ASV_DIR, capture_output=True).returncode == 0
-              for branch in settings.get("branches", ["main"])]
-    if all(exists):
-        return config
+    commits = _results_commits()
+    for branch in settings.get("branches", ["main"]):
+        history = _git("rev-list", "--first-parent", f"refs/heads/{branch}", "--")
+        if history.returncode == 0 and set(commits) <= set(history.stdout.split()):
+            return config
     for key in ("repo", "benchmark_dir", "env_dir", "results_dir", "html_dir"):
         if key in settings:
             settings[key] = str((ASV_DIR / settings[key]).resolve())
-    settings["branches"] = ["HEAD"]
+    settings["branches"] = commits[:1] or ["HEAD"]
     scratch.parent.mkdir(parents=True, exist_ok=True)
     scratch.write_text(json.dumps(settings, indent=4))
     return scratch
