@@ -164,6 +164,10 @@ def publish_asv_report(app, exception):
         return
     if not (ASV_DIR / "results" / "benchmarks.json").is_file():
         return  # nothing committed: the development page says so
+    unknown = [c for c in _results_commits() if _git("cat-file", "-e", f"{c}^{{commit}}").returncode]
+    if unknown:  # e.g. results of a branch that was squashed: asv cannot place them
+        print(f"asv report skipped: results of commits not in this repository: {unknown}")
+        return
     asv = Path(sys.executable).with_name("asv")
     command = [str(asv), "publish", "--no-pull", "--html-dir", str(Path(app.outdir) / "asv"),
                "--config", str(_asv_config(Path(app.outdir).parent / "asv.conf.json"))]
