@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from .exceptions import UnscaledInputWarning
+
 SUPPORTED_DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -79,15 +81,6 @@ def check_float(value, name, *, positive=False, nonnegative=False):
     if nonnegative and value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return value
-
-
-class UnscaledInputWarning(UserWarning):
-    """Integer pixel data (e.g. uint8 in 0..255) was given where the book uses [0, 1].
-
-    fastnn never rescales inputs: values are used as the numbers they are.  A
-    sigmoid network fed 0..255 saturates its first layer and learns poorly, so
-    divide by 255 first (``X / 255.0``).
-    """
 
 
 _NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float (not timedelta 'm', complex 'c', ...)

@@ -34,6 +34,7 @@ from .kernels import mlp, tiled  # noqa: E402
 from .reference import matrix_np, network_np  # noqa: E402
 
 COST_CODES = {"quadratic": mlp.QUADRATIC, "cross-entropy": mlp.CROSS_ENTROPY}
+INITS = ("large", "default")  # N(0, 1) weights (chapter 1) or N(0, 1/n_in) (chapter 3)
 
 
 def _decay(eta, lmbda, n):

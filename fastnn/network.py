@@ -11,11 +11,9 @@ import numpy as np
 from . import _bookdata, _params, _sources, persistence, training
 from . import _guards
 from ._validation import (check_array, check_dtype, check_finite, check_float, check_int, check_sample_weight,
-                          check_sizes,
-                          check_targets)
-from .engines import COST_CODES, ENGINES, check_threads
+                          check_sizes, check_targets)
+from .engines import COST_CODES, ENGINES, INITS, check_threads
 
-INITS = ("large", "default")
 TRAINING_METRICS = ("running", "exact", "none")
 
 
@@ -50,6 +48,18 @@ class Network:
     num_layers, sizes, weights, biases
         As in the book: ``weights[l]`` has shape ``(sizes[l+1], sizes[l])``,
         ``biases[l]`` has shape ``(sizes[l+1], 1)``.
+
+    Examples
+    --------
+    >>> from fastnn import Network, datasets
+    >>> X_train, y_train, X_test, y_test = datasets.train_test_digits()
+    >>> net = Network([64, 30, 10], seed=0)
+    >>> [w.shape for w in net.weights], [b.shape for b in net.biases]
+    ([(30, 64), (10, 30)], [(30, 1), (10, 1)])
+    >>> net.fit(X_train, y_train, epochs=5, mini_batch_size=10, eta=3.0).score(X_test, y_test) > 0.8
+    True
+    >>> net.predict(X_test[:3]).shape, net.predict_proba(X_test[:3]).shape
+    ((3,), (3, 10))
     """
 
     def __init__(self, sizes, *, seed=None, engine="jit", dtype="float64", cost="quadratic",
@@ -392,7 +402,7 @@ class Network:
         """Train on rows of ``X`` with labels ``y`` (ints ``(n,)`` or one-hot ``(n, n_out)``).
 
         Training continues from the current parameters; every epoch is
-        appended to :attr:`history_`.
+        appended to ``history_``.
 
         Parameters
         ----------
@@ -402,9 +412,9 @@ class Network:
             array (a Dask array, or any object with ``.chunks`` and
             ``__getitem__``): it is read one row chunk at a time and never
             held in memory whole; each epoch visits the chunks in a shuffled
-            order and shuffles the rows within each chunk (see
-            :class:`fastnn._sources.ChunkedRows`; ``y`` and ``sample_weight``
-            are then loaded into memory).
+            order and shuffles the rows within each chunk (``y`` and
+            ``sample_weight`` are then loaded into memory; see the guide's
+            page on data bigger than memory).
         y : array, shape (n,) of int labels or (n, sizes[-1]) targets
         epochs : int
             Epochs to train; with ``resume=True`` the *total* number of epochs
@@ -444,7 +454,7 @@ class Network:
             mini-batch's weight sum) times that weighted sum (a mini-batch
             whose weights sum to 0 makes no gradient step).  Integer
             weights train like repeated rows in one mini-batch.  The
-            training cost in :attr:`history_` is the weighted mean.
+            training cost in ``history_`` is the weighted mean.
         shuffle : bool
             Shuffle the rows every epoch (the book).  False trains them in
             their order (chunks in their order for a chunked ``X``).
@@ -464,7 +474,7 @@ class Network:
         Returns
         -------
         self
-            :attr:`history_` holds per epoch: ``epoch``, ``eta``, ``seconds``
+            ``history_`` holds per epoch: ``epoch``, ``eta``, ``seconds``
             (training time), ``training_cost``, ``training_accuracy``,
             ``validation_cost``, ``validation_accuracy`` (None when unknown).
 
@@ -556,7 +566,7 @@ class Network:
         Stores sizes, dtype, cost, init, engine, parameters, the RNG state,
         ``history_``, ``epochs_done_`` and the last ``fit``'s hyperparameters:
         everything :meth:`load` and ``fit(..., resume=True)`` need.  See
-        :mod:`fastnn.persistence` for the format.
+        the user guide (guarantees and file formats) for the format.
         """
         persistence.save_network(self, path)
 
@@ -570,15 +580,25 @@ class Network:
         engine : {"jit", "reference", "matrix"}, optional
             Overrides the saved engine.
 
+        Returns
+        -------
+        Network
+            With the saved parameters, RNG state, ``history_``, ``epochs_done_``
+            and the hyperparameters of its last ``fit`` (``fit_params_``).
+
         Raises
         ------
         FileNotFoundError
             If ``path`` does not exist.
-        fastnn.persistence.ModelFileError
+        fastnn.ModelFileError
             (a ``ValueError``) for an empty, truncated, corrupted, foreign or
             wrong-version file, naming the problem.
         """
-        return persistence.load_network(path, engine=engine)
+        payload = persistence.read_model_file(path)
+        meta = payload["meta"]
+        net = cls(meta["sizes"], seed=0, engine=engine or meta["engine"], dtype=meta["dtype"],
+                  cost=meta["cost"], init=meta["init"])
+        return persistence.restore_state(net, payload, os.fspath(path))
 
     def predict_proba(self, X):
         """Output activations for every row of ``X``, shape ``(n, n_out)``."""

@@ -2,7 +2,7 @@
 
 :class:`MLPClassifier` and :class:`MLPRegressor` follow scikit-learn's
 conventions (parameters stored unchanged by ``__init__``, fitted attributes
-ending in ``_``, validation through :mod:`sklearn.utils.validation`), so they
+ending in ``_``, validation through ``sklearn.utils.validation``), so they
 work in ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` and with joblib.
 
 Two things differ from a softmax network and are worth knowing:
@@ -338,7 +338,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     One output neuron per class; the network is trained on one-hot targets of
     the classes in ``classes_`` (any labels: ints, strings, ...).  A drop-in
-    for :class:`sklearn.neural_network.MLPClassifier` where the book's
+    for scikit-learn's ``sklearn.neural_network.MLPClassifier`` where the book's
     algorithm allows (see ``docs/guide/sklearn.md`` for the parameter table).
 
     Parameters
@@ -419,9 +419,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     coefs_, intercepts_ : list of ndarray
         The weights ``(n_in, n_out)`` and biases ``(n_out,)`` of each layer in
         scikit-learn's layout (views of ``network_``'s parameters).
-    n_layers_ : int
-        Layers, input and output included.
-    out_activation_ : str
+    n_layers_, out_activation_ : int, str
+        Layers, input and output included; the output activation, always
         ``"logistic"``.
     n_features_in_ : int
         Number of features seen in ``fit``.
@@ -436,13 +435,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Examples
     --------
-    >>> import numpy as np
+    >>> from fastnn.datasets import train_test_digits
     >>> from fastnn.sklearn import MLPClassifier
-    >>> X = np.random.default_rng(0).random((40, 3))
-    >>> y = (X[:, 0] > 0.5).astype(int)
-    >>> clf = MLPClassifier((5,), epochs=3, random_state=0).fit(X, y)
+    >>> X_train, y_train, X_test, y_test = train_test_digits()
+    >>> clf = MLPClassifier(hidden_layer_sizes=(30,), epochs=5, random_state=0).fit(X_train, y_train)
+    >>> clf.classes_.tolist(), clf.predict_proba(X_test[:2]).sum(axis=1).round(6).tolist()
+    ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1.0, 1.0])
+    >>> clf.score(X_test, y_test) > 0.8
+    True
     >>> clf.n_iter_, len(clf.loss_curve_)
-    (3, 3)
+    (5, 5)
     """
 
     _y_checks = {}
@@ -597,7 +599,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         The trained network, sizes ``[n_features_in_, *hidden_layer_sizes, n_outputs_]``.
     n_outputs_ : int
         Number of target columns (1 for a 1-D ``y``).
-    y_min_, y_range_ : ndarray of shape (n_outputs_,)
+    y_min_, y_range_ : ndarray of shape ``(n_outputs_,)``
         Training minimum and range (1 where constant) of each target column.
     loss_curve_, loss_, best_loss_, validation_scores_, best_validation_score_, n_iter_, t_
         As for :class:`MLPClassifier` (the loss is that of the scaled targets).

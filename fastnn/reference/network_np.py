@@ -13,7 +13,7 @@ CROSS_ENTROPY = "cross-entropy"
 
 
 def sigmoid(z):
-    """The sigmoid function, eq. 3 (the book's formula; exp overflow gives exactly 0)."""
+    """The sigmoid function, equation 3 (the book's formula; exp overflow gives exactly 0)."""
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -36,7 +36,7 @@ def cost_derivative(output_activations, y):
 
 
 def output_delta(cost, z, a, y):
-    """delta^L: BP1 for the quadratic cost, eq. 66 for cross-entropy."""
+    """delta^L: BP1 for the quadratic cost, equation 66 for cross-entropy."""
     if cost == CROSS_ENTROPY:
         return a - y
     return cost_derivative(a, y) * sigmoid_prime(z)
