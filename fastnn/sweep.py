@@ -154,8 +154,14 @@ def _connect(client, n_workers):
         own = Client(cluster)
 
         def cleanup():
-            own.close()
-            cluster.close()
+            # A close that times out (a loaded machine) must not cost the finished table;
+            # the nannies kill workers that do not stop in time.
+            try:
+                own.close()
+                cluster.close()
+            except Exception as exc:
+                warnings.warn(f"the embedded LocalCluster did not close cleanly: {exc!r}",
+                              RuntimeWarning, stacklevel=2)
         return own, cleanup
     if isinstance(client, str):
         own = Client(client)
@@ -192,7 +198,9 @@ def _run_dask(todo, configs, data, record, raise_errors, client, n_workers):
         client.run(_warmup, dtypes)  # once per worker, before any task
         X_f, y_f, splits_f = client.scatter([X, y, splits], broadcast=True)
         pending = iter(todo)
-        completed = as_completed()
+        # results are fetched in the background as tasks finish; with raise_errors the first
+        # error is raised here, with its remote traceback
+        completed = as_completed(with_results=True, raise_errors=raise_errors)
 
         def submit(index):
             future = client.submit(_evaluate, configs[index], X_f, y_f, splits_f, base, pure=False)
@@ -201,12 +209,14 @@ def _run_dask(todo, configs, data, record, raise_errors, client, n_workers):
 
         for index in itertools.islice(pending, _in_flight_limit(client)):
             submit(index)
-        for future in completed:
+        for future, result in completed:
             index = in_flight.pop(future)
-            if future.status == "error" and not raise_errors:
-                result = _failure(future.exception())
-            else:
-                result = future.result()  # raises for error_score="raise" or a cancelled task
+            if future.status == "error":
+                result = _failure(result[1])  # result is (type, exception, traceback)
+            elif future.status != "finished":
+                raise RuntimeError(f"the Dask task of configuration {index} was {future.status} "
+                                   f"(did the scheduler restart?); rows already in a results "
+                                   f"file are kept: call sweep again to resume")
             del future
             record(index, result)
             index = next(pending, None)

@@ -54,14 +54,9 @@ def serial(data):
 
 
 @pytest.fixture(scope="module")
-def client():
-    """A real LocalCluster: 2 worker processes of 1 thread, closed after the module."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
+def client(dask_client):
+    """The LocalCluster of 2 worker processes (conftest.py) for this module."""
+    return dask_client
 
 
 def test_serial_table(serial):
@@ -312,3 +307,26 @@ def test_cli_bad_grid_file(tmp_path, capsys, content, match):
     (tmp_path / "grid.json").write_text(content)
     assert main(["sweep", "--serial", "--epochs", "1", "--grid", str(tmp_path / "grid.json")]) == 2
     assert match in capsys.readouterr().err
+
+
+def test_embedded_cluster_close_failure_keeps_the_results(monkeypatch):
+    """A LocalCluster whose close times out (a loaded machine) warns instead of losing the table."""
+    class SlowCluster:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+        def close(self):
+            raise TimeoutError("nanny did not stop")
+
+    class FakeClient:
+        def __init__(self, cluster):
+            self.cluster = cluster
+
+        def close(self):
+            pass
+    monkeypatch.setattr(distributed, "LocalCluster", SlowCluster)
+    monkeypatch.setattr(distributed, "Client", FakeClient)
+    own, cleanup = sys.modules["fastnn.sweep"]._connect(None, 3)
+    assert own.cluster.kwargs["n_workers"] == 3 and own.cluster.kwargs["threads_per_worker"] == 1
+    with pytest.warns(RuntimeWarning, match="did not close cleanly.*nanny did not stop"):
+        cleanup()

@@ -72,14 +72,9 @@ def reference(data):
 
 
 @pytest.fixture(scope="module")
-def client():
-    """A LocalCluster of 2 worker processes (with nannies, which restart killed workers)."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
+def client(dask_client):
+    """The LocalCluster of 2 worker processes (conftest.py) for this module."""
+    return dask_client
 
 
 @pytest.fixture

@@ -28,8 +28,7 @@ def _records(table):
 
 @pytest.fixture(scope="module")
 def data(digits):
-    X, y = digits
-    return X[:240], y[:240]
+    return tuple(a[:240] for a in digits)
 
 
 @pytest.fixture(scope="module")
