@@ -481,14 +481,29 @@ def _records(table):
 
 
 def best_row(table):
-    """The row (a dict) with the highest ``score``; the first one on ties.
+    """The row with the highest ``score``; the first one on ties.
 
     Rows whose score is NaN (failed configurations) are never chosen.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or list of dict
+        A table returned by :func:`sweep`.
+
+    Returns
+    -------
+    dict
+        That row: the configuration's parameters and its results.
 
     Raises
     ------
     ValueError
         If the table is empty or every score is NaN.
+
+    Examples
+    --------
+    >>> best_row([{"eta": 0.5, "score": 0.91}, {"eta": 3.0, "score": 0.95}])["eta"]
+    3.0
     """
     rows = _records(table)
     if not rows:
@@ -517,9 +532,26 @@ def _cell(value, column):
 
 
 def format_table(table):
-    """Plain-text table of a sweep result (DataFrame or list of dicts), one line per row.
+    """Plain-text table of a sweep result, one line per row.
 
-    The ``error`` column is shown only if some configuration failed.
+    Parameters
+    ----------
+    table : pandas.DataFrame or list of dict
+        A table returned by :func:`sweep`.
+
+    Returns
+    -------
+    str
+        A header line and one right-aligned line per row; scores with 4
+        decimals, seconds with 3.  The ``error`` column is shown only if
+        some configuration failed.
+
+    Examples
+    --------
+    >>> print(format_table([{"eta": 3.0, "score": 0.95, "score_std": 0.01, "seconds": 0.2,
+    ...                      "error": None}]))
+    eta   score  score_std  seconds
+    3.0  0.9500     0.0100    0.200
     """
     rows = _records(table)
     if not rows:
@@ -568,11 +600,27 @@ def load_grid(path):
     ``[15]`` for ``hidden_layer_sizes``, become tuples) or, for ``--n-iter``,
     to a ``scipy.stats`` distribution written as
     ``{"distribution": "loguniform", "args": [0.1, 10]}`` (optional ``"kwargs"``).
+    Only names of ``scipy.stats`` distributions are looked up; nothing is evaluated.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The JSON file.
+
+    Returns
+    -------
+    dict or list of dict
+        The grid, ready for :func:`sweep`.
 
     Raises
     ------
     ValueError
         If the file is not valid JSON of that shape.
+
+    Examples
+    --------
+    A file holding ``{"eta": [0.5, 3.0], "hidden_layer_sizes": [[15], [30]]}`` gives
+    ``{"eta": [0.5, 3.0], "hidden_layer_sizes": [(15,), (30,)]}``.
     """
     with open(path, encoding="utf-8") as f:
         try:
