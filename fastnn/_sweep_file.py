@@ -236,6 +236,8 @@ def _lock(handle, path):
     except BlockingIOError:
         raise ValueError(f"results file {path!r} is in use by another running sweep; wait for it "
                          f"to finish or choose another file") from None
+    except OSError:  # a file system without locks (some network mounts): go on unlocked
+        pass
 
 
 def _read(handle, path, header, columns, configs):
