@@ -20,7 +20,7 @@ figures measure the sweep's own overhead: task round trips, the results file
   the RSS is the client's alone.
 
 Printed: wall seconds of the ``sweep`` call, configurations per second, the
-peak RSS of this process before and after the sweep (``ru_maxrss``), and the
+summed ``seconds`` of the tasks, the CPU time of this process, the peak RSS of this process before and after the sweep (``ru_maxrss``), and the
 growth.  Run with ``--configs 250`` too: a bounded client grows about the
 same for 250 and 1,000 configurations.
 """
@@ -39,6 +39,12 @@ import numpy as np
 def peak_rss_mib():
     """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds():
+    """User + system CPU time of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def grid(n):
@@ -109,10 +115,10 @@ def main(argv=None):
                   progress=False)  # warm-up: kernels loaded here and on every worker
             before = peak_rss_mib()
             results = None if args.no_results else os.path.join(folder, "sweep.csv")
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             table = sweep(grid(args.configs), X, y, epochs=1, cv=2, client=client, results=results,
                           progress=False)
-            wall = time.perf_counter() - start
+            wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
             after = peak_rss_mib()
             assert len(table) == args.configs and table["error"].isna().all()
             busy = float(table["seconds"].sum())
@@ -129,6 +135,7 @@ def main(argv=None):
         print(f"  cluster start-up {started:.1f} s (not included below)")
     print(f"  sweep {wall:.1f} s, {args.configs / wall:.1f} configurations/s; the tasks themselves "
           f"took {busy:.1f} s in all ({busy / args.configs * 1000:.0f} ms each)")
+    print(f"  client CPU time {cpu:.1f} s ({cpu / args.configs * 1000:.1f} ms per configuration)")
     print(f"  client peak RSS {before:.0f} MiB before the sweep, {after:.0f} MiB after "
           f"(+{after - before:.0f} MiB)")
 
