@@ -536,8 +536,8 @@ def format_table(table):
 
     Parameters
     ----------
-    table : pandas.DataFrame or list of dict
-        A table returned by :func:`sweep`.
+    table : list of dict or pandas.DataFrame
+        The rows, as :func:`sweep` returns them.
 
     Returns
     -------
@@ -593,7 +593,7 @@ def _grid_values(name, values):
     return [tuple(v) if isinstance(v, list) else v for v in values]
 
 
-def load_grid(path):
+def _load_grid(path):
     """Read a ``fastnn sweep --grid`` JSON file: a dict (or list of dicts) of parameter values.
 
     Each parameter maps to a list of values (JSON arrays inside it, such as
@@ -601,6 +601,8 @@ def load_grid(path):
     to a ``scipy.stats`` distribution written as
     ``{"distribution": "loguniform", "args": [0.1, 10]}`` (optional ``"kwargs"``).
     Only names of ``scipy.stats`` distributions are looked up; nothing is evaluated.
+    A file holding ``{"eta": [0.5, 3.0], "hidden_layer_sizes": [[15], [30]]}`` gives
+    ``{"eta": [0.5, 3.0], "hidden_layer_sizes": [(15,), (30,)]}``.
 
     Parameters
     ----------
@@ -616,11 +618,6 @@ def load_grid(path):
     ------
     ValueError
         If the file is not valid JSON of that shape.
-
-    Examples
-    --------
-    A file holding ``{"eta": [0.5, 3.0], "hidden_layer_sizes": [[15], [30]]}`` gives
-    ``{"eta": [0.5, 3.0], "hidden_layer_sizes": [(15,), (30,)]}``.
     """
     with open(path, encoding="utf-8") as f:
         try:
@@ -641,7 +638,7 @@ def cmd_sweep(args):
     from ._sweep_file import count_rows
     from .sklearn import MLPClassifier
 
-    grid = load_grid(args.grid) if args.grid else CLI_GRID
+    grid = _load_grid(args.grid) if args.grid else CLI_GRID
     X_train, y_train, X_test, y_test = datasets.load_dataset(args.data)
     client = False if args.serial else args.scheduler
     start = time.perf_counter()
