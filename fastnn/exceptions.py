@@ -63,6 +63,10 @@ class DivergenceError(ValueError):
         super().__init__(message)
         self.epoch = epoch
 
+    def __reduce__(self):
+        # pickle with both arguments: a Dask worker sends the error back to the client
+        return type(self), (self.args[0], self.epoch)
+
 
 class DivergenceWarning(RuntimeWarning):
     """Training saturated the network: its gradients vanished in floating point.
