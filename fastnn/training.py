@@ -98,8 +98,10 @@ def total_cost(A, Y, cost, lmbda, weights, sample_weight=None):
 
 def l2_term(weights, lmbda, n):
     """The L2 term of eq. 85, ``0.5 * (lmbda / n) * sum_w ||w||^2``, as a float."""
-    penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
-    with np.errstate(over="ignore"):
+    if lmbda == 0:
+        return 0.0  # not 0 * inf when diverged weights overflow the sum
+    with np.errstate(over="ignore"):  # diverged weights: inf, which the guards report
+        penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
         return 0.5 * (lmbda / n) * penalty
 
 

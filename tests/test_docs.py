@@ -30,7 +30,7 @@ def python_blocks(text):
 
 def run_page(path):
     """Execute the page's blocks in order; return how many ran."""
-    namespace = {"__name__": "__docs__"}
+    namespace = {"__name__": "__main__"}  # as a script a reader runs
     ran = 0
     for line, code, skipped in python_blocks(path.read_text()):
         if skipped:
