@@ -164,13 +164,6 @@ def network_with(sizes, dtype, weights, biases):
     return net
 
 
-def torch_available():
-    """True when PyTorch is installed (it is optional)."""
-    from .rivals import library_available
-
-    return library_available("torch")
-
-
 def max_param_difference(net, reference):
     """Largest absolute difference between the parameters of two networks."""
     diffs = [np.max(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)))
@@ -262,7 +255,8 @@ def _rival_runs(kind, start, X, Y, sizes, thread_counts, *, mini_batch_size, eta
     titles = {"numpy": "tuned NumPy, {} BLAS thr", "jax": "JAX jit epoch", "torch": "PyTorch, {} thr"}
     groups = {"numpy": "tuned NumPy", "jax": "", "torch": "PyTorch"}
     if kind != "numpy" and not rivals.library_available(kind):
-        return [Run(titles[kind].format("k"), kind, "", note=f"not installed ({rivals.INSTALL_HINT[kind]})")]
+        name = {"jax": "JAX jit epoch", "torch": "PyTorch"}[kind]
+        return [Run(name, kind, "", note=f"not installed ({rivals.INSTALL_HINT[kind]})")]
     runs = []
     with contextlib.ExitStack() as stack:
         if kind != "numpy":
