@@ -216,10 +216,19 @@ def _jax_epoch_function(n, mini_batch_size, eta):
 def train_jax(weights, biases, X, Y, orders, mini_batch_size, eta, threads=None):
     """The book's SGD as one ``jax.jit`` per epoch (float64 through ``jax_enable_x64``).
 
-    Same parameters and returns as :func:`train_tuned_numpy`; ``threads`` is
-    ignored (XLA's default thread pool).  The warm-up compiles the epoch and
-    runs it once on a copy; every mini-batch, the last shorter one included,
-    is trained.
+    Parameters
+    ----------
+    weights, biases, X, Y, orders, mini_batch_size, eta
+        As for :func:`train_tuned_numpy`.
+    threads : None
+        Ignored: XLA uses its default thread pool.
+
+    Returns
+    -------
+    weights, biases, seconds, warmup
+        As from :func:`train_tuned_numpy`; the warm-up compiles the epoch and
+        runs it once (JAX arrays are immutable, so the parameters are not
+        touched).  Every mini-batch, the last shorter one included, is trained.
     """
     import jax
 
@@ -265,8 +274,20 @@ def _torch_epoch(ws, bs, Xt, Yt, Xp, Yp, order, mini_batch_size, eta, max_batche
 
 
 def train_torch(weights, biases, X, Y, orders, mini_batch_size, eta, threads=None):
-    """The book's SGD in PyTorch CPU (autograd, in-place step); parameters and returns
-    as :func:`train_tuned_numpy`, ``threads`` given to ``torch.set_num_threads``."""
+    """The book's SGD in PyTorch CPU: autograd of the summed cost, an in-place step.
+
+    Parameters
+    ----------
+    weights, biases, X, Y, orders, mini_batch_size, eta
+        As for :func:`train_tuned_numpy`.
+    threads : int, optional
+        Given to ``torch.set_num_threads``; None keeps PyTorch's default.
+
+    Returns
+    -------
+    weights, biases, seconds, warmup
+        As from :func:`train_tuned_numpy`.
+    """
     import torch
 
     if threads is not None:
@@ -298,7 +319,17 @@ TRAINERS = {"numpy": train_tuned_numpy, "jax": train_jax, "torch": train_torch}
 
 # --------------------------------------------------------------------------- child process
 def library_available(library):
-    """True if ``library`` ("jax" or "torch") is installed (found without importing it)."""
+    """True if ``library`` is installed; it is found, not imported.
+
+    Parameters
+    ----------
+    library : str
+        A top-level module name, e.g. "jax" or "torch".
+
+    Returns
+    -------
+    bool
+    """
     import importlib.util
 
     try:
@@ -313,6 +344,11 @@ def library_environment():
     fastnn sets OpenMP variables (a wait policy) for its own threads when it
     is imported; PyTorch reads the same ones, so the child gets the values the
     user started with (from ``/proc/self/environ`` where it exists).
+
+    Returns
+    -------
+    dict
+        Variable names to values, for ``subprocess.run(env=...)``.
     """
     env = dict(os.environ)
     try:
@@ -331,7 +367,18 @@ def library_environment():
 
 @contextmanager
 def child_inputs(weights, biases, X, Y, orders, mini_batch_size, eta):
-    """Write a trainer's inputs once to a temporary ``.npz``; yield its path (deleted after)."""
+    """Write a trainer's inputs once to a temporary ``.npz`` for :func:`run_child`.
+
+    Parameters
+    ----------
+    weights, biases, X, Y, orders, mini_batch_size, eta
+        As for :func:`train_tuned_numpy`.
+
+    Yields
+    ------
+    str
+        The file's path; the file and its folder are deleted on exit.
+    """
     arrays = {"X": X, "Y": Y, "orders": orders, "mini_batch_size": np.int64(mini_batch_size),
               "eta": np.float64(eta), "layers": np.int64(len(weights))}
     arrays.update({f"w{l}": w for l, w in enumerate(weights)})
