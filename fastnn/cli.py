@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from . import _compile
 from ._argtypes import parse_sizes
 from ._version import __version__
 from .bench import add_bench_parsers
@@ -163,6 +164,7 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``fastnn`` command."""
     args = build_parser().parse_args(argv)
+    _compile.announce_if_cold(_compile.command_dtypes(args))  # so a slow first epoch is not read as the speed
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:

@@ -95,34 +95,34 @@ def _small_compare(perturb=None):
 
 def test_compare_agrees_and_reports_a_perturbation():
     rows = _small_compare()
-    assert {r["engine"].split(" ")[0] for r in rows} == {"jit", "reference", "matrix"}
+    assert {r["kind"] for r in rows} == {"jit", "jit-loop", "reference", "matrix"}
     assert all(r["max_diff"] <= EPOCH_TOL for r in rows)
     assert bench.jit_disagreements(rows, EPOCH_TOL) == []
 
     def perturb(runs):
-        for name, (net, _) in runs.items():
-            if name.startswith("jit"):
-                net.weights[0][0, 0] += 1e-6
+        for run in runs:
+            if run.kind == "jit":
+                run.net.weights[0][0, 0] += 1e-6
 
     bad = bench.jit_disagreements(_small_compare(perturb), EPOCH_TOL)
-    assert len(bad) == 1 and 0.9e-6 < bad[0]["max_diff"] < 1.1e-6
+    assert len(bad) == len(bench.thread_choices()) and all(0.9e-6 < r["max_diff"] < 1.1e-6 for r in bad)
 
 
 def test_compare_cli_exit_code_reflects_disagreement(monkeypatch, capsys):
-    argv = ["compare", "--sizes", "30,12,10", "--samples", "200", "--mini-batch-size", "10"]
+    argv = ["compare", "--sizes", "30,12,10", "--samples", "200", "--mini-batch-size", "10",
+            "--engines", "jit,reference"]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    assert "| reference |" in out and "jit (" in out
+    assert "| book per-sample (reference) |" in out and "| fastnn fit, threads=1 |" in out
 
-    real_train = bench.train_fastnn
+    real_fit = bench.time_fit
 
-    def perturbed_train(engine, *args, **kwargs):
-        net, seconds = real_train(engine, *args, **kwargs)
-        if engine == "jit":
-            net.biases[-1][0, 0] += 1e-3
+    def perturbed_fit(*args, **kwargs):
+        net, seconds = real_fit(*args, **kwargs)
+        net.biases[-1][0, 0] += 1e-3
         return net, seconds
 
-    monkeypatch.setattr(bench, "train_fastnn", perturbed_train)
+    monkeypatch.setattr(bench, "time_fit", perturbed_fit)
     assert cli.main(argv) == 1
     assert "ERROR: the jit engine differs" in capsys.readouterr().out
 
@@ -130,7 +130,7 @@ def test_compare_cli_exit_code_reflects_disagreement(monkeypatch, capsys):
 def test_bench_tiny_case():
     X, y = bench.synthetic_data(40, 20, 10)
     rows = bench.run_bench(X, y, sizes_list=([20, 6, 10],), mini_batches=(1, 16),
-                           dtypes=("float32",), epochs=1)
+                           dtypes=("float32",), epochs=1, threads=1)
     assert [(r["mini_batch_size"], r["dtype"]) for r in rows] == [(1, "float32"), (16, "float32")]
     assert all(r["seconds"] > 0 and r["gflops"] > 0 for r in rows)
     table = bench.format_bench(rows)

@@ -1,0 +1,163 @@
+"""Is numba's on-disk cache warm for the kernels a command is about to run?
+
+A first run compiles the network kernels, which takes seconds; later runs load
+them from numba's cache in well under a second.  ``fastnn``'s command line
+prints :data:`COMPILE_NOTE` once, before starting, when the cache holds no
+usable entry for a kernel it will call, so that a slow first epoch is not
+read as the speed of the engine.
+
+The check reads numba's cache index (the ``.nbi`` file beside each cached
+function) and keeps only the entries numba itself would accept in this
+process: same source file stamp, same bytecode, same CPU and compiler.  It
+never compiles anything.
+"""
+import importlib
+import sys
+
+import numpy as np
+
+ENTRY_POINTS = ("tiled:_run",)
+"""The compiled functions that ``Network.fit`` and ``Network.predict_proba`` call, as
+``"module:function"`` in :mod:`fastnn.kernels`.  The functions they call are
+compiled into them, so only these entry points are checked.  Edit this one line
+when the kernels are renamed or split."""
+
+COMPILE_NOTE = "compiling kernels (first run only, ~10 s)"
+"""The line printed to stderr when the cache is cold."""
+
+JIT_COMMANDS = ("train", "predict", "compare", "bench", "sweep")
+"""Subcommands of ``fastnn`` that run the network kernels."""
+
+
+def entry_kernels(entry_points=ENTRY_POINTS):
+    """The kernel objects named by ``entry_points`` (numba dispatchers, or plain
+    functions under ``NUMBA_DISABLE_JIT=1``).
+
+    Parameters
+    ----------
+    entry_points : sequence of str
+        ``"module:function"`` names relative to :mod:`fastnn.kernels`.
+
+    Returns
+    -------
+    list
+    """
+    kernels = []
+    for name in entry_points:
+        module, function = name.split(":")
+        kernels.append(getattr(importlib.import_module(f"fastnn.kernels.{module}"), function))
+    return kernels
+
+
+def _has_dtype(signature, dtype):
+    """True if an array argument of ``signature`` (numba types) has the NumPy ``dtype``."""
+    from numba import from_dtype
+
+    wanted = from_dtype(np.dtype(dtype))
+    return any(getattr(arg, "dtype", None) == wanted for arg in signature)
+
+
+def _usable_cached_signatures(dispatcher):
+    """Signatures of ``dispatcher`` that numba's cache would load in this process.
+
+    Returns None when the dispatcher has no on-disk cache (``cache=False``, or
+    plain Python under ``NUMBA_DISABLE_JIT``).
+    """
+    cache = getattr(dispatcher, "_cache", None)
+    index_file = getattr(cache, "_cache_file", None)
+    if index_file is None:
+        return None
+    codegen = dispatcher.targetctx.codegen()
+    # _load_index() is empty when the index is missing, from another numba or
+    # older than the source file; a key is usable when it is the key numba
+    # would compute now for the same signature (same bytecode and CPU).
+    return [key[0] for key in index_file._load_index() if cache._index_key(key[0], codegen) == key]
+
+
+def is_cold(dispatcher, dtype):
+    """True if calling ``dispatcher`` with ``dtype`` arrays would compile it.
+
+    Parameters
+    ----------
+    dispatcher : numba dispatcher or function
+    dtype : str or numpy.dtype
+        The float dtype of the network (``"float64"`` or ``"float32"``).
+
+    Returns
+    -------
+    bool
+        False when the function is compiled in this process already, when the
+        on-disk cache has a usable entry for the dtype, or when it is not a
+        cached numba function at all (``NUMBA_DISABLE_JIT=1``).
+    """
+    if any(_has_dtype(sig, dtype) for sig in getattr(dispatcher, "signatures", ())):
+        return False
+    try:
+        cached = _usable_cached_signatures(dispatcher)
+    except Exception:  # a numba whose cache internals differ: no hint rather than a crash
+        return False
+    if cached is None:
+        return hasattr(dispatcher, "signatures")  # a numba function without a disk cache
+    return not any(_has_dtype(sig, dtype) for sig in cached)
+
+
+def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
+    """``(name, dtype)`` of every entry point that would compile for one of ``dtypes``.
+
+    Parameters
+    ----------
+    dtypes : iterable of str
+    entry_points : sequence of str
+        As in :func:`entry_kernels`.
+
+    Returns
+    -------
+    list of tuple
+
+    Examples
+    --------
+    >>> from fastnn import _compile
+    >>> cold = _compile.cold_kernels(["float64"])   # [] once the cache is warm
+    """
+    kernels = entry_kernels(entry_points)
+    return [(name, str(np.dtype(dt))) for dt in dtypes
+            for name, kernel in zip(entry_points, kernels) if is_cold(kernel, dt)]
+
+
+def command_dtypes(args):
+    """Float dtypes whose network kernels the parsed ``fastnn`` command ``args`` will run.
+
+    Commands that do not use the jit engine (``--engine reference``, ``demo``)
+    give an empty list.  ``predict`` cannot know a saved model's dtype before
+    loading it and assumes the default, float64.
+    """
+    if getattr(args, "command", None) not in JIT_COMMANDS:
+        return []
+    if getattr(args, "engine", None) not in (None, "jit"):
+        return []
+    dtype = getattr(args, "dtype", None)
+    if dtype is None:
+        return ["float64"] if args.command != "bench" else ["float64", "float32"]
+    return [dtype] if isinstance(dtype, str) else list(dtype)
+
+
+def announce_if_cold(dtypes, stream=None):
+    """Print :data:`COMPILE_NOTE` (one line) to ``stream`` if a kernel would compile.
+
+    Parameters
+    ----------
+    dtypes : iterable of str
+        Float dtypes the caller is about to train or predict with.
+    stream : file-like, optional
+        Default ``sys.stderr``.
+
+    Returns
+    -------
+    bool
+        True if the line was printed.
+    """
+    dtypes = list(dtypes)
+    if not dtypes or not cold_kernels(dtypes):
+        return False
+    print(COMPILE_NOTE, file=stream or sys.stderr, flush=True)
+    return True

@@ -1,0 +1,111 @@
+"""The "compiling kernels" line of the command line (fastnn/_compile.py).
+
+A fresh ``NUMBA_CACHE_DIR`` in a subprocess is a cold cache: the line is
+printed.  The cache this test session uses is warm once the kernels ran here
+(``warm_up``), and a subprocess pointed at it prints nothing.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fastnn import _compile, cli
+from fastnn.bench import warm_up
+
+_ANNOUNCE = ("import sys; from fastnn import _compile; "
+             "sys.exit(0 if _compile.announce_if_cold(sys.argv[1:]) else 3)")
+
+
+def _announce_in_subprocess(dtypes, **env):
+    run = subprocess.run([sys.executable, "-c", _ANNOUNCE, *dtypes], env=dict(os.environ, **env),
+                         capture_output=True, text=True, timeout=300)
+    return run.returncode, run.stdout, run.stderr
+
+
+def test_entry_points_are_cached_numba_kernels():
+    kernels = _compile.entry_kernels()
+    assert len(kernels) == len(_compile.ENTRY_POINTS) >= 1
+    if os.environ.get("NUMBA_DISABLE_JIT") != "1":
+        assert all(getattr(k, "_cache", None) is not None and hasattr(k, "py_func") for k in kernels)
+
+
+def test_cold_cache_prints_the_line_once(tmp_path):
+    code, out, err = _announce_in_subprocess(["float64", "float32"], NUMBA_CACHE_DIR=str(tmp_path))
+    assert code == 0 and out == ""
+    assert err == _compile.COMPILE_NOTE + "\n"
+
+
+def test_warm_cache_prints_nothing():
+    warm_up("float64")  # compiles or loads the kernels: the session's cache now holds them
+    assert _compile.cold_kernels(["float64"]) == []
+    code, out, err = _announce_in_subprocess(["float64"])
+    assert (code, out, err) == (3, "", "")
+
+
+def test_no_line_without_numba_compilation(tmp_path):
+    code, _, err = _announce_in_subprocess(["float64"], NUMBA_CACHE_DIR=str(tmp_path), NUMBA_DISABLE_JIT="1")
+    assert (code, err) == (3, "")
+
+
+def test_a_stale_index_counts_as_cold(tmp_path):
+    # an index written for other bytecode (an older fastnn) is one numba would not load
+    kernel = _compile.entry_kernels()[0]
+    if not hasattr(kernel, "py_func"):
+        pytest.skip("NUMBA_DISABLE_JIT")
+    warm_up("float64")
+    cache = kernel._cache
+    usable = _compile._usable_cached_signatures(kernel)
+    assert any(_compile._has_dtype(sig, "float64") for sig in usable)
+    real_key = cache._index_key
+    try:
+        cache._index_key = lambda sig, codegen: ("other bytecode",) + real_key(sig, codegen)[1:]
+        assert _compile._usable_cached_signatures(kernel) == []
+    finally:
+        cache._index_key = real_key
+
+
+@pytest.mark.parametrize("argv, dtypes", [
+    (["train"], ["float64"]),
+    (["train", "--engine", "reference"], []),
+    (["predict", "model.npz"], ["float64"]),
+    (["compare", "--dtype", "float32"], ["float32"]),
+    (["bench"], ["float64", "float32"]),
+    (["bench", "--dtype", "float32"], ["float32"]),
+    (["demo", "gates"], []),
+])
+def test_command_dtypes(argv, dtypes):
+    assert _compile.command_dtypes(cli.build_parser().parse_args(argv)) == dtypes
+
+
+def test_main_announces_before_running(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_compile, "announce_if_cold", lambda dtypes: calls.append(list(dtypes)))
+    assert cli.main(["demo", "gates"]) == 0
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_that_fails_in_its_command())
+    assert cli.main(["x"]) == 2
+    assert calls == [[], ["float32"]]
+
+
+def _parser_that_fails_in_its_command():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("x")
+
+    def fail(args):
+        raise ValueError("the command runs after the announcement")
+
+    parser.set_defaults(func=fail, command="compare", dtype="float32")
+    return parser
+
+
+@pytest.mark.slow
+def test_first_cli_run_prints_the_line_and_the_second_does_not(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    command = [sys.executable, "-m", "fastnn", "train", "--epochs", "1", "--sizes", "64,10,10", "--no-progress"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert first.returncode == second.returncode == 0
+    assert first.stderr.splitlines().count(_compile.COMPILE_NOTE) == 1
+    assert _compile.COMPILE_NOTE not in second.stderr
+    assert "Epoch 0:" in first.stdout and "Epoch 0:" in second.stdout
