@@ -29,14 +29,24 @@ SPIN_COUNT = "100000"
 PROBE_SECONDS = 0.02
 """Target length of one probe run (long enough to time, short enough to waste little)."""
 
+SHORTEST_TIMED = PROBE_SECONDS / 4
+"""Runs shorter than this (seconds) are not timed: waking the threads and the
+first fork/join dominate them.  (A caller's chunks can cut a probe short.)"""
+
 PROBE_SAMPLES = 256
 """Samples of the first probe, before any speed is known."""
 
 RECHECK_SECONDS = 3.0
-"""Work done with the chosen count before the other counts are probed again."""
+"""Work done with the chosen count before every count is probed again."""
 
-MEASURED_RUNS = 2
-"""Probe runs of each count before the choice is trusted."""
+MEASURED_RUNS = 3
+"""Probe runs of each count per round; their median is the count's speed.  On a
+shared VM a short run can be many times slower than usual (the other vCPU is
+descheduled for a while): the median of three ignores one such run."""
+
+CLEARLY_SLOWER = 2.0
+"""A count whose two fastest probes are both this many times slower than another
+count's fastest needs no third probe (a busy core makes more threads ~10x slower)."""
 
 
 def set_default_spin(environ=os.environ):
@@ -55,12 +65,22 @@ def candidate_counts(most):
     return sorted({1, max(1, most // 2), most})
 
 
+def _median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
+
+
 class ThreadChooser:
     """Picks the thread count of each run of a kernel from measured speed.
 
     One chooser serves one kind of work (one network shape, mini-batch size and
     dtype), whose cost per sample is roughly constant.  Call :meth:`plan` for
-    the next run, then :meth:`record` its time.
+    the next run, then :meth:`record` its time.  Work goes in rounds: short
+    probe runs of every count, interleaved, until each has
+    :data:`MEASURED_RUNS` runs or is clearly slower than another; then the
+    count with the smallest median runs everything until
+    :data:`RECHECK_SECONDS` of work have passed, and a new round starts.
 
     Parameters
     ----------
@@ -70,30 +90,45 @@ class ThreadChooser:
 
     def __init__(self, most):
         self.counts = candidate_counts(most)
-        self.speed = {}  # count -> seconds per sample, the mean of its last two runs
-        self.last = {}  # count -> seconds per sample of its last run
-        self.runs = {c: 0 for c in self.counts}  # runs since the count was last (re)probed
-        self.since_probe = 0.0  # seconds of work with the best count since the last probe round
+        self.times = {c: [] for c in self.counts}  # count -> seconds per sample of this round's runs
+        self.scale = None  # the fastest seconds per sample seen: sizes the probes
+        self.since_probe = 0.0  # seconds of work with the best count since the probes ended
         self.warm = False  # the first run (compilation or cache loading, cold caches) is not timed
         self.lock = threading.Lock()
 
     @property
+    def speed(self):
+        """count -> median seconds per sample of this round's runs (counts with runs only)."""
+        return {c: _median(t) for c, t in self.times.items() if t}
+
+    @property
+    def runs(self):
+        """count -> number of runs timed in this round."""
+        return {c: len(t) for c, t in self.times.items()}
+
+    @property
     def best(self):
-        """The count with the smallest measured seconds per sample (None before any run)."""
-        if not self.speed:
+        """The count with the smallest median seconds per sample (None before any run)."""
+        speed = self.speed
+        if not speed:
             return None
-        return min(self.speed, key=lambda c: (self.speed[c], c))
+        return min(speed, key=lambda c: (speed[c], c))
+
+    def _settled(self, count):
+        """True when ``count`` needs no more probes this round."""
+        times = self.times[count]
+        if len(times) >= MEASURED_RUNS:
+            return True
+        others = [min(t) for c, t in self.times.items() if t and c != count]
+        return len(times) >= 2 and bool(others) and min(times) > CLEARLY_SLOWER * min(others)
 
     def _to_probe(self):
-        """The count to probe next (fewest runs first), or None when every count has 2 runs."""
+        """The count to probe next (fewest runs first), or None when the round's probes are done."""
         if self.since_probe >= RECHECK_SECONDS:
-            best = self.best
-            for c in self.counts:
-                if c != best:
-                    self.runs[c] = 0
+            self.times = {c: [] for c in self.counts}
             self.since_probe = 0.0
-        todo = [c for c in self.counts if self.runs[c] < MEASURED_RUNS]
-        return min(todo, key=lambda c: self.runs[c]) if todo else None
+        todo = [c for c in self.counts if not self._settled(c)]
+        return min(todo, key=lambda c: (len(self.times[c]), c)) if todo else None
 
     def plan(self, remaining, unit):
         """Return ``(threads, samples)`` for the next run of at most ``remaining`` samples.
@@ -106,25 +141,26 @@ class ThreadChooser:
             count = self._to_probe()
             if count is None:
                 return self.best, remaining
-            per_sample = min(self.speed.values()) if self.speed else None
-        samples = int(PROBE_SECONDS / per_sample) if per_sample else PROBE_SAMPLES
+            scale = self.scale
+        samples = int(PROBE_SECONDS / scale) if scale else PROBE_SAMPLES
         samples = max(unit, samples // unit * unit)
         return count, min(samples, remaining)
 
     def record(self, threads, seconds, samples):
         """Record that ``samples`` samples took ``seconds`` on ``threads`` threads."""
-        if samples <= 0 or threads not in self.runs:
+        if samples <= 0 or threads not in self.times:
             return
         per_sample = seconds / samples
         with self.lock:
             if not self.warm:
                 self.warm = True
                 return
-            previous = self.last.get(threads)
-            self.last[threads] = per_sample
-            self.speed[threads] = per_sample if previous is None else 0.5 * (previous + per_sample)
-            self.runs[threads] += 1
-            if threads == self.best and not any(r < MEASURED_RUNS for r in self.runs.values()):
+            self.scale = per_sample if self.scale is None else min(self.scale, per_sample)
+            if seconds < SHORTEST_TIMED:
+                return  # too short to compare counts, long enough to size the next probe
+            if self._to_probe() is not None or threads != self.best:
+                self.times[threads].append(per_sample)
+            else:  # a long run on the chosen count: counts toward the next round
                 self.since_probe += seconds
 
 

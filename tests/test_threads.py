@@ -12,6 +12,7 @@ from fastnn import _threads
 def feed(chooser, seconds_per_sample, remaining=10**6, unit=10, rounds=1):
     """Run ``rounds`` plans against a machine where ``seconds_per_sample[count]`` is the speed."""
     chooser.warm = True  # (the untimed first run is tested on its own)
+    chooser.scale = min(seconds_per_sample.values())  # probes long enough to time
     plans = []
     for _ in range(rounds):
         count, samples = chooser.plan(remaining, unit)
@@ -26,26 +27,45 @@ def test_candidates():
     assert _threads.candidate_counts(8) == [1, 4, 8]
 
 
-@pytest.mark.parametrize("speeds, best", [({1: 4e-6, 2: 2.5e-6}, 2), ({1: 4e-6, 2: 9e-6}, 1)])
-def test_probes_every_count_twice_then_keeps_the_fastest(speeds, best):
+def test_close_counts_are_probed_three_times_each_then_the_fastest_runs_the_rest():
     chooser = _threads.ThreadChooser(2)
-    probes = feed(chooser, speeds, rounds=4)
-    assert sorted(c for c, _ in probes) == [1, 1, 2, 2]
+    probes = feed(chooser, {1: 4e-6, 2: 2.5e-6}, rounds=6)
+    assert [c for c, _ in probes] == [1, 2, 1, 2, 1, 2]  # interleaved
     assert all(samples % 10 == 0 and samples < 10**6 for _, samples in probes)  # short, whole mini-batches
-    assert chooser.plan(10**6, 10) == (best, 10**6)  # then the whole rest on the best count
+    assert chooser.plan(10**6, 10) == (2, 10**6)  # then the whole rest on the best count
+
+
+def test_a_clearly_slower_count_is_probed_twice_only():
+    # another process busy on one core: two threads ~10x slower than one
+    chooser = _threads.ThreadChooser(2)
+    probes = feed(chooser, {1: 4e-6, 2: 4e-5}, rounds=5)
+    assert [c for c, _ in probes] == [1, 2, 1, 2, 1]
+    assert chooser.plan(10**6, 10) == (1, 10**6)
+
+
+def test_one_slow_probe_does_not_decide():
+    # a vCPU descheduled during one probe of two threads: the median of three ignores it
+    chooser = _threads.ThreadChooser(2)
+    chooser.warm, chooser.scale = True, 2.5e-6
+    for count, per_sample in [(1, 4e-6), (2, 3e-5), (1, 4e-6), (2, 2.5e-6), (1, 4e-6), (2, 2.5e-6)]:
+        planned, samples = chooser.plan(10**6, 10)
+        assert planned == count
+        chooser.record(count, per_sample * samples, samples)
+    assert chooser.plan(10**6, 10) == (2, 10**6)
 
 
 def test_probes_again_after_a_while_and_follows_a_change():
     chooser = _threads.ThreadChooser(2)
-    feed(chooser, {1: 4e-6, 2: 2e-6}, rounds=4)
+    feed(chooser, {1: 4e-6, 2: 2e-6}, rounds=6)
     assert chooser.best == 2
     # the machine gets busy: 2 threads become slow; after RECHECK_SECONDS of work on
-    # the best count, 1 thread is probed again, and wins
+    # the best count, every count is probed again, and 1 thread wins
     busy = {1: 4e-6, 2: 2e-5}
     samples = int(_threads.RECHECK_SECONDS / busy[2]) + 10
     chooser.record(2, busy[2] * samples, samples)
-    feed(chooser, busy, rounds=4)
+    feed(chooser, busy, rounds=5)  # 1, 2, 1, 2 (clearly slower: done), 1
     assert chooser.best == 1
+    assert chooser.plan(10**6, 10) == (1, 10**6)
 
 
 def test_the_first_run_is_not_timed():
@@ -54,6 +74,26 @@ def test_the_first_run_is_not_timed():
     count, samples = chooser.plan(10**6, 10)
     chooser.record(count, 1.0, samples)
     assert chooser.speed == {} and chooser.runs == {1: 0, 2: 0}
+
+
+def test_runs_too_short_to_time_are_ignored():
+    chooser = _threads.ThreadChooser(2)
+    chooser.warm = True
+    chooser.record(2, 0.5 * _threads.SHORTEST_TIMED, 20)  # a probe cut short by the caller's chunk
+    assert chooser.runs == {1: 0, 2: 0}
+    chooser.record(2, 2 * _threads.SHORTEST_TIMED, 2000)
+    assert chooser.runs == {1: 0, 2: 1}
+
+
+def test_a_first_probe_too_short_to_time_sizes_the_next():
+    chooser = _threads.ThreadChooser(2)
+    chooser.warm = True
+    count, samples = chooser.plan(10**6, 10)
+    assert samples == _threads.PROBE_SAMPLES
+    chooser.record(count, 4e-6 * samples, samples)  # 1 ms: not timed
+    assert chooser.runs == {1: 0, 2: 0}
+    count, samples = chooser.plan(10**6, 10)
+    assert samples == int(_threads.PROBE_SECONDS / 4e-6) // 10 * 10
 
 
 def test_a_short_remainder_is_never_exceeded():
