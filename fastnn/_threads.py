@@ -29,7 +29,7 @@ SPIN_COUNT = "100000"
 PROBE_SECONDS = 0.02
 """Target length of one probe run (long enough to time, short enough to waste little)."""
 
-SHORTEST_TIMED = PROBE_SECONDS / 4
+SHORTEST_TIMED = PROBE_SECONDS / 8
 """Runs shorter than this (seconds) are not timed: waking the threads and the
 first fork/join dominate them.  (A caller's chunks can cut a probe short.)"""
 
@@ -77,7 +77,7 @@ class ThreadChooser:
     One chooser serves one kind of work (one network shape, mini-batch size and
     dtype), whose cost per sample is roughly constant.  Call :meth:`plan` for
     the next run, then :meth:`record` its time.  Work goes in rounds: short
-    probe runs of every count, interleaved, until each has
+    probe runs of every count, interleaved (the first of each short), until each has
     :data:`MEASURED_RUNS` runs or is clearly slower than another; then the
     count with the smallest median runs everything until
     :data:`RECHECK_SECONDS` of work have passed, and a new round starts.
@@ -141,8 +141,15 @@ class ThreadChooser:
             count = self._to_probe()
             if count is None:
                 return self.best, remaining
-            scale = self.scale
-        samples = int(PROBE_SECONDS / scale) if scale else PROBE_SAMPLES
+            own, scale = self.times[count], self.scale
+        if scale is None:
+            samples = PROBE_SAMPLES
+        else:
+            # short probes (a quarter of PROBE_SECONDS at the fastest speed seen), since this
+            # count may be ~10x slower (a busy core); once its speed is known, PROBE_SECONDS
+            samples = int(PROBE_SECONDS / 4 / scale)
+            if own:
+                samples = max(samples, int(PROBE_SECONDS / min(own)))
         samples = max(unit, samples // unit * unit)
         return count, min(samples, remaining)
 
