@@ -39,9 +39,12 @@ class Network:
         ``"large"``: weights and biases N(0, 1) (chapter 1).  ``"default"``:
         weights N(0, 1/n_in), biases N(0, 1) (chapter 3).
     threads : int or None
-        Threads of the ``"jit"`` engine (1 to ``numba.config.NUMBA_NUM_THREADS``);
-        None follows numba's current setting (``NUMBA_NUM_THREADS``,
-        ``numba.set_num_threads``).  Results are bit-identical for any count.
+        Threads of the ``"jit"`` engine (1 to ``numba.config.NUMBA_NUM_THREADS``).
+        None (default): chosen at run time by timing short runs with 1, half and
+        all of numba's current threads (``NUMBA_NUM_THREADS``,
+        ``numba.set_num_threads``), and re-checked every few seconds of work, so
+        a busy machine gets fewer threads.  Results are bit-identical for any
+        count, so the choice never changes a result.
 
     Attributes
     ----------
