@@ -50,8 +50,9 @@ PARALLEL_MIN_WORK = 16384
 """Multiply-adds of a layer's step below which it runs serially, outside any
 parallel region (starting one costs microseconds, far more on busy cores)."""
 
-INFER_CHUNK = 400
-"""Samples per round of the batched forward pass (a multiple of ``SAMPLES``)."""
+INFER_CHUNK = 800
+"""Samples per round of the batched forward pass (a multiple of ``SAMPLES``); 800 was
+0-9% faster than 400 on 50,000 rows (AMD EPYC Zen 3), and its buffers stay ~0.5 MB."""
 
 NO_METRICS = np.zeros(0)
 """Pass as ``metrics`` to skip the training cost and accuracy."""
