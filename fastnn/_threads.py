@@ -39,6 +39,10 @@ PROBE_SAMPLES = 256
 RECHECK_SECONDS = 3.0
 """Work done with the chosen count before every count is probed again."""
 
+FIRST_RECHECK_SECONDS = 0.375
+"""The first rounds come sooner (0.375, 0.75, 1.5 s, then every 3 s), so that a
+choice made from unlucky probes does not last a whole short ``fit``."""
+
 MEASURED_RUNS = 3
 """Probe runs of each count per round; their median is the count's speed.  On a
 shared VM a short run can be many times slower than usual (the other vCPU is
@@ -80,7 +84,7 @@ class ThreadChooser:
     probe runs of every count, interleaved (the first of each short), until each has
     :data:`MEASURED_RUNS` runs or is clearly slower than another; then the
     count with the smallest median runs everything until
-    :data:`RECHECK_SECONDS` of work have passed, and a new round starts.
+    :meth:`recheck_after` seconds of work have passed, and a new round starts.
 
     Parameters
     ----------
@@ -93,6 +97,7 @@ class ThreadChooser:
         self.times = {c: [] for c in self.counts}  # count -> seconds per sample of this round's runs
         self.scale = None  # the fastest seconds per sample seen: sizes the probes
         self.since_probe = 0.0  # seconds of work with the best count since the probes ended
+        self.rounds = 0  # probe rounds finished
         self.warm = False  # the first run (compilation or cache loading, cold caches) is not timed
         self.lock = threading.Lock()
 
@@ -122,11 +127,16 @@ class ThreadChooser:
         others = [min(t) for c, t in self.times.items() if t and c != count]
         return len(times) >= 2 and bool(others) and min(times) > CLEARLY_SLOWER * min(others)
 
+    def recheck_after(self):
+        """Seconds of work on the chosen count before the next round of probes."""
+        return min(RECHECK_SECONDS, FIRST_RECHECK_SECONDS * 2 ** self.rounds)
+
     def _to_probe(self):
         """The count to probe next (fewest runs first), or None when the round's probes are done."""
-        if self.since_probe >= RECHECK_SECONDS:
+        if self.since_probe >= self.recheck_after():
             self.times = {c: [] for c in self.counts}
             self.since_probe = 0.0
+            self.rounds += 1
         todo = [c for c in self.counts if not self._settled(c)]
         return min(todo, key=lambda c: (len(self.times[c]), c)) if todo else None
 
@@ -135,12 +145,14 @@ class ThreadChooser:
 
         ``samples`` is a multiple of ``unit`` (the mini-batch size) unless it is
         all of ``remaining``.  Probe runs are short (~``PROBE_SECONDS``);
-        otherwise the whole rest runs with the best count.
+        otherwise the best count runs until the next round of probes is due.
         """
         with self.lock:
             count = self._to_probe()
-            if count is None:
-                return self.best, remaining
+            if count is None:  # the best count, until the next round is due
+                best = self.best
+                samples = int((self.recheck_after() - self.since_probe) / self.speed[best])
+                return best, min(remaining, max(unit, samples // unit * unit + unit))
             own, scale = self.times[count], self.scale
         if scale is None:
             samples = PROBE_SAMPLES

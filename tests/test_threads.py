@@ -21,6 +21,14 @@ def feed(chooser, seconds_per_sample, remaining=10**6, unit=10, rounds=1):
     return plans
 
 
+def long_run(chooser, remaining=10**6, unit=10):
+    """The count of the run after the probes; checks it lasts until the next round is due."""
+    count, samples = chooser.plan(remaining, unit)
+    due = (chooser.recheck_after() - chooser.since_probe) / chooser.speed[count]
+    assert samples % unit == 0 and due <= samples <= due + 2 * unit
+    return count
+
+
 def test_candidates():
     assert _threads.candidate_counts(1) == [1]
     assert _threads.candidate_counts(2) == [1, 2]
@@ -32,7 +40,7 @@ def test_close_counts_are_probed_three_times_each_then_the_fastest_runs_the_rest
     probes = feed(chooser, {1: 4e-6, 2: 2.5e-6}, rounds=6)
     assert [c for c, _ in probes] == [1, 2, 1, 2, 1, 2]  # interleaved
     assert all(samples % 10 == 0 and samples < 10**6 for _, samples in probes)  # short, whole mini-batches
-    assert chooser.plan(10**6, 10) == (2, 10**6)  # then the whole rest on the best count
+    assert long_run(chooser) == 2  # then the whole rest on the best count
 
 
 def test_a_clearly_slower_count_is_probed_twice_only():
@@ -40,7 +48,7 @@ def test_a_clearly_slower_count_is_probed_twice_only():
     chooser = _threads.ThreadChooser(2)
     probes = feed(chooser, {1: 4e-6, 2: 4e-5}, rounds=5)
     assert [c for c, _ in probes] == [1, 2, 1, 2, 1]
-    assert chooser.plan(10**6, 10) == (1, 10**6)
+    assert long_run(chooser) == 1
 
 
 def test_one_slow_probe_does_not_decide():
@@ -51,7 +59,7 @@ def test_one_slow_probe_does_not_decide():
         planned, samples = chooser.plan(10**6, 10)
         assert planned == count
         chooser.record(count, per_sample * samples, samples)
-    assert chooser.plan(10**6, 10) == (2, 10**6)
+    assert long_run(chooser) == 2
 
 
 def test_probes_again_after_a_while_and_follows_a_change():
@@ -65,7 +73,7 @@ def test_probes_again_after_a_while_and_follows_a_change():
     chooser.record(2, busy[2] * samples, samples)
     feed(chooser, busy, rounds=5)  # 1, 2, 1, 2 (clearly slower: done), 1
     assert chooser.best == 1
-    assert chooser.plan(10**6, 10) == (1, 10**6)
+    assert long_run(chooser) == 1
 
 
 def test_the_first_run_is_not_timed():
@@ -74,6 +82,19 @@ def test_the_first_run_is_not_timed():
     count, samples = chooser.plan(10**6, 10)
     chooser.record(count, 1.0, samples)
     assert chooser.speed == {} and chooser.runs == {1: 0, 2: 0}
+
+
+def test_rounds_come_sooner_at_first():
+    # a choice made from unlucky probes must not last a whole short fit
+    chooser = _threads.ThreadChooser(2)
+    speeds = {1: 4e-6, 2: 2.5e-6}
+    intervals = []
+    for _ in range(6):
+        feed(chooser, speeds, rounds=6)  # one round of probes
+        intervals.append(chooser.recheck_after())
+        count, samples = chooser.plan(10**6, 10)
+        chooser.record(count, speeds[count] * samples, samples)  # until the next round is due
+    assert intervals == [0.375, 0.75, 1.5, 3.0, 3.0, 3.0]
 
 
 def test_runs_too_short_to_time_are_ignored():
