@@ -15,7 +15,7 @@ Two facts decide the speed of a multi-threaded epoch (docs/performance.md):
 * **Busy cores.**  When another process keeps a core busy, a 2-thread region
   waits for the descheduled thread and one thread is faster.  No fixed count
   is right on every machine, so :class:`ThreadChooser` measures: it times
-  short probe runs with 1 and with all threads, keeps the faster, and probes
+  short probe runs with 1, half and all threads, keeps the fastest, and probes
   again every few seconds.  The kernels give bit-identical results for any
   thread count, so switching (even in the middle of an epoch, between
   mini-batches) never changes a result.
@@ -40,8 +40,9 @@ RECHECK_SECONDS = 3.0
 """Work done with the chosen count before every count is probed again."""
 
 FIRST_RECHECK_SECONDS = 0.375
-"""The first rounds come sooner (0.375, 0.75, 1.5 s, then every 3 s), so that a
-choice made from unlucky probes does not last a whole short ``fit``."""
+"""While the counts are close, the first rounds come sooner (0.375, 0.75, 1.5 s,
+then every 3 s), so that a choice made from unlucky probes does not last a whole
+short ``fit``."""
 
 MEASURED_RUNS = 3
 """Probe runs of each count per round; their median is the count's speed.  On a
@@ -51,6 +52,10 @@ descheduled for a while): the median of three ignores one such run."""
 CLEARLY_SLOWER = 2.0
 """A count whose two fastest probes are both this many times slower than another
 count's fastest needs no third probe (a busy core makes more threads ~10x slower)."""
+
+HOPELESS = 4.0
+"""A count whose first probe is this many times slower than another count's
+fastest needs no second one; a rare unlucky probe costs one round."""
 
 
 def set_default_spin(environ=os.environ):
@@ -125,10 +130,25 @@ class ThreadChooser:
         if len(times) >= MEASURED_RUNS:
             return True
         others = [min(t) for c, t in self.times.items() if t and c != count]
-        return len(times) >= 2 and bool(others) and min(times) > CLEARLY_SLOWER * min(others)
+        if not times or not others:
+            return False
+        return min(times) > (CLEARLY_SLOWER if len(times) >= 2 else HOPELESS) * min(others)
+
+    def _clear_choice(self):
+        """True when every other count was clearly slower than the best this round."""
+        fastest = [min(t) for t in self.times.values() if t]
+        if len(fastest) < len(self.counts):
+            return False
+        best = min(fastest)
+        return sum(f > CLEARLY_SLOWER * best for f in fastest) == len(fastest) - 1
 
     def recheck_after(self):
-        """Seconds of work on the chosen count before the next round of probes."""
+        """Seconds of work on the chosen count before the next round of probes: soon
+        while the counts are close (probing costs little, and noise may have
+        decided), every :data:`RECHECK_SECONDS` once the others are clearly slower
+        (each probe of a clearly slower count costs that much more)."""
+        if self._clear_choice():
+            return RECHECK_SECONDS
         return min(RECHECK_SECONDS, FIRST_RECHECK_SECONDS * 2 ** self.rounds)
 
     def _to_probe(self):
@@ -175,12 +195,10 @@ class ThreadChooser:
                 self.warm = True
                 return
             self.scale = per_sample if self.scale is None else min(self.scale, per_sample)
-            if seconds < SHORTEST_TIMED:
-                return  # too short to compare counts, long enough to size the next probe
-            if self._to_probe() is not None or threads != self.best:
+            if self._to_probe() is None and threads == self.best:
+                self.since_probe += seconds  # work on the chosen count: toward the next round
+            elif seconds >= SHORTEST_TIMED:  # (shorter: only sizes the next probe)
                 self.times[threads].append(per_sample)
-            else:  # a long run on the chosen count: counts toward the next round
-                self.since_probe += seconds
 
 
 _CHOOSERS = {}

@@ -44,18 +44,27 @@ def test_close_counts_are_probed_three_times_each_then_the_fastest_runs_the_rest
 
 
 def test_a_clearly_slower_count_is_probed_twice_only():
+    chooser = _threads.ThreadChooser(2)
+    probes = feed(chooser, {1: 4e-6, 2: 1.2e-5}, rounds=5)  # 3x slower
+    assert [c for c, _ in probes] == [1, 2, 1, 2, 1]
+    assert long_run(chooser) == 1
+    assert chooser.recheck_after() == _threads.RECHECK_SECONDS  # a clear choice: probe again later
+
+
+def test_a_hopeless_count_is_probed_once():
     # another process busy on one core: two threads ~10x slower than one
     chooser = _threads.ThreadChooser(2)
-    probes = feed(chooser, {1: 4e-6, 2: 4e-5}, rounds=5)
-    assert [c for c, _ in probes] == [1, 2, 1, 2, 1]
+    probes = feed(chooser, {1: 4e-6, 2: 4e-5}, rounds=4)
+    assert [c for c, _ in probes] == [1, 2, 1, 1]
     assert long_run(chooser) == 1
 
 
 def test_one_slow_probe_does_not_decide():
-    # a vCPU descheduled during one probe of two threads: the median of three ignores it
+    # a vCPU descheduled during one probe of two threads (under HOPELESS times slower): the
+    # median of three ignores it
     chooser = _threads.ThreadChooser(2)
     chooser.warm, chooser.scale = True, 2.5e-6
-    for count, per_sample in [(1, 4e-6), (2, 3e-5), (1, 4e-6), (2, 2.5e-6), (1, 4e-6), (2, 2.5e-6)]:
+    for count, per_sample in [(1, 4e-6), (2, 1.5e-5), (1, 4e-6), (2, 2.5e-6), (1, 4e-6), (2, 2.5e-6)]:
         planned, samples = chooser.plan(10**6, 10)
         assert planned == count
         chooser.record(count, per_sample * samples, samples)
@@ -71,7 +80,7 @@ def test_probes_again_after_a_while_and_follows_a_change():
     busy = {1: 4e-6, 2: 2e-5}
     samples = int(_threads.RECHECK_SECONDS / busy[2]) + 10
     chooser.record(2, busy[2] * samples, samples)
-    feed(chooser, busy, rounds=5)  # 1, 2, 1, 2 (clearly slower: done), 1
+    feed(chooser, busy, rounds=4)  # 1, 2 (10x slower: done), 1, 1
     assert chooser.best == 1
     assert long_run(chooser) == 1
 
@@ -95,6 +104,17 @@ def test_rounds_come_sooner_at_first():
         count, samples = chooser.plan(10**6, 10)
         chooser.record(count, speeds[count] * samples, samples)  # until the next round is due
     assert intervals == [0.375, 0.75, 1.5, 3.0, 3.0, 3.0]
+
+
+def test_short_runs_on_the_chosen_count_bring_the_next_round():
+    # e.g. predict_proba on a few rows at a time: every run is too short to time
+    chooser = _threads.ThreadChooser(2)
+    feed(chooser, {1: 4e-6, 2: 2.5e-6}, rounds=6)
+    short = 0.5 * _threads.SHORTEST_TIMED
+    for _ in range(int(chooser.recheck_after() / short) + 1):
+        assert chooser.plan(100, 10)[0] == 2
+        chooser.record(2, short, 100)
+    assert chooser.plan(100, 10)[0] == 1  # a new round of probes
 
 
 def test_runs_too_short_to_time_are_ignored():
