@@ -147,6 +147,11 @@ class ThreadChooser:
         while the counts are close (probing costs little, and noise may have
         decided), every :data:`RECHECK_SECONDS` once the others are clearly slower
         (each probe of a clearly slower count costs that much more)."""
+        if self.rounds == 0:
+            # the first round may be misled by transients: another library's threads still
+            # spinning (OpenBLAS's keep two cores busy for ~0.1-0.4 s after a NumPy matmul),
+            # cold caches, first page touches
+            return FIRST_RECHECK_SECONDS
         if self._clear_choice():
             return RECHECK_SECONDS
         return min(RECHECK_SECONDS, FIRST_RECHECK_SECONDS * 2 ** self.rounds)
