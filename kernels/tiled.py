@@ -69,6 +69,16 @@ def _row(buf, start, n):
     return buf[start:start + n]
 
 
+@njit(cache=True, inline="always")
+def _block(theta, w0, n_in, j, src, ld, rows, c, s0):
+    """The operands of a full register block: rows j, j+1 of ``W^l`` and the inputs
+    of samples s0..s0+4, as 1-D views of length ``n_in``."""
+    return (_row(theta, w0 + j * n_in, n_in), _row(theta, w0 + (j + 1) * n_in, n_in),
+            _row(src, rows[s0] * ld + c, n_in), _row(src, rows[s0 + 1] * ld + c, n_in),
+            _row(src, rows[s0 + 2] * ld + c, n_in), _row(src, rows[s0 + 3] * ld + c, n_in),
+            _row(src, rows[s0 + 4] * ld + c, n_in))
+
+
 @njit(fastmath=FASTMATH, cache=True)
 def _dots(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, out, old, oc):
     """z_sj = sum_k w_jk a_sk (eq. 23 without the bias) for rows j..j+nr-1 (nr <= 2)
@@ -79,13 +89,7 @@ def _dots(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, out, old, oc):
     """
     zero = zero_like(theta[0])
     if nr == 2 and ns == SAMPLES:
-        r0 = _row(theta, w0 + j * n_in, n_in)
-        r1 = _row(theta, w0 + (j + 1) * n_in, n_in)
-        x0 = _row(src, rows[s0] * ld + c, n_in)
-        x1 = _row(src, rows[s0 + 1] * ld + c, n_in)
-        x2 = _row(src, rows[s0 + 2] * ld + c, n_in)
-        x3 = _row(src, rows[s0 + 3] * ld + c, n_in)
-        x4 = _row(src, rows[s0 + 4] * ld + c, n_in)
+        r0, r1, x0, x1, x2, x3, x4 = _block(theta, w0, n_in, j, src, ld, rows, c, s0)
         a00 = a01 = a02 = a03 = a04 = zero
         a10 = a11 = a12 = a13 = a14 = zero
         for k in range(n_in):
@@ -152,13 +156,7 @@ def _descend(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, delta, dld, dc, s
     delta_sj is ``delta[s * dld + dc + j]``.
     """
     if nr == 2 and ns == SAMPLES:
-        r0 = _row(theta, w0 + j * n_in, n_in)
-        r1 = _row(theta, w0 + (j + 1) * n_in, n_in)
-        x0 = _row(src, rows[s0] * ld + c, n_in)
-        x1 = _row(src, rows[s0 + 1] * ld + c, n_in)
-        x2 = _row(src, rows[s0 + 2] * ld + c, n_in)
-        x3 = _row(src, rows[s0 + 3] * ld + c, n_in)
-        x4 = _row(src, rows[s0 + 4] * ld + c, n_in)
+        r0, r1, x0, x1, x2, x3, x4 = _block(theta, w0, n_in, j, src, ld, rows, c, s0)
         e = s0 * dld + dc + j
         c00 = step * delta[e]
         c01 = step * delta[e + dld]
