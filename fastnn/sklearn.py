@@ -216,8 +216,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     The targets are scaled column by column from their training range
     ``[min, max]`` to ``[TARGET_LOW, TARGET_HIGH] = [0.1, 0.9]``, inside the
     sigmoid's (0, 1); ``predict`` inverts the scaling.  Predictions therefore
-    stay within the training range widened by 12.5 % on each side.  Scale the
-    inputs too (e.g. ``StandardScaler`` in a ``Pipeline``).
+    stay within the training range widened by 12.5 % on each side, and a
+    constant target column is predicted exactly as that constant (its range
+    is 0).  Scale the inputs too (e.g. ``StandardScaler`` in a ``Pipeline``).
 
     Parameters
     ----------
@@ -231,7 +232,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     n_outputs_ : int
         Number of target columns (1 for a 1-D ``y``).
     y_min_, y_range_ : ndarray of shape (n_outputs_,)
-        Training minimum and range (1 where constant) of each target column.
+        Training minimum and range (``max - min``, 0 for a constant column) of
+        each target column.
     n_features_in_, feature_names_in_
         As for :class:`MLPClassifier`.
     """
@@ -257,9 +259,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         self.n_outputs_ = Y.shape[1]
         self.y_min_ = Y.min(axis=0)
-        span = Y.max(axis=0) - self.y_min_
-        self.y_range_ = np.where(span > 0, span, 1.0)
-        scaled = TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (Y - self.y_min_) / self.y_range_
+        self.y_range_ = Y.max(axis=0) - self.y_min_
+        # a constant column is scaled to TARGET_LOW (divided by 1, not 0); predict multiplies
+        # by its range 0 and so returns the constant itself, whatever the network outputs
+        divisor = np.where(self.y_range_ > 0, self.y_range_, 1.0)
+        scaled = TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (Y - self.y_min_) / divisor
         return self._fit_network(X, scaled.astype(X.dtype))
 
     def predict(self, X):
