@@ -8,7 +8,8 @@ column-vector pairs used by the book's ``mnist_loader.load_data_wrapper``.
 ``mnist.pkl.gz`` is a pickle, and unpickling can run arbitrary code.
 :func:`load_mnist_pkl` therefore uses a restricted unpickler that can only
 build NumPy arrays and dtypes; any other global raises
-:class:`pickle.UnpicklingError` before it is called.
+:class:`pickle.UnpicklingError` (which is also a ``ValueError``, like every
+other bad-input error of fastnn) before it is called.
 """
 import gzip
 import os
@@ -230,8 +231,13 @@ _ALLOWED_GLOBALS = {
 }
 
 
-class _ForbiddenGlobal(pickle.UnpicklingError):
-    """A global outside the allow-list was requested (never called)."""
+class _ForbiddenGlobal(pickle.UnpicklingError, ValueError):
+    """A global outside the allow-list was requested (never called).
+
+    Both a :class:`pickle.UnpicklingError` and a ``ValueError``: a file that
+    holds anything but arrays is bad input, caught by ``except ValueError``
+    as any other (and reported with exit status 2 by the command line).
+    """
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -317,7 +323,8 @@ def load_mnist_pkl(path):
         If ``path`` does not exist.
     pickle.UnpicklingError
         If the pickle asks for any other global (for example ``os.system``);
-        the message names it.  Nothing from the file is called.
+        the message names it.  Nothing from the file is called.  The
+        exception is also a ``ValueError``.
     ValueError
         If the file is not a gzip-compressed pickle, or does not have the
         structure above (3-tuple of 2-tuples, 2-D float X, 1-D integer y of
@@ -489,7 +496,8 @@ def load_dataset(spec):
         If ``spec`` is an existing file that is not ``.pkl.gz``, or the data
         is corrupt.
     pickle.UnpicklingError
-        If a ``.pkl.gz`` file contains anything but NumPy arrays.
+        If a ``.pkl.gz`` file contains anything but NumPy arrays (also a
+        ``ValueError``).
     """
     if not isinstance(spec, (str, os.PathLike)):
         raise TypeError(f"dataset must be 'digits' or a path, got {type(spec).__name__}")
