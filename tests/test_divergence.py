@@ -75,6 +75,38 @@ def test_divergence_in_a_later_epoch_keeps_the_previous_epochs(engine, data, tmp
     assert_array_equal(Network.load(ck)._theta, clean._theta)  # checkpoint: last good epoch
 
 
+@pytest.mark.parametrize("engine", ["jit", "reference"])  # BLAS sums these finitely, as above
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+def test_nan_validation_cost_raises_and_restores(engine, data):
+    """Finite parameters, NaN cost: validation inputs near the float maximum overflow to
+    inf - inf in the first layer, so the validation cost (quadratic) is NaN."""
+    X, y = data
+    model = arm(net(engine))
+    before = model._theta.copy()
+    with pytest.raises(DivergenceError, match=r"diverged in epoch 0: the validation cost became nan"
+                                              r".*eta=3") as info:
+        model.fit(X, y, epochs=2, validation_data=(overflowing(X[:10]), y[:10]))
+    assert info.value.epoch == 0 and model.epochs_done_ == 0
+    assert model.history_["epoch"] == []
+    assert_array_equal(model._theta, before)  # the epoch's training was undone
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+def test_nan_training_cost_raises_and_restores(engine, data):
+    """Finite parameters, NaN training cost: output weights of 1e200 saturate the outputs
+    (gradients exactly 0, so they stay finite) and their squares overflow, so network2.py's
+    L2 term 0.5 * (lmbda / n) * sum(w^2) is 0 * inf = NaN at lmbda = 0."""
+    X, y = data
+    model = net(engine)
+    model.weights[-1][...] = 1e200
+    before = model._theta.copy()
+    with pytest.raises(DivergenceError, match=r"diverged in epoch 0: the training cost became nan") as info:
+        model.fit(X, y, epochs=2, lmbda=0.0)
+    assert info.value.epoch == 0 and model.epochs_done_ == 0
+    assert_array_equal(model._theta, before)
+
+
 def test_book_sgd_diverges_clearly(data, capsys):
     X, y = data
     model = arm(net())
