@@ -4,11 +4,13 @@ Divergence to NaN/inf raises DivergenceError naming the epoch and restores the
 parameters of that epoch's start; saturation by a huge eta warns; exceptions
 (callbacks, engines, Ctrl-C) never leave half-updated parameters.
 """
+import sys
+
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from fastnn import Network
+from fastnn import Network, training
 from fastnn._guards import DivergenceError, DivergenceWarning
 
 ENGINES = ["jit", "reference", "matrix"]
@@ -187,20 +189,80 @@ def test_failed_store_changes_no_layer(engine, data, monkeypatch):
     assert_array_equal(model._theta, before)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_keyboard_interrupt_inside_engine_leaves_whole_chunks(engine, data, monkeypatch):
-    X, y = data
-    model = net(engine)
-    real = model._engine.epoch
-    states = [model._theta.copy()]
+class OneMiniBatchChunks(training.ChunkSizer):
+    """Chunks of exactly one mini-batch: Python runs between every two mini-batches."""
 
-    def interrupted(network, *args):
+    def __init__(self, mini_batch_size, target=0.2, first=512):
+        super().__init__(mini_batch_size, target, first=mini_batch_size)
+
+    def done(self):
+        self.batches = 1
+
+
+def ctrl_c_at(line):
+    """A trace function that raises KeyboardInterrupt at the ``line``-th line executed in
+    fastnn's code once training started (``Network._train``), as a Ctrl-C arriving there would
+    (Python raises it between two bytecodes).  Returns (tracer, modules): the module of every
+    line run (``line=0``: never interrupt)."""
+    modules = []
+
+    def local(frame, event, arg):
+        if event == "line":
+            modules.append(frame.f_globals["__name__"])
+            if len(modules) == line:
+                raise KeyboardInterrupt  # the trace is unset: a single interrupt
+        return local
+
+    def tracer(frame, event, arg):
+        if not modules and frame.f_code.co_name == "_train":
+            modules.append("armed")  # count from here on
+        if modules and frame.f_globals.get("__name__", "").startswith("fastnn"):
+            return local
+        return None
+    return tracer, modules
+
+
+def fit_interrupted_at(engine, line, X, y):
+    """Train with a Ctrl-C at ``line``; return (network, parameters after every finished chunk,
+    modules of the lines run)."""
+    model = net(engine)
+    states = [model._theta.copy()]
+    real = model._engine.epoch
+
+    def recording(network, *args):  # test code: not traced, so never interrupted itself
         real(network, *args)
         states.append(network._theta.copy())
-        if len(states) == 3:
-            raise KeyboardInterrupt
-    monkeypatch.setattr(model._engine, "epoch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        model.fit(X, y, epochs=50, mini_batch_size=1)
-    assert model.interrupted_
-    assert any(np.array_equal(model._theta, s) for s in states[-2:])
+    model._engine.epoch = recording
+    tracer, modules = ctrl_c_at(line)
+    previous = sys.gettrace()  # e.g. coverage's tracer: put back afterwards
+    sys.settrace(tracer)
+    try:
+        model.fit(X, y, epochs=2, mini_batch_size=2, lmbda=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sys.settrace(previous)
+    return model, states, modules
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ctrl_c_at_any_line_leaves_whole_mini_batches(engine, data, monkeypatch):
+    """A Ctrl-C at every line fastnn runs while training (chunks of one mini-batch, 2 epochs):
+    the parameters are always exactly those after a whole number of chunks, never some layers
+    of a mini-batch's step without the others, and history_ holds the completed epochs.
+    (Inside the NumPy references, which only compute on copies, every 5th line is enough.)"""
+    X, y = data[0][:4], data[1][:4]
+    monkeypatch.setattr(training, "ChunkSizer", OneMiniBatchChunks)
+    _, boundaries, modules = fit_interrupted_at(engine, 0, X, y)
+    assert len(boundaries) == 1 + 2 * 2  # the start and after each of 2 x 2 mini-batches
+    lines = [i + 1 for i, m in enumerate(modules)
+             if i and (not m.startswith("fastnn.reference") or i % 5 == 0)]
+    for line in lines:
+        model, states, _ = fit_interrupted_at(engine, line, X, y)
+        assert_array_equal(states, boundaries[:len(states)])
+        # the chunks that returned to the test, or one more (the interrupt came after the
+        # engine's compiled call or store, before the test's wrapper saw it return)
+        done = [k for k in (len(states) - 1, len(states))
+                if k < len(boundaries) and np.array_equal(model._theta, boundaries[k])]
+        assert done, f"Ctrl-C at line {line} ({modules[line - 1]}): not the parameters of whole chunks"
+        assert len(model.history_["epoch"]) == model.epochs_done_ <= done[-1] // 2
