@@ -1,0 +1,161 @@
+"""float32 really is float32 inside the compiled kernels: no float64 value in their typing.
+
+A float64 literal or a float32 value promoted to float64 (numba/numba#3521: ``a[0] * 0.5``
+is float64) moves float32 results by about 1e-6, as much as two float32 summation orders
+differ, so no tolerance on the results can see it.  This test reads numba's typing instead.
+
+A subprocess with an empty ``NUMBA_CACHE_DIR`` calls every public network kernel with float32
+data (so each kernel and every kernel it calls is compiled afresh, with its typing recorded),
+then walks every compiled dispatcher in ``fastnn.kernels.*``.  In each float32 specialisation
+(a float32 array or scalar among its arguments), every value typed float64 must come from a
+documented float64 argument (``eta``: the engines pass the learning rate as a Python float,
+and the kernels compute ``eta / m`` and cast it to theta's dtype) and may involve nothing
+float32.  A float64 constant, an int converted to float64, or float32 data mixed with a float64
+value fails.  The kernels of ``linear`` and ``perceptron`` are float64 only (documented) and are
+not called here.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+pytestmark = pytest.mark.slow  # compiles the float32 kernels afresh; adds nothing bounds-checked
+
+FLOAT64_ARGUMENTS = {"eta"}
+"""Arguments documented as float64 in float32 kernels (tiled.sgd_epoch, mlp.sgd_epoch)."""
+
+FLOAT32_MODULES = ("activations", "mlp", "tiled")
+"""Every kernel of these modules serves float32 networks and must be reached below."""
+
+SCRIPT = r'''
+import importlib, json, pkgutil
+import numpy as np
+from numba.core.registry import CPUDispatcher
+import fastnn.kernels
+from fastnn import Network, _params
+from fastnn.kernels import activations, mlp, tiled
+
+f32 = np.float32
+activations.sigmoid_prime(f32(0.3))
+for sizes in ([7, 5, 3], [9, 13, 1]):
+    sizes, w_off, b_off, n = _params.layout(sizes)
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal(n).astype(f32)
+    X, Y = rng.random((11, sizes[0])).astype(f32), rng.random((11, sizes[-1])).astype(f32)
+    order, out, nabla = rng.permutation(11), np.empty((11, sizes[-1]), f32), np.empty_like(theta)
+    # the public kernels, with the argument types the engines pass (eta a Python float)
+    for cost in (mlp.QUADRATIC, mlp.CROSS_ENTROPY):
+        tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 4, 3.0, f32(0.99), cost)
+        mlp.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 4, 3.0, f32(0.99), cost)
+        mlp.update_mini_batch(theta, w_off, b_off, sizes, X, Y, order[:4], f32(0.75), f32(0.99), cost)
+        mlp.backprop(theta, w_off, b_off, sizes, X[0], Y[0], cost, nabla)
+    tiled.feedforward_batch(theta, w_off, b_off, sizes, X, out)
+    mlp.feedforward_batch(theta, w_off, b_off, sizes, X, out)
+# and the API's paths
+X = np.random.default_rng(1).random((11, 7))
+net = Network([7, 5, 3], seed=0, dtype="float32", cost="cross-entropy")
+net.fit(X, np.arange(11) % 3, epochs=1, mini_batch_size=4, lmbda=1.0)
+net.update_mini_batch([(x.reshape(-1, 1), 1) for x in X[:3]], 0.5, 1.0, 11)
+net.backprop(X[0].reshape(-1, 1), 2)
+net.predict_proba(X)
+
+report = {}
+for info in pkgutil.iter_modules(fastnn.kernels.__path__):
+    module = importlib.import_module(f"fastnn.kernels.{info.name}")
+    for name, obj in vars(module).items():
+        if isinstance(obj, CPUDispatcher) and obj.__module__ == module.__name__:
+            report[f"{info.name}.{name}"] = [
+                [[str(t) for t in sig], str(cres.type_annotation)] for sig, cres in obj.overloads.items()]
+print(json.dumps(report))
+'''
+
+_STATEMENT = re.compile(r"^\s*#\s+([\w.$]+) = (.*?)\s+:: (\S.*)$")
+_ARGUMENT = re.compile(r"^arg\(\d+, name=(\w+)\)$")
+
+
+def _value_type(annotated):
+    """The type of the assigned value (the return type of an annotated call signature)."""
+    return annotated.split("->")[-1].strip()
+
+
+def float64_violations(annotation):
+    """Statements of a float32 specialisation that make a float64 value they should not.
+
+    ``annotation`` is numba's annotated source (``inspect_types``): one line per statement,
+    ``name = expression  :: type``.  A float64 value is allowed when it is a documented float64
+    argument, or is computed from such values, integers and booleans only.
+    """
+    types, allowed, bad = {}, set(), []
+    for line in annotation.splitlines():
+        match = _STATEMENT.match(line)
+        if not match:
+            continue
+        name, expression, annotated = match.groups()
+        value_type = _value_type(annotated)
+        types[name] = value_type
+        if "float64" not in value_type:
+            continue
+        argument = _ARGUMENT.match(expression)
+        if argument and argument.group(1) in FLOAT64_ARGUMENTS:
+            allowed.add(name)
+            continue
+        operands = [t for t in re.findall(r"[\w.$]+", expression) if t in types and t != name]
+        from_allowed = any(t in allowed for t in operands)
+        mixes_float32 = any("float32" in types[t] for t in operands)
+        if from_allowed and not mixes_float32:
+            allowed.add(name)
+        else:
+            bad.append(line.strip())
+    return bad
+
+
+@pytest.fixture(scope="module")
+def compiled_kernels():
+    with tempfile.TemporaryDirectory(prefix="fastnn-f32-cache-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, NUMBA_OPT="0")  # typing needs no optimiser
+        proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                              text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_every_float32_kernel_was_compiled(compiled_kernels):
+    missing = [name for name, overloads in compiled_kernels.items()
+               if name.split(".")[0] in FLOAT32_MODULES and not overloads]
+    assert not missing, f"not reached with float32 data, so not checked: {missing}"
+    float32 = [name for name, overloads in compiled_kernels.items()
+               if any("float32" in " ".join(sig) for sig, _ in overloads)]
+    assert len(float32) >= 10, float32
+
+
+def test_no_float64_in_float32_kernels(compiled_kernels):
+    problems = {}
+    for name, overloads in compiled_kernels.items():
+        for sig, annotation in overloads:
+            if any("float32" in t for t in sig):
+                assert ":: " in annotation, f"{name}: no typing recorded"
+                bad = float64_violations(annotation)
+                if bad:
+                    problems[f"{name}{tuple(sig)}"] = bad
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def test_the_checker_sees_promotions():
+    """The parser on hand-written annotations: what it accepts and refuses."""
+    ok = """
+    #   theta = arg(0, name=theta)  :: array(float32, 1d, C)
+    #   eta = arg(1, name=eta)  :: float64
+    #   m = arg(2, name=m)  :: int64
+    #   $q = eta / m  :: float64
+    #   step = call $f($q, func=$f, args=[Var($q, x.py:1)])  :: (float64,) -> float32
+    """
+    assert float64_violations(ok) == []
+    for bad in ("#   $c = const(float, 0.5)  :: float64",                      # a float64 literal
+                "#   $x = getitem(value=theta, index=m)  :: float64",           # float32 data as float64
+                "#   $y = $q * theta  :: array(float64, 1d, C)",                # mixed with float32
+                "#   $z = call $g(m, func=$g, args=[Var(m, x.py:2)])  :: (int64,) -> float64"):
+        assert float64_violations(ok + bad) == [bad.strip()], bad
