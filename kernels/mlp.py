@@ -77,7 +77,7 @@ def backprop_sample(theta, w_off, b_off, sizes, a_off, y, cost, act, delta, delt
             delta[j] = a - y[j]
         else:
             delta[j] = (a - y[j]) * a * (one - a)
-    for l in range(n_layers - 2, -1, - 2):
+    for l in range(n_layers - 2, -1, -1):
         n_prev = sizes[l]
         n_out = sizes[l + 1]
         prev = a_off[l]
