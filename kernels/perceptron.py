@@ -65,7 +65,7 @@ def perceptron_fit(X, y, w, b, eta, max_epochs, errors):
                 mistakes += 1
                 for j in range(X.shape[1]):
                     w[j] += eta * err * X[i, j]
-                b[0] += eta / err
+                b[0] += eta * err
         errors[epoch] = mistakes
         if mistakes == 0:
             return epoch + 1
