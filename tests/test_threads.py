@@ -1,18 +1,121 @@
-"""Results do not depend on the number of numba threads: 1, 2 and 3 threads, bit for bit.
-
-Runs in a subprocess started with ``NUMBA_NUM_THREADS=3``, so it also runs (and so the threaded
-code paths run) on a machine or CI runner where numba would start a single thread.  Every
-``parallel=True`` kernel of ``fastnn.kernels`` must be reached through the public calls made
-there (``tiled.sgd_epoch``, ``tiled.feedforward_batch`` and ``Network.fit``/``predict_proba``
-with ``threads=``), and the layers are far above the size at which a layer's rows are split
-across threads, so the parallel path really runs.
-"""
+"""The thread count chosen at run time (fastnn._threads) and its effect on results (none)."""
 import json
 import os
 import subprocess
 import sys
+import textwrap
 
-SCRIPT = r'''
+import pytest
+
+from fastnn import _threads
+
+
+def feed(chooser, seconds_per_sample, remaining=10**6, unit=10, rounds=1):
+    """Run ``rounds`` plans against a machine where ``seconds_per_sample[count]`` is the speed."""
+    chooser.warm = True  # (the untimed first run is tested on its own)
+    plans = []
+    for _ in range(rounds):
+        count, samples = chooser.plan(remaining, unit)
+        chooser.record(count, seconds_per_sample[count] * samples, samples)
+        plans.append((count, samples))
+    return plans
+
+
+def test_candidates():
+    assert _threads.candidate_counts(1) == [1]
+    assert _threads.candidate_counts(2) == [1, 2]
+    assert _threads.candidate_counts(8) == [1, 4, 8]
+
+
+@pytest.mark.parametrize("speeds, best", [({1: 4e-6, 2: 2.5e-6}, 2), ({1: 4e-6, 2: 9e-6}, 1)])
+def test_probes_every_count_twice_then_keeps_the_fastest(speeds, best):
+    chooser = _threads.ThreadChooser(2)
+    probes = feed(chooser, speeds, rounds=4)
+    assert sorted(c for c, _ in probes) == [1, 1, 2, 2]
+    assert all(samples % 10 == 0 and samples < 10**6 for _, samples in probes)  # short, whole mini-batches
+    assert chooser.plan(10**6, 10) == (best, 10**6)  # then the whole rest on the best count
+
+
+def test_probes_again_after_a_while_and_follows_a_change():
+    chooser = _threads.ThreadChooser(2)
+    feed(chooser, {1: 4e-6, 2: 2e-6}, rounds=4)
+    assert chooser.best == 2
+    # the machine gets busy: 2 threads become slow; after RECHECK_SECONDS of work on
+    # the best count, 1 thread is probed again, and wins
+    busy = {1: 4e-6, 2: 2e-5}
+    samples = int(_threads.RECHECK_SECONDS / busy[2]) + 10
+    chooser.record(2, busy[2] * samples, samples)
+    feed(chooser, busy, rounds=4)
+    assert chooser.best == 1
+
+
+def test_the_first_run_is_not_timed():
+    # it includes compilation (or loading numba's cache): 1000x slower than the rest
+    chooser = _threads.ThreadChooser(2)
+    count, samples = chooser.plan(10**6, 10)
+    chooser.record(count, 1.0, samples)
+    assert chooser.speed == {} and chooser.runs == {1: 0, 2: 0}
+
+
+def test_a_short_remainder_is_never_exceeded():
+    chooser = _threads.ThreadChooser(2)
+    count, samples = chooser.plan(30, 10)
+    assert samples == 30 and count in (1, 2)
+
+
+def test_default_spin_respects_the_user():
+    env = {}
+    assert _threads.set_default_spin(env) and env == {"GOMP_SPINCOUNT": _threads.SPIN_COUNT}
+    env = {"OMP_WAIT_POLICY": "active"}
+    assert not _threads.set_default_spin(env) and "GOMP_SPINCOUNT" not in env
+
+
+SWITCHING = textwrap.dedent("""
+    import numpy as np
+    from fastnn import Network, _threads, datasets
+    from fastnn.kernels import tiled
+
+    class Alternating(_threads.ThreadChooser):
+        # switch between 1 and 2 threads every 3 mini-batches, in the middle of epochs
+        calls = 0
+        def plan(self, remaining, unit):
+            Alternating.calls += 1
+            return 1 + Alternating.calls % 2, min(remaining, 3 * unit)
+
+    _threads.ThreadChooser = Alternating
+    X, y = datasets.load_digits()
+    X, y = X[:997], y[:997]  # 997 = 7 * 142 + 3: a short last mini-batch
+    for dtype in ("float64", "float32"):
+        # [64, 40, 33, 10]: layers big enough for the row-parallel path (odd widths too)
+        kw = dict(seed=5, dtype=dtype, cost="cross-entropy")
+        fixed = Network([64, 40, 33, 10], threads=1, **kw).fit(X, y, epochs=2, mini_batch_size=7, eta=0.5)
+        auto = Network([64, 40, 33, 10], **kw).fit(X, y, epochs=2, mini_batch_size=7, eta=0.5)
+        assert np.array_equal(fixed._theta, auto._theta), dtype
+        assert fixed.history_["training_cost"] == auto.history_["training_cost"], dtype
+        assert np.array_equal(fixed.predict_proba(X), auto.predict_proba(X)), dtype
+    assert Alternating.calls > 20
+    print("ok", Alternating.calls)
+""")
+
+
+def test_switching_threads_mid_epoch_changes_no_bit():
+    # numba may have one thread on the CI machine: force two in a fresh process
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", SWITCHING], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok")
+
+
+# --------------------------------------------------------------------------- 1, 2 and 3 threads
+# Results do not depend on the number of numba threads, bit for bit: the parameters, the running
+# metrics, the outputs and the non-finite count of the kernels and of Network (with sample
+# weights).  Runs in a subprocess started with NUMBA_NUM_THREADS=3, so the threaded code paths
+# also run on a machine or CI runner where numba would start a single thread.  Every parallel=True kernel of fastnn.kernels must be
+# reached through the calls made there, and the layers are far above the size at which a layer's
+# rows are split across threads, so the parallel path really runs.
+
+BIT_IDENTITY = r'''
 import hashlib, importlib, json, pkgutil
 import numba, numpy as np
 from numba.core.registry import CPUDispatcher
@@ -23,7 +126,7 @@ from fastnn.kernels import mlp, tiled
 assert numba.config.NUMBA_NUM_THREADS == 3, numba.config.NUMBA_NUM_THREADS
 digest = lambda *arrays: hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()
 # the first layer's work per mini-batch step, against the size from which rows are split
-min_work = getattr(tiled, "PARALLEL_MIN_WORK", 16384)
+min_work = tiled.PARALLEL_MIN_WORK
 cases = [([784, 100, 10], 10, mlp.QUADRATIC, 1.0), ([300, 67, 33, 10], 9, mlp.CROSS_ENTROPY, 0.998)]
 assert all(s[0] * s[1] * mb >= 10 * min_work for s, mb, _, _ in cases)
 out = {}
@@ -36,16 +139,25 @@ for dtype in (np.float64, np.float32):
         Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], 203)]
         order = rng.permutation(203)
         key = f"{np.dtype(dtype).name} {sizes} mb {mb}"
+        weight = rng.choice([0.0, 0.5, 1.0, 2.0], 203)
         for threads in (1, 2, 3):
             numba.set_num_threads(threads)
             theta = theta0.copy()
             tiled.sgd_epoch(theta, w_off, b_off, sizes_arr, X, Y, order, mb, 3.0, dtype(decay), cost)
-            proba = np.empty((203, sizes[-1]), dtype=dtype)
-            tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, proba)
-            out.setdefault("kernels " + key, {})[threads] = digest(theta, proba)
+            weighted, metrics = theta0.copy(), np.zeros(3)
+            tiled.sgd_epoch(weighted, w_off, b_off, sizes_arr, X, Y, order, mb, 3.0, dtype(decay), cost,
+                            sample_weight=weight, metrics=metrics)
+            # inference splits the samples between threads: 803 = 2 chunks of INFER_CHUNK + 3
+            Xi = np.concatenate([X, X[::-1], X, X[:197]])
+            Xi[[7, 402, 801]] = np.nan  # one bad sample per chunk: the count is summed over threads
+            proba = np.empty((803, sizes[-1]), dtype=dtype)
+            bad = tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, Xi, proba)
+            assert bad == 3 * sizes[1], bad
+            out.setdefault("kernels " + key, {})[threads] = digest(theta, weighted, metrics, proba)
             net = Network(sizes, seed=1, dtype=np.dtype(dtype).name, threads=threads)
-            net.fit(X, Y, epochs=2, mini_batch_size=mb, eta=0.5, lmbda=1.0)
-            out.setdefault("Network " + key, {})[threads] = digest(net._theta, net.predict_proba(X))
+            net.fit(X, Y, epochs=2, mini_batch_size=mb, eta=0.5, lmbda=1.0, sample_weight=weight)
+            history = np.array(net.history_["training_cost"] + net.history_["training_accuracy"])
+            out.setdefault("Network " + key, {})[threads] = digest(net._theta, net.predict_proba(X), history)
 parallel = {}
 for info in pkgutil.iter_modules(fastnn.kernels.__path__):
     module = importlib.import_module(f"fastnn.kernels.{info.name}")
@@ -60,7 +172,7 @@ print(json.dumps(out))
 def test_one_two_and_three_threads_are_bit_identical():
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
     env["NUMBA_NUM_THREADS"] = "3"
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", BIT_IDENTITY], env=env, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(proc.stdout.strip().splitlines()[-1])
