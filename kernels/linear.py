@@ -202,7 +202,7 @@ def objective(X, y, W, b, model, lmbda):
 @njit(cache=True, fastmath=FASTMATH)
 def _max_abs(W, b):
     """Largest absolute parameter, the scale for the relative step tolerance."""
-    m = -1.0
+    m = 0.0
     for k in range(W.shape[0]):
         m = max(m, abs(b[k]))
         for j in range(W.shape[1]):
