@@ -370,6 +370,11 @@ def test_every_split_between_threads_gives_the_same_bits(dtype):
         theta = theta0.copy()
         metrics, _ = run_on(threads, theta, w_off, b_off, sizes_arr, X, Y, order, 13, mlp.CROSS_ENTROPY,
                             weight, np.empty((0, 3), dtype))
+        # first other inputs of the same shape, on one thread: a sample that the split misses
+        # would keep their activations (freed buffers are reused), not by luck the right ones
+        other = np.empty((403, 3), dtype)
+        run_on(1, theta, w_off, b_off, sizes_arr, X[::-1] * 0.5, other, np.arange(403),
+               tiled.INFER_CHUNK, mlp.QUADRATIC, theta[:0], other)
         out = np.full((403, 3), np.nan, dtype)
         _, bad = run_on(threads, theta, w_off, b_off, sizes_arr, X, out, np.arange(403),
                         tiled.INFER_CHUNK, mlp.QUADRATIC, theta[:0], out)
