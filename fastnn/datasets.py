@@ -8,8 +8,8 @@ column-vector pairs used by the book's ``mnist_loader.load_data_wrapper``.
 ``mnist.pkl.gz`` is a pickle, and unpickling can run arbitrary code.
 :func:`load_mnist_pkl` therefore uses a restricted unpickler that can only
 build NumPy arrays and dtypes; any other global raises
-:class:`fastnn.UnsafePickleError` (a ``pickle.UnpicklingError``) before it
-is called.
+:class:`fastnn.UnsafePickleError` (a ``pickle.UnpicklingError`` and a
+``ValueError``) before it is called.
 """
 import gzip
 import os

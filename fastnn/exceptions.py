@@ -3,7 +3,8 @@
 All of them are also importable from the top level (``from fastnn import
 ModelFileError``).  Each error subclasses the built-in exception that code
 written without fastnn in mind already catches: a bad model file is a
-``ValueError``, a rejected pickle is a ``pickle.UnpicklingError``.
+``ValueError``, a rejected pickle is a ``pickle.UnpicklingError`` (and a
+``ValueError``, like any other bad input).
 
 Besides these, fastnn raises the built-in ``ValueError`` and ``TypeError``
 for bad arguments (the message names the argument, what was expected and what
@@ -97,12 +98,13 @@ class UnscaledInputWarning(UserWarning):
     """
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
     """A pickle asked for a global outside the allow-list, so it was rejected unread.
 
     :func:`fastnn.datasets.load_mnist_pkl` (and so the book's
     ``mnist_loader``) unpickles ``mnist.pkl.gz`` with an unpickler that can
     only build NumPy arrays.  A file that names any other global (such as
     ``os.system``) could run code when unpickled; it raises this error
-    before anything is called.  It is a ``pickle.UnpicklingError``.
+    before anything is called.  It is a ``pickle.UnpicklingError`` and a
+    ``ValueError`` (so the command line reports it with exit status 2).
     """

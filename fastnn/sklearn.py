@@ -581,10 +581,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     The targets are scaled column by column from their training range
     ``[min, max]`` to ``[TARGET_LOW, TARGET_HIGH] = [0.1, 0.9]``, inside the
     sigmoid's (0, 1); ``predict`` inverts the scaling.  Predictions therefore
-    stay within the training range widened by 12.5 % on each side.  Scale the
-    inputs too (e.g. ``StandardScaler`` in a ``Pipeline``).  With
-    ``partial_fit`` (and ``warm_start``) the range is the one of the first
-    call's targets: later targets outside it are scaled beyond [0.1, 0.9].
+    stay within the training range widened by 12.5 % on each side, and a
+    constant target column is predicted exactly as that constant (its range
+    is 0).  Scale the inputs too (e.g. ``StandardScaler`` in a ``Pipeline``).
+    With ``partial_fit`` (and ``warm_start``) the range is the one of the
+    first call's targets: later targets outside it are scaled beyond
+    [0.1, 0.9], and a column constant in the first call stays predicted as
+    that constant.
 
     Parameters
     ----------
@@ -600,7 +603,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     n_outputs_ : int
         Number of target columns (1 for a 1-D ``y``).
     y_min_, y_range_ : ndarray of shape ``(n_outputs_,)``
-        Training minimum and range (1 where constant) of each target column.
+        Training minimum and range (``max - min``, 0 for a constant column) of
+        each target column.
     loss_curve_, loss_, best_loss_, validation_scores_, best_validation_score_, n_iter_, t_
         As for :class:`MLPClassifier` (the loss is that of the scaled targets).
     coefs_, intercepts_, n_layers_, out_activation_, n_features_in_, feature_names_in_
@@ -655,12 +659,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self._y_ndim = y.ndim
             self.n_outputs_ = Y.shape[1]
             self.y_min_ = Y.min(axis=0)
-            span = Y.max(axis=0) - self.y_min_
-            self.y_range_ = np.where(span > 0, span, 1.0)
+            self.y_range_ = Y.max(axis=0) - self.y_min_
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} target columns, but the fitted network has "
                              f"{self.n_outputs_} outputs")
-        scaled = TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (Y - self.y_min_) / self.y_range_
+        # a constant column is scaled by 1, not 0; predict multiplies by its range 0 and so
+        # returns the constant itself, whatever the network outputs
+        divisor = np.where(self.y_range_ > 0, self.y_range_, 1.0)
+        scaled = TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (Y - self.y_min_) / divisor
         return scaled.astype(self._float_dtype())
 
     def predict(self, X):

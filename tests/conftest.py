@@ -6,7 +6,6 @@ Tolerances (max abs difference of parameters, float64):
 """
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 
 STEP_TOL = 1e-12
 EPOCH_TOL = 1e-9
@@ -36,6 +35,8 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def digits():
     """scikit-learn's 8x8 digits (real images, offline): X in [0, 1] (1797, 64), y int."""
+    from sklearn.datasets import load_digits  # here: importing scikit-learn takes seconds
+
     d = load_digits()
     return d.data / 16.0, d.target.astype(np.int64)
 

@@ -1,6 +1,8 @@
 """`fastnn train` and the book's loader module."""
 import gzip
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -23,12 +25,68 @@ def test_train_engines_and_sizes(capsys, engine):
     assert "Network([64, 20, 10], engine='%s'" % engine in capsys.readouterr().out
 
 
-def test_train_bad_arguments_exit_with_message(capsys):
-    assert cli.main(["train", "--epochs", "1", "--sizes", "63,10"]) == 2
-    assert "features per sample" in capsys.readouterr().err
-    assert cli.main(["train", "--data", "/no/such/dir"]) == 2
-    with pytest.raises(SystemExit):
-        cli.main(["train", "--sizes", "a,b"])
+def _error_line(err, command):
+    """The single ``fastnn <command>: error: ...`` line of stderr (argparse may print usage first)."""
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1, err
+    prefix = f"fastnn {command}: error: " if command else "fastnn: error: "
+    assert errors[0].startswith(prefix), err
+    assert err.rstrip("\n").splitlines()[-1] == errors[0], err  # the message is the last line
+    return errors[0]
+
+
+# every subcommand: a value argparse refuses (type, choice, missing, unknown option)
+PARSER_ERRORS = [
+    (["train", "--epochs", "x"], "train", "invalid int value"),
+    (["train", "--sizes", "a,b"], "train", "comma-separated integers"),
+    (["train", "--cost", "cubic"], "train", "invalid choice"),
+    (["predict"], "predict", "required: model"),
+    (["compare", "--samples", "0"], "compare", "positive integer"),
+    (["bench", "--dtype", "float16"], "bench", "invalid choice"),
+    (["sweep", "--no-such-option"], "", "unrecognized arguments"),  # reported by the top parser
+    (["demo", "nand"], "demo", "invalid choice"),
+    (["fly"], "", "invalid choice"),
+    ([], "", "required: command"),
+]
+
+
+@pytest.mark.parametrize("argv, command, message", PARSER_ERRORS)
+def test_bad_arguments_exit_2_with_a_one_line_message(argv, command, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    assert message in _error_line(capsys.readouterr().err, command)
+
+
+def _evil_pickle(path):
+    """A gzipped pickle whose only global is os.system (never called by fastnn)."""
+    with gzip.open(path, "wb") as f:
+        f.write(b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00trueq\x85R.")
+    return path
+
+
+def test_bad_values_exit_2_with_a_one_line_message(capsys, tmp_path):
+    """Values that pass argparse but not fastnn's checks: the same status and one line, no traceback."""
+    cases = [(["train", "--epochs", "1", "--sizes", "63,10"], "features per sample"),
+             (["train", "--data", "/no/such/dir"], "not found"),
+             (["train", "--resume"], "--resume needs --checkpoint"),
+             (["train", "--data", str(_evil_pickle(tmp_path / "evil.pkl.gz"))], "forbidden global"),
+             (["predict", str(tmp_path / "missing.npz")], "missing.npz")]
+    for argv, message in cases:
+        assert cli.main(argv) == 2, argv
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") == 1, captured.err
+        assert message in _error_line(captured.err, argv[0])
+
+
+def test_the_process_exit_status_is_2():
+    """The status reaches the shell through ``python -m fastnn`` (as through the ``fastnn`` script)."""
+    for argv in (["train", "--epochs", "x"], ["train", "--epochs", "1", "--sizes", "63,10"]):
+        proc = subprocess.run([sys.executable, "-m", "fastnn", *argv], capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr
+        _error_line(proc.stderr, "train")
 
 
 def _write_mnist_pkl(path, splits):

@@ -247,6 +247,7 @@ def test_malicious_pickle_rejected_without_running(tmp_path, embed):
     with pytest.raises(pickle.UnpicklingError, match=r"forbidden global (posix|nt|os)\.system") as info:
         load_mnist_pkl(path)
     assert str(path) in str(info.value)
+    assert isinstance(info.value, ValueError)  # bad input, as every other fastnn input error
     assert not target.exists()
 
 

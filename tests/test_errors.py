@@ -69,6 +69,7 @@ def test_errors_subclass_what_callers_already_catch():
     assert issubclass(fastnn.ModelFileError, ValueError)
     assert issubclass(fastnn.DivergenceError, ValueError)
     assert issubclass(fastnn.UnsafePickleError, pickle.UnpicklingError)
+    assert issubclass(fastnn.UnsafePickleError, ValueError)  # the command line exits with status 2
     assert issubclass(fastnn.ConvergenceWarning, UserWarning)
     assert issubclass(fastnn.DivergenceWarning, RuntimeWarning)
     assert issubclass(fastnn.UnscaledInputWarning, UserWarning)

@@ -1,4 +1,5 @@
 """Each kernel against a slow, obviously-correct NumPy computation (the stumpy pattern)."""
+import decimal
 import warnings
 
 import numba
@@ -10,16 +11,24 @@ from fastnn.kernels import activations, mlp
 from fastnn.reference import network_np
 
 
-def naive_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.float64(z))) if z > -700 else 0.0
+def exact_sigmoid(z):
+    """1 / (1 + e^-z) in 60-digit decimal arithmetic, rounded once to float64."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        return float(1 / (1 + decimal.Decimal(-z).exp()))
 
 
-@pytest.mark.parametrize("z", [-1000.0, -745.2, -30.0, -1.5, 0.0, 1e-9, 2.5, 36.0, 1000.0])
+# deep negative z: subnormal results (-709 .. -745) and underflow to 0 (below -745.13)
+@pytest.mark.parametrize("z", [-1000.0, -745.2, -745.0, -740.0, -720.5, -708.0, -30.0, -1.5, 0.0,
+                               1e-9, 2.5, 36.0, 37.0, 1000.0])
 def test_sigmoid_matches_formula_without_warnings(z):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         s = activations.sigmoid(z)
-    assert s == pytest.approx(naive_sigmoid(z), rel=1e-15, abs=1e-300)
+    exact = exact_sigmoid(z)
+    # within 2 units in the last place of the exact value, also where it is subnormal
+    # (np.spacing(0.0) is the smallest subnormal, so 0 must come out as 0 or 5e-324)
+    assert abs(s - exact) <= 2 * np.spacing(exact), (s, exact)
     assert 0.0 <= s <= 1.0
 
 

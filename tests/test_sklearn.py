@@ -175,10 +175,18 @@ def test_regressor_scaling_is_inverted_exactly():
     assert (reg.predict(X) > -7.0 - 0.125 * 20 - 1e-9).all() and (reg.predict(X) < 13.0 + 0.125 * 20 + 1e-9).all()
 
 
-def test_regressor_constant_target():
-    X = np.random.default_rng(2).random((20, 2))
+def test_regressor_constant_target_is_predicted_as_itself():
+    rng = np.random.default_rng(2)
+    X, X_new = rng.random((20, 2)), rng.random((7, 2)) * 3 - 1
     reg = MLPRegressor((3,), epochs=20, random_state=0).fit(X, np.full(20, 4.0))
-    np.testing.assert_allclose(reg.predict(X), 4.0, atol=0.1)
+    np.testing.assert_array_equal(reg.predict(X_new), np.full(7, 4.0))  # exactly, on any input
+    # in a 2-D target only the constant column is pinned; the other one is learnt
+    Y = np.column_stack([np.full(20, -2.5), np.linspace(0.0, 1.0, 20)])
+    reg = MLPRegressor((3,), epochs=20, random_state=0).fit(X, Y)
+    np.testing.assert_array_equal(reg.y_range_, [0.0, 1.0])
+    pred = reg.predict(X_new)
+    np.testing.assert_array_equal(pred[:, 0], np.full(7, -2.5))
+    assert np.ptp(pred[:, 1]) > 0
 
 
 def test_dataframe_feature_names():

@@ -1,7 +1,9 @@
 """The thread count chosen at run time (fastnn._threads) and its effect on results (none)."""
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
@@ -189,3 +191,86 @@ def test_switching_threads_mid_epoch_changes_no_bit():
                          timeout=600)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok")
+
+
+# --------------------------------------------------------------------------- 1, 2 and 3 threads
+# Results do not depend on the number of numba threads, bit for bit: the parameters, the running
+# metrics, the outputs and the non-finite count of the kernels and of Network (with sample
+# weights).  Runs in a subprocess started with NUMBA_NUM_THREADS=3, so the threaded code paths
+# also run on a machine or CI runner where numba would start a single thread.  Every parallel=True kernel of fastnn.kernels must be
+# reached through the calls made there, and the layers are far above the size at which a layer's
+# rows are split across threads, so the parallel path really runs.
+
+BIT_IDENTITY = r'''
+import hashlib, importlib, json, pkgutil
+import numba, numpy as np
+from numba.core.registry import CPUDispatcher
+from fastnn import Network, _params
+import fastnn.kernels
+from fastnn.kernels import mlp, tiled
+
+assert numba.config.NUMBA_NUM_THREADS == 3, numba.config.NUMBA_NUM_THREADS
+digest = lambda *arrays: hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()
+# the first layer's work per mini-batch step, against the size from which rows are split
+min_work = tiled.PARALLEL_MIN_WORK
+cases = [([784, 100, 10], 10, mlp.QUADRATIC, 1.0), ([300, 67, 33, 10], 9, mlp.CROSS_ENTROPY, 0.998)]
+assert all(s[0] * s[1] * mb >= 10 * min_work for s, mb, _, _ in cases)
+out = {}
+rng = np.random.default_rng(0)
+for dtype in (np.float64, np.float32):
+    for sizes, mb, cost, decay in cases:
+        sizes_arr, w_off, b_off, n = _params.layout(sizes)
+        theta0 = rng.standard_normal(n).astype(dtype)
+        X = rng.random((203, sizes[0])).astype(dtype)   # 203 = 20 x 10 + 3 = 22 x 9 + 5: a short last batch
+        Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], 203)]
+        order = rng.permutation(203)
+        key = f"{np.dtype(dtype).name} {sizes} mb {mb}"
+        weight = rng.choice([0.0, 0.5, 1.0, 2.0], 203)
+        for threads in (1, 2, 3):
+            numba.set_num_threads(threads)
+            theta = theta0.copy()
+            tiled.sgd_epoch(theta, w_off, b_off, sizes_arr, X, Y, order, mb, 3.0, dtype(decay), cost)
+            weighted, metrics = theta0.copy(), np.zeros(3)
+            tiled.sgd_epoch(weighted, w_off, b_off, sizes_arr, X, Y, order, mb, 3.0, dtype(decay), cost,
+                            sample_weight=weight, metrics=metrics)
+            # inference splits the samples between threads: 803 = 2 chunks of INFER_CHUNK + 3
+            Xi = np.concatenate([X, X[::-1], X, X[:194]])
+            Xi[[7, 402, 801]] = np.nan  # one bad sample per chunk: the count is summed over threads
+            proba = np.empty((803, sizes[-1]), dtype=dtype)
+            bad = tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, Xi, proba)
+            assert bad == 3 * sizes[1], bad
+            out.setdefault("kernels " + key, {})[threads] = digest(theta, weighted, metrics, proba)
+            net = Network(sizes, seed=1, dtype=np.dtype(dtype).name, threads=threads)
+            net.fit(X, Y, epochs=2, mini_batch_size=mb, eta=0.5, lmbda=1.0, sample_weight=weight)
+            history = np.array(net.history_["training_cost"] + net.history_["training_accuracy"])
+            out.setdefault("Network " + key, {})[threads] = digest(net._theta, net.predict_proba(X), history)
+parallel = {}
+for info in pkgutil.iter_modules(fastnn.kernels.__path__):
+    module = importlib.import_module(f"fastnn.kernels.{info.name}")
+    for name, obj in vars(module).items():
+        if isinstance(obj, CPUDispatcher) and obj.targetoptions.get("parallel"):
+            parallel[f"{info.name}.{name}"] = len(obj.signatures)
+out["parallel kernels"] = parallel
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.slow  # compiles the kernels afresh (a callee loaded from numba's cache lists no signature)
+def test_one_two_and_three_threads_are_bit_identical():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    env["NUMBA_NUM_THREADS"] = "3"
+    with tempfile.TemporaryDirectory(prefix="fastnn-threads-cache-") as cache:
+        env["NUMBA_CACHE_DIR"] = cache
+        proc = subprocess.run([sys.executable, "-c", BIT_IDENTITY], env=env, capture_output=True,
+                              text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    parallel = results.pop("parallel kernels")
+    assert parallel, "no parallel=True kernel found in fastnn.kernels"
+    # every parallel kernel was compiled, i.e. ran, for the calls above (float64 and float32)
+    assert all(count >= 2 for count in parallel.values()), parallel
+    assert len(results) == 8
+    for case, by_threads in results.items():
+        assert len(set(by_threads.values())) == 1, f"{case}: results differ by thread count {by_threads}"
+    # not vacuous: different cases give different numbers
+    assert len({next(iter(v.values())) for v in results.values()}) == len(results)

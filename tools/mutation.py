@@ -1,0 +1,218 @@
+"""Mutation testing of one or more fastnn source files with cosmic-ray.
+
+Usage (from the repository root, after ``pip install -e ".[test,dev]"``)::
+
+    python tools/mutation.py kernels/mlp.py                # the file's default fast tests
+    python tools/mutation.py kernels/tiled.py --tests tests/test_tiled.py
+    python tools/mutation.py fastnn/_guards.py --report    # summary of a finished session
+
+Each file gets a session under ``.mutation/<name>/`` (cosmic-ray's config and SQLite
+database; ``exec`` is resumable: run the command again to continue).  Every mutant runs its
+tests in a fresh process: for a mutated kernel with an empty ``NUMBA_CACHE_DIR`` (numba's cache
+would otherwise serve the unmutated compiled code), for any other file with a cache shared by
+the session (the kernels are unchanged).  ``--mode nojit`` runs the tests with
+``NUMBA_DISABLE_JIT=1`` (no compilation: seconds per mutant; the kernels are valid Python and
+the arithmetic is the same), ``--mode jit`` compiles.
+
+The summary counts killed, equivalent (listed with the reason in
+``tools/mutation_equivalents.json``, matched by the original and the mutated line) and
+surviving mutants, and prints each survivor's diff: write a test that kills it, or, if no
+user could ever observe it, add it to the equivalents with the reason.
+"""
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SESSIONS = ROOT / ".mutation"
+EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.json"
+
+# file -> (fast tests that exercise it, and pytest options; mode)
+TARGETS = {
+    "kernels/activations.py": (["tests/test_kernels.py"], "jit"),
+    "kernels/mlp.py": (["tests/test_kernels.py"], "nojit"),
+    "kernels/linear.py": (["tests/test_linear_kernels.py"], "nojit"),
+    "kernels/perceptron.py": (["tests/test_perceptron.py"], "nojit"),
+    # nojit and a subset of shapes (about 20 s per surviving mutant; tests/test_threads.py and
+    # the float32 typing need the compiler: run them on a survivor by hand)
+    "kernels/tiled.py": (["tests/test_tiled.py", "-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights "
+                          "or weights_of_one or added or cross_entropy_term or counts_the"], "nojit"),
+    "fastnn/_guards.py": (["tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
+    "fastnn/_validation.py": (["tests/test_bad_input.py", "tests/test_layouts.py"], "jit"),
+}
+
+# Binary-operator replacements by bitwise, shift, power, modulo and floor-division operators:
+# on float operands they raise TypeError at the first call (killed by any test that runs the
+# line).  Excluded by default to keep a run in minutes; --all-operators includes them.
+# RemoveDecorator drops @njit/@overload: the kernels are valid Python with the same results
+# (tests/test_nojit.py), so removing @njit is equivalent by design.
+DEFAULT_EXCLUDED = [
+    r"core/ReplaceBinaryOperator_\w+_(BitOr|BitAnd|BitXor|LShift|RShift|Pow|Mod|FloorDiv)$",
+    r"core/RemoveDecorator$",
+]
+
+
+def _session(path):
+    return SESSIONS / path.replace("/", "-").removesuffix(".py")
+
+
+def write_config(path, tests, mode, timeout, excluded):
+    """cosmic-ray's TOML config for ``path``; returns (config file, database file, test command)."""
+    session = _session(path)
+    session.mkdir(parents=True, exist_ok=True)
+    cache = "fresh" if path.startswith("kernels/") else str(session / "numba-cache")
+    command = [sys.executable, "tools/mutation.py", "--run-tests", "--target", path, "--mode", mode,
+               "--cache", cache, "--tests", *tests]
+    lines = [
+        "[cosmic-ray]",
+        f'module-path = "{path}"',
+        f"timeout = {timeout}",
+        "excluded-modules = []",
+        f"test-command = {json.dumps(shlex.join(command))}",
+        "",
+        "[cosmic-ray.distributor]",
+        'name = "local"',
+        "",
+        "[cosmic-ray.filters.operators-filter]",
+        f"exclude-operators = {json.dumps(excluded)}",
+        "",
+    ]
+    config = session / "config.toml"
+    config.write_text("\n".join(lines))
+    return config, session / "session.sqlite", command
+
+
+def _drop_bytecode(target):
+    """Delete ``target``'s cached bytecode: a mutant of the same size written within the same
+    second as the last one would otherwise be served from a stale ``.pyc``."""
+    path = ROOT / target
+    for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+        pyc.unlink(missing_ok=True)
+
+
+def run_tests(tests, mode, cache, target=None):
+    """The test command of every mutant: pytest on ``tests``, stopping at the first failure.
+
+    cosmic-ray sets PYTHONDONTWRITEBYTECODE so that no stale bytecode of the mutated file is
+    run; that makes every run recompile numba's and NumPy's bytecode too (seconds).  Instead,
+    only the mutated file's bytecode is deleted, before and after the run.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if target:
+        _drop_bytecode(target)
+    if mode == "nojit":
+        env["NUMBA_DISABLE_JIT"] = "1"
+    fresh = cache == "fresh"
+    env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastnn-mutant-") if fresh else cache
+    try:
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+               "-W", "ignore", *tests]
+        return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    finally:
+        if target:
+            _drop_bytecode(target)
+        if fresh:
+            shutil.rmtree(env["NUMBA_CACHE_DIR"], ignore_errors=True)
+
+
+def _changed_lines(diff):
+    """(original line, mutated line) of a one-line mutant's unified diff, stripped."""
+    removed = [l[1:].strip() for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
+    added = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    return " / ".join(removed), " / ".join(added)
+
+
+def summary(path):
+    """Counts of killed / equivalent / surviving mutants of ``path`` and each survivor's diff."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome
+
+    known = {(e["file"], e["original"], e["mutant"]): e["why"]
+             for e in json.loads(EQUIVALENTS.read_text())} if EQUIVALENTS.exists() else {}
+    counts = {"killed": 0, "equivalent": 0, "survived": 0, "skipped": 0, "incompetent": 0}
+    survivors, equivalents = [], []
+    with use_db(str(_session(path) / "session.sqlite"), WorkDB.Mode.open) as db:
+        pending = db.num_work_items - db.num_results
+        for item, result in db.completed_work_items:
+            if result.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
+                counts["skipped"] += 1
+            elif result.test_outcome == TestOutcome.KILLED:
+                counts["killed"] += 1
+            elif result.test_outcome == TestOutcome.INCOMPETENT:
+                counts["incompetent"] += 1
+            else:
+                mutation = item.mutations[0]
+                original, mutant = _changed_lines(result.diff)
+                why = known.get((path, original, mutant))
+                entry = (mutation.start_pos[0], mutation.operator_name, original, mutant, why)
+                (equivalents if why else survivors).append(entry)
+                counts["equivalent" if why else "survived"] += 1
+    print(f"{path}: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f", {pending} pending")
+    for line, op, original, mutant, why in sorted(equivalents):
+        print(f"  equivalent  line {line} {op}: {original!r} -> {mutant!r}: {why}")
+    for line, op, original, mutant, _ in sorted(survivors):
+        print(f"  SURVIVED    line {line} {op}: {original!r} -> {mutant!r}")
+    return counts
+
+
+def _cr(*args):
+    bindir = Path(sys.executable).parent
+    subprocess.run([str(bindir / args[0]), *args[1:]], cwd=ROOT, check=True)
+
+
+def mutate(path, tests, mode, timeout, excluded, fresh):
+    config, db, command = write_config(path, tests, mode, timeout, excluded)
+    if fresh or not db.exists():
+        if db.exists():
+            db.unlink()
+        _cr("cosmic-ray", "init", str(config), str(db))
+        _cr("cr-filter-operators", str(db), str(config))
+    start = time.perf_counter()
+    baseline = subprocess.run(command, cwd=ROOT).returncode  # the mutants' own test command
+    if baseline != 0:
+        sys.exit(f"the tests fail without any mutation ({tests}): fix them first")
+    print(f"baseline: {time.perf_counter() - start:.1f} s", flush=True)
+    _cr("cosmic-ray", "exec", str(config), str(db))
+    return summary(path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", help="source files, relative to the repository root")
+    parser.add_argument("--tests", nargs=argparse.REMAINDER,
+                        help="test files and pytest options, last on the line (default: the file's own)")
+    parser.add_argument("--mode", choices=["jit", "nojit"], help="compile, or NUMBA_DISABLE_JIT=1")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument("--all-operators", action="store_true",
+                        help="also the bitwise/shift/pow/mod/floordiv replacements and RemoveDecorator")
+    parser.add_argument("--fresh", action="store_true", help="start the session again")
+    parser.add_argument("--report", action="store_true", help="only print the summary")
+    parser.add_argument("--run-tests", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
+    parser.add_argument("--target", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run_tests:
+        return run_tests(args.tests, args.mode, args.cache, args.target)
+    for path in args.files:
+        tests, mode = TARGETS.get(path, (None, "jit"))
+        tests, mode = args.tests or tests, args.mode or mode
+        if not tests:
+            parser.error(f"no default tests for {path}: pass --tests")
+        if args.report:
+            summary(path)
+        else:
+            mutate(path, tests, mode, args.timeout, [] if args.all_operators else DEFAULT_EXCLUDED,
+                   args.fresh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
