@@ -21,7 +21,6 @@ Two facts decide the speed of a multi-threaded epoch (docs/performance.md):
   mini-batches) never changes a result.
 """
 import os
-import threading
 
 SPIN_COUNT = "100000"
 """``GOMP_SPINCOUNT`` set by default: spin 10^5 iterations, then sleep."""
@@ -104,7 +103,6 @@ class ThreadChooser:
         self.since_probe = 0.0  # seconds of work with the best count since the probes ended
         self.rounds = 0  # probe rounds finished
         self.warm = False  # the first run (compilation or cache loading, cold caches) is not timed
-        self.lock = threading.Lock()
 
     @property
     def speed(self):
@@ -172,13 +170,14 @@ class ThreadChooser:
         all of ``remaining``.  Probe runs are short (~``PROBE_SECONDS``);
         otherwise the best count runs until the next round of probes is due.
         """
-        with self.lock:
-            count = self._to_probe()
-            if count is None:  # the best count, until the next round is due
-                best = self.best
-                samples = int((self.recheck_after() - self.since_probe) / self.speed[best])
-                return best, min(remaining, max(unit, samples // unit * unit + unit))
-            own, scale = self.times[count], self.scale
+        count = self._to_probe()
+        speed = self.speed  # a snapshot: another Python thread may start a new round meanwhile
+        if count is None and speed:  # the best count, until the next round is due
+            best = min(speed, key=lambda c: (speed[c], c))
+            samples = int((self.recheck_after() - self.since_probe) / speed[best])
+            return best, min(remaining, max(unit, samples // unit * unit + unit))
+        count = self.counts[0] if count is None else count
+        own, scale = self.times.get(count, []), self.scale
         if scale is None:
             samples = PROBE_SAMPLES
         else:
@@ -195,25 +194,27 @@ class ThreadChooser:
         if samples <= 0 or threads not in self.times:
             return
         per_sample = seconds / samples
-        with self.lock:
-            if not self.warm:
-                self.warm = True
-                return
-            self.scale = per_sample if self.scale is None else min(self.scale, per_sample)
-            if self._to_probe() is None and threads == self.best:
-                self.since_probe += seconds  # work on the chosen count: toward the next round
-            elif seconds >= SHORTEST_TIMED:  # (shorter: only sizes the next probe)
-                self.times[threads].append(per_sample)
+        if not self.warm:
+            self.warm = True
+            return
+        self.scale = per_sample if self.scale is None else min(self.scale, per_sample)
+        if self._to_probe() is None and threads == self.best:
+            self.since_probe += seconds  # work on the chosen count: toward the next round
+        elif seconds >= SHORTEST_TIMED:  # (shorter: only sizes the next probe)
+            self.times[threads].append(per_sample)
 
 
 _CHOOSERS = {}
-_CHOOSERS_LOCK = threading.Lock()
 
 
 def chooser_for(key, most):
-    """The shared :class:`ThreadChooser` of one kind of work (``key``) and thread limit."""
-    with _CHOOSERS_LOCK:
-        chooser = _CHOOSERS.get((key, most))
-        if chooser is None:
-            chooser = _CHOOSERS[(key, most)] = ThreadChooser(most)
-        return chooser
+    """The shared :class:`ThreadChooser` of one kind of work (``key``) and thread limit.
+
+    No lock, here or in the chooser: a Ctrl-C between taking and releasing one
+    would leave it taken and hang the next ``fit``.  ``dict.setdefault`` is
+    atomic, and two threads sharing a chooser can at worst mix their timings.
+    """
+    chooser = _CHOOSERS.get((key, most))
+    if chooser is None:
+        chooser = _CHOOSERS.setdefault((key, most), ThreadChooser(most))
+    return chooser
