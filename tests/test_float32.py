@@ -89,7 +89,9 @@ report = {}
 for info in pkgutil.iter_modules(fastnn.kernels.__path__):
     module = importlib.import_module(f"fastnn.kernels.{info.name}")
     for name, obj in vars(module).items():
-        if isinstance(obj, CPUDispatcher) and obj.__module__ == module.__name__:
+        # inline="always" kernels are typed inside their callers, never compiled on their own
+        if (isinstance(obj, CPUDispatcher) and obj.__module__ == module.__name__
+                and obj.targetoptions.get("inline") != "always"):
             report[f"{info.name}.{name}"] = [
                 [[str(t) for t in sig], str(cres.type_annotation)] for sig, cres in obj.overloads.items()]
 print(json.dumps(report))
