@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from .bench import add_bench_parsers
+from .colorize_cli import add_colorize_parser
 from .demo import add_demo_parser
 from .sweep import add_sweep_parser
 
@@ -162,6 +163,7 @@ def build_parser():
     add_demo_parser(sub)
     add_sweep_parser(sub)
     add_bench_parsers(sub)
+    add_colorize_parser(sub)
     return parser
 
 
