@@ -94,16 +94,22 @@ def cmd_apply(args):
 def add_model_arguments(parser):
     """The Colorizer's parameters as options (defaults: the class's)."""
     defaults = colorize.Colorizer()
-    parser.add_argument("--patch-size", type=int, default=defaults.patch_size)
+    parser.add_argument("--patch-size", type=int, default=defaults.patch_size,
+                        help="side of the lightness patch the network sees, odd (default %(default)s)")
     parser.add_argument("--hidden", type=_parse_hidden, default=defaults.hidden_layer_sizes,
-                        help="hidden layer sizes, e.g. 32,32")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--mini-batch-size", type=int, default=defaults.mini_batch_size)
-    parser.add_argument("--eta", type=float, default=defaults.eta)
-    parser.add_argument("--cost", choices=["cross-entropy", "quadratic"], default=defaults.cost)
-    parser.add_argument("--dtype", choices=["float32", "float64"], default=defaults.dtype)
-    parser.add_argument("--samples-per-image", type=int, default=defaults.samples_per_image)
-    parser.add_argument("--seed", type=int, default=0)
+                        help="hidden layer sizes, e.g. 32,32 (default 32,32)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="(default %(default)s)")
+    parser.add_argument("--mini-batch-size", type=int, default=defaults.mini_batch_size,
+                        help="(default %(default)s)")
+    parser.add_argument("--eta", type=float, default=defaults.eta, help="learning rate (default %(default)s)")
+    parser.add_argument("--cost", choices=["cross-entropy", "quadratic"], default=defaults.cost,
+                        help="(default %(default)s)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default=defaults.dtype,
+                        help="(default %(default)s)")
+    parser.add_argument("--samples-per-image", type=int, default=defaults.samples_per_image,
+                        help="training pixels drawn from each image (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random_state: pixel draws, initial weights, shuffles (default %(default)s)")
 
 
 def add_colorize_parser(subparsers):
