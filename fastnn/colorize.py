@@ -268,6 +268,12 @@ def _feature_planes(L, patch_size):
     return views
 
 
+def _row_batches(height, width):
+    """Slices of whole rows holding about :data:`PREDICT_BATCH` pixels each."""
+    step = max(1, PREDICT_BATCH // width)
+    return [slice(top, min(height, top + step)) for top in range(0, height, step)]
+
+
 def _gather(views, index, dtype):
     """Feature rows of the pixels ``views[k][index]`` (a (rows, cols) pair or a row slice)."""
     blocks = [view[index].reshape(-1, view.shape[2] * view.shape[3]) for view in views]
@@ -526,7 +532,7 @@ class Colorizer:
             count = min(params["samples_per_image"], height * width)
             rows, cols = np.divmod(rng.choice(height * width, count, replace=False), width)
             views = _feature_planes(lab[..., 0], params["patch_size"])
-            features.append(_gather(views, (rows, cols), np.float32))
+            features.append(_gather(views, (rows, cols), np.dtype(params["dtype"])))
             chroma.append(lab[rows, cols, 1:])
         return np.concatenate(features), np.concatenate(chroma)
 
@@ -622,22 +628,15 @@ class Colorizer:
         height, width = L.shape
         views = _feature_planes(L, self._params["patch_size"])
         maps = {name: np.empty((height, width, 2)) for name in predictors}
-        rows_per_batch = max(1, PREDICT_BATCH // width)
-        for top in range(0, height, rows_per_batch):
-            bottom = min(height, top + rows_per_batch)
-            X = self._standardise(_gather(views, slice(top, bottom), np.float32))
+        for rows in _row_batches(height, width):
+            X = self._standardise(_gather(views, rows, np.dtype(self._params["dtype"])))
             for name, predict in predictors.items():
-                maps[name][top:bottom] = np.asarray(predict(X)).reshape(bottom - top, width, 2)
+                maps[name][rows] = np.asarray(predict(X)).reshape(-1, width, 2)
         return maps
 
     def predict_chroma(self, X):
         """a*, b* predicted by the network for standardised feature rows ``X`` (n, n_features_in_)."""
         return _chroma(self.network_.predict_proba(X))
-
-    def _lightness_of(self, image, name):
-        pixels = _to_float(image, name)
-        _check_size(pixels, name, self._params["patch_size"])
-        return _lightness(pixels)
 
     def predict(self, gray):
         """Colourise one image.
@@ -663,9 +662,18 @@ class Colorizer:
             For a bad image (see :meth:`fit`), or an unfitted colorizer.
         """
         self._check_fitted()
-        L = self._lightness_of(gray, _image_name(gray, None, "gray"))
+        name = _image_name(gray, None, "gray")
+        pixels = _to_float(gray, name)
+        _check_size(pixels, name, self._params["patch_size"])
+        height, width = pixels.shape[:2]
+        L = np.empty((height, width))
+        for rows in _row_batches(height, width):  # colour conversions in batches too: bounded memory
+            L[rows] = _lightness(pixels[rows])
         chroma = self._chroma_maps(L, {"fastnn": self.predict_chroma})["fastnn"]
-        return lab_to_rgb(L, chroma)
+        rgb = np.empty((height, width, 3))
+        for rows in _row_batches(height, width):
+            rgb[rows] = lab_to_rgb(L[rows], chroma[rows])
+        return rgb
 
     def score(self, images):
         """Mean PSNR (dB) of the colourised ``images`` against the originals.

@@ -84,6 +84,18 @@ def test_fitted_attributes(fitted):
     assert RED[0] > fitted.chroma_mean_[0] > BLUE[0] and RED[1] > fitted.chroma_mean_[1] > BLUE[1]
 
 
+def test_float64_colorizer_is_float64_end_to_end(tmp_path, monkeypatch):
+    model = Colorizer(**dict(SMALL, dtype="float64")).fit(TRAIN)
+    assert model.network_.dtype == np.float64
+    seen = []
+    predict_proba = model.network_.predict_proba
+    monkeypatch.setattr(model.network_, "predict_proba", lambda X: seen.append(X.dtype) or predict_proba(X))
+    rows = {row["method"]: row for row in evaluate(model, TEST)}
+    assert seen == [np.float64] and rows["fastnn"]["ab_error"] < rows["mean chroma"]["ab_error"] / 2
+    model.save(tmp_path / "m.npz")
+    assert Colorizer.load(tmp_path / "m.npz").network_.dtype == np.float64
+
+
 @pytest.mark.parametrize("shape", [(7, 7), (7, 30), (33, 9), (40, 41)])
 def test_predict_keeps_lightness_at_any_size(fitted, shape):
     rgb = scene(*shape, seed=5)
