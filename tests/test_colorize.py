@@ -9,7 +9,6 @@ gray is off by up to 3e-4); a uint8 file written by ``colorize apply`` within UI
 (rounding to 1/255).
 """
 import json
-import zipfile
 
 import numpy as np
 import pytest

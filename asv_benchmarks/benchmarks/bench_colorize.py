@@ -8,8 +8,6 @@ timings never include compilation.
 """
 import time
 
-import numpy as np
-
 from fastnn.colorize import Colorizer
 
 N_SAMPLES = 20_000
