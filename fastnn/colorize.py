@@ -635,7 +635,16 @@ class Colorizer:
         return maps
 
     def predict_chroma(self, X):
-        """a*, b* predicted by the network for standardised feature rows ``X`` (n, n_features_in_)."""
+        """a*, b* predicted by the network for standardised feature rows.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, n_features_in_)
+
+        Returns
+        -------
+        ndarray of float64, shape (n, 2)
+        """
         return _chroma(self.network_.predict_proba(X))
 
     def predict(self, gray):
@@ -660,6 +669,12 @@ class Colorizer:
         ------
         ValueError, TypeError
             For a bad image (see :meth:`fit`), or an unfitted colorizer.
+
+        Examples
+        --------
+        >>> rgb = model.predict("old_photo.jpg")     # doctest: +SKIP
+        >>> rgb.shape, float(rgb.min()) >= 0.0        # doctest: +SKIP
+        ((480, 640, 3), True)
         """
         self._check_fitted()
         name = _image_name(gray, None, "gray")
@@ -686,6 +701,11 @@ class Colorizer:
         -------
         float
             Higher is better (scikit-learn's convention for ``score``).
+
+        Examples
+        --------
+        >>> model.score([photos["astronaut"]])        # doctest: +SKIP
+        20.2
         """
         rows = evaluate(self, images, baselines={})
         return float(np.mean([row["psnr"] for row in rows if row["method"] == "fastnn"]))
@@ -700,6 +720,16 @@ class Colorizer:
         Parameters
         ----------
         path : str or os.PathLike
+
+        Raises
+        ------
+        ValueError
+            If the colorizer is not fitted.
+
+        Examples
+        --------
+        >>> model.save("colorizer.npz")              # doctest: +SKIP
+        >>> Colorizer.load("colorizer.npz")          # doctest: +SKIP
         """
         self._check_fitted()
         from . import __version__
@@ -735,6 +765,10 @@ class Colorizer:
             (a ``ValueError``) for a file that is not a colorizer (e.g. a
             plain network file), truncated, corrupted, of another format
             version, or whose entries disagree with each other.
+
+        Examples
+        --------
+        >>> model = Colorizer.load("colorizer.npz")  # doctest: +SKIP
         """
         path = os.fspath(path)
         arrays = persistence.read_npz(path, FORMAT_NAME)
@@ -852,6 +886,13 @@ def fit_baselines(colorizer, X, chroma, *, mlp=True):
         Name -> function of standardised feature rows returning a*, b*.
     seconds : dict
         Name -> training seconds.
+
+    Examples
+    --------
+    >>> model = Colorizer(random_state=0)
+    >>> X, chroma = model._prepare(train_images)                    # doctest: +SKIP
+    >>> predictors, seconds = fit_baselines(model, X, chroma, mlp=False)  # doctest: +SKIP
+    >>> rows = evaluate(model, test_images, predictors)             # doctest: +SKIP
     """
     from sklearn.exceptions import ConvergenceWarning
 
@@ -967,6 +1008,15 @@ def format_table(rows):
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> rows = [{"image": "cat", "method": "fastnn", "psnr": 20.0, "ab_error": 9.5}]
+    >>> print(format_table(rows))
+    | photo | fastnn |
+    |---|---:|
+    | cat | 20.00 dB / 9.50 |
+    | mean | 20.00 dB / 9.50 |
     """
     methods = list(dict.fromkeys(row["method"] for row in rows))
     images = list(dict.fromkeys(row["image"] for row in rows))
@@ -1001,6 +1051,12 @@ def bundled_photos():
         ``coffee``, ``rocket``, ``motorcycle_left`` and ``motorcycle_right``
         (the two views of ``stereo_motorcycle``), scikit-learn's ``china``
         and ``flower`` (``load_sample_images``).
+
+    Examples
+    --------
+    >>> photos = bundled_photos()
+    >>> photos["astronaut"].shape
+    (512, 512, 3)
     """
     from skimage import data
     from sklearn.datasets import load_sample_images
@@ -1037,6 +1093,13 @@ def compare(train_images, test_images, colorizer=None, *, names=None, mlp=True, 
         ``seconds`` (training seconds per method: ``fastnn``,
         ``LinearRegression``, ``MLPRegressor``), ``samples`` and
         ``features`` (the training matrix's shape).
+
+    Examples
+    --------
+    >>> photos = bundled_photos()
+    >>> result = compare([photos[n] for n in TRAIN_PHOTOS], [photos[n] for n in TEST_PHOTOS],
+    ...                  names=list(TEST_PHOTOS), mlp=False)        # doctest: +SKIP
+    >>> print(format_table(result["rows"]))                         # doctest: +SKIP
     """
     colorizer = Colorizer(random_state=0) if colorizer is None else colorizer
     X, chroma = colorizer._prepare(train_images)
