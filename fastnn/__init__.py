@@ -5,15 +5,18 @@
 """
 from . import datasets
 from .network import Network
-from .persistence import ModelFileError
-from .perceptron import ConvergenceWarning, Perceptron
+from . import exceptions
+from .exceptions import (ConvergenceWarning, DivergenceError, DivergenceWarning, ModelFileError,
+                         UnsafePickleError, UnscaledInputWarning)
+from .perceptron import Perceptron
 from .sweep import sweep  # the function (light module: dask/sklearn load on call)
+from ._version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Network", "datasets", "Perceptron", "LinearRegression", "LogisticRegression",
            "ConvergenceWarning"]
 __all__ += ["sweep"]
-__all__ += ["ModelFileError"]
+__all__ += ["exceptions", "ModelFileError", "DivergenceError", "DivergenceWarning", "UnsafePickleError",
+            "UnscaledInputWarning"]
 
 
 def __getattr__(name):

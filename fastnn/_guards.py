@@ -21,29 +21,7 @@ import warnings
 
 import numpy as np
 
-
-class DivergenceError(ValueError):
-    """Training produced non-finite parameters or cost; the network was restored.
-
-    Attributes
-    ----------
-    epoch : int
-        The epoch (numbered from 0, as in ``history_["epoch"]`` and the
-        book's ``Epoch j`` lines) in which training diverged.
-    """
-
-    def __init__(self, message, epoch):
-        super().__init__(message)
-        self.epoch = epoch
-
-
-class DivergenceWarning(RuntimeWarning):
-    """Training saturated the network: its gradients vanished in floating point.
-
-    A learning rate far too large (e.g. eta = 1e6) does not always produce
-    NaN: the sigmoid neurons saturate at exactly 0 or 1, every gradient
-    becomes 0 and training silently stops learning.  Lower eta.
-    """
+from .exceptions import DivergenceError, DivergenceWarning
 
 
 SATURATION_PROBE = 256

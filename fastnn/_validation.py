@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from .exceptions import UnscaledInputWarning
+
 SUPPORTED_DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -81,15 +83,6 @@ def check_float(value, name, *, positive=False, nonnegative=False):
     return value
 
 
-class UnscaledInputWarning(UserWarning):
-    """Integer pixel data (e.g. uint8 in 0..255) was given where the book uses [0, 1].
-
-    fastnn never rescales inputs: values are used as the numbers they are.  A
-    sigmoid network fed 0..255 saturates its first layer and learns poorly, so
-    divide by 255 first (``X / 255.0``).
-    """
-
-
 _NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float (not timedelta 'm', complex 'c', ...)
 
 
@@ -149,7 +142,20 @@ def _warn_unscaled(X, name):
                       f"inputs in [0, 1] as in the book", UnscaledInputWarning, stacklevel=4)
 
 
-def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow_empty=False):
+_FINITE_BLOCK = 1 << 22
+"""Elements per block of :func:`_all_finite` (32 MB of float64)."""
+
+
+def _all_finite(X):
+    """``np.isfinite(X).all()`` in blocks of rows, so a memory-mapped ``X`` bigger than
+    RAM needs no boolean temporary of its size."""
+    if X.size <= _FINITE_BLOCK:
+        return bool(np.isfinite(X).all())
+    rows = max(1, _FINITE_BLOCK // max(1, X.size // X.shape[0]))
+    return all(np.isfinite(X[i:i + rows]).all() for i in range(0, X.shape[0], rows))
+
+
+def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow_empty=False, finite=True):
     """Convert ``X`` to a C-contiguous, writeable, finite float array of ``ndim`` dimensions.
 
     Accepts NumPy arrays of any memory layout (C, Fortran, strided views,
@@ -160,6 +166,8 @@ def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow
     input (e.g. ``np.load(..., mmap_mode="r")``) is copied so that the
     compiled kernels see a single array type.  uint8 data with values above
     1 triggers an :class:`UnscaledInputWarning` (values are never rescaled).
+    ``finite=False`` skips the scan for NaN/inf (a full pass over ``X``) for
+    callers that learn it otherwise, then call :func:`check_finite` if needed.
 
     Raises
     ------
@@ -187,10 +195,17 @@ def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow
             X = np.array(X, dtype=dtype, order="C", copy=True)
     elif type(X) is not np.ndarray:  # np.memmap / np.matrix views -> plain ndarray, no copy
         X = X.view(np.ndarray)
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinity; clean or impute it first"
-                         + ("" if ready else f" (values must also fit in {np.dtype(dtype).name})"))
+    if finite:
+        check_finite(X, name, converted=not ready)
     return X
+
+
+def check_finite(X, name="X", *, converted=False):
+    """ValueError naming ``name`` if ``X`` holds NaN or infinity (``converted``: it was
+    cast from another dtype, whose values may not fit)."""
+    if not _all_finite(X):
+        raise ValueError(f"{name} contains NaN or infinity; clean or impute it first"
+                         + (f" (values must also fit in {X.dtype.name})" if converted else ""))
 
 
 def _check_labels(y, n_outputs, name):
@@ -255,3 +270,39 @@ def check_targets(y, n_samples, n_outputs, dtype=np.float64, name="y"):
         return Y, np.argmax(Y, axis=1).astype(np.int64)
     raise ValueError(f"{name} must be integer labels of shape ({n_samples},) or targets of shape "
                      f"({n_samples}, {n_outputs}), got shape {y.shape}")
+
+
+def check_sample_weight(sample_weight, n_samples, dtype=np.float64, name="sample_weight"):
+    """Validate per-sample weights: None, a number (the same weight for every sample) or ``(n,)``.
+
+    Returns
+    -------
+    None or ndarray of shape (n_samples,), dtype ``dtype``
+        C-contiguous, finite, non-negative weights that do not all vanish.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric weights.
+    ValueError
+        For a wrong shape or length, NaN/inf, negative weights, or weights
+        that are all 0 (no sample would be learned from).
+    """
+    if sample_weight is None:
+        return None
+    sw = _as_array(sample_weight, name)
+    _check_kind(sw, name)
+    if sw.ndim == 0:
+        sw = np.full(n_samples, sw, dtype=dtype)
+    if sw.shape != (n_samples,):
+        raise ValueError(f"{name} must have shape ({n_samples},), one weight per sample, "
+                         f"got shape {sw.shape}")
+    with np.errstate(over="ignore"):  # overflow to inf is reported just below
+        sw = np.array(sw, dtype=dtype, order="C", copy=True)
+    if not np.isfinite(sw).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if (sw < 0).any():
+        raise ValueError(f"{name} must be non-negative, got {sw[sw < 0][:5].tolist()}")
+    if not sw.any():
+        raise ValueError(f"{name} is zero for every sample; at least one weight must be positive")
+    return sw

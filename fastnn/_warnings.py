@@ -1,7 +1,4 @@
-"""Warning classes shared by light modules (no scikit-learn import here)."""
+"""Kept for older imports: the warning classes live in :mod:`fastnn.exceptions`."""
+from .exceptions import ConvergenceWarning
 
 __all__ = ["ConvergenceWarning"]
-
-
-class ConvergenceWarning(UserWarning):
-    """An iterative fit stopped at its iteration budget without converging."""

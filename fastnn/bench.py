@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+from ._argtypes import parse_sizes
+
 DEFAULT_SIZES = [784, 30, 10]
 FLOAT64_TOLERANCE = 1e-9
 FLOAT32_TOLERANCE = 1e-3
@@ -335,7 +337,6 @@ def cmd_bench(args):
 
 def add_bench_parsers(sub):
     """Register the ``compare`` and ``bench`` subcommands on ``sub`` (argparse subparsers)."""
-    from .cli import parse_sizes  # here, not at import: cli imports this module
     compare = sub.add_parser("compare", help="time every engine on the same run and check agreement")
     compare.add_argument("--data", default="synthetic",
                          help="'synthetic' (default, shaped like --sizes), 'digits', a folder of IDX "

@@ -9,18 +9,12 @@ import sys
 
 import numpy as np
 
+from ._argtypes import parse_sizes
+from ._version import __version__
 from .bench import add_bench_parsers
 from .colorize_cli import add_colorize_parser
 from .demo import add_demo_parser
 from .sweep import add_sweep_parser
-
-
-def parse_sizes(text):
-    """Parse ``"784,30,10"`` into a list of ints."""
-    try:
-        return [int(s) for s in text.replace(" ", "").split(",") if s]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--sizes must be comma-separated integers, got {text!r}") from None
 
 
 def add_data_arguments(parser):
@@ -153,6 +147,7 @@ def add_predict_parser(sub):
 def build_parser():
     """The ``fastnn`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a network and print per-epoch accuracy")
     add_data_arguments(train)

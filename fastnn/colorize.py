@@ -37,6 +37,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import _validation as _v
 from . import persistence
+from ._version import __version__
+from .exceptions import ModelFileError
 from .network import Network
 
 __all__ = ["Colorizer", "read_image", "image_files", "lab_to_rgb", "fit_baselines", "evaluate",
@@ -732,8 +734,6 @@ class Colorizer:
         >>> Colorizer.load("colorizer.npz")          # doctest: +SKIP
         """
         self._check_fitted()
-        from . import __version__
-
         meta = {"params": dict(self._params, hidden_layer_sizes=list(self._params["hidden_layer_sizes"])),
                 "chroma_mean": [float(c) for c in self.chroma_mean_], "n_samples": int(self.n_samples_),
                 "fit_seconds": float(getattr(self, "fit_seconds_", 0.0)), "fastnn_version": __version__}
@@ -777,7 +777,7 @@ class Colorizer:
 
 def _from_arrays(cls, arrays, path):
     """Rebuild a Colorizer from the arrays of its file, checking every entry."""
-    error = persistence.ModelFileError
+    error = ModelFileError
     version = arrays.get("format_version")
     if version is None or version.shape != () or version.dtype.kind not in "iu" \
             or int(version) != FORMAT_VERSION:
@@ -797,7 +797,7 @@ def _from_arrays(cls, arrays, path):
     n_features = feature_count(params["patch_size"])
     network_arrays = {key[len("network."):]: value for key, value in arrays.items()
                       if key.startswith("network.")}
-    net = persistence.network_from_payload(persistence.parse_model_arrays(network_arrays, path), path)
+    net = persistence.network_from_payload(Network, persistence.parse_model_arrays(network_arrays, path), path)
     expected = [n_features, *params["hidden_layer_sizes"], 2]
     if net.sizes != expected or net.dtype.name != params["dtype"] or net.cost != params["cost"]:
         raise error(f"{path!r}: the network ({net.sizes}, {net.dtype.name}, {net.cost}) does not match the "

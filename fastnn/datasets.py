@@ -8,7 +8,8 @@ column-vector pairs used by the book's ``mnist_loader.load_data_wrapper``.
 ``mnist.pkl.gz`` is a pickle, and unpickling can run arbitrary code.
 :func:`load_mnist_pkl` therefore uses a restricted unpickler that can only
 build NumPy arrays and dtypes; any other global raises
-:class:`pickle.UnpicklingError` before it is called.
+:class:`fastnn.UnsafePickleError` (a ``pickle.UnpicklingError``) before it
+is called.
 """
 import gzip
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fastnn._validation import check_array, check_int, check_targets
+from fastnn.exceptions import UnsafePickleError
 
 __all__ = [
     "load_idx",
@@ -230,10 +232,6 @@ _ALLOWED_GLOBALS = {
 }
 
 
-class _ForbiddenGlobal(pickle.UnpicklingError):
-    """A global outside the allow-list was requested (never called)."""
-
-
 class _ArrayOnlyUnpickler(pickle.Unpickler):
     """Unpickler that can only build NumPy arrays, dtypes and builtin containers."""
 
@@ -242,7 +240,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise _ForbiddenGlobal(
+            raise UnsafePickleError(
                 f"forbidden global {module}.{name}: mnist.pkl.gz may only contain NumPy "
                 f"arrays, so the file was rejected without running it") from None
 
@@ -252,8 +250,8 @@ def _unpickle_arrays(path):
     try:
         with gzip.open(path, "rb") as f:
             return _ArrayOnlyUnpickler(f, encoding="latin1").load()
-    except _ForbiddenGlobal as exc:
-        raise _ForbiddenGlobal(f"{path}: {exc}") from None
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"{path}: {exc}") from None
     except (EOFError, zlib.error, gzip.BadGzipFile, pickle.UnpicklingError,
             TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
         raise ValueError(f"{path}: not a valid gzip-compressed pickle of NumPy arrays "
@@ -395,6 +393,13 @@ def train_test_digits(test_size=_DIGITS_TEST_SIZE, seed=0):
     ------
     ValueError
         If ``test_size`` leaves an empty training or test set.
+
+    Examples
+    --------
+    >>> from fastnn.datasets import train_test_digits
+    >>> X_train, y_train, X_test, y_test = train_test_digits()
+    >>> X_train.shape, X_test.shape, float(X_train.max())
+    ((1297, 64), (500, 64), 1.0)
     """
     X, y = load_digits()
     return _split(X, y, test_size, seed)
@@ -430,6 +435,15 @@ def to_book_format(X, y, n_classes=10, one_hot=True):
     ValueError
         For mismatched lengths, bad shapes, NaN/inf, or labels outside
         ``0..n_classes-1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.datasets import to_book_format
+    >>> pairs = to_book_format(np.zeros((2, 4)), np.array([3, 1]), n_classes=5)
+    >>> x, y = pairs[0]
+    >>> x.shape, y.shape, y.ravel().tolist()
+    ((4, 1), (5, 1), [0.0, 0.0, 0.0, 1.0, 0.0])
     """
     n_classes = check_int(n_classes, "n_classes", 1)
     X = np.array(check_array(X, "X"), dtype=np.float64, copy=True)  # pairs never alias the input

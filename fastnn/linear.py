@@ -184,7 +184,7 @@ class LinearRegression(RegressorMixin, _GradientFit):
     """Least-squares (``loss="l2"``) or least-absolute-deviation (``"l1"``) regression.
 
     Minimises J = (1/n) sum_i C(w . x_i + b - y_i) + (lmbda / 2n) ||w||^2 with
-    C(r) = r^2 / 2 (l2, the book's quadratic cost) or |r| (l1).
+    C(r) = r^2 / 2 (l2, the book's quadratic cost) or ``|r|`` (l1).
 
     Parameters
     ----------

@@ -5,16 +5,16 @@ an engine (:mod:`fastnn.engines`) on one flat parameter buffer, of which
 ``net.weights`` and ``net.biases`` are views.
 """
 import os
-import time
 
 import numpy as np
 
-from . import _bookdata, _params, persistence, training
+from . import _bookdata, _params, _sources, persistence, training
 from . import _guards
-from ._validation import check_array, check_dtype, check_float, check_int, check_sizes, check_targets
-from .engines import COST_CODES, ENGINES, check_threads
+from ._validation import (check_array, check_dtype, check_finite, check_float, check_int, check_sample_weight,
+                          check_sizes, check_targets)
+from .engines import COST_CODES, ENGINES, INITS, check_threads
 
-INITS = ("large", "default")
+TRAINING_METRICS = ("running", "exact", "none")
 
 
 class Network:
@@ -48,6 +48,18 @@ class Network:
     num_layers, sizes, weights, biases
         As in the book: ``weights[l]`` has shape ``(sizes[l+1], sizes[l])``,
         ``biases[l]`` has shape ``(sizes[l+1], 1)``.
+
+    Examples
+    --------
+    >>> from fastnn import Network, datasets
+    >>> X_train, y_train, X_test, y_test = datasets.train_test_digits()
+    >>> net = Network([64, 30, 10], seed=0)
+    >>> [w.shape for w in net.weights], [b.shape for b in net.biases]
+    ([(30, 64), (10, 30)], [(30, 1), (10, 1)])
+    >>> net.fit(X_train, y_train, epochs=5, mini_batch_size=10, eta=3.0).score(X_test, y_test) > 0.8
+    True
+    >>> net.predict(X_test[:3]).shape, net.predict_proba(X_test[:3]).shape
+    ((3,), (3, 10))
     """
 
     def __init__(self, sizes, *, seed=None, engine="jit", dtype="float64", cost="quadratic",
@@ -271,7 +283,7 @@ class Network:
             report = self._network2_report(X, Y, labels, ev, lmbda, monitors, lists)
         else:
             report = self._network_report(ev)
-        self._train(X, Y, epochs, mini_batch_size, eta, lmbda, report, rule=rule)
+        self._train(_sources.InMemoryRows(X, Y), epochs, mini_batch_size, eta, lmbda, report, rule=rule)
         return lists if book2 else None
 
     def _network_report(self, test):
@@ -386,15 +398,23 @@ class Network:
     # -- array surface -----------------------------------------------------------
     def fit(self, X, y, epochs=30, mini_batch_size=10, eta=3.0, lmbda=0.0, validation_data=None, *,
             early_stopping_n=0, eta_schedule_n=0, progress=False, checkpoint=None, resume=False,
-            callback=None):
+            callback=None, sample_weight=None, shuffle=True, training_metrics="running"):
         """Train on rows of ``X`` with labels ``y`` (ints ``(n,)`` or one-hot ``(n, n_out)``).
 
         Training continues from the current parameters; every epoch is
-        appended to :attr:`history_`.
+        appended to ``history_``.
 
         Parameters
         ----------
         X : array, shape (n, sizes[0])
+            A NumPy array (or ``numpy.memmap``, list, DataFrame): each epoch
+            is the book's, one shuffled order of all rows.  Or a chunked
+            array (a Dask array, or any object with ``.chunks`` and
+            ``__getitem__``): it is read one row chunk at a time and never
+            held in memory whole; each epoch visits the chunks in a shuffled
+            order and shuffles the rows within each chunk (``y`` and
+            ``sample_weight`` are then loaded into memory; see the guide's
+            page on data bigger than memory).
         y : array, shape (n,) of int labels or (n, sizes[-1]) targets
         epochs : int
             Epochs to train; with ``resume=True`` the *total* number of epochs
@@ -428,11 +448,33 @@ class Network:
         callback : callable, optional
             ``callback(net, record)`` after every epoch (``record``: that
             epoch's history entry as a dict); returning True stops training.
+        sample_weight : array of shape (n,), optional
+            Non-negative weight of every sample: each sample's gradient is
+            multiplied by its weight and each mini-batch step is eta / (the
+            mini-batch's weight sum) times that weighted sum (a mini-batch
+            whose weights sum to 0 makes no gradient step).  Integer
+            weights train like repeated rows in one mini-batch.  The
+            training cost in ``history_`` is the weighted mean.
+        shuffle : bool
+            Shuffle the rows every epoch (the book).  False trains them in
+            their order (chunks in their order for a chunked ``X``).
+        training_metrics : {"running", "exact", "none"}
+            How ``history_``'s ``training_cost`` and ``training_accuracy`` are
+            measured.  ``"running"`` (default, no extra work): from the forward
+            passes the epoch does anyway, each sample's output taken before its
+            mini-batch's step (the way Keras reports training loss), so they
+            describe the network *during* the epoch: the (weighted) mean of C_x
+            over the epoch's samples plus the L2 term of eq. 85 with the
+            end-of-epoch weights, and the fraction classified correctly.
+            ``"exact"``: network2.py's ``total_cost`` and accuracy of the
+            end-of-epoch network on the whole training set, at the cost of a
+            second forward pass over it.  ``"none"``: not measured (None).
+            Validation metrics are always exact.
 
         Returns
         -------
         self
-            :attr:`history_` holds per epoch: ``epoch``, ``eta``, ``seconds``
+            ``history_`` holds per epoch: ``epoch``, ``eta``, ``seconds``
             (training time), ``training_cost``, ``training_accuracy``,
             ``validation_cost``, ``validation_accuracy`` (None when unknown).
 
@@ -446,7 +488,10 @@ class Network:
             usual; catch it to save the network).  The checkpoint file, if
             any, holds the last completed epoch.
         """
-        X, Y = self._check_X_y(X, y)
+        if training_metrics not in TRAINING_METRICS:
+            raise ValueError(f"training_metrics must be one of {list(TRAINING_METRICS)}, "
+                             f"got {training_metrics!r}")
+        data = self._rows(X, y, sample_weight, shuffle)
         val = None
         if validation_data is not None:
             X_val, y_val = validation_data
@@ -456,7 +501,7 @@ class Network:
         params = {"mini_batch_size": check_int(mini_batch_size, "mini_batch_size", 1),
                   "eta": rule.eta0, "lmbda": check_float(lmbda, "lmbda", nonnegative=True),
                   "early_stopping_n": rule.early_stopping_n, "eta_schedule_n": rule.eta_schedule_n,
-                  "n_train": int(X.shape[0])}
+                  "n_train": data.n, "shuffle": bool(shuffle)}
         if resume:
             if checkpoint is None:
                 raise ValueError("resume=True needs checkpoint=PATH (the file to resume from)")
@@ -464,20 +509,36 @@ class Network:
             epochs = max(0, epochs - self.epochs_done_)
         self.fit_params_ = params
         self.validation_accuracy_ = []
-        report = self._fit_report(X, Y, val, params["lmbda"])
-        self._train(X, Y, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
-                    rule=rule, progress=progress, checkpoint=checkpoint, callback=callback)
+        report = self._fit_report(data, val, params["lmbda"], training_metrics)
+        self._train(data, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
+                    rule=rule, progress=progress, checkpoint=checkpoint, callback=callback,
+                    running=training_metrics == "running")
         return self
 
-    def _fit_report(self, X, Y, val, lmbda):
+    def _rows(self, X, y, sample_weight, shuffle):
+        """The training rows of ``fit``, checked: in memory, or read chunk by chunk."""
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        if _sources.is_chunked(X):
+            n = _sources.check_chunked(X, self.sizes[0])
+            Y, _ = check_targets(_sources.in_memory(y), n, self.sizes[-1], self.dtype)
+            sw = check_sample_weight(_sources.in_memory(sample_weight), n, self.dtype)
+            return _sources.ChunkedRows(X, Y, self.dtype, sw, shuffle)
+        X, Y = self._check_X_y(X, y)
+        sw = check_sample_weight(sample_weight, X.shape[0], self.dtype)
+        return _sources.InMemoryRows(X, Y, sw, shuffle)
+
+    def _fit_report(self, data, val, lmbda, training_metrics):
         """Per-epoch measurements of ``fit``: training and validation cost and accuracy."""
-        labels = np.argmax(Y, axis=1)
         val_labels = None if val is None else np.argmax(val[1], axis=1)
 
         def report(j):
-            A = self._engine.feedforward(self, X)
-            record = {"training_cost": self._total_cost(A, Y, lmbda),
-                      "training_accuracy": float(np.mean(np.argmax(A, axis=1) == labels))}
+            if training_metrics == "running":
+                record = data.running_measures(self, lmbda)
+            elif training_metrics == "exact":
+                record = data.training_measures(self, lmbda)
+            else:
+                record = {}
             if val is not None:
                 A = self._engine.feedforward(self, val[0])
                 record["validation_cost"] = self._total_cost(A, val[1], lmbda)
@@ -490,8 +551,9 @@ class Network:
         """Load ``checkpoint`` (if it exists) into self; return the rule to continue with."""
         if os.path.exists(checkpoint):
             persistence.restore_state(self, persistence.read_model_file(checkpoint), os.fspath(checkpoint))
-        if self.epochs_done_ and self.fit_params_ is not None and self.fit_params_ != params:
-            diff = {k: (self.fit_params_.get(k), v) for k, v in params.items() if self.fit_params_.get(k) != v}
+        saved = None if self.fit_params_ is None else {"shuffle": True, **self.fit_params_}
+        if self.epochs_done_ and saved is not None and saved != params:
+            diff = {k: (saved.get(k), v) for k, v in params.items() if saved.get(k) != v}
             raise ValueError(f"cannot resume {os.fspath(checkpoint)!r}: these settings differ from the "
                              f"saved run (saved, now): {diff}")
         if self.epochs_done_ and self._rule_state is not None:
@@ -504,7 +566,7 @@ class Network:
         Stores sizes, dtype, cost, init, engine, parameters, the RNG state,
         ``history_``, ``epochs_done_`` and the last ``fit``'s hyperparameters:
         everything :meth:`load` and ``fit(..., resume=True)`` need.  See
-        :mod:`fastnn.persistence` for the format.
+        the user guide (guarantees and file formats) for the format.
         """
         persistence.save_network(self, path)
 
@@ -518,21 +580,36 @@ class Network:
         engine : {"jit", "reference", "matrix"}, optional
             Overrides the saved engine.
 
+        Returns
+        -------
+        Network
+            With the saved parameters, RNG state, ``history_``, ``epochs_done_``
+            and the hyperparameters of its last ``fit`` (``fit_params_``).
+
         Raises
         ------
         FileNotFoundError
             If ``path`` does not exist.
-        fastnn.persistence.ModelFileError
+        fastnn.ModelFileError
             (a ``ValueError``) for an empty, truncated, corrupted, foreign or
             wrong-version file, naming the problem.
         """
-        return persistence.load_network(path, engine=engine)
+        return persistence.network_from_payload(cls, persistence.read_model_file(path), os.fspath(path),
+                                                engine)
 
     def predict_proba(self, X):
         """Output activations for every row of ``X``, shape ``(n, n_out)``."""
-        X = check_array(X, "X", dtype=self.dtype, n_features=self.sizes[0])
+        X = check_array(X, "X", dtype=self.dtype, n_features=self.sizes[0], finite=False)
         self._sync()
-        return _guards.check_outputs(self._engine.feedforward(self, X))
+        return self._outputs(X, "X")
+
+    def _outputs(self, X, name):
+        """The engine's outputs for ``X`` (checked by :func:`check_array` except for
+        finiteness, which the forward pass itself reveals: no extra scan of ``X``)."""
+        out, inputs_finite = self._engine.feedforward_checked(self, X)
+        if not inputs_finite:
+            check_finite(X, name)  # NaN/inf inputs; else the outputs overflowed, caught below
+        return _guards.check_outputs(out, name)
 
     def predict(self, X):
         """Predicted class (index of the most active output neuron) per row, shape ``(n,)``."""
@@ -540,12 +617,13 @@ class Network:
 
     def score(self, X, y):
         """Fraction of rows of ``X`` classified as their label in ``y``."""
-        X, Y = self._check_X_y(X, y)
-        return self._accuracy(X, np.argmax(Y, axis=1))
+        X, Y = self._check_X_y(X, y, finite=False)
+        self._sync()
+        return float(np.mean(np.argmax(self._outputs(X, "X"), axis=1) == np.argmax(Y, axis=1)))
 
     # -- internals ---------------------------------------------------------------
-    def _check_X_y(self, X, y, x_name="X", y_name="y"):
-        X = check_array(X, x_name, dtype=self.dtype, n_features=self.sizes[0])
+    def _check_X_y(self, X, y, x_name="X", y_name="y", finite=True):
+        X = check_array(X, x_name, dtype=self.dtype, n_features=self.sizes[0], finite=finite)
         Y, _ = check_targets(y, X.shape[0], self.sizes[-1], self.dtype, name=y_name)
         return X, Y
 
@@ -553,9 +631,6 @@ class Network:
         self._sync()
         outputs = _guards.check_outputs(self._engine.feedforward(self, X))
         return int(np.sum(np.argmax(outputs, axis=1) == labels))
-
-    def _accuracy(self, X, labels):
-        return self._count_correct(X, labels) / len(labels)
 
     def _make_rule(self, eta, early_stopping_n, eta_schedule_n, have_validation, data_name):
         """Validate the chapter-3 stopping options; return a fresh :class:`~fastnn.training.PlateauRule`."""
@@ -567,13 +642,14 @@ class Network:
                              f"pass {data_name}")
         return training.PlateauRule(eta, early_stopping_n, eta_schedule_n)
 
-    def _train(self, X, Y, epochs, mini_batch_size, eta, lmbda, report, *, rule=None,
-               progress=False, checkpoint=None, callback=None):
-        """The SGD loop shared by ``SGD`` and ``fit``.
+    def _train(self, data, epochs, mini_batch_size, eta, lmbda, report, *, rule=None,
+               progress=False, checkpoint=None, callback=None, running=False):
+        """The SGD loop shared by ``SGD`` and ``fit`` over the rows of ``data`` (:mod:`fastnn._sources`).
 
-        Per epoch: shuffle, train the mini-batches in chunks (:meth:`_epoch`),
-        ``report(j)`` (measure and print), record in ``history_``, apply the
-        stopping rule, save the checkpoint, call ``callback``.
+        Per epoch: shuffle and train the mini-batches in chunks (``data.epoch``;
+        with ``running``, it also sums each sample's cost and correctness from
+        its own forward pass), ``report(j)`` (measure and print), record in
+        ``history_``, apply the stopping rule, save the checkpoint, call ``callback``.
         """
         epochs = check_int(epochs, "epochs", 0)
         mini_batch_size = check_int(mini_batch_size, "mini_batch_size", 1)
@@ -582,9 +658,8 @@ class Network:
         rule = rule or training.PlateauRule(eta)
         self._sync()
         guard = _guards.ParameterGuard(self._theta)  # NaN/inf -> restore + DivergenceError
-        n = X.shape[0]
         sizer = training.ChunkSizer(mini_batch_size)
-        bar = training.make_progress(progress, epochs * n)
+        bar = training.make_progress(progress, epochs * data.n)
         self.interrupted_ = False
         self.stop_reason_ = rule.stopped
         try:
@@ -592,12 +667,11 @@ class Network:
                 if rule.stopped:
                     break
                 bar.set_description_str(f"epoch {self.epochs_done_ + 1}")
-                order = self.rng.permutation(n)
                 guard.commit()  # divergence restores the parameters of this epoch's start
-                seconds = self._epoch(X, Y, order, mini_batch_size, rule.eta, lmbda, sizer, bar, guard)
+                seconds = data.epoch(self, mini_batch_size, rule.eta, lmbda, sizer, bar, guard, running=running)
                 record = dict(report(j), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
                 guard.check_cost(self.epochs_done_, rule.eta, record)
-                probe = self._engine.feedforward(self, X[:_guards.SATURATION_PROBE])
+                probe = self._engine.feedforward(self, data.probe())
                 guard.warn_if_saturated(probe, self.epochs_done_, rule.eta)
                 self._commit_epoch(record, rule, checkpoint)
                 accuracy = record.get("validation_accuracy", record.get("training_accuracy"))
@@ -611,20 +685,6 @@ class Network:
             raise
         finally:
             bar.close()
-
-    def _epoch(self, X, Y, order, mini_batch_size, eta, lmbda, sizer, bar, guard):
-        """Train the mini-batches of ``order`` in chunks of whole mini-batches; return seconds.
-
-        One compiled call per chunk: Ctrl-C and the progress bar are handled
-        between calls, and the result is the same as one call per epoch.
-        """
-        start_time = time.perf_counter()
-        for start, stop in sizer.chunks(len(order)):
-            self._engine.epoch(self, X, Y, order[start:stop], mini_batch_size, eta, lmbda, X.shape[0])
-            guard.check_parameters(self.epochs_done_, eta, stop, len(order))
-            sizer.done()
-            bar.update(stop - start)
-        return time.perf_counter() - start_time
 
     def _commit_epoch(self, record, rule, checkpoint):
         """Count a finished epoch: history, stopping rule, checkpoint."""

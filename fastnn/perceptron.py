@@ -31,7 +31,9 @@ def _check_binary(y, n_samples):
 
 
 class Perceptron:
-    """A perceptron: output 1 if w . x + b > 0, else 0.
+    """A perceptron: output 1 where the weighted input plus bias is positive, else 0.
+
+    The output is 1 if w . x + b > 0 and 0 otherwise (the book's eq. 2).
 
     Parameters
     ----------
@@ -43,11 +45,11 @@ class Perceptron:
     Attributes
     ----------
     weights : ndarray, shape (d,)
-        Current weights (changed by :meth:`fit`).
+        Current weights (changed by :meth:`~fastnn.Perceptron.fit`).
     bias : float
         Current bias.
     converged_epoch_ : int or None
-        After :meth:`fit`: the 1-based epoch that made no mistake, or None if
+        After :meth:`~fastnn.Perceptron.fit`: the 1-based epoch that made no mistake, or None if
         there was none within ``max_epochs``.
     errors_ : ndarray of int
         Mistakes per epoch during the last fit.
@@ -94,7 +96,7 @@ class Perceptron:
         ``w += eta (y - o) x`` and ``b += eta (y - o)``; samples are visited in
         order.  Stops at the first epoch without mistakes (the data are then
         linearly separated); otherwise, e.g. for XOR, stops after
-        ``max_epochs`` with a :class:`~fastnn.linear.ConvergenceWarning`.
+        ``max_epochs`` with a :class:`~fastnn.ConvergenceWarning`.
 
         Parameters
         ----------
@@ -166,6 +168,14 @@ def nand_adder(X):
         x1 XOR x2 (four NANDs as in :func:`nand_xor`).
     carry_bit : ndarray of int64, shape (n,)
         x1 AND x2 = NAND(n, n), with n = NAND(x1, x2) shared with the sum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.perceptron import nand_adder
+    >>> sum_bit, carry_bit = nand_adder(np.array([[0, 0], [0, 1], [1, 0], [1, 1]]))
+    >>> sum_bit.tolist(), carry_bit.tolist()
+    ([0, 1, 1, 0], [0, 0, 0, 1])
     """
     x1, x2 = _nand_bits(X)
     n = _nand(x1, x2)

@@ -34,6 +34,9 @@ import zlib
 
 import numpy as np
 
+from ._version import __version__
+from .exceptions import ModelFileError
+
 FORMAT_NAME = "fastnn.Network"
 FORMAT_VERSION = 1
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -44,10 +47,6 @@ _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 _READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error,
                 struct.error, ValueError, KeyError, UnicodeDecodeError, NotImplementedError,
                 SyntaxError, tokenize.TokenError)  # numpy parses a .npy header as Python
-
-
-class ModelFileError(ValueError):
-    """A file is not a valid fastnn model file (empty, truncated, corrupted, foreign, wrong version)."""
 
 
 # -- atomic writes -------------------------------------------------------------------------
@@ -133,8 +132,6 @@ def _json_array(obj):
 
 def network_arrays(net):
     """The arrays of ``net``'s model file (see the module docstring)."""
-    from . import __version__
-
     meta = {
         "sizes": list(net.sizes), "dtype": net.dtype.name, "cost": net.cost, "init": net.init,
         "engine": net.engine, "fastnn_version": __version__,
@@ -238,8 +235,7 @@ def _check_version(arrays, path):
 def _check_meta(meta, path):
     """Validate the decoded ``meta`` dict (names, types and allowed values)."""
     from ._validation import check_dtype, check_sizes
-    from .engines import COST_CODES, ENGINES
-    from .network import INITS
+    from .engines import COST_CODES, ENGINES, INITS
 
     if not isinstance(meta, dict) or set(meta) != _META_KEYS:
         got = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
@@ -381,29 +377,13 @@ def restore_state(net, payload, path="<file>"):
     return net
 
 
-def load_network(path, engine=None):
-    """Load a network saved by :func:`save_network` (a model or a checkpoint).
+def network_from_payload(network_class, payload, path, engine=None):
+    """A new ``network_class`` (:class:`fastnn.Network`) holding a payload of :func:`read_model_file`.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-    engine : {"jit", "reference", "matrix"} or None
-        Engine of the returned network; None uses the saved one.
-
-    Returns
-    -------
-    fastnn.Network
-        With parameters, RNG state, ``history_``, ``epochs_done_`` and the
-        hyperparameters of its last ``fit`` (``fit_params_``) restored.
+    ``engine`` None keeps the saved engine.  The class is an argument so that
+    this module never imports :mod:`fastnn.network` (which imports it).
     """
-    return network_from_payload(read_model_file(path), os.fspath(path), engine)
-
-
-def network_from_payload(payload, path, engine=None):
-    """A new network holding a payload of :func:`read_model_file` (engine: the saved one if None)."""
-    from .network import Network
-
     meta = payload["meta"]
-    net = Network(meta["sizes"], seed=0, engine=engine or meta["engine"], dtype=meta["dtype"],
-                  cost=meta["cost"], init=meta["init"])
+    net = network_class(meta["sizes"], seed=0, engine=engine or meta["engine"], dtype=meta["dtype"],
+                        cost=meta["cost"], init=meta["init"])
     return restore_state(net, payload, path)

@@ -1,6 +1,6 @@
 """Learning curves of a training run (matplotlib, non-interactive Agg backend).
 
-The figure is drawn on a :class:`matplotlib.figure.Figure` with an Agg canvas,
+The figure is drawn on a ``matplotlib.figure.Figure`` with an Agg canvas,
 so no GUI backend is touched and pyplot's global state is left alone; the PNG
 is written atomically.
 """

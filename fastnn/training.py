@@ -57,7 +57,15 @@ def sample_costs(A, Y, cost):
     raise ValueError(f"cost must be 'quadratic' or 'cross-entropy', got {cost!r}")
 
 
-def total_cost(A, Y, cost, lmbda, weights):
+def running_cost(cost_sum, weight_sum, lmbda, n, weights):
+    """Training cost of an epoch from its running sums (see ``Network.fit``'s
+    ``training_metrics``): ``cost_sum / weight_sum`` (the mean C_x, weighted if the
+    samples were) plus :func:`l2_term` with the training-set size ``n``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(cost_sum / weight_sum + l2_term(weights, lmbda, n))
+
+
+def total_cost(A, Y, cost, lmbda, weights, sample_weight=None):
     """network2.py's ``total_cost``: mean C_x plus the L2 term of eq. 85.
 
     Parameters
@@ -69,6 +77,8 @@ def total_cost(A, Y, cost, lmbda, weights):
         Regularisation parameter.
     weights : list of ndarray
         The network's weight matrices.
+    sample_weight : ndarray of shape (n,), optional
+        Weights of the samples: the mean becomes ``sum s_x C_x / sum s_x``.
 
     Returns
     -------
@@ -77,9 +87,22 @@ def total_cost(A, Y, cost, lmbda, weights):
         of this data set, exactly as network2.py computes it.
     """
     n = len(A)
-    penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
-    with np.errstate(over="ignore"):
-        return float(np.sum(sample_costs(A, Y, cost)) / n + 0.5 * (lmbda / n) * penalty)
+    costs = sample_costs(A, Y, cost)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if sample_weight is None:
+            mean = np.sum(costs) / n
+        else:
+            mean = np.sum(sample_weight * costs, dtype=np.float64) / np.sum(sample_weight, dtype=np.float64)
+        return float(mean + l2_term(weights, lmbda, n))
+
+
+def l2_term(weights, lmbda, n):
+    """The L2 term of eq. 85, ``0.5 * (lmbda / n) * sum_w ||w||^2``, as a float."""
+    if lmbda == 0:
+        return 0.0  # not 0 * inf when diverged weights overflow the sum
+    with np.errstate(over="ignore"):  # diverged weights: inf, which the guards report
+        penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
+        return 0.5 * (lmbda / n) * penalty
 
 
 # -- chapter 3: early stopping and the learning-rate schedule ---------------------------
@@ -87,8 +110,11 @@ def total_cost(A, Y, cost, lmbda, weights):
 class PlateauRule:
     """Early stopping and the halve-eta-on-plateau schedule of chapter 3.
 
-    Each epoch's validation accuracy is compared with the best so far (strictly
-    greater counts as an improvement, as in network2.py's early stopping).
+    Each epoch's validation accuracy (or any score where higher is better)
+    is compared with the best so far: an improvement is a score greater than
+    the best (network2.py's early stopping) and, if ``tol`` > 0, by at least
+    ``tol`` (scikit-learn's rule).  The best is the highest score seen, even
+    when it rose by less than ``tol``.
 
     Parameters
     ----------
@@ -99,6 +125,8 @@ class PlateauRule:
     eta_schedule_n : int
         Halve eta after this many epochs without improvement and start
         counting again; stop once eta has fallen to eta0/128 (0: constant eta).
+    tol : float
+        The smallest rise of the score that counts as an improvement (0: any rise).
 
     Attributes
     ----------
@@ -108,8 +136,9 @@ class PlateauRule:
         Why training stopped (``"early stopping"`` or ``"eta schedule"``), or None.
     """
 
-    def __init__(self, eta, early_stopping_n=0, eta_schedule_n=0):
+    def __init__(self, eta, early_stopping_n=0, eta_schedule_n=0, tol=0.0):
         self.eta0 = float(eta)
+        self.tol = float(tol)
         self.eta = float(eta)
         self.early_stopping_n = int(early_stopping_n)
         self.eta_schedule_n = int(eta_schedule_n)
@@ -127,8 +156,10 @@ class PlateauRule:
         """Record one epoch's validation accuracy; return True if training must stop."""
         if not self.active:
             return False
+        improved = self.best is None or (accuracy > self.best and accuracy >= self.best + self.tol)
         if self.best is None or accuracy > self.best:
             self.best = accuracy
+        if improved:
             self.since_best = 0
             self.since_change = 0
         else:
@@ -148,12 +179,12 @@ class PlateauRule:
         return {"eta0": self.eta0, "eta": self.eta, "early_stopping_n": self.early_stopping_n,
                 "eta_schedule_n": self.eta_schedule_n, "best": self.best,
                 "since_best": self.since_best, "since_change": self.since_change,
-                "stopped": self.stopped}
+                "stopped": self.stopped, "tol": self.tol}
 
     @classmethod
     def from_state(cls, state):
         """Rebuild a rule saved by :meth:`state`."""
-        rule = cls(state["eta0"], state["early_stopping_n"], state["eta_schedule_n"])
+        rule = cls(state["eta0"], state["early_stopping_n"], state["eta_schedule_n"], state.get("tol", 0.0))
         rule.eta = float(state["eta"])
         rule.best = state["best"]
         rule.since_best = int(state["since_best"])

@@ -1,4 +1,4 @@
-"""Sigmoid neuron activations (chapter 1, eq. 3-4) as scalar Numba kernels.
+"""Sigmoid neuron activations as scalar Numba kernels (chapter 1, equations 3 and 4).
 
 Both work on float64 and float32 without promoting float32 to float64: every
 constant is made in the argument's own type by :func:`one_like` / :func:`zero_like`
@@ -39,11 +39,17 @@ def _zero_like_jit(z):
 
 @njit(cache=True)
 def sigmoid(z):
-    """sigma(z) = 1 / (1 + exp(-z)) (eq. 3), never overflowing.
+    """sigma(z) = 1 / (1 + exp(-z)) (equation 3), never overflowing.
 
     exp() is only ever called on a non-positive number, so it cannot overflow:
     for z < 0 the equivalent form exp(z) / (1 + exp(z)) is used.  The limits
     are exact: sigmoid(-inf) == 0 and sigmoid(+inf) == 1.
+
+    Examples
+    --------
+    >>> from fastnn.kernels.activations import sigmoid
+    >>> sigmoid(0.0), sigmoid(-1000.0), sigmoid(1000.0)
+    (0.5, 0.0, 1.0)
     """
     one = one_like(z)
     if z >= 0:

@@ -5,7 +5,7 @@ Both models are one layer ``z = W x + b`` with ``W`` of shape (K, d) and
 
 * ``MODEL_L2``: linear regression, K = 1, C_x = (z - y)^2 / 2 (the book's
   quadratic cost, eq. 6); dC_x/dz = z - y.
-* ``MODEL_L1``: linear regression, K = 1, C_x = |z - y|; subgradient sign(z - y).
+* ``MODEL_L1``: linear regression, K = 1, C_x = ``|z - y|``; subgradient sign(z - y).
 * ``MODEL_LOGISTIC``: K = 1 is a sigmoid neuron with the cross-entropy cost
   (eq. 57), C_x = ln(1 + e^z) - y z, dC_x/dz = sigma(z) - y; K > 1 is a
   softmax layer with the log-likelihood cost (eq. 78-80),
@@ -21,8 +21,9 @@ a step on a mini-batch of m samples is momentum-based gradient descent
 
 mu = 0 gives plain gradient descent (eq. 93-94).
 
-Stopping, shared by every kernel, see :func:`_stop_status`.  Arrays are
-float64 and C-contiguous (the API in :mod:`fastnn.linear` guarantees it).
+Stopping, shared by every kernel, see ``_stop_status``.  Arrays are
+float64 and C-contiguous (the API, :class:`fastnn.LinearRegression` and
+:class:`fastnn.LogisticRegression`, guarantees it).
 """
 import math
 
@@ -163,7 +164,7 @@ def batch_gradient(X, y, idx, start, stop, W, b, model, gW, gb):
 
 @njit(cache=True, fastmath=FASTMATH)
 def apply_step(W, b, gW, gb, m, eta, lmbda, n, mu, VW, vb):
-    """One momentum update (eq. 107-108) from batch sums ``gW``, ``gb`` of ``m`` samples.
+    """One momentum update (equations 107-108) from batch sums ``gW``, ``gb`` of ``m`` samples.
 
     ``VW`` and ``vb`` (velocities, shapes of ``W`` and ``b``) are updated in place.
 
@@ -258,7 +259,7 @@ def gd(X, y, W, b, model, lmbda, eta, mu, max_iter, tol, n_iter_no_change, histo
     max_iter : int
         Iteration budget.
     tol : float
-        Tolerance of :func:`_stop_status`.
+        Tolerance of ``_stop_status``.
     n_iter_no_change : int
         Patience of the stall rule (L1 only).
     history : ndarray, shape (max_iter,)
@@ -298,7 +299,7 @@ def sgd(X, y, W, b, model, lmbda, eta, mu, batch_size, perms, epoch0, tol, n_ite
     Epoch e (counted from 1 over the whole fit) uses the step ``eta / sqrt(e)``
     and visits the samples in the order ``perms[e - 1 - epoch0]`` in batches of
     ``batch_size`` (the last one may be smaller).  After each epoch the full J
-    is recorded and the stall rule of :func:`_stop_status` is applied.
+    is recorded and the stall rule of ``_stop_status`` is applied.
 
     Parameters
     ----------

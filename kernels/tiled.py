@@ -1,26 +1,39 @@
-"""Fast epoch and batched inference for the sigmoid network: tiled, row-parallel loops.
+"""Fast epoch and batched inference for the sigmoid network: register-blocked loops.
 
-Same flat parameter layout and the same arithmetic as :mod:`fastnn.kernels.mlp`
-(the book's per-sample algorithm), reorganised for speed:
+Same flat parameter layout and the same algorithm as :mod:`fastnn.kernels.mlp`
+(the book's per-sample SGD), reorganised for speed:
 
-* **Whole mini-batch per layer.**  Each layer's forward pass runs for all
-  ``m`` samples of a mini-batch at once, in register blocks of 4 rows of
-  ``W^l`` x 4 samples, so a row of weights is read once per 4 samples.
-* **Deferred, fused update.**  Mini-batch ``k``'s gradient step (eq. 20-21,
-  with the L2 decay of eq. 93) is applied to a block of rows of ``W^l`` just
-  before mini-batch ``k + 1`` computes its dot products with those rows, while
-  they are still in cache.  Batch ``k + 1`` still sees exactly the weights
-  network.py's ``update_mini_batch`` would have produced, and the gradient of
-  each weight is summed over the samples in the book's order.
-* **Parallel over output rows.**  Blocks of 4 rows are distributed with
-  ``prange``; each block is computed by one thread with no shared
-  accumulator, so results are bit-identical whatever the thread count.
+* **Register blocks of 2 rows x 5 samples.**  A layer's weighted inputs
+  z_sj = sum_k w_jk a_sk (eq. 23) are computed 2 rows of ``W^l`` by 5 samples
+  at a time: 10 running sums, each vectorised over the contiguous index ``k``,
+  and 7 loads for 10 multiply-adds.  Ten vector accumulators fit the 16
+  registers of AVX2 with room for the loads (AVX-512 has 32), so the same
+  block suits every x86-64 CPU fastnn meets.
+* **Sample groups outer, rows inner.**  Each group of 5 samples' inputs is
+  read once from memory and stays in the L1 cache while every row of the
+  layer (the thread's rows) passes over it; the rows of ``W^l`` come from L2.
+* **Deferred step, no gradient buffer.**  Mini-batch ``k``'s gradient step
+  (eq. 20-21, with the L2 decay of eq. 93) is applied just before mini-batch
+  ``k + 1``'s forward pass, group of 5 samples by group, straight into ``W^l``:
+  ``w -> decay * w - sum_s (eta/m) delta_sj a_sk`` (BP4).  Batch ``k + 1``
+  sees exactly the weights network.py's ``update_mini_batch`` produces (up to
+  rounding: the per-sample terms are summed in groups of 5).
+* **Parallel over output rows.**  Each thread owns a fixed range of row pairs
+  of a layer, so every weight is computed by the same code in the same order
+  whatever the thread count: results are bit-identical for any number of
+  threads.  Small layers run serially, outside any parallel region.
+* **Training metrics in the same pass.**  When asked, the epoch also sums each
+  sample's cost C_x and counts its correct classifications from the output of
+  its own forward pass (before its mini-batch's step), so recording the
+  training cost and accuracy needs no second pass over the data.
 
 Every inner loop runs over the contiguous last index (``k`` of ``w_jk``) and
 is compiled with fastmath's ``reassoc``/``contract`` (not ``nnan``/``ninf``),
-which lets LLVM vectorise the dot products.  Constants are made in theta's
-dtype (``zero_like`` / ``one_like``), so float32 stays float32.
+which lets LLVM vectorise the sums.  Constants are made in theta's dtype
+(``zero_like`` / ``one_like``), so float32 stays float32.
 """
+import math
+
 import numpy as np
 from numba import get_num_threads, njit, prange
 
@@ -30,18 +43,21 @@ from .mlp import CROSS_ENTROPY, QUADRATIC  # the cost codes, one definition
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 """LLVM flags: allow vectorised sums and FMA, keep NaN/inf semantics."""
 
-BLOCK = 4
-"""Rows of ``W^l`` (and samples) per register block."""
+SAMPLES = 5
+"""Samples per register block (the block is 2 rows x ``SAMPLES`` samples)."""
 
 PARALLEL_MIN_WORK = 16384
 """Multiply-adds of a layer's step below which it runs serially, outside any
 parallel region (starting one costs microseconds, far more on busy cores)."""
 
-INFER_CHUNK = 256
-"""Samples per call of the batched forward pass."""
+INFER_CHUNK = 400
+"""Samples per round of the batched forward pass (a multiple of ``SAMPLES``)."""
+
+NO_METRICS = np.zeros(0)
+"""Pass as ``metrics`` to skip the training cost and accuracy."""
 
 
-# --------------------------------------------------------------------------- forward
+# --------------------------------------------------------------------------- leaves
 # Leaves address flat 1-D buffers by offsets (``buf[row * ld + c + k]``) and take
 # 1-D slices of them for the inner loops: indexing a slice by the loop counter
 # ``k >= 0`` vectorises to contiguous loads, while ``buf[base + k]`` (possibly
@@ -53,203 +69,221 @@ def _row(buf, start, n):
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _forward_rows(theta, w0, b0, n_in, j0, nr, src, ld, rows, c, m, out, old, oc):
-    """a^l_j = sigma(sum_k w^l_jk a^{l-1}_k + b^l_j) (eq. 23) for rows j0..j0+nr-1.
+def _dots(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, out, old, oc):
+    """z_sj = sum_k w_jk a_sk (eq. 23 without the bias) for rows j..j+nr-1 (nr <= 2)
+    and samples s0..s0+ns-1 (ns <= SAMPLES).
 
-    The input of sample ``s`` is ``src[rows[s] * ld + c + k]``; its output
-    ``out[s * old + oc + j]``.  ``nr == 4`` runs the 4 x 4 register block
-    (4 rows x 4 samples), else one row at a time.
+    Row ``j`` of ``W^l`` is ``theta[w0 + j * n_in:]``; sample ``s``'s input is
+    ``src[rows[s] * ld + c:]`` and its output goes to ``out[s * old + oc + j]``.
     """
     zero = zero_like(theta[0])
-    if nr == BLOCK:
-        r0 = _row(theta, w0 + j0 * n_in, n_in)
-        r1 = _row(theta, w0 + (j0 + 1) * n_in, n_in)
-        r2 = _row(theta, w0 + (j0 + 2) * n_in, n_in)
-        r3 = _row(theta, w0 + (j0 + 3) * n_in, n_in)
-        s = 0
-        while s + BLOCK <= m:
-            x0 = _row(src, rows[s] * ld + c, n_in)
-            x1 = _row(src, rows[s + 1] * ld + c, n_in)
-            x2 = _row(src, rows[s + 2] * ld + c, n_in)
-            x3 = _row(src, rows[s + 3] * ld + c, n_in)
-            a00 = a01 = a02 = a03 = zero
-            a10 = a11 = a12 = a13 = zero
-            a20 = a21 = a22 = a23 = zero
-            a30 = a31 = a32 = a33 = zero
+    if nr == 2 and ns == SAMPLES:
+        r0 = _row(theta, w0 + j * n_in, n_in)
+        r1 = _row(theta, w0 + (j + 1) * n_in, n_in)
+        x0 = _row(src, rows[s0] * ld + c, n_in)
+        x1 = _row(src, rows[s0 + 1] * ld + c, n_in)
+        x2 = _row(src, rows[s0 + 2] * ld + c, n_in)
+        x3 = _row(src, rows[s0 + 3] * ld + c, n_in)
+        x4 = _row(src, rows[s0 + 4] * ld + c, n_in)
+        a00 = a01 = a02 = a03 = a04 = zero
+        a10 = a11 = a12 = a13 = a14 = zero
+        for k in range(n_in):
+            v0 = r0[k]
+            v1 = r1[k]
+            u0 = x0[k]
+            u1 = x1[k]
+            u2 = x2[k]
+            u3 = x3[k]
+            u4 = x4[k]
+            a00 += v0 * u0
+            a01 += v0 * u1
+            a02 += v0 * u2
+            a03 += v0 * u3
+            a04 += v0 * u4
+            a10 += v1 * u0
+            a11 += v1 * u1
+            a12 += v1 * u2
+            a13 += v1 * u3
+            a14 += v1 * u4
+        o = s0 * old + oc + j
+        out[o] = a00
+        out[o + 1] = a10
+        out[o + old] = a01
+        out[o + old + 1] = a11
+        out[o + 2 * old] = a02
+        out[o + 2 * old + 1] = a12
+        out[o + 3 * old] = a03
+        out[o + 3 * old + 1] = a13
+        out[o + 4 * old] = a04
+        out[o + 4 * old + 1] = a14
+    elif nr == 2:
+        # fewer than SAMPLES samples left: 2 rows x 1 sample
+        r0 = _row(theta, w0 + j * n_in, n_in)
+        r1 = _row(theta, w0 + (j + 1) * n_in, n_in)
+        for s in range(s0, s0 + ns):
+            x = _row(src, rows[s] * ld + c, n_in)
+            a0 = zero
+            a1 = zero
             for k in range(n_in):
-                v0 = r0[k]
-                v1 = r1[k]
-                v2 = r2[k]
-                v3 = r3[k]
-                u0 = x0[k]
-                u1 = x1[k]
-                u2 = x2[k]
-                u3 = x3[k]
-                a00 += v0 * u0
-                a01 += v0 * u1
-                a02 += v0 * u2
-                a03 += v0 * u3
-                a10 += v1 * u0
-                a11 += v1 * u1
-                a12 += v1 * u2
-                a13 += v1 * u3
-                a20 += v2 * u0
-                a21 += v2 * u1
-                a22 += v2 * u2
-                a23 += v2 * u3
-                a30 += v3 * u0
-                a31 += v3 * u1
-                a32 += v3 * u2
-                a33 += v3 * u3
-            o = s * old + oc + j0
-            out[o] = a00
-            out[o + old] = a01
-            out[o + 2 * old] = a02
-            out[o + 3 * old] = a03
-            out[o + 1] = a10
-            out[o + old + 1] = a11
-            out[o + 2 * old + 1] = a12
-            out[o + 3 * old + 1] = a13
-            out[o + 2] = a20
-            out[o + old + 2] = a21
-            out[o + 2 * old + 2] = a22
-            out[o + 3 * old + 2] = a23
-            out[o + 3] = a30
-            out[o + old + 3] = a31
-            out[o + 2 * old + 3] = a32
-            out[o + 3 * old + 3] = a33
-            s += BLOCK
-        # leftover samples: 4 rows x 1 sample
-        while s < m:
-            x0 = _row(src, rows[s] * ld + c, n_in)
-            a0 = a1 = a2 = a3 = zero
-            for k in range(n_in):
-                u = x0[k]
+                u = x[k]
                 a0 += r0[k] * u
                 a1 += r1[k] * u
-                a2 += r2[k] * u
-                a3 += r3[k] * u
-            o = s * old + oc + j0
-            out[o] = a0
-            out[o + 1] = a1
-            out[o + 2] = a2
-            out[o + 3] = a3
-            s += 1
+            out[s * old + oc + j] = a0
+            out[s * old + oc + j + 1] = a1
     else:
-        for j in range(j0, j0 + nr):
-            r = _row(theta, w0 + j * n_in, n_in)
-            for s in range(m):
-                x = _row(src, rows[s] * ld + c, n_in)
-                a = zero
-                for k in range(n_in):
-                    a += r[k] * x[k]
-                out[s * old + oc + j] = a
-    # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order
-    for s in range(m):
-        for j in range(j0, j0 + nr):
-            out[s * old + oc + j] = sigmoid(out[s * old + oc + j] + theta[b0 + j])
+        # the last row of a layer with an odd number of rows
+        r0 = _row(theta, w0 + j * n_in, n_in)
+        for s in range(s0, s0 + ns):
+            x = _row(src, rows[s] * ld + c, n_in)
+            a0 = zero
+            for k in range(n_in):
+                a0 += r0[k] * x[k]
+            out[s * old + oc + j] = a0
 
 
-# --------------------------------------------------------------------------- update
 @njit(fastmath=FASTMATH, cache=True)
-def _update_rows(theta, nabla, w0, b0, n_in, j0, nr, src, ld, rows, c, m, delta, dld, dc, step, decay):
-    """The gradient step of the previous mini-batch for rows j0..j0+nr-1 of ``W^l``, ``b^l``.
+def _descend(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, delta, dld, dc, step, decay):
+    """w_jk -> decay * w_jk - step * sum_s delta_sj a_sk for rows j..j+nr-1 (nr <= 2)
+    and the samples s0..s0+ns-1 (ns <= SAMPLES) of the previous mini-batch.
 
-    BP3/BP4: nabla b_j = sum_s delta_sj and nabla w_jk = sum_s delta_sj a^{l-1}_sk,
-    summed over the mini-batch's samples in order into ``nabla``; then
-    w -> decay * w - step * nabla w, b -> b - step * nabla b (eq. 20-21, 93).
-    delta_sj is ``delta[s * dld + dc + j]``, the input ``src[rows[s] * ld + c + k]``.
+    BP4 (dC/dw_jk = a_k delta_j) and the step of eq. 20 (with eq. 93's decay
+    for the first group of a mini-batch, ``decay`` 1 for the others).
+    delta_sj is ``delta[s * dld + dc + j]``.
     """
-    zero = zero_like(theta[0])
-    # bias gradient (BP3) and step
-    for j in range(j0, j0 + nr):
-        gb = zero
-        for s in range(m):
-            gb += delta[s * dld + dc + j]
-        theta[b0 + j] = theta[b0 + j] - step * gb
-    if nr == BLOCK:
-        # BP4 for 4 rows, adding the samples 4 at a time (one pass over the
-        # 4 gradient rows per 4 samples), in the book's order
-        g0 = _row(nabla, w0 + j0 * n_in, n_in)
-        g1 = _row(nabla, w0 + (j0 + 1) * n_in, n_in)
-        g2 = _row(nabla, w0 + (j0 + 2) * n_in, n_in)
-        g3 = _row(nabla, w0 + (j0 + 3) * n_in, n_in)
+    if nr == 2 and ns == SAMPLES:
+        r0 = _row(theta, w0 + j * n_in, n_in)
+        r1 = _row(theta, w0 + (j + 1) * n_in, n_in)
+        x0 = _row(src, rows[s0] * ld + c, n_in)
+        x1 = _row(src, rows[s0 + 1] * ld + c, n_in)
+        x2 = _row(src, rows[s0 + 2] * ld + c, n_in)
+        x3 = _row(src, rows[s0 + 3] * ld + c, n_in)
+        x4 = _row(src, rows[s0 + 4] * ld + c, n_in)
+        e = s0 * dld + dc + j
+        c00 = step * delta[e]
+        c01 = step * delta[e + dld]
+        c02 = step * delta[e + 2 * dld]
+        c03 = step * delta[e + 3 * dld]
+        c04 = step * delta[e + 4 * dld]
+        c10 = step * delta[e + 1]
+        c11 = step * delta[e + dld + 1]
+        c12 = step * delta[e + 2 * dld + 1]
+        c13 = step * delta[e + 3 * dld + 1]
+        c14 = step * delta[e + 4 * dld + 1]
         for k in range(n_in):
-            g0[k] = zero
-            g1[k] = zero
-            g2[k] = zero
-            g3[k] = zero
-        s = 0
-        while s + BLOCK <= m:
-            x0 = _row(src, rows[s] * ld + c, n_in)
-            x1 = _row(src, rows[s + 1] * ld + c, n_in)
-            x2 = _row(src, rows[s + 2] * ld + c, n_in)
-            x3 = _row(src, rows[s + 3] * ld + c, n_in)
-            e = s * dld + dc + j0
-            d00 = delta[e]
-            d01 = delta[e + dld]
-            d02 = delta[e + 2 * dld]
-            d03 = delta[e + 3 * dld]
-            d10 = delta[e + 1]
-            d11 = delta[e + dld + 1]
-            d12 = delta[e + 2 * dld + 1]
-            d13 = delta[e + 3 * dld + 1]
-            d20 = delta[e + 2]
-            d21 = delta[e + dld + 2]
-            d22 = delta[e + 2 * dld + 2]
-            d23 = delta[e + 3 * dld + 2]
-            d30 = delta[e + 3]
-            d31 = delta[e + dld + 3]
-            d32 = delta[e + 2 * dld + 3]
-            d33 = delta[e + 3 * dld + 3]
-            for k in range(n_in):
-                u0 = x0[k]
-                u1 = x1[k]
-                u2 = x2[k]
-                u3 = x3[k]
-                g0[k] = g0[k] + d00 * u0 + d01 * u1 + d02 * u2 + d03 * u3
-                g1[k] = g1[k] + d10 * u0 + d11 * u1 + d12 * u2 + d13 * u3
-                g2[k] = g2[k] + d20 * u0 + d21 * u1 + d22 * u2 + d23 * u3
-                g3[k] = g3[k] + d30 * u0 + d31 * u1 + d32 * u2 + d33 * u3
-            s += BLOCK
-        while s < m:
-            x0 = _row(src, rows[s] * ld + c, n_in)
-            e = s * dld + dc + j0
-            d0 = delta[e]
-            d1 = delta[e + 1]
-            d2 = delta[e + 2]
-            d3 = delta[e + 3]
-            for k in range(n_in):
-                u = x0[k]
-                g0[k] += d0 * u
-                g1[k] += d1 * u
-                g2[k] += d2 * u
-                g3[k] += d3 * u
-            s += 1
+            u0 = x0[k]
+            u1 = x1[k]
+            u2 = x2[k]
+            u3 = x3[k]
+            u4 = x4[k]
+            r0[k] = decay * r0[k] - (c00 * u0 + c01 * u1 + c02 * u2 + c03 * u3 + c04 * u4)
+            r1[k] = decay * r1[k] - (c10 * u0 + c11 * u1 + c12 * u2 + c13 * u3 + c14 * u4)
     else:
-        for j in range(j0, j0 + nr):
-            g = _row(nabla, w0 + j * n_in, n_in)
-            for k in range(n_in):
-                g[k] = zero
-            for s in range(m):
-                x = _row(src, rows[s] * ld + c, n_in)
-                d = delta[s * dld + dc + j]
+        # leftover samples or the odd last row: one row and one sample at a time
+        one = one_like(theta[0])
+        for jj in range(j, j + nr):
+            r = _row(theta, w0 + jj * n_in, n_in)
+            if decay != one:
                 for k in range(n_in):
-                    g[k] += d * x[k]
-    for j in range(j0, j0 + nr):
-        w = _row(theta, w0 + j * n_in, n_in)
-        g = _row(nabla, w0 + j * n_in, n_in)
-        for k in range(n_in):
-            w[k] = decay * w[k] - step * g[k]
+                    r[k] = decay * r[k]
+            for s in range(s0, s0 + ns):
+                x = _row(src, rows[s] * ld + c, n_in)
+                cs = step * delta[s * dld + dc + jj]
+                for k in range(n_in):
+                    r[k] -= cs * x[k]
+
+
+@njit(fastmath=FASTMATH, cache=True)
+def _layer_rows(theta, w0, b0, n_in, j_lo, j_hi, src, ld, prows, pc, pm, delta, dld, dc, step, decay,
+                rows, c, m, out, oc):
+    """Rows j_lo..j_hi-1 of one layer: the previous mini-batch's deferred step
+    (``pm`` > 0 samples), then this mini-batch's forward pass (``m`` > 0 samples).
+
+    Step: b_j -> b_j - step * sum_s delta_sj (BP3, eq. 21) and :func:`_descend`
+    by groups of ``SAMPLES`` samples.  Forward: :func:`_dots` by groups, then
+    a_sj = sigma(z_sj + b_j) (eq. 23), written to ``out[s * dld + oc + j]``.
+    Returns how many weighted inputs z_sj were not finite (NaN or +-inf: a
+    non-finite input, or an overflow).
+    """
+    one = one_like(theta[0])
+    if pm > 0:
+        for j in range(j_lo, j_hi):
+            gb = zero_like(theta[0])
+            for s in range(pm):
+                gb += delta[s * dld + dc + j]
+            theta[b0 + j] = theta[b0 + j] - step * gb
+        for s0 in range(0, pm, SAMPLES):
+            ns = min(SAMPLES, pm - s0)
+            d = decay if s0 == 0 else one
+            for j in range(j_lo, j_hi, 2):
+                _descend(theta, w0, n_in, j, min(2, j_hi - j), src, ld, prows, pc, s0, ns,
+                         delta, dld, dc, step, d)
+    if m > 0:
+        for s0 in range(0, m, SAMPLES):
+            ns = min(SAMPLES, m - s0)
+            for j in range(j_lo, j_hi, 2):
+                _dots(theta, w0, n_in, j, min(2, j_hi - j), src, ld, rows, c, s0, ns, out, dld, oc)
+    bad = 0
+    if m > 0:
+        # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order
+        for s in range(m):
+            for j in range(j_lo, j_hi):
+                z = out[s * dld + oc + j] + theta[b0 + j]
+                # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to
+                # True under reassoc + nsz; an ordered comparison is false for NaN and inf
+                if not abs(z) < math.inf:
+                    bad += 1
+                out[s * dld + oc + j] = sigmoid(z)
+    return bad
 
 
 # --------------------------------------------------------------------------- backward
+@njit(cache=True)
+def _cross_entropy_term(a, t):
+    """network2.py's ``nan_to_num(-y ln a - (1 - y) ln(1 - a))`` for one output (eq. 63), in float64."""
+    if 0.0 < a < 1.0:
+        return -t * math.log(a) - (1.0 - t) * math.log(1.0 - a)
+    if a == 0.0:
+        factor = t  # of ln(0) in -t ln a
+    elif a == 1.0:
+        factor = 1.0 - t  # of ln(0) in -(1 - t) ln(1 - a)
+    else:
+        return 0.0  # NaN (or outside [0, 1]): nan_to_num gives 0
+    if factor == 0.0:
+        return 0.0  # 0 * inf is NaN, which nan_to_num makes 0
+    return math.copysign(1.7976931348623157e308, factor)  # +-inf -> the largest float
+
+
+@njit(cache=True)
+def _score(act, oc, n_out, y, cost):
+    """Cost C_x of one sample (network2.py's ``fn``: eq. 6, or eq. 63 with
+    ``nan_to_num``) and 1.0 if its most active output is the target's argmax
+    (0.0 otherwise), both in float64 as the references compute them."""
+    c = 0.0
+    best = 0
+    target = 0
+    for j in range(n_out):
+        a = np.float64(act[oc + j])
+        t = np.float64(y[j])
+        if cost == CROSS_ENTROPY:
+            c += _cross_entropy_term(a, t)
+        else:
+            c += 0.5 * (a - t) * (a - t)
+        if act[oc + j] > act[oc + best]:
+            best = j
+        if y[j] > y[target]:
+            target = j
+    return c, 1.0 if best == target else 0.0
+
+
 @njit(fastmath=FASTMATH, cache=True)
-def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf):
+def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, weight, metrics):
     """delta^l of every layer for the ``m`` samples of the mini-batch (BP1, BP2).
 
     sigma'(z) is a (1 - a) since a = sigma(z).  BP2's (W^{l+1})^T delta^{l+1}
-    is written as row updates over W^{l+1} (contiguous inner loop).
+    is written as row updates over W^{l+1} (contiguous inner loop).  With
+    sample weights (``weight`` not empty), sample ``s``'s output delta is
+    scaled by its weight, and so is its whole gradient (BP2-BP4 are linear in it).
+    ``metrics`` (if not empty) accumulates each sample's cost and correctness.
     """
     one = one_like(theta[0])
     zero = zero_like(theta[0])
@@ -258,13 +292,19 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf):
     oc = act_off[last]
     for s in range(m):
         y = Y[order[s]]
+        w = weight[order[s]] if weight.size else one
+        if metrics.size:
+            cs, correct = _score(act[s], oc, n_last, y, cost)
+            metrics[0] += np.float64(w) * cs
+            metrics[1] += correct
+            metrics[2] += np.float64(w)
         # BP1; for cross-entropy sigma' cancels (eq. 66)
         for j in range(n_last):
             a = act[s, oc + j]
             if cost == CROSS_ENTROPY:
-                delta[s, oc + j] = a - y[j]
+                delta[s, oc + j] = w * (a - y[j])
             else:
-                delta[s, oc + j] = (a - y[j]) * a * (one - a)
+                delta[s, oc + j] = w * ((a - y[j]) * a * (one - a))
         # BP2 down to the first hidden layer
         for l in range(last, 0, -1):
             n_prev = sizes[l]
@@ -282,48 +322,56 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf):
                 delta[s, pc + k] = buf[k] * a * (one - a)
 
 
-# --------------------------------------------------------------------------- driver
-@njit(fastmath=FASTMATH, cache=True)
-def _rows_step(theta, nabla, w0, b0, n_in, j0, n_out, src, ld, prows, pc, pm, delta, dld, dc,
-               step, decay, rows, c, m, out, oc):
-    """One row block of a layer: the previous batch's deferred step (``pm`` > 0
-    samples), then this batch's forward pass (``m`` > 0 samples) through those rows."""
-    nr = min(BLOCK, n_out - j0)
-    if pm > 0:
-        _update_rows(theta, nabla, w0, b0, n_in, j0, nr, src, ld, prows, pc, pm, delta, dld, dc, step, decay)
-    if m > 0:
-        _forward_rows(theta, w0, b0, n_in, j0, nr, src, ld, rows, c, m, out, dld, oc)
-
-
-@njit(cache=True)
-def _act_offsets(sizes):
-    """Column of each layer's output in the (samples, sum(sizes[1:])) activation buffers."""
-    off = np.zeros(sizes.shape[0], dtype=np.int64)
-    for l in range(1, sizes.shape[0]):
-        off[l] = off[l - 1] + sizes[l]
-    return off
-
-
+# --------------------------------------------------------------------------- drivers
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out, threads):
-    """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
-    on ``threads`` numba threads (``numba.get_num_threads()``, passed in because
-    calling it inside the kernel would make it uncacheable).
+def _layer_parallel(parts, by_samples, theta, w0, b0, n_in, n_out, src, ld, prows, pc, pm, delta, dld, dc,
+                    step, decay, rows, c, m, out, oc):
+    """:func:`_layer_rows` for one layer, split into ``parts`` tasks under ``prange``.
 
-    Per batch of ``mb`` samples, every layer is one loop over its row blocks:
-    first the previous batch's deferred step for those rows, then this
-    batch's forward pass through them.  Then BP1/BP2 give this batch's deltas,
-    whose step the next batch (or a final pass with no samples) applies.
-    The row-block loop is a ``prange`` only when ``threads`` > 1 and the
-    layer's work reaches ``PARALLEL_MIN_WORK``; otherwise it is a plain loop
-    and no parallel region is started at all (so one thread, or the small
-    output layer, never waits on the threading layer).  Every block runs the
-    same code either way: no value depends on the thread count.
+    Training splits the rows (each thread steps and feeds forward its own rows
+    of ``W^l``); inference (``by_samples``, no step) splits the samples in
+    whole groups of ``SAMPLES``, each task running every row.  Either way
+    every value is computed by the same register block as on one thread.
+    The only parallel region, kept this small so that numba compiles it
+    quickly.  Returns the count of non-finite z.
+    """
+    bad = 0
+    first = np.int64(0)  # not a literal 0, which numba would compile as a signature of its own
+    pairs = (n_out + 1) // 2
+    groups = (m + SAMPLES - 1) // SAMPLES
+    for t in prange(parts):
+        if by_samples:
+            s_lo = SAMPLES * (t * groups // parts)
+            s_hi = min(m, SAMPLES * ((t + 1) * groups // parts))
+            bad += _layer_rows(theta, w0, b0, n_in, first, n_out, src, ld, prows, pc, pm, delta, dld, dc, step,
+                               decay, rows[s_lo:s_hi], c, s_hi - s_lo, out, oc + s_lo * dld)
+        else:
+            # part t owns whole row pairs, so no register block depends on the number of parts
+            lo = 2 * (t * pairs // parts)
+            hi = min(n_out, 2 * ((t + 1) * pairs // parts))
+            bad += _layer_rows(theta, w0, b0, n_in, lo, hi, src, ld, prows, pc, pm, delta, dld, dc, step,
+                               decay, rows, c, m, out, oc)
+    return bad
+
+
+@njit(fastmath=FASTMATH, cache=True)
+def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads, weight, metrics, out):
+    """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
+    over ``X[order]`` on ``threads`` threads.  Returns the count of non-finite
+    weighted inputs of the first layer.
+
+    Per mini-batch of ``mb`` samples, every layer runs :func:`_layer` over its
+    rows: the previous mini-batch's deferred step, then this mini-batch's
+    forward pass.  Then BP1/BP2 give this mini-batch's deltas, whose step the
+    next mini-batch (or a final round with no samples) applies.  Inference is
+    the same loop with no step and the outputs copied to ``out``.
     """
     train = out.shape[0] == 0
     dt = theta.dtype
-    zero = zero_like(theta[0])
-    act_off = _act_offsets(sizes)
+    # column of each layer's output in the (samples, sum(sizes[1:])) activation buffers
+    act_off = np.zeros(sizes.shape[0], dtype=np.int64)
+    for l in range(1, sizes.shape[0]):
+        act_off[l] = act_off[l - 1] + sizes[l]
     width = act_off[-1]
     n = order.shape[0]
     mb = min(mb, n)
@@ -333,18 +381,20 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out, thr
     for l in range(sizes.shape[0]):
         widest = max(widest, sizes[l])
     buf = np.empty(widest, dtype=dt)
-    nabla = np.empty_like(theta) if train else theta[:0]
     ident = np.arange(mb)
-    # flat views for the leaves: X row i at Xf[i * n_x], buffer set p row s at accf[(p * mb + s) * width]
+    # flat views for the leaves: X row i at Xf[i * n_x], buffer set p row s at actf[(p * mb + s) * width]
     n_x = X.shape[1]
     Xf = X.reshape(X.size)
     actf = acts.reshape(acts.size)
     deltaf = deltas.reshape(deltas.size)
-    # "previous batch" state (pm == 0: nothing pending)
+    # "previous batch" state (pm == 0: nothing pending); np.int64(0), not a literal 0,
+    # so that numba compiles the callees once (a literal argument is a signature of its own)
     p = 0
     pstart = 0
-    pm = 0
-    step = zero
+    pm = np.int64(0)
+    first = np.int64(0)
+    step = zero_like(theta[0])
+    bad = 0
     for start in range(0, n + mb, mb):
         m = max(min(mb, n - start), 0)
         if pm == 0 and m == 0:
@@ -355,10 +405,6 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out, thr
         pbase = p * mb * width
         cbase = cur * mb * width
         for l in range(sizes.shape[0] - 1):
-            n_in = sizes[l]
-            n_out = sizes[l + 1]
-            w0 = w_off[l]
-            b0 = b_off[l]
             oc = cbase + act_off[l]
             dc = pbase + act_off[l]
             # layer 0 reads X through the order; deeper layers read the activation buffers
@@ -366,53 +412,88 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, out, thr
                 src, ld, prows, pc, rows, c = Xf, n_x, porder, act_off[0], corder, act_off[0]
             else:
                 src, ld, prows, pc, rows, c = actf, width, ident, pbase + act_off[l - 1], ident, cbase + act_off[l - 1]
-            n_blocks = (n_out + BLOCK - 1) // BLOCK
-            if threads > 1 and n_in * n_out * max(m, pm) >= PARALLEL_MIN_WORK:
-                for blk in prange(n_blocks):
-                    _rows_step(theta, nabla, w0, b0, n_in, blk * BLOCK, n_out, src, ld, prows, pc, pm,
-                               deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+            n_in = sizes[l]
+            n_out = sizes[l + 1]
+            # training splits a layer's row pairs between threads, inference its sample groups
+            parts = min(threads, (n_out + 1) // 2 if train else (m + SAMPLES - 1) // SAMPLES)
+            if parts > 1 and n_in * n_out * max(m, pm) >= PARALLEL_MIN_WORK:
+                count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out, src, ld, prows,
+                                        pc, pm, deltaf, width, dc, step, decay, rows, c, m, actf, oc)
             else:
                 # one thread or a small layer: no parallel region at all (starting
                 # one costs microseconds, and far more when the cores are busy)
-                for blk in range(n_blocks):
-                    _rows_step(theta, nabla, w0, b0, n_in, blk * BLOCK, n_out, src, ld, prows, pc, pm,
-                               deltaf, width, dc, step, decay, rows, c, m, actf, oc)
-        act = acts[cur]
+                count = _layer_rows(theta, w_off[l], b_off[l], n_in, first, n_out, src, ld, prows, pc, pm,
+                                    deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+            if l == 0:
+                bad += count
         if m == 0:
             break
         if train:
-            _deltas(theta, w_off, sizes, act_off, act, Y, corder, m, cost, deltas[cur], buf)
+            _deltas(theta, w_off, sizes, act_off, acts[cur], Y, corder, m, cost, deltas[cur], buf, weight,
+                    metrics)
             p = cur
             pstart = start
             pm = m
-            step = dt.type(eta / m)
+            # eq. 20's eta / m, or eta / (the sum of the mini-batch's weights)
+            total = float(m)
+            if weight.size:
+                total = 0.0
+                for s in range(m):
+                    total += weight[corder[s]]
+            step = dt.type(eta / total) if total > 0.0 else dt.type(0.0)
         else:
             last = act_off[sizes.shape[0] - 2]
             for s in range(m):
                 for j in range(out.shape[1]):
-                    out[start + s, j] = act[s, last + j]
+                    out[start + s, j] = acts[cur, s, last + j]
+    return bad
 
 
-def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost):
+# --------------------------------------------------------------------------- public
+def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, *,
+              sample_weight=None, metrics=None):
     """One epoch of mini-batch SGD over ``X[order]``, same contract as ``mlp.sgd_epoch``.
 
     Mini-batches are ``order[k:k + mini_batch_size]`` (the last one may be
     shorter; each step uses eta / its own size, eq. 20-21).  ``decay`` is
     eq. 93's 1 - eta * lmbda / n in theta's dtype.  Buffers: activations and
-    deltas of two mini-batches and one gradient buffer like ``theta``; ``X``
-    is never copied.  Runs on numba's current number of threads.
+    deltas of two mini-batches; ``X`` is never copied.  Runs on numba's
+    current number of threads; the result does not depend on it.
+
+    Parameters
+    ----------
+    sample_weight : ndarray, shape (len(X),), optional
+        Non-negative per-sample weights: each sample's gradient is scaled by
+        its weight and a mini-batch's step is eta / (the sum of its weights,
+        in float64) instead of eta / m; 0 when they sum to 0 (the L2 decay
+        still applies).  Weights of 1 give the unweighted step bit for bit.
+    metrics : ndarray of float64, shape (3,), optional
+        If given, adds ``[sum of w C_x, number classified correctly, sum of w]``
+        over the epoch's samples (w = 1 without weights), each sample measured
+        on the output of its own forward pass (before its mini-batch's step).
     """
+    weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
-    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, out,
-         get_num_threads())
+    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
+         weight, NO_METRICS if metrics is None else metrics, out)
 
 
 def feedforward_batch(theta, w_off, b_off, sizes, X, out):
     """Output activations a^L of every row of ``X`` into ``out`` (shape (n, sizes[-1])).
 
     Chunks of ``INFER_CHUNK`` samples go through the same row-parallel layer
-    loops as training (with no pending step); ``Y`` is unused.
+    loops as training (with no step); each value is computed by the same code
+    whatever the thread count.
+
+    Returns
+    -------
+    int
+        How many weighted inputs z of the first layer were not finite: every
+        one of a sample's z is NaN or infinite if one of its inputs is (an
+        infinite input times a zero weight is NaN), so 0 proves ``X`` finite
+        (a positive count can also come from an overflow of finite inputs).
     """
     order = np.arange(X.shape[0], dtype=np.int64)
     zero = theta.dtype.type(0)
-    _run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC, out, get_num_threads())
+    return int(_run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC,
+                    get_num_threads(), theta[:0], NO_METRICS, out))

@@ -53,3 +53,16 @@ def max_param_diff(a, b):
     """Largest absolute difference between two networks' parameters."""
     return max(max(np.abs(wa - wb).max() for wa, wb in zip(a.weights, b.weights)),
                max(np.abs(ba - bb).max() for ba, bb in zip(a.biases, b.biases)))
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A real Dask LocalCluster of 2 worker processes of 1 thread (nannies restart killed
+    workers) and its Client; both closed after the module, also when a test fails."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -61,8 +61,8 @@ def test_divergence_in_a_later_epoch_keeps_the_previous_epochs(engine, data, tmp
     model = net(engine)
     real_epoch = model._engine.epoch
 
-    def poisoned(network, *args):  # NaN appears in the middle of epoch 2
-        real_epoch(network, *args)
+    def poisoned(network, *args, **kwargs):  # NaN appears in the middle of epoch 2
+        real_epoch(network, *args, **kwargs)
         if network.epochs_done_ == 2:
             network._theta[3] = np.nan
     monkeypatch.setattr(model._engine, "epoch", poisoned)
@@ -162,8 +162,8 @@ def test_keyboard_interrupt_inside_engine_leaves_whole_chunks(engine, data, monk
     real = model._engine.epoch
     states = [model._theta.copy()]
 
-    def interrupted(network, *args):
-        real(network, *args)
+    def interrupted(network, *args, **kwargs):
+        real(network, *args, **kwargs)
         states.append(network._theta.copy())
         if len(states) == 3:
             raise KeyboardInterrupt

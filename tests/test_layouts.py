@@ -176,8 +176,8 @@ def test_network_passes_ready_array_to_engine_without_copy():
     X, _ = make_data()
     net = Network([N_IN, 4, N_OUT], seed=0)
     seen = []
-    original = net._engine.feedforward
-    net._engine.feedforward = lambda n, A: seen.append(A) or original(n, A)
+    original = net._engine.feedforward_checked
+    net._engine.feedforward_checked = lambda n, A: seen.append(A) or original(n, A)
     net.predict_proba(X)
     assert np.shares_memory(seen[0], X)
     net.predict_proba(np.asfortranarray(X))

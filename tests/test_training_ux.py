@@ -49,7 +49,7 @@ class SmallChunks(training.ChunkSizer):
 
 def test_history_records_every_epoch(data):
     X, y, X_val, y_val = data
-    net = new_net().fit(X, y, epochs=3, validation_data=(X_val, y_val), **FIT)
+    net = new_net().fit(X, y, epochs=3, validation_data=(X_val, y_val), training_metrics="exact", **FIT)
     h = net.history_
     assert set(h) == set(training.HISTORY_KEYS)
     assert h["epoch"] == [0, 1, 2] and h["eta"] == [0.5] * 3
@@ -171,8 +171,8 @@ def test_interrupt_mid_epoch_keeps_a_consistent_state(data, tmp_path, monkeypatc
     engine_epoch = net._engine.epoch
     calls = []
 
-    def epoch_then_signal(*args):
-        engine_epoch(*args)  # a compiled call always completes ...
+    def epoch_then_signal(*args, **kwargs):
+        engine_epoch(*args, **kwargs)  # a compiled call always completes ...
         calls.append(len(args[3]))
         if len(calls) == 25:  # ... and Python sees the signal after it: 150 samples into epoch 2
             raise KeyboardInterrupt

@@ -97,7 +97,7 @@ def gradient(X, y, W, b, model, lmbda):
 
 
 def step(X, y, W, b, V, v, model, lmbda, eta, mu, n):
-    """One momentum update (eq. 107-108 with the L2 term of eq. 93) on the batch (X, y).
+    """One momentum update (equations 107-108 with the L2 term of equation 93) on the batch (X, y).
 
     ``n`` is the size of the whole data set (for the penalty); ``V``, ``v``
     are the velocities of W and b.
