@@ -438,7 +438,7 @@ class Colorizer:
     network_ : fastnn.Network
         Sizes ``[n_features_in_, *hidden_layer_sizes, 2]``, e.g. ``[99, 32, 32, 2]``.
     n_features_in_ : int
-    feature_mean_, feature_scale_ : ndarray, shape (n_features_in_,)
+    feature_mean_, feature_scale_ : ndarray, shape (n_features,)
         Standardisation of the features (training mean and std).
     chroma_mean_ : ndarray, shape (2,)
         Mean a*, b* of the training pixels (the "mean chroma" baseline).
@@ -451,8 +451,13 @@ class Colorizer:
     --------
     >>> from fastnn.colorize import Colorizer, bundled_photos
     >>> photos = bundled_photos()
-    >>> model = Colorizer(random_state=0).fit([photos["astronaut"], photos["coffee"]])
-    >>> rgb = model.predict(photos["chelsea"])          # doctest: +SKIP
+    >>> model = Colorizer(samples_per_image=5000, epochs=3, random_state=0)
+    >>> model = model.fit([photos["astronaut"], photos["coffee"]])
+    >>> model.network_.sizes
+    [99, 32, 32, 2]
+    >>> rgb = model.predict(photos["chelsea"])
+    >>> rgb.shape, rgb.dtype.name
+    ((300, 451, 3), 'float64')
     >>> model.save("colorizer.npz")                     # doctest: +SKIP
     """
 
@@ -641,7 +646,7 @@ class Colorizer:
 
         Parameters
         ----------
-        X : ndarray, shape (n, n_features_in_)
+        X : ndarray, shape (n, n_features)
 
         Returns
         -------
@@ -873,7 +878,7 @@ def fit_baselines(colorizer, X, chroma, *, mlp=True):
     ----------
     colorizer : Colorizer
         Prepared or fitted (its parameters and standardisation are used).
-    X : ndarray, shape (n, n_features_in_)
+    X : ndarray, shape (n, n_features)
         Standardised features of the training pixels.
     chroma : ndarray, shape (n, 2)
         Their a*, b*.
