@@ -490,7 +490,7 @@ def best_row(table):
     Parameters
     ----------
     table : pandas.DataFrame or list of dict
-        A table returned by :func:`sweep`.
+        A table returned by :func:`fastnn.sweep`.
 
     Returns
     -------
@@ -539,7 +539,7 @@ def format_table(table):
     Parameters
     ----------
     table : list of dict or pandas.DataFrame
-        The rows, as :func:`sweep` returns them.
+        The rows, as :func:`fastnn.sweep` returns them.
 
     Returns
     -------
