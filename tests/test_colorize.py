@@ -16,9 +16,8 @@ from PIL import Image
 from skimage.color import lab2rgb, rgb2lab
 from skimage.metrics import peak_signal_noise_ratio
 
-from fastnn import Network, cli, colorize
+from fastnn import ModelFileError, Network, cli, colorize
 from fastnn.colorize import Colorizer, evaluate, lab_to_rgb
-from fastnn.persistence import ModelFileError
 
 L_TOL = 5e-4
 L_TOL_BELOW_WHITE = 1e-5
