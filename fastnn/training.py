@@ -98,9 +98,9 @@ def total_cost(A, Y, cost, lmbda, weights, sample_weight=None):
 
 def l2_term(weights, lmbda, n):
     """The L2 term of eq. 85, ``0.5 * (lmbda / n) * sum_w ||w||^2``, as a float."""
-    if lmbda == 0:
-        return 0.0  # not 0 * inf when diverged weights overflow the sum
-    with np.errstate(over="ignore"):  # diverged weights: inf, which the guards report
+    # weights whose squares overflow give inf (NaN when lmbda is 0): the guards report
+    # either as divergence (fastnn/_guards.py), so no NumPy warning is wanted here
+    with np.errstate(over="ignore", invalid="ignore"):
         penalty = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in weights)
         return 0.5 * (lmbda / n) * penalty
 
