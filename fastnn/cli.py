@@ -13,6 +13,7 @@ from . import _compile
 from ._argtypes import parse_sizes
 from ._version import __version__
 from .bench import add_bench_parsers
+from .colorize_cli import add_colorize_parser
 from .demo import add_demo_parser
 from .sweep import add_sweep_parser
 
@@ -158,6 +159,7 @@ def build_parser():
     add_demo_parser(sub)
     add_sweep_parser(sub)
     add_bench_parsers(sub)
+    add_colorize_parser(sub)
     return parser
 
 

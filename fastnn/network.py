@@ -597,11 +597,8 @@ class Network:
             (a ``ValueError``) for an empty, truncated, corrupted, foreign or
             wrong-version file, naming the problem.
         """
-        payload = persistence.read_model_file(path)
-        meta = payload["meta"]
-        net = cls(meta["sizes"], seed=0, engine=engine or meta["engine"], dtype=meta["dtype"],
-                  cost=meta["cost"], init=meta["init"])
-        return persistence.restore_state(net, payload, os.fspath(path))
+        return persistence.network_from_payload(cls, persistence.read_model_file(path), os.fspath(path),
+                                                engine)
 
     def predict_proba(self, X):
         """Output activations for every row of ``X``, shape ``(n, n_out)``."""

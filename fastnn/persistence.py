@@ -187,7 +187,7 @@ def _check_header(path):
                          f"(starts with {head[:4]!r})")
 
 
-def _read_arrays(path):
+def _read_arrays(path, format_name=FORMAT_NAME):
     """All arrays of the archive, read (and CRC-checked) eagerly, without pickle."""
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -196,9 +196,9 @@ def _read_arrays(path):
                 raise ModelFileError(f"{path!r} is an .npz archive but not a fastnn model file (no "
                                      f"'format' entry; it holds {sorted(names)[:8]})")
             fmt = npz["format"]
-            if fmt.shape != () or fmt.dtype.kind != "U" or str(fmt) != FORMAT_NAME:
-                raise ModelFileError(f"{path!r} is not a fastnn model file (format entry is "
-                                     f"{str(fmt)[:40]!r}, expected {FORMAT_NAME!r})")
+            if fmt.shape != () or fmt.dtype.kind != "U" or str(fmt) != format_name:
+                raise ModelFileError(f"{path!r} is not a fastnn model file of this kind (format "
+                                     f"entry is {str(fmt)[:40]!r}, expected {format_name!r})")
             return {name: npz[name] for name in npz.files}
     except ModelFileError:
         raise
@@ -207,7 +207,7 @@ def _read_arrays(path):
                              f"({type(exc).__name__}: {exc})") from exc
 
 
-def _json_entry(arrays, key, path):
+def json_entry(arrays, key, path):
     """Decode the JSON text stored in the 0-d string array ``arrays[key]``."""
     if key not in arrays:
         raise ModelFileError(f"{path!r}: model file has no {key!r} entry (truncated or foreign)")
@@ -308,21 +308,40 @@ def read_model_file(path):
         For an empty, truncated, corrupted, wrong-version or foreign file, or
         any entry with a wrong type, shape or value.
     """
-    from .training import check_history
+    path = os.fspath(path)
+    return parse_model_arrays(read_npz(path), path)
 
+
+def read_npz(path, format_name=FORMAT_NAME):
+    """The arrays of a fastnn ``.npz`` file whose ``format`` entry is ``format_name``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ModelFileError
+        For a directory, an empty, non-zip, truncated or corrupted file, or
+        another ``format``.
+    """
     path = os.fspath(path)
     _check_header(path)
-    arrays = _read_arrays(path)
+    return _read_arrays(path, format_name)
+
+
+def parse_model_arrays(arrays, path):
+    """Validate the arrays of a network file (see :func:`read_model_file`) into its payload."""
+    from .training import check_history
+
     _check_version(arrays, path)
-    meta = _check_meta(_json_entry(arrays, "meta", path), path)
+    meta = _check_meta(json_entry(arrays, "meta", path), path)
     expected = {"format", "format_version", "meta", "rng_state", "history"}
     expected |= {f"{kind}_{l}" for kind in ("weights", "biases") for l in range(len(meta["sizes"]) - 1)}
     extra = set(arrays) - expected
     if extra:
         raise ModelFileError(f"{path!r}: unexpected entries {sorted(extra)} for sizes {meta['sizes']}")
     weights, biases = _check_parameters(arrays, meta, path)
-    rng = _make_rng(_json_entry(arrays, "rng_state", path), path)
-    history = _json_entry(arrays, "history", path)
+    rng = _make_rng(json_entry(arrays, "rng_state", path), path)
+    history = json_entry(arrays, "history", path)
     try:
         history = check_history(history)
     except ValueError as exc:
@@ -356,3 +375,15 @@ def restore_state(net, payload, path="<file>"):
     net.fit_params_ = meta["fit_params"]
     net._rule_state = meta["rule_state"]
     return net
+
+
+def network_from_payload(network_class, payload, path, engine=None):
+    """A new ``network_class`` (:class:`fastnn.Network`) holding a payload of :func:`read_model_file`.
+
+    ``engine`` None keeps the saved engine.  The class is an argument so that
+    this module never imports :mod:`fastnn.network` (which imports it).
+    """
+    meta = payload["meta"]
+    net = network_class(meta["sizes"], seed=0, engine=engine or meta["engine"], dtype=meta["dtype"],
+                        cost=meta["cost"], init=meta["init"])
+    return restore_state(net, payload, path)

@@ -10,11 +10,16 @@ from sphinx_gallery.scrapers import figure_rst
 
 
 def _new_figures(block_vars):
-    """Figures held by the example's variables that no earlier block rendered."""
+    """Figures held by the example's variables that no earlier block rendered.
+
+    Figures made by pyplot are left to sphinx-gallery's matplotlib scraper: they carry a
+    ``number`` even after that scraper closed them (their manager is then None too).
+    """
     seen = block_vars.setdefault("fastnn_rendered_figures", set())
     found = []
     for value in list(block_vars["example_globals"].values()):
-        if isinstance(value, Figure) and value.canvas.manager is None and id(value) not in seen:
+        if (isinstance(value, Figure) and value.canvas.manager is None and not hasattr(value, "number")
+                and id(value) not in seen):
             seen.add(id(value))
             found.append(value)
     return found
