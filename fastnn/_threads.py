@@ -79,6 +79,12 @@ def _median(values):
     return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
 
 
+def _fastest(speed):
+    """The count with the smallest seconds per sample in ``speed`` (the fewer threads on a
+    tie), or None when it is empty."""
+    return min(speed, key=lambda c: (speed[c], c)) if speed else None
+
+
 class ThreadChooser:
     """Picks the thread count of each run of a kernel from measured speed.
 
@@ -117,10 +123,7 @@ class ThreadChooser:
     @property
     def best(self):
         """The count with the smallest median seconds per sample (None before any run)."""
-        speed = self.speed
-        if not speed:
-            return None
-        return min(speed, key=lambda c: (speed[c], c))
+        return _fastest(self.speed)
 
     def _settled(self, count):
         """True when ``count`` needs no more probes this round."""
@@ -173,7 +176,7 @@ class ThreadChooser:
         count = self._to_probe()
         speed = self.speed  # a snapshot: another Python thread may start a new round meanwhile
         if count is None and speed:  # the best count, until the next round is due
-            best = min(speed, key=lambda c: (speed[c], c))
+            best = _fastest(speed)
             samples = int((self.recheck_after() - self.since_probe) / speed[best])
             return best, min(remaining, max(unit, samples // unit * unit + unit))
         count = self.counts[0] if count is None else count
