@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from ._stack import outside_fastnn
 from .exceptions import DivergenceError, DivergenceWarning
 
 
@@ -91,7 +92,7 @@ class ParameterGuard:
                 f"are saturated at exactly 0 or 1 (largest |parameter| "
                 f"{float(np.abs(self.theta).max()):.3g}), so the gradients vanished and training "
                 f"cannot progress. eta={eta:g} is probably far too large", DivergenceWarning,
-                stacklevel=4)
+                stacklevel=outside_fastnn())
 
     def _fail(self, epoch, cause, eta):
         self.restore()

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from ._stack import outside_fastnn
 from .exceptions import UnscaledInputWarning
 
 SUPPORTED_DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -139,7 +140,8 @@ def _warn_unscaled(X, name):
     if X.dtype == np.uint8 and X.size and X.max() > 1:
         warnings.warn(f"{name} has dtype uint8 with values up to {int(X.max())}; fastnn uses the "
                       f"values as they are and does not rescale pixels. Pass {name} / 255.0 for "
-                      f"inputs in [0, 1] as in the book", UnscaledInputWarning, stacklevel=4)
+                      f"inputs in [0, 1] as in the book", UnscaledInputWarning,
+                      stacklevel=outside_fastnn())
 
 
 _FINITE_BLOCK = 1 << 22

@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation as _v
+from ._stack import outside_fastnn
 from ._warnings import ConvergenceWarning
 from .kernels import linear as _k
 from .reference import linear_np as _ref
@@ -157,7 +158,7 @@ class _GradientFit(BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__}(solver={self.solver!r}) did not converge in "
                 f"{max_iter} {unit} (tol={tol:g}); raise max_iter or tol, or standardise X",
-                ConvergenceWarning, stacklevel=3)
+                ConvergenceWarning, stacklevel=outside_fastnn())
 
     def _run_sgd(self, X, t, W, b, args, hp, history):
         """Mini-batch SGD, shuffling in Python with a seeded Generator."""

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from . import _validation as _v
+from ._stack import outside_fastnn
 from .kernels.perceptron import perceptron_fit
 from ._warnings import ConvergenceWarning
 
@@ -127,7 +128,8 @@ class Perceptron:
         if not epoch:
             warnings.warn(f"perceptron did not converge in {max_epochs} epochs "
                           f"({self.errors_[-1]} mistakes in the last one): the data may not be "
-                          f"linearly separable", ConvergenceWarning, stacklevel=2)
+                          f"linearly separable", ConvergenceWarning,
+                          stacklevel=outside_fastnn())
         return self
 
     def score(self, X, y):

@@ -42,6 +42,7 @@ import warnings
 
 import numpy as np
 
+from ._stack import outside_fastnn
 from .training import _NoBar, progress_enabled
 
 __all__ = ["sweep", "format_table", "best_row", "add_sweep_parser"]
@@ -349,7 +350,7 @@ def _warn_failures(configs, results, error_score):
         first = failed[0]
         warnings.warn(f"{len(failed)} of {len(configs)} configurations failed and were given "
                       f"score={error_score!r} (see the 'error' column); the first, {configs[first]}, "
-                      f"raised {results[first]['error']}", FitFailedWarning, stacklevel=3)
+                      f"raised {results[first]['error']}", FitFailedWarning, stacklevel=outside_fastnn())
 
 
 # --------------------------------------------------------------------------- public API

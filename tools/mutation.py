@@ -40,11 +40,21 @@ TARGETS = {
     "kernels/mlp.py": (["tests/test_kernels.py"], "nojit"),
     "kernels/linear.py": (["tests/test_linear_kernels.py"], "nojit"),
     "kernels/perceptron.py": (["tests/test_perceptron.py"], "nojit"),
-    # nojit and a subset of shapes (about 20 s per surviving mutant; tests/test_threads.py and
-    # the float32 typing need the compiler: run them on a survivor by hand)
-    "kernels/tiled.py": (["tests/test_tiled.py", "-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights "
-                          "or weights_of_one or added or cross_entropy_term or counts_the"], "nojit"),
-    "fastnn/_guards.py": (["tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
+    # nojit and a subset of shapes, the quickest broad tests first (pytest -x stops at the
+    # first failure; about 18 s per surviving mutant).  tests/test_threads.py and the float32
+    # typing need the compiler: run them on a survivor by hand.
+    "kernels/tiled.py": ([f"tests/test_tiled.py::{name}" for name in (
+        "test_one_step_matches_mlp", "test_epoch_matches_mlp", "test_feedforward_batch_matches_mlp",
+        "test_chunks_of_whole_mini_batches_equal_one_call",
+        "test_weighted_epoch_and_running_metrics_match_a_direct_computation",
+        "test_float32_matches_mlp_in_float32", "test_weights_of_one_are_bit_identical_to_no_weights",
+        "test_a_mini_batch_of_zero_weights_only_decays", "test_running_metrics_are_added_to_the_given_sums",
+        "test_cross_entropy_term_is_network2s_nan_to_num",
+        "test_feedforward_batch_counts_the_non_finite_weighted_inputs_of_the_first_layer",
+        "test_every_split_between_threads_gives_the_same_bits")]
+        + ["-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights or weights_of_one or added "
+                 "or cross_entropy_term or counts_the"], "nojit"),
+    "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
     "fastnn/_validation.py": (["tests/test_bad_input.py", "tests/test_layouts.py"], "jit"),
 }
 
@@ -168,8 +178,20 @@ def _cr(*args):
     subprocess.run([str(bindir / args[0]), *args[1:]], cwd=ROOT, check=True)
 
 
-def mutate(path, tests, mode, timeout, excluded, fresh):
+def forget_survivors(db):
+    """Drop the results of the surviving mutants so that ``exec`` runs them again."""
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        dropped = connection.execute(
+            "DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+    print(f"{dropped} surviving mutants to run again", flush=True)
+
+
+def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
     config, db, command = write_config(path, tests, mode, timeout, excluded)
+    if retry_survivors and db.exists() and not fresh:
+        forget_survivors(db)
     if fresh or not db.exists():
         if db.exists():
             db.unlink()
@@ -190,11 +212,14 @@ def main(argv=None):
     parser.add_argument("--tests", nargs=argparse.REMAINDER,
                         help="test files and pytest options, last on the line (default: the file's own)")
     parser.add_argument("--mode", choices=["jit", "nojit"], help="compile, or NUMBA_DISABLE_JIT=1")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds per mutant (a mutant that runs longer counts as killed)")
     parser.add_argument("--all-operators", action="store_true",
                         help="also the bitwise/shift/pow/mod/floordiv replacements and RemoveDecorator")
     parser.add_argument("--fresh", action="store_true", help="start the session again")
     parser.add_argument("--report", action="store_true", help="only print the summary")
+    parser.add_argument("--retry-survivors", action="store_true",
+                        help="run the surviving mutants again (after a new test or an equivalent)")
     parser.add_argument("--run-tests", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
@@ -210,7 +235,7 @@ def main(argv=None):
             summary(path)
         else:
             mutate(path, tests, mode, args.timeout, [] if args.all_operators else DEFAULT_EXCLUDED,
-                   args.fresh)
+                   args.fresh, args.retry_survivors)
     return 0
 
 
