@@ -73,12 +73,19 @@ def _session(path):
     return SESSIONS / path.replace("/", "-").removesuffix(".py")
 
 
-def write_config(path, tests, mode, timeout, excluded):
+def _python():
+    """This interpreter, relative to the checkout when it is the checkout's own virtual
+    environment, so that each worker's checkout runs its tests with its own install."""
+    exe = Path(sys.executable)
+    return os.path.relpath(exe, ROOT) if exe.parent.parent.parent == ROOT else str(exe)
+
+
+def write_config(path, tests, mode, timeout, excluded, workers=()):
     """cosmic-ray's TOML config for ``path``; returns (config file, database file, test command)."""
     session = _session(path)
     session.mkdir(parents=True, exist_ok=True)
-    cache = "fresh" if path.startswith("kernels/") else str(session / "numba-cache")
-    command = [sys.executable, "tools/mutation.py", "--run-tests", "--target", path, "--mode", mode,
+    cache = "fresh" if path.startswith("kernels/") else "numba-cache"
+    command = [_python(), "tools/mutation.py", "--run-tests", "--target", path, "--mode", mode,
                "--cache", cache, "--tests", *tests]
     lines = [
         "[cosmic-ray]",
@@ -88,7 +95,10 @@ def write_config(path, tests, mode, timeout, excluded):
         f"test-command = {json.dumps(shlex.join(command))}",
         "",
         "[cosmic-ray.distributor]",
-        'name = "local"',
+        f'name = "{"http" if workers else "local"}"',
+        "",
+        "[cosmic-ray.distributor.http]",
+        f"worker-urls = {json.dumps(list(workers))}",
         "",
         "[cosmic-ray.filters.operators-filter]",
         f"exclude-operators = {json.dumps(excluded)}",
@@ -121,7 +131,11 @@ def run_tests(tests, mode, cache, target=None):
     if mode == "nojit":
         env["NUMBA_DISABLE_JIT"] = "1"
     fresh = cache == "fresh"
-    env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastnn-mutant-") if fresh else cache
+    if fresh:
+        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastnn-mutant-")
+    else:  # one cache per session and checkout: the kernels are not mutated
+        env["NUMBA_CACHE_DIR"] = str(_session(target) / cache)
+        Path(env["NUMBA_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
     try:
         cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                "-W", "ignore", *tests]
@@ -200,9 +214,9 @@ def check_imports_this_checkout():
                  f"in this checkout (or use its own virtual environment)")
 
 
-def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
+def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False, workers=()):
     check_imports_this_checkout()
-    config, db, command = write_config(path, tests, mode, timeout, excluded)
+    config, db, command = write_config(path, tests, mode, timeout, excluded, workers)
     if retry_survivors and db.exists() and not fresh:
         forget_survivors(db)
     if fresh or not db.exists():
@@ -230,6 +244,9 @@ def main(argv=None):
     parser.add_argument("--all-operators", action="store_true",
                         help="also the bitwise/shift/pow/mod/floordiv replacements and RemoveDecorator")
     parser.add_argument("--fresh", action="store_true", help="start the session again")
+    parser.add_argument("--workers", nargs="+", default=(), metavar="URL",
+                        help="run the mutants on cosmic-ray HTTP workers (one per checkout, "
+                             "started with `cosmic-ray http-worker --port N` in each)")
     parser.add_argument("--report", action="store_true", help="only print the summary")
     parser.add_argument("--retry-survivors", action="store_true",
                         help="run the surviving mutants again (after a new test or an equivalent)")
@@ -248,7 +265,7 @@ def main(argv=None):
             summary(path)
         else:
             mutate(path, tests, mode, args.timeout, [] if args.all_operators else DEFAULT_EXCLUDED,
-                   args.fresh, args.retry_survivors)
+                   args.fresh, args.retry_survivors, args.workers)
     return 0
 
 
