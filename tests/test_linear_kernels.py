@@ -44,6 +44,44 @@ def test_sample_cost_and_gradient(model, K):
         assert_close(delta, D[i])
 
 
+@pytest.mark.parametrize("big", [0, 1, 2, 3])
+def test_softmax_shifts_by_the_largest_logit_wherever_it_is(big):
+    """A logit of 1000 in any position (exp(1000) overflows unless shifted by the maximum)."""
+    z = np.zeros(4)
+    z[big] = 1000.0
+    for label in (big, (big + 1) % 4):
+        delta = np.full(4, np.nan)
+        cost = k.sample_cost(z.copy(), float(label), k.MODEL_LOGISTIC, delta)
+        costs, D = ref.costs_and_deltas(z[None, :], np.array([float(label)]), "logistic")
+        assert np.isfinite(cost) and np.isfinite(delta).all()
+        assert_close(cost, costs[0])
+        assert_close(delta, D[0])
+
+
+@pytest.mark.parametrize("z, target, expected", [(2.0, 2.0, 0.0), (2.5, 2.0, 1.0), (1.5, 2.0, -1.0)])
+def test_l1_subgradient_is_the_sign_and_zero_at_an_exact_fit(z, target, expected):
+    delta = np.full(1, np.nan)
+    assert k.sample_cost(np.array([z]), target, k.MODEL_L1, delta) == abs(z - target)
+    assert delta[0] == expected
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_descent_stops_at_the_first_non_finite_objective(solver):
+    """DIVERGED is returned at once, not after the whole budget (and the error names when)."""
+    X, y, W, b = problem("l2", 1, n=13, d=3, seed=1)
+    X *= 1e3
+    history = np.full(50, -1.0)
+    if solver == "gd":
+        ran, status = k.gd(X, y, W, b, k.MODEL_L2, 0.0, 10.0, 0.0, 50, 1e-12, 5, history)
+    else:
+        perms = np.tile(np.arange(13), (50, 1))
+        ran, status = k.sgd(X, y, W, b, k.MODEL_L2, 0.0, 10.0, 0.0, 1, perms, 0, 1e-12, 5,
+                            np.zeros_like(W), np.zeros_like(b), np.array([np.inf, 0.0]), history)
+    assert status == k.DIVERGED
+    assert ran < 50 and not np.isfinite(history[ran - 1])
+    assert np.isfinite(history[:ran - 1]).all() and (history[ran:] == -1.0).all()
+
+
 @pytest.mark.parametrize("z", [-800.0, -30.0, -1e-3, 0.0, 1e-3, 30.0, 800.0])
 def test_softplus(z):
     exact = max(z, 0.0) + math.log1p(math.exp(-abs(z)))
