@@ -159,10 +159,11 @@ def summary(path):
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    known = {(e["file"], e["original"], e["mutant"]): e["why"]
-             for e in json.loads(EQUIVALENTS.read_text())} if EQUIVALENTS.exists() else {}
+    entries = json.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else []
+    known = {(e["file"], e["original"], e["mutant"]): e["why"] for e in entries if "why" in e}
+    by_hand = {(e["file"], e["original"], e["mutant"]): e["killed"] for e in entries if "killed" in e}
     counts = {"killed": 0, "equivalent": 0, "survived": 0, "skipped": 0, "incompetent": 0}
-    survivors, equivalents = [], []
+    survivors, equivalents, killed_by_hand = [], [], []
     with use_db(str(_session(path) / "session.sqlite"), WorkDB.Mode.open) as db:
         pending = db.num_work_items - db.num_results
         for item, result in db.completed_work_items:
@@ -175,11 +176,18 @@ def summary(path):
             else:
                 mutation = item.mutations[0]
                 original, mutant = _changed_lines(result.diff)
+                how = by_hand.get((path, original, mutant))
                 why = known.get((path, original, mutant))
-                entry = (mutation.start_pos[0], mutation.operator_name, original, mutant, why)
-                (equivalents if why else survivors).append(entry)
-                counts["equivalent" if why else "survived"] += 1
+                entry = (mutation.start_pos[0], mutation.operator_name, original, mutant, how or why)
+                if how:  # survived this session's mode, killed by the run the entry names
+                    killed_by_hand.append(entry)
+                    counts["killed"] += 1
+                else:
+                    (equivalents if why else survivors).append(entry)
+                    counts["equivalent" if why else "survived"] += 1
     print(f"{path}: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f", {pending} pending")
+    for line, op, original, mutant, how in sorted(killed_by_hand):
+        print(f"  killed by   line {line} {op}: {original!r} -> {mutant!r}: {how}")
     for line, op, original, mutant, why in sorted(equivalents):
         print(f"  equivalent  line {line} {op}: {original!r} -> {mutant!r}: {why}")
     for line, op, original, mutant, _ in sorted(survivors):
