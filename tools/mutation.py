@@ -36,7 +36,15 @@ EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.json"
 
 # file -> (fast tests that exercise it, and pytest options; mode)
 TARGETS = {
-    "kernels/activations.py": (["tests/test_kernels.py"], "jit"),
+    # compiled: the one_like/zero_like overloads exist only there; sigmoid's tests first, then
+    # the tiled kernel (which uses both overloads) in float64 and float32
+    "kernels/activations.py": (["tests/test_kernels.py::test_sigmoid_matches_formula_without_warnings",
+                                "tests/test_kernels.py::test_sigmoid_exact_limits",
+                                "tests/test_kernels.py::test_sigmoid_keeps_float32",
+                                "tests/test_kernels.py::test_sigmoid_prime_matches_finite_difference",
+                                "tests/test_tiled.py::test_one_step_matches_mlp",
+                                "tests/test_tiled.py::test_float32_matches_mlp_in_float32",
+                                "-k", "sigmoid or (one_step and 5x7x3) or (float32 and 5x7x3)"], "jit"),
     "kernels/mlp.py": (["tests/test_kernels.py"], "nojit"),
     "kernels/linear.py": (["tests/test_linear_kernels.py"], "nojit"),
     "kernels/perceptron.py": (["tests/test_perceptron.py"], "nojit"),
