@@ -83,12 +83,12 @@ def _session(path):
 
 def _python():
     """This interpreter, relative to the checkout when it is the checkout's own virtual
-    environment, so that each worker's checkout runs its tests with its own install."""
+    environment (a session copied to another checkout then runs that checkout's install)."""
     exe = Path(sys.executable)
     return os.path.relpath(exe, ROOT) if exe.parent.parent.parent == ROOT else str(exe)
 
 
-def write_config(path, tests, mode, timeout, excluded, workers=()):
+def write_config(path, tests, mode, timeout, excluded):
     """cosmic-ray's TOML config for ``path``; returns (config file, database file, test command)."""
     session = _session(path)
     session.mkdir(parents=True, exist_ok=True)
@@ -103,10 +103,7 @@ def write_config(path, tests, mode, timeout, excluded, workers=()):
         f"test-command = {json.dumps(shlex.join(command))}",
         "",
         "[cosmic-ray.distributor]",
-        f'name = "{"http" if workers else "local"}"',
-        "",
-        "[cosmic-ray.distributor.http]",
-        f"worker-urls = {json.dumps(list(workers))}",
+        'name = "local"',
         "",
         "[cosmic-ray.filters.operators-filter]",
         f"exclude-operators = {json.dumps(excluded)}",
@@ -233,9 +230,9 @@ def check_imports_this_checkout():
                  f"in this checkout (or use its own virtual environment)")
 
 
-def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False, workers=()):
+def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
     check_imports_this_checkout()
-    config, db, command = write_config(path, tests, mode, timeout, excluded, workers)
+    config, db, command = write_config(path, tests, mode, timeout, excluded)
     if retry_survivors and db.exists() and not fresh:
         forget_survivors(db)
     if fresh or not db.exists():
@@ -263,9 +260,6 @@ def main(argv=None):
     parser.add_argument("--all-operators", action="store_true",
                         help="also the bitwise/shift/pow/mod/floordiv replacements and RemoveDecorator")
     parser.add_argument("--fresh", action="store_true", help="start the session again")
-    parser.add_argument("--workers", nargs="+", default=(), metavar="URL",
-                        help="run the mutants on cosmic-ray HTTP workers (one per checkout, "
-                             "started with `cosmic-ray http-worker --port N` in each)")
     parser.add_argument("--report", action="store_true", help="only print the summary")
     parser.add_argument("--retry-survivors", action="store_true",
                         help="run the surviving mutants again (after a new test or an equivalent)")
@@ -284,7 +278,7 @@ def main(argv=None):
             summary(path)
         else:
             mutate(path, tests, mode, args.timeout, [] if args.all_operators else DEFAULT_EXCLUDED,
-                   args.fresh, args.retry_survivors, args.workers)
+                   args.fresh, args.retry_survivors)
     return 0
 
 
