@@ -316,6 +316,24 @@ def test_float32_running_metrics_match_a_direct_computation(cost):
         assert metrics[1] == expected[1] and metrics[2] == expected[2]
 
 
+@pytest.mark.parametrize("sizes, target", [([5, 7, 3], [1.0, 1.0, 0.0]), ([5, 7, 3], [0.0, 1.0, 1.0]),
+                                           ([5, 7, 3], [0.5, 0.5, 0.5]), ([5, 7, 1], [0.3])],
+                         ids=["tie-01", "tie-12", "all-equal", "one-output"])
+def test_running_accuracy_breaks_ties_like_argmax(sizes, target):
+    """A sample counts as correct when its output's argmax is the target's argmax, and both take
+    the first of equal values (np.argmax, network2.py's accuracy); one mini-batch, so every
+    sample is measured with the initial parameters."""
+    X, _ = samples(sizes, 12)
+    Y = np.tile(np.array(target), (12, 1))
+    theta, w_off, b_off, sizes_arr = flat_net(sizes)
+    out = np.empty((12, sizes[-1]))
+    mlp.feedforward_batch(theta, w_off, b_off, sizes_arr, X, out)
+    metrics = np.zeros(3)
+    tiled.sgd_epoch(theta.copy(), w_off, b_off, sizes_arr, X, Y, np.arange(12), 12, ETA, 1.0,
+                    mlp.QUADRATIC, metrics=metrics)
+    assert metrics[1] == np.sum(np.argmax(out, axis=1) == np.argmax(Y, axis=1))
+
+
 def test_running_metrics_are_added_to_the_given_sums():
     sizes = [5, 7, 3]
     X, Y = samples(sizes, 12)
