@@ -172,6 +172,9 @@ def summary(path):
     by_hand = {(e["file"], e["original"], e["mutant"]): e["killed"] for e in entries if "killed" in e}
     counts = {"killed": 0, "equivalent": 0, "survived": 0, "skipped": 0, "incompetent": 0}
     survivors, equivalents, killed_by_hand = [], [], []
+    if not (_session(path) / "session.sqlite").exists():
+        print(f"{path}: no session yet (run: python tools/mutation.py {path})")
+        return counts
     with use_db(str(_session(path) / "session.sqlite"), WorkDB.Mode.open) as db:
         pending = db.num_work_items - db.num_results
         for item, result in db.completed_work_items:
