@@ -188,3 +188,6 @@ def test_stop_status_rules():
     state = np.array([1.0, 1.0])  # |J| < 1: the threshold is tol itself
     assert k._stop_status(0.4, 0.0, 0.0, 0.5, False, state, 3) == k.RUNNING
     assert list(state) == [0.4, 0.0]
+    state = np.array([1.0, 1.0])  # 0.6 < 1 - 0.5 is false (tol * |J| would be 0.3: an improvement)
+    assert k._stop_status(0.6, 0.0, 0.0, 0.5, False, state, 3) == k.RUNNING
+    assert list(state) == [0.6, 2.0]
