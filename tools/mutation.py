@@ -211,33 +211,31 @@ def _cr(*args):
     subprocess.run([str(bindir / args[0]), *args[1:]], cwd=ROOT, check=True)
 
 
-def forget_survivors(db):
-    """Drop the results of the surviving mutants so that ``exec`` runs them again."""
+def _listed():
+    """(file, original, mutant) of every entry of the equivalents file."""
+    entries = json.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else []
+    return {(e["file"], e["original"], e["mutant"]) for e in entries}
+
+
+def forget_survivors(path, db):
+    """Drop the results of the surviving mutants not listed in the equivalents file, so that
+    ``exec`` runs them again (against new tests)."""
     import sqlite3
 
+    listed = _listed()
     with sqlite3.connect(db) as connection:
-        dropped = connection.execute(
-            "DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
-    print(f"{dropped} surviving mutants to run again", flush=True)
-
-
-def check_imports_this_checkout():
-    """Exit unless ``fastnn`` and ``fastnn.kernels`` import from this checkout: an editable
-    install of another checkout would run the tests on unmutated code (every mutant survives)."""
-    code = "import fastnn, fastnn.kernels; print(fastnn.__file__); print(fastnn.kernels.__file__)"
-    found = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout.split()
-    strays = [f for f in found if not Path(f).resolve().is_relative_to(ROOT)]
-    if strays:
-        sys.exit(f"the tests would import {strays} from outside {ROOT}: run `pip install -e .` "
-                 f"in this checkout (or use its own virtual environment)")
+        rows = connection.execute(
+            "SELECT job_id, diff FROM work_results WHERE test_outcome = 'SURVIVED'").fetchall()
+        again = [(job,) for job, diff in rows if (path, *_changed_lines(diff)) not in listed]
+        connection.executemany("DELETE FROM work_results WHERE job_id = ?", again)
+    print(f"{len(again)} surviving mutants to run again", flush=True)
 
 
 def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
     check_imports_this_checkout()
     config, db, command = write_config(path, tests, mode, timeout, excluded)
     if retry_survivors and db.exists() and not fresh:
-        forget_survivors(db)
+        forget_survivors(path, db)
     if fresh or not db.exists():
         if db.exists():
             db.unlink()
@@ -265,7 +263,7 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true", help="start the session again")
     parser.add_argument("--report", action="store_true", help="only print the summary")
     parser.add_argument("--retry-survivors", action="store_true",
-                        help="run the surviving mutants again (after a new test or an equivalent)")
+                        help="run the surviving mutants not listed as equivalent again (after a new test)")
     parser.add_argument("--run-tests", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
