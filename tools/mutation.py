@@ -63,7 +63,8 @@ TARGETS = {
         + ["-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights or weights_of_one or added "
                  "or cross_entropy_term or counts_the or ties"], "nojit"),
     "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
-    "fastnn/_validation.py": (["tests/test_bad_input.py", "tests/test_layouts.py"], "jit"),
+    "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
+                               "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
 }
 
 # Binary-operator replacements by bitwise, shift, power, modulo and floor-division operators:
