@@ -232,6 +232,18 @@ def forget_survivors(path, db):
     print(f"{len(again)} surviving mutants to run again", flush=True)
 
 
+def check_imports_this_checkout():
+    """Exit unless ``fastnn`` and ``fastnn.kernels`` import from this checkout: an editable
+    install of another checkout would run the tests on unmutated code (every mutant survives)."""
+    code = "import fastnn, fastnn.kernels; print(fastnn.__file__); print(fastnn.kernels.__file__)"
+    found = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    strays = [f for f in found if not Path(f).resolve().is_relative_to(ROOT)]
+    if strays:
+        sys.exit(f"the tests would import {strays} from outside {ROOT}: run `pip install -e .` "
+                 f"in this checkout (or use its own virtual environment)")
+
+
 def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
     check_imports_this_checkout()
     config, db, command = write_config(path, tests, mode, timeout, excluded)
