@@ -81,3 +81,37 @@ def test_check_dtype_refuses_all_but_float32_and_float64(dtype):
                                              (np.dtype("f4"), np.float32), (float, np.float64)])
 def test_check_dtype_accepts_float32_and_float64_spelled_any_way(dtype, expected):
     assert v.check_dtype(dtype) is expected
+
+
+@pytest.mark.parametrize("shape, ndim, hint", [((3,), 2, True), ((2, 2, 2), 2, False), ((3,), 3, False),
+                                               ((2, 2), 1, False)])
+def test_the_reshape_hint_is_given_for_one_sample_given_as_a_vector(shape, ndim, hint):
+    with pytest.raises(ValueError, match=f"Expected {ndim}D array for X, got {len(shape)}D") as info:
+        v.check_array(np.ones(shape), ndim=ndim)
+    assert ("X.reshape(1, -1)" in str(info.value)) == hint
+
+
+def test_label_messages_name_the_valid_range():
+    with pytest.raises(TypeError, match=r"integer labels 0\.\.2 or one-hot"):
+        v.check_targets(np.array(["a", "b"]), 2, 3)
+    with pytest.raises(ValueError, match=r"outside 0\.\.2 \(the network has 3 outputs\): \[3\]"):
+        v.check_targets(np.array([0, 3]), 2, 3)
+
+
+@pytest.mark.parametrize("n_labels", [2, 4])
+def test_labels_for_another_number_of_samples_are_refused(n_labels):
+    with pytest.raises(ValueError, match=f"different numbers of samples: 3 and {n_labels}"):
+        v.check_targets(np.zeros(n_labels, dtype=int), 3, 2)
+
+
+def test_sample_weights():
+    np.testing.assert_array_equal(v.check_sample_weight(2.5, 3), [2.5, 2.5, 2.5])  # a scalar: everyone
+    sw = v.check_sample_weight([1, 0, 2], 3, np.float32)
+    assert sw.dtype == np.float32 and sw.tolist() == [1.0, 0.0, 2.0]
+    assert v.check_sample_weight(None, 3) is None
+    with pytest.raises(ValueError, match=r"must be non-negative, got \[-1.0, -2.0\]"):
+        v.check_sample_weight([1, -1, 0, -2], 4)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        v.check_sample_weight([1, np.nan], 2)
+    with pytest.raises(ValueError, match="zero for every sample"):
+        v.check_sample_weight([0, 0], 2)
