@@ -22,8 +22,9 @@ def small_blocks(monkeypatch):
 def test_the_blocked_finiteness_check_sees_every_row(small_blocks, where, bad):
     X = np.ones((11, 4))
     X[where] = bad
-    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+    with pytest.raises(ValueError, match="X contains NaN or infinity") as info:
         v.check_finite(X)
+    assert "must also fit" not in str(info.value)  # said only of values cast from another dtype
     X[where] = 1.0
     v.check_finite(X)
 
@@ -42,8 +43,9 @@ def test_check_float_sign_rules():
     assert v.check_float(1e-300, "x", positive=True) == 1e-300
     with pytest.raises(ValueError, match="x must be >= 0, got -1e-300"):
         v.check_float(-1e-300, "x", nonnegative=True)
-    with pytest.raises(ValueError, match="x must be > 0, got 0.0"):
-        v.check_float(0.0, "x", positive=True)
+    for value in (0.0, -1.0):
+        with pytest.raises(ValueError, match=f"x must be > 0, got {value}"):
+            v.check_float(value, "x", positive=True)
     with pytest.raises(ValueError, match="x must be finite"):
         v.check_float(np.inf, "x")
     for value in (True, "1", None):
@@ -115,3 +117,39 @@ def test_sample_weights():
         v.check_sample_weight([1, np.nan], 2)
     with pytest.raises(ValueError, match="zero for every sample"):
         v.check_sample_weight([0, 0], 2)
+
+
+def test_float_labels_must_be_finite_integers():
+    Y, labels = v.check_targets(np.array([2.0, 0.0]), 2, 3)
+    assert labels.tolist() == [2, 0] and labels.dtype == np.int64
+    assert Y.tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(ValueError, match="integer class labels, got non-integer values"):
+        v.check_targets(np.array([0.5, 1.0]), 2, 3)
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        v.check_targets(np.array([np.nan, 1.0]), 2, 3)
+
+
+def test_at_most_five_bad_labels_are_listed():
+    with pytest.raises(ValueError, match=r"\): \[-1, 3, 4, 5, 6\]$"):
+        v.check_targets(np.array([-1, 3, 4, 5, 6, 7, 0]), 7, 3)
+
+
+def test_target_rows_give_their_argmax_as_labels():
+    Y = np.array([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.0, 0.2, 0.7], [0.3, 0.3, 0.3]])
+    out, labels = v.check_targets(Y, 4, 3)
+    np.testing.assert_array_equal(out, Y)
+    assert labels.tolist() == [1, 0, 2, 0]
+
+
+def test_at_most_five_non_numeric_columns_are_named():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({f"c{i}": ["x"] for i in range(6)} | {"ok": [1.0]})
+    with pytest.raises(TypeError, match=r"non-numeric columns \['c0', 'c1', 'c2', 'c3', 'c4'\];"):
+        v.check_array(frame)
+
+
+def test_complex_numbers_are_named_as_such():
+    with pytest.raises(TypeError, match="X has complex dtype complex128; expected real numbers"):
+        v.check_array(np.zeros((2, 2), dtype=complex))
+    with pytest.raises(TypeError, match="y has complex dtype complex128; expected labels"):
+        v.check_targets(np.zeros(2, dtype=complex), 2, 3)
