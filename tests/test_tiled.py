@@ -334,6 +334,22 @@ def test_running_accuracy_breaks_ties_like_argmax(sizes, target):
     assert metrics[1] == np.sum(np.argmax(out, axis=1) == np.argmax(Y, axis=1))
 
 
+def test_running_accuracy_takes_the_first_of_tied_outputs():
+    """Identical output neurons give identical outputs: the prediction is the first of them
+    (np.argmax), so only the samples whose target is neuron 0 count as correct: 6 of 12."""
+    sizes = [5, 7, 3]
+    X, _ = samples(sizes, 12)
+    Y = np.eye(3)[[0] * 6 + [1] * 2 + [2] * 4]
+    theta, w_off, b_off, sizes_arr = flat_net(sizes)
+    W = theta[w_off[1]:w_off[1] + 21].reshape(3, 7)
+    W[1:] = W[0]  # every output neuron is a copy of the first
+    theta[b_off[1]:b_off[1] + 3] = theta[b_off[1]]
+    metrics = np.zeros(3)
+    tiled.sgd_epoch(theta.copy(), w_off, b_off, sizes_arr, X, Y, np.arange(12), 12, ETA, 1.0,
+                    mlp.QUADRATIC, metrics=metrics)
+    assert metrics[1] == 6
+
+
 def test_running_metrics_are_added_to_the_given_sums():
     sizes = [5, 7, 3]
     X, Y = samples(sizes, 12)
