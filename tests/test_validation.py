@@ -153,3 +153,31 @@ def test_complex_numbers_are_named_as_such():
         v.check_array(np.zeros((2, 2), dtype=complex))
     with pytest.raises(TypeError, match="y has complex dtype complex128; expected labels"):
         v.check_targets(np.zeros(2, dtype=complex), 2, 3)
+
+
+def test_object_arrays_are_named_as_such():
+    with pytest.raises(TypeError, match="X has dtype object; expected numbers"):
+        v.check_array(np.array([[1, "a"]], dtype=object))
+
+
+def test_an_array_like_with_toarray_but_no_nnz_is_not_taken_for_sparse():
+    class Dense:
+        def __array__(self, dtype=None, copy=None):
+            return np.ones((2, 3))
+
+        def toarray(self):
+            return np.ones((2, 3))
+
+    np.testing.assert_array_equal(v.check_array(Dense()), np.ones((2, 3)))
+
+
+def test_widths_beyond_small_integers():
+    """784 inputs or 300 outputs (CPython shares int objects only up to 256: compared by value)."""
+    assert v.check_array(np.ones((2, 784)), n_features=784).shape == (2, 784)
+    Y, labels = v.check_targets(np.eye(300)[[5, 299]], 2, 300)
+    assert Y.shape == (2, 300) and labels.tolist() == [5, 299]
+
+
+def test_target_rows_for_another_number_of_samples_are_refused():
+    with pytest.raises(ValueError, match="different numbers of samples: 3 and 4"):
+        v.check_targets(np.zeros((4, 2)), 3, 2)
