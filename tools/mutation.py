@@ -219,18 +219,42 @@ def _listed():
     return {(e["file"], e["original"], e["mutant"]) for e in entries}
 
 
-def forget_survivors(path, db):
-    """Drop the results of the surviving mutants not listed in the equivalents file, so that
-    ``exec`` runs them again (against new tests)."""
+def unlisted_survivors(path, db):
+    """Job ids of the surviving mutants of ``path`` not listed in the equivalents file."""
     import sqlite3
 
     listed = _listed()
     with sqlite3.connect(db) as connection:
         rows = connection.execute(
             "SELECT job_id, diff FROM work_results WHERE test_outcome = 'SURVIVED'").fetchall()
-        again = [(job,) for job, diff in rows if (path, *_changed_lines(diff)) not in listed]
-        connection.executemany("DELETE FROM work_results WHERE job_id = ?", again)
-    print(f"{len(again)} surviving mutants to run again", flush=True)
+    return [job for job, diff in rows if (path, *_changed_lines(diff)) not in listed]
+
+
+def retry_survivors(path, config, db):
+    """Run the unlisted survivors again (against new tests), and only them, even while other
+    mutants are pending: in a copy of the session that holds just those, whose results then
+    replace theirs in the session."""
+    import sqlite3
+
+    jobs = unlisted_survivors(path, db)
+    print(f"{len(jobs)} surviving mutants to run again", flush=True)
+    if not jobs:
+        return
+    copy = db.with_name("retry.sqlite")
+    shutil.copy(db, copy)
+    marks = ",".join("?" * len(jobs))
+    with sqlite3.connect(copy) as c:
+        c.execute("PRAGMA foreign_keys = OFF")
+        c.execute(f"DELETE FROM work_results WHERE job_id IN ({marks})", jobs)
+        for table in ("mutation_specs", "work_items"):  # everything else: done, or not asked for
+            c.execute(f"DELETE FROM {table} WHERE job_id NOT IN ({marks})", jobs)
+        c.execute("DELETE FROM work_results")
+    _cr("cosmic-ray", "exec", str(config), str(copy))
+    with sqlite3.connect(db) as c:
+        c.execute("ATTACH DATABASE ? AS retry", (str(copy),))
+        c.execute(f"DELETE FROM work_results WHERE job_id IN ({marks})", jobs)
+        c.execute("INSERT INTO work_results SELECT * FROM retry.work_results")
+    copy.unlink()
 
 
 def check_imports_this_checkout():
@@ -249,7 +273,8 @@ def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
     check_imports_this_checkout()
     config, db, command = write_config(path, tests, mode, timeout, excluded)
     if retry_survivors and db.exists() and not fresh:
-        forget_survivors(path, db)
+        retry_survivors(path, config, db)
+        return summary(path)
     if fresh or not db.exists():
         if db.exists():
             db.unlink()
