@@ -230,7 +230,7 @@ def unlisted_survivors(path, db):
     return [job for job, diff in rows if (path, *_changed_lines(diff)) not in listed]
 
 
-def retry_survivors(path, config, db):
+def run_survivors_again(path, config, db):
     """Run the unlisted survivors again (against new tests), and only them, even while other
     mutants are pending: in a copy of the session that holds just those, whose results then
     replace theirs in the session."""
@@ -273,7 +273,7 @@ def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
     check_imports_this_checkout()
     config, db, command = write_config(path, tests, mode, timeout, excluded)
     if retry_survivors and db.exists() and not fresh:
-        retry_survivors(path, config, db)
+        run_survivors_again(path, config, db)
         return summary(path)
     if fresh or not db.exists():
         if db.exists():
