@@ -181,3 +181,21 @@ def test_widths_beyond_small_integers():
 def test_target_rows_for_another_number_of_samples_are_refused():
     with pytest.raises(ValueError, match="different numbers of samples: 3 and 4"):
         v.check_targets(np.zeros((4, 2)), 3, 2)
+
+
+def test_an_array_like_with_to_numpy_but_no_dtypes_is_not_taken_for_pandas():
+    class Table:
+        def __array__(self, dtype=None, copy=None):
+            return np.ones((2, 3))
+
+        def to_numpy(self):
+            raise AssertionError("not a DataFrame: np.asarray is enough")
+
+    np.testing.assert_array_equal(v.check_array(Table()), np.ones((2, 3)))
+
+
+def test_the_fit_note_only_for_values_cast_to_another_dtype():
+    with pytest.raises(ValueError, match=r"NaN or infinity; clean or impute it first$"):
+        v.check_array(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match=r"\(values must also fit in float32\)"):
+        v.check_array(np.array([[1e39, 1.0]]), dtype=np.float32)
