@@ -86,7 +86,7 @@ def test_check_dtype_accepts_float32_and_float64_spelled_any_way(dtype, expected
 
 
 @pytest.mark.parametrize("shape, ndim, hint", [((3,), 2, True), ((2, 2, 2), 2, False), ((3,), 3, False),
-                                               ((2, 2), 1, False)])
+                                               ((2, 2), 1, False), ((), 2, False)])
 def test_the_reshape_hint_is_given_for_one_sample_given_as_a_vector(shape, ndim, hint):
     with pytest.raises(ValueError, match=f"Expected {ndim}D array for X, got {len(shape)}D") as info:
         v.check_array(np.ones(shape), ndim=ndim)
@@ -113,6 +113,10 @@ def test_sample_weights():
     assert v.check_sample_weight(None, 3) is None
     with pytest.raises(ValueError, match=r"must be non-negative, got \[-1.0, -2.0\]"):
         v.check_sample_weight([1, -1, 0, -2], 4)
+    with pytest.raises(ValueError, match=r"got \[-1.0, -2.0, -3.0, -4.0, -5.0\]$"):  # at most five
+        v.check_sample_weight([-1, -2, -3, -4, -5, -6], 6)
+    with pytest.raises(ValueError, match=r"must have shape \(3,\), one weight per sample, got shape \(2,\)"):
+        v.check_sample_weight([1, 2], 3)
     with pytest.raises(ValueError, match="NaN or infinity"):
         v.check_sample_weight([1, np.nan], 2)
     with pytest.raises(ValueError, match="zero for every sample"):
@@ -199,3 +203,13 @@ def test_the_fit_note_only_for_values_cast_to_another_dtype():
         v.check_array(np.array([[np.nan, 1.0]]))
     with pytest.raises(ValueError, match=r"\(values must also fit in float32\)"):
         v.check_array(np.array([[1e39, 1.0]]), dtype=np.float32)
+
+
+def test_empty_arrays_are_finite():
+    v.check_finite(np.empty((0, 3)))
+    v.check_finite(np.empty(0))
+
+
+def test_targets_of_three_dimensions_are_refused():
+    with pytest.raises(ValueError, match=r"must be integer labels of shape \(2,\) or targets of shape \(2, 3\)"):
+        v.check_targets(np.zeros((2, 3, 1)), 2, 3)
