@@ -164,12 +164,17 @@ def _changed_lines(diff):
     return " / ".join(removed), " / ".join(added)
 
 
+def _entries():
+    """The entries of the equivalents file (equivalent, or killed by a run in the other mode)."""
+    return json.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else []
+
+
 def summary(path):
     """Counts of killed / equivalent / surviving mutants of ``path`` and each survivor's diff."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    entries = json.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else []
+    entries = _entries()
     known = {(e["file"], e["original"], e["mutant"]): e["why"] for e in entries if "why" in e}
     by_hand = {(e["file"], e["original"], e["mutant"]): e["killed"] for e in entries if "killed" in e}
     counts = {"killed": 0, "equivalent": 0, "survived": 0, "skipped": 0, "incompetent": 0}
@@ -215,8 +220,7 @@ def _cr(*args):
 
 def _listed():
     """(file, original, mutant) of every entry of the equivalents file."""
-    entries = json.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else []
-    return {(e["file"], e["original"], e["mutant"]) for e in entries}
+    return {(e["file"], e["original"], e["mutant"]) for e in _entries()}
 
 
 def unlisted_survivors(path, db):
