@@ -28,6 +28,7 @@ sweep drops (truncates) such a line; its configuration runs again.  While a
 sweep uses the file it holds an exclusive ``flock`` on it (POSIX), so two
 sweeps cannot append to the same file.
 """
+import ast
 import csv
 import hashlib
 import io
@@ -319,3 +320,66 @@ def count_rows(path):
             return max(0, f.read().count(b"\n") - 2)
     except FileNotFoundError:
         return 0
+
+
+def _cell_value(text):
+    """A parameter cell as the Python value it was written from (None if empty)."""
+    if text == "":
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text  # a string parameter is written as itself
+
+
+def read_rows(path):
+    """The rows of a results file as dicts, sorted by configuration index (read only, no lock).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a results file of this format or a row is malformed.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    end = data.rfind(b"\n") + 1
+    try:
+        lines = data[:end].decode("utf-8").split("\n")[:-1]
+    except UnicodeDecodeError:
+        lines = []
+    if not lines or not lines[0].startswith(PREFIX):
+        raise ValueError(f"{path!r} is not a fastnn sweep results file (its first line does not "
+                         f"start with {PREFIX.strip()!r})")
+    try:
+        version = json.loads(lines[0][len(PREFIX):])["format"]
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"results file {path!r} has a malformed first line") from None
+    if version != FORMAT_VERSION:
+        raise ValueError(f"results file {path!r} has format {version!r}; this fastnn reads "
+                         f"format {FORMAT_VERSION}")
+    if len(lines) < 2:
+        raise ValueError(f"results file {path!r} has no line naming the columns")
+    columns = next(csv.reader(lines[1:2]))
+    if columns[:1] != ["index"] or columns[-len(RESULT_FIELDS) - 1:] != [*RESULT_FIELDS, "fastnn_version"]:
+        raise ValueError(f"results file {path!r}: line 2 must name the columns index, the parameters, "
+                         f"{', '.join(RESULT_FIELDS)}, fastnn_version")
+    names = columns[1:-len(RESULT_FIELDS) - 1]
+    rows = []
+    for number, cells in enumerate(csv.reader(lines[2:]), start=3):
+        if len(cells) != len(columns):
+            raise ValueError(f"results file {path!r}, line {number}: {len(cells)} cells, expected {len(columns)}")
+        cell = dict(zip(columns, cells))
+        try:
+            row = {"index": int(cell["index"])}
+            row.update({name: _cell_value(cell[name]) for name in names})
+            row.update({k: float(cell[k]) for k in ("score", "score_std", "seconds")})
+        except ValueError:
+            raise ValueError(f"results file {path!r}, line {number}: index, score, score_std or "
+                             f"seconds is not a number") from None
+        row["error"] = cell["error"] or None
+        row["fastnn_version"] = cell["fastnn_version"]
+        rows.append(row)
+    return sorted(rows, key=lambda r: r["index"])

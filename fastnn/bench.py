@@ -8,12 +8,11 @@ epoch, speed relative to the reference, the largest parameter difference from
 the reference and test accuracy.  ``bench`` times ``Network.fit`` and
 ``predict_proba`` over a few shapes, mini-batch sizes, dtypes and thread counts.
 
-The functions return rows (lists of dicts) and tables (strings); the ``cmd_*``
-functions are the CLI.  Timings never include compilation: the jit kernels are
+The functions return rows (lists of dicts) and tables (strings); the commands are
+:mod:`fastnn.cli.compare` and :mod:`fastnn.cli.bench`.  Timings never include compilation: the jit kernels are
 warmed up on a tiny network of the same dtype first, and every other row has
 its own untimed warm-up (stated under the compare table).
 """
-import argparse
 import contextlib
 import os
 import textwrap
@@ -21,8 +20,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
-from ._argtypes import parse_sizes
 
 DEFAULT_SIZES = [784, 30, 10]
 FLOAT64_TOLERANCE = 1e-9
@@ -608,116 +605,3 @@ def format_inference(rows, n_rows):
         lines.append(f"| {r['sizes']} | {r['dtype']} | {r['threads']} | {r['seconds']:.4f} | "
                      f"{r['numpy_seconds']:.4f} | {r['speedup']:.2f}x |")
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- CLI
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _engine_list(text):
-    engines = [e.strip() for e in text.split(",") if e.strip()]
-    unknown = [e for e in engines if e not in COMPARE_ENGINES]
-    if unknown or "reference" not in engines:
-        raise argparse.ArgumentTypeError(f"--engines must list 'reference' and some of "
-                                         f"{','.join(COMPARE_ENGINES)}; got {text!r}")
-    return engines
-
-
-def _compare_header(args, sizes, n):
-    return (f"sizes {sizes}, mini-batch {args.mini_batch_size}, eta {args.eta}, {n} samples from "
-            f"{args.data!r}, {args.epochs} epoch(s), {args.dtype}; {cpu_model()}, {os.cpu_count()} CPUs, "
-            f"{core_count()} numba threads")
-
-
-def cmd_compare(args):
-    """``fastnn compare``: print the table; exit 1 if the jit engine disagrees with the reference."""
-    X, y, X_test, y_test, sizes = load_data(args.data, args.samples, args.sizes, args.seed)
-    tolerance = args.tolerance
-    if tolerance is None:
-        tolerance = FLOAT32_TOLERANCE if args.dtype == "float32" else FLOAT64_TOLERANCE
-    common = dict(mini_batch_size=args.mini_batch_size, eta=args.eta, seed=args.seed,
-                  dtype=args.dtype, threads=args.threads)
-    rows = run_compare(X, y, X_test, y_test, sizes, epochs=args.epochs, engines=args.engines, **common)
-    header = _compare_header(args, sizes, len(X))
-    print(header)
-    print(format_compare(rows))
-    print("\n".join(compare_legend(rows)))
-    if args.plot:
-        plot_compare(rows, args.plot, title=header)
-        print(f"Wrote the bar chart to {args.plot}")
-    # Agreement check.  Long SGD runs at the book's eta are chaotic: any two correct
-    # implementations (the matrix form too) drift apart once rounding differences are
-    # amplified, so the check uses one epoch of the first --check-samples samples.
-    n_check = min(args.check_samples, len(X))
-    if n_check < len(X) or args.epochs > 1:
-        check = run_compare(X[:n_check], y[:n_check], X_test, y_test, sizes,
-                            engines=("jit", "reference"), **common)
-    else:
-        check = rows
-    worst = max(r["max_diff"] for r in check if r["kind"] == "jit")
-    print(f"agreement check (1 epoch of {n_check} samples): fastnn fit vs reference max abs "
-          f"parameter difference {worst:.1e}, tolerance {tolerance:g}")
-    if jit_disagreements(check, tolerance):
-        print(f"ERROR: the jit engine differs from the reference by {worst:.3g} > tolerance {tolerance:g}")
-        return 1
-    return 0
-
-
-def cmd_bench(args):
-    """``fastnn bench``: ``Network.fit`` and ``predict_proba`` times of the jit engine."""
-    dtypes = args.dtype or ("float64", "float32")
-    X, y = synthetic_data(max(args.samples, args.infer_samples), 784, 10, args.seed)
-    rows = run_bench(X[:args.samples], y[:args.samples], epochs=args.epochs, threads=args.threads,
-                     dtypes=dtypes)
-    print(f"fastnn jit engine; {cpu_model()}, {os.cpu_count()} CPUs, {core_count()} numba threads")
-    print(f"Network.fit on {args.samples} synthetic samples, {args.epochs} epochs per call, eta 3; "
-          f"fit s/epoch: the whole call (history on) / epochs; loop: history_['seconds']; "
-          f"threads None: fastnn's default")
-    print(format_bench(rows))
-    inference = run_inference_bench(X[:args.infer_samples], dtypes=dtypes, threads=args.threads)
-    print()
-    print(f"predict_proba, best of 5 calls; NumPy: sigma(A W^T + b) per layer with BLAS's default threads")
-    print(format_inference(inference, args.infer_samples))
-    return 0
-
-
-def add_bench_parsers(sub):
-    """Register the ``compare`` and ``bench`` subcommands on ``sub`` (argparse subparsers)."""
-    compare = sub.add_parser("compare", help="time fastnn, NumPy, JAX and PyTorch on the same run "
-                                             "and check agreement")
-    compare.add_argument("--data", default="synthetic",
-                         help="'synthetic' (default, shaped like --sizes), 'digits', a folder of IDX "
-                              "files or mnist.pkl.gz (as in fastnn train)")
-    compare.add_argument("--sizes", type=parse_sizes, default=None, help="layer sizes (default 784,30,10)")
-    compare.add_argument("--mini-batch-size", type=_positive, default=10)
-    compare.add_argument("--samples", type=_positive, default=5000)
-    compare.add_argument("--epochs", type=_positive, default=1)
-    compare.add_argument("--eta", type=float, default=3.0)
-    compare.add_argument("--seed", type=int, default=0)
-    compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    compare.add_argument("--threads", type=_positive, default=None,
-                         help="one more thread count for the fastnn fit rows (always: None, 1, all cores)")
-    compare.add_argument("--engines", type=_engine_list, default=list(COMPARE_ENGINES),
-                         help=f"rows to run, comma-separated (default {','.join(COMPARE_ENGINES)}; "
-                              f"jax and torch only if installed)")
-    compare.add_argument("--plot", metavar="FILE", help="write a bar chart of seconds per epoch per row")
-    compare.add_argument("--check-samples", type=_positive, default=1000,
-                         help="samples of the one-epoch jit-vs-reference agreement check (default 1000)")
-    compare.add_argument("--tolerance", type=float, default=None,
-                         help=f"largest allowed jit-vs-reference parameter difference "
-                              f"(default {FLOAT64_TOLERANCE:g}; {FLOAT32_TOLERANCE:g} for float32)")
-    compare.set_defaults(func=cmd_compare)
-    bench = sub.add_parser("bench", help="fit and predict_proba times of the jit engine")
-    bench.add_argument("--samples", type=_positive, default=10000, help="training samples")
-    bench.add_argument("--infer-samples", type=_positive, default=10000, help="rows of predict_proba")
-    bench.add_argument("--epochs", type=_positive, default=2, help="epochs per fit call")
-    bench.add_argument("--threads", type=_positive, default=None,
-                       help="time only this thread count (default: None, 1 and all cores)")
-    bench.add_argument("--dtype", choices=["float64", "float32"], action="append", default=None)
-    bench.add_argument("--seed", type=int, default=0)
-    bench.set_defaults(func=cmd_bench)
-    return compare, bench
