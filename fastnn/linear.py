@@ -45,13 +45,6 @@ def _check_y(y, n_samples, *, labels=False):
     return y
 
 
-def _check_choice(value, name, choices):
-    """Return ``value`` if it is one of ``choices``, else raise ValueError."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
-
-
 def _curvature(X, solver, batch_size):
     """Curvature estimate L of the L2 cost, for the default learning rate 1/L.
 
@@ -254,8 +247,8 @@ class LinearRegression(RegressorMixin, _GradientFit):
 
     def _check_params(self):
         """Check every parameter; return them with ``None`` defaults resolved (a dict)."""
-        _check_choice(self.solver, "solver", ("closed", "gd", "sgd"))
-        _check_choice(self.loss, "loss", ("l2", "l1"))
+        _v.check_choice(self.solver, "solver", ("closed", "gd", "sgd"))
+        _v.check_choice(self.loss, "loss", ("l2", "l1"))
         if self.solver == "closed" and self.loss == "l1":
             raise ValueError(
                 "solver='closed' only solves loss='l2'; use solver='gd' or 'sgd' for l1")
@@ -384,7 +377,7 @@ class LogisticRegression(ClassifierMixin, _GradientFit):
 
     def _check_params(self):
         """Check every parameter; return them with ``None`` defaults resolved (a dict)."""
-        _check_choice(self.solver, "solver", ("gd", "sgd"))
+        _v.check_choice(self.solver, "solver", ("gd", "sgd"))
         return self._common_params()
 
     def fit(self, X, y):

@@ -17,7 +17,7 @@ A sweep survives faults the way Dask users expect:
 * a configuration that raises gets ``error_score`` and its error in the
   ``error`` column, and the others go on (``error_score="raise"`` stops);
 * with ``results="sweep.csv"`` each finished configuration is appended to
-  the file at once (see :mod:`fastnn._sweep_file` for the format), and the
+  the file at once (its format is in the user guide, *Sweeps*; :func:`read_results` reads it), and the
   same call after an interruption runs only the configurations missing from it.
 
 Results are collected with ``distributed.as_completed`` while at most a few
@@ -36,14 +36,13 @@ import itertools
 import json
 import math
 import numbers
-import sys
 import time
 import warnings
 
 import numpy as np
 
 from ._stack import outside_fastnn
-from .training import _NoBar, progress_enabled
+from ._progress import make_bar
 
 __all__ = ["sweep", "format_table", "best_row", "row_params", "read_results"]
 
@@ -308,17 +307,12 @@ def _row(config, result, error_score):
 
 
 class _Progress:
-    """A tqdm bar of configurations done / total with the best score so far (stderr, terminals only)."""
+    """A bar of configurations done / total with the best score so far (stderr, terminals only)."""
 
     def __init__(self, progress, total, done):
         self.best = max((r["score"] for r in done if r["error"] is None), default=-math.inf)
-        if progress_enabled(progress):
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=len(done), unit="config", dynamic_ncols=True)
-            self._show_best()
-        else:
-            self.bar = _NoBar()
+        self.bar = make_bar(progress, total, initial=len(done), unit="config")
+        self._show_best()
 
     def _show_best(self):
         if self.best > -math.inf:

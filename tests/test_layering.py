@@ -113,7 +113,7 @@ def test_find_cycle_finds_a_planted_cycle():
 
 
 def test_packages_include_the_subpackages():
-    assert {"fastnn.reference", "fastnn.cli"} <= set(PACKAGES)
+    assert {"fastnn.reference", "fastnn.cli", "fastnn.colorize", "fastnn.bench"} <= set(PACKAGES)
 
 
 def test_no_import_cycles():
