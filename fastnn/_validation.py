@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ._stack import outside_fastnn
+from ._stacklevel import outside_fastnn
 from .exceptions import UnscaledInputWarning
 
 SUPPORTED_DTYPES = {"float64": np.float64, "float32": np.float32}

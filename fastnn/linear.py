@@ -15,8 +15,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation as _v
-from ._stack import outside_fastnn
-from ._warnings import ConvergenceWarning
+from ._stacklevel import outside_fastnn
+from .exceptions import ConvergenceWarning
 from .kernels import linear as _k
 from .reference import linear_np as _ref
 

@@ -28,7 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from . import training
-from ._sources import check_chunked, in_memory, is_chunked, load_rows, row_bounds
+from ._training_rows import check_chunked, in_memory, is_chunked, load_rows, row_bounds
 from ._validation import check_dtype, check_flag, check_hidden_sizes, check_sample_weight
 from .network import Network
 

@@ -41,7 +41,7 @@ import warnings
 
 import numpy as np
 
-from ._stack import outside_fastnn
+from ._stacklevel import outside_fastnn
 from ._progress import make_bar
 
 __all__ = ["sweep", "format_table", "best_row", "row_params", "read_results"]

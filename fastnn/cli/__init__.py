@@ -10,7 +10,7 @@ that imports ``argparse``: the library modules know nothing of the command line.
 import argparse
 import sys
 
-from .. import _compile
+from .. import _numba_cache
 from .._version import __version__
 from . import bench, colorize, compare, demo, predict, sweep, train
 
@@ -33,7 +33,7 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``fastnn`` command."""
     args = build_parser().parse_args(argv)
-    _compile.announce_if_cold(_compile.command_dtypes(args))  # so a slow first epoch is not read as the speed
+    _numba_cache.announce_if_cold(_numba_cache.command_dtypes(args))  # so a slow first epoch is not read as the speed
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
