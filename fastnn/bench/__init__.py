@@ -40,6 +40,5 @@ __all__ = [
     # speed
     "run_bench", "format_bench", "run_inference_bench", "format_inference", "numpy_forward",
     "thread_choices", "BENCH_SIZES", "BENCH_MINI_BATCHES",
-    # the other tools
-    "rivals",
 ]
+# fastnn.bench.rivals (the other tools' trainers) is a module of its own, imported here
