@@ -1,5 +1,8 @@
 """The results file of :func:`fastnn.sweep`: a CSV file that grows by one row per finished configuration.
 
+Users read the format in the guide (docs/guide/sweeps.md, "Format") and the file with
+:func:`fastnn.sweeps.read_results`; this docstring repeats it for the code's readers.
+
 Format (version 1), UTF-8 text, one record per line::
 
     # fastnn sweep results {"format": 1, "fingerprint": {...}, "configurations": 4, ...}
