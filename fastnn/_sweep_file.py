@@ -247,11 +247,7 @@ def _lock(handle, path):
 def _read(handle, path, header, columns, configs):
     """Check the header of an open results file, drop an incomplete last line, parse the rows."""
     data = handle.read()
-    end = data.rfind(b"\n") + 1
-    try:
-        lines = data[:end].decode("utf-8").split("\n")[:-1]
-    except UnicodeDecodeError:
-        lines = []
+    lines, end = _complete_lines(data)
     _check_header(lines, path, header, columns)  # before touching the file: it may not be ours
     if end < len(data):  # a row cut short by a crash: never complete, so drop it
         handle.seek(end)
@@ -269,18 +265,36 @@ def _read(handle, path, header, columns, configs):
     return rows
 
 
-def _check_header(lines, path, header, columns):
+def _complete_lines(data):
+    """The complete (newline-terminated) lines of a file's bytes, and where they end."""
+    end = data.rfind(b"\n") + 1
+    try:
+        return data[:end].decode("utf-8").split("\n")[:-1], end
+    except UnicodeDecodeError:
+        return [], end
+
+
+def _first_line(lines, path, hint=""):
+    """The JSON of a results file's first line, checked to be of this format."""
     if not lines or not lines[0].startswith(PREFIX):
         raise ValueError(f"{path!r} is not a fastnn sweep results file (its first line does not "
-                         f"start with {PREFIX.strip()!r}); choose another file name")
+                         f"start with {PREFIX.strip()!r}){hint}")
     try:
         found = json.loads(lines[0][len(PREFIX):])
-        version, prints = found["format"], found["fingerprint"]
+        version = found["format"]
     except (ValueError, KeyError, TypeError):
         raise ValueError(f"results file {path!r} has a malformed first line") from None
     if version != FORMAT_VERSION:
         raise ValueError(f"results file {path!r} has format {version!r}; this fastnn reads "
                          f"format {FORMAT_VERSION}")
+    return found
+
+
+def _check_header(lines, path, header, columns):
+    found = _first_line(lines, path, "; choose another file name")
+    if "fingerprint" not in found:
+        raise ValueError(f"results file {path!r} has a malformed first line")
+    prints = found["fingerprint"]
     differ = [text for key, text in _COMPONENTS.items()
               if not isinstance(prints, dict) or prints.get(key) != header["fingerprint"][key]]
     if differ:
@@ -347,22 +361,8 @@ def read_rows(path):
     """
     path = os.fspath(path)
     with open(path, "rb") as f:
-        data = f.read()
-    end = data.rfind(b"\n") + 1
-    try:
-        lines = data[:end].decode("utf-8").split("\n")[:-1]
-    except UnicodeDecodeError:
-        lines = []
-    if not lines or not lines[0].startswith(PREFIX):
-        raise ValueError(f"{path!r} is not a fastnn sweep results file (its first line does not "
-                         f"start with {PREFIX.strip()!r})")
-    try:
-        version = json.loads(lines[0][len(PREFIX):])["format"]
-    except (ValueError, KeyError, TypeError):
-        raise ValueError(f"results file {path!r} has a malformed first line") from None
-    if version != FORMAT_VERSION:
-        raise ValueError(f"results file {path!r} has format {version!r}; this fastnn reads "
-                         f"format {FORMAT_VERSION}")
+        lines, _ = _complete_lines(f.read())
+    _first_line(lines, path)
     if len(lines) < 2:
         raise ValueError(f"results file {path!r} has no line naming the columns")
     columns = next(csv.reader(lines[1:2]))

@@ -47,6 +47,7 @@ from ._progress import make_bar
 __all__ = ["sweep", "format_table", "best_row", "row_params", "read_results"]
 
 _RESULT_COLUMNS = ("score", "score_std", "seconds", "error")
+_FILE_COLUMNS = ("index", "fastnn_version")  # the columns read_results adds
 
 #: Tasks kept in flight per worker thread (at least ``_MIN_IN_FLIGHT``): enough to keep
 #: every worker busy while results travel back, few enough that the client holds a
@@ -561,8 +562,9 @@ def row_params(row):
     """The configuration of one table row: its parameters, without the result columns.
 
     Parameters a configuration does not set (None or NaN cells, where the
-    grid is a list of dicts with different keys) are left out, so the
-    result can be passed to :class:`fastnn.sklearn.MLPClassifier` as is.
+    grid is a list of dicts with different keys) are left out, and so are
+    the ``index`` and ``fastnn_version`` columns of :func:`read_results`,
+    so the result can be passed to :class:`fastnn.sklearn.MLPClassifier` as is.
 
     Parameters
     ----------
@@ -578,7 +580,8 @@ def row_params(row):
     >>> row_params({"eta": 3.0, "score": 0.95, "score_std": 0.01, "seconds": 0.2, "error": None})
     {'eta': 3.0}
     """
-    return {k: v for k, v in row.items() if k not in _RESULT_COLUMNS and not _is_missing(v)}
+    return {k: v for k, v in row.items()
+            if k not in _RESULT_COLUMNS and k not in _FILE_COLUMNS and not _is_missing(v)}
 
 
 def read_results(path):

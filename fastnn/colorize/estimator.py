@@ -214,11 +214,11 @@ class Colorizer:
         chroma : ndarray, shape (n_samples, 2)
             Their a*, b*.
         progress : bool
-            Show a progress bar (samples/s, cost) on stderr if it is a terminal.
+            As in :meth:`fit`.
 
         Returns
         -------
-        self
+        self : the fitted colorizer
 
         Raises
         ------
