@@ -101,6 +101,7 @@ def compare(train_images, test_images, colorizer=None, *, names=None, mlp=True, 
 
     Examples
     --------
+    >>> from fastnn.colorize import TEST_PHOTOS, TRAIN_PHOTOS, bundled_photos, format_table
     >>> photos = bundled_photos()
     >>> result = compare([photos[n] for n in TRAIN_PHOTOS], [photos[n] for n in TEST_PHOTOS],
     ...                  names=list(TEST_PHOTOS), mlp=False)        # doctest: +SKIP
