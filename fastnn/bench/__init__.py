@@ -1,19 +1,19 @@
 """Speed and agreement of the engines: what ``fastnn compare`` and ``fastnn bench`` run.
 
-* :mod:`fastnn.bench.harness`: data, thread limits, warm-up, timed fits and the
+* ``fastnn.bench.harness``: data, thread limits, warm-up, timed fits and the
   starting state that every compared implementation shares;
-* :mod:`fastnn.bench.compare`: ``compare`` trains the same initial parameters in the
+* ``fastnn.bench.compare``: ``compare`` trains the same initial parameters in the
   same order of samples with ``Network.fit`` (threads None, 1 and all cores), the
   book's per-sample reference, chapter 2's matrix engine, a tuned NumPy matrix
   form, and JAX and PyTorch CPU when installed, then tabulates seconds per epoch,
   speed relative to the reference, the largest parameter difference from the
   reference and test accuracy;
-* :mod:`fastnn.bench.speed`: ``bench`` times ``Network.fit`` and ``predict_proba``
+* ``fastnn.bench.speed``: ``bench`` times ``Network.fit`` and ``predict_proba``
   over a few shapes, mini-batch sizes, dtypes and thread counts;
-* :mod:`fastnn.bench.rivals`: the other tools' trainers (tuned NumPy, JAX, PyTorch).
+* ``fastnn.bench.rivals``: the other tools' trainers (tuned NumPy, JAX, PyTorch).
 
 The functions return rows (lists of dicts) and tables (strings); the commands are
-:mod:`fastnn.cli.compare` and :mod:`fastnn.cli.bench`.  Timings never include
+``fastnn.cli.compare`` and ``fastnn.cli.bench``.  Timings never include
 compilation: the jit kernels are warmed up on a tiny network of the same dtype
 first, and every other row has its own untimed warm-up (stated under the compare
 table).  Every name below is importable from ``fastnn.bench``.

@@ -138,7 +138,7 @@ def run_compare(X, y, X_test, y_test, sizes, *, epochs=1, mini_batch_size=10, et
         One more thread count for the fastnn fit rows (besides None, 1 and
         all cores).
     engines : sequence of str
-        Row kinds to run, from :data:`COMPARE_ENGINES`; "reference" is required.
+        Row kinds to run, from ``COMPARE_ENGINES``; "reference" is required.
     perturb : callable, optional
         ``perturb(runs)`` may modify the trained networks (a list of
         :class:`Run`) before they are scored (used by the tests to check that
@@ -147,7 +147,7 @@ def run_compare(X, y, X_test, y_test, sizes, *, epochs=1, mini_batch_size=10, et
     Returns
     -------
     list of dict
-        :func:`compare_rows`'s rows, in :data:`COMPARE_ENGINES` order.
+        :func:`compare_rows`'s rows, in ``COMPARE_ENGINES`` order.
     """
     unknown = [e for e in engines if e not in COMPARE_ENGINES]
     if unknown:

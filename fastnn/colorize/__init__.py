@@ -25,20 +25,20 @@ bundled photos).
 The package's modules, each importable on its own; every public name is also
 importable from ``fastnn.colorize``:
 
-* :mod:`~fastnn.colorize.images`: :func:`read_image` and :func:`image_files`
+* ``images``: :func:`read_image` and :func:`image_files`
   (Pillow, with its decompression-bomb guard), and the checks every image passes;
-* :mod:`~fastnn.colorize.features`: :func:`feature_count` and the feature rows of pixels;
-* :mod:`~fastnn.colorize.colour`: :func:`lab_to_rgb` (keeps L* exactly by reducing
+* ``features``: :func:`feature_count` and the feature rows of pixels;
+* ``colour``: :func:`lab_to_rgb` (keeps L* exactly by reducing
   out-of-gamut chroma) and the network's targets;
-* :mod:`~fastnn.colorize.estimator`: :class:`Colorizer`, with its parameters'
-  checks in :mod:`~fastnn.colorize.params` and its file format in
-  :mod:`~fastnn.colorize.fileformat`;
-* :mod:`~fastnn.colorize.evaluation`: :func:`evaluate` and :func:`format_table`;
-* :mod:`~fastnn.colorize.baselines`: :func:`fit_baselines` and :func:`compare`;
-* :mod:`~fastnn.colorize.photos`: :func:`bundled_photos`, :data:`TRAIN_PHOTOS`,
+* ``estimator``: :class:`Colorizer`, with its parameters'
+  checks in ``params`` and its file format in
+  ``fileformat``;
+* ``evaluation``: :func:`evaluate` and :func:`format_table`;
+* ``baselines``: :func:`fit_baselines` and :func:`compare`;
+* ``photos``: :func:`bundled_photos`, :data:`TRAIN_PHOTOS`,
   :data:`TEST_PHOTOS`.
 
-The command line (``fastnn colorize``, ``fastnn demo colorize``) is :mod:`fastnn.cli.colorize`.
+The command line (``fastnn colorize``, ``fastnn demo colorize``) is ``fastnn.cli.colorize``.
 """
 from .baselines import compare, fit_baselines
 from .colour import CHROMA_RANGE, GAMUT_STEPS, GAMUT_TOL, lab_to_rgb
@@ -47,7 +47,14 @@ from .evaluation import evaluate, format_table
 from .features import CONTEXT, PREDICT_BATCH, feature_count
 from .fileformat import FORMAT_NAME, FORMAT_VERSION
 from .images import IMAGE_EXTENSIONS, image_files, read_image
-from .photos import TEST_PHOTOS, TRAIN_PHOTOS, bundled_photos
+from . import photos as _photos
+from .photos import bundled_photos
+
+TRAIN_PHOTOS = _photos.TRAIN_PHOTOS
+"""Bundled photos the demo trains on."""
+
+TEST_PHOTOS = _photos.TEST_PHOTOS
+"""Bundled photos the demo keeps out of training (see docs/guide/colorize.md for the others)."""
 
 __all__ = ["Colorizer", "read_image", "image_files", "lab_to_rgb", "feature_count", "fit_baselines",
            "evaluate", "compare", "format_table", "bundled_photos", "TRAIN_PHOTOS", "TEST_PHOTOS"]

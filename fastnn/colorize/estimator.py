@@ -26,7 +26,7 @@ class Colorizer:
     checked by :meth:`fit`, which returns self; fitted attributes end in ``_``.
 
     The defaults were chosen on the bundled photos (trained on
-    :data:`TRAIN_PHOTOS`, checked on :data:`TEST_PHOTOS` and on the
+    :data:`~fastnn.colorize.TRAIN_PHOTOS`, checked on :data:`~fastnn.colorize.TEST_PHOTOS` and on the
     training photos themselves; figures in docs/guide/colorize.md): two
     hidden layers fit the training photos better than one; 32-32 fit as
     well as 64-64 with less than half the arithmetic; eta = 1.5 gave a lower
