@@ -51,8 +51,9 @@ PARALLEL_MIN_WORK = 16384
 parallel region (starting one costs microseconds, far more on busy cores)."""
 
 INFER_CHUNK = 800
-"""Samples per round of the batched forward pass (a multiple of ``SAMPLES``); 800 was
-0-9% faster than 400 on 50,000 rows (AMD EPYC Zen 3), and its buffers stay ~0.5 MB."""
+"""Samples per round of the batched forward pass (a multiple of ``SAMPLES``): large enough
+that the rounds' overhead is small, small enough that the round's buffers stay ~0.5 MB
+(the measurement: docs/performance.md, "Measurements behind the code")."""
 
 NO_METRICS = np.zeros(0)
 """Pass as ``metrics`` to skip the training cost and accuracy."""
