@@ -13,7 +13,6 @@ from conftest import EPOCH_TOL, STEP_TOL, max_param_diff
 
 from fastnn import Network
 from fastnn.reference import network_np
-from fastnn.training import PlateauRule
 
 N_TRAIN = 1200
 
@@ -192,27 +191,6 @@ def test_sgd_rejects_ambiguous_arguments(digits):
 
 
 # -- early stopping and the learning-rate schedule -----------------------------------------
-
-def test_plateau_rule_early_stopping():
-    rule = PlateauRule(1.0, early_stopping_n=2)
-    stops = [rule.update(a) for a in [0.5, 0.6, 0.6, 0.7, 0.65, 0.7]]
-    assert stops == [False, False, False, False, False, True]
-    assert rule.stopped == "early stopping" and rule.eta == 1.0
-
-
-def test_plateau_rule_schedule_halves_then_stops_at_eta_over_128():
-    rule = PlateauRule(0.5, eta_schedule_n=2)
-    etas = []
-    for a in [0.9] + [0.1] * 30:
-        if rule.update(a):
-            break
-        etas.append(rule.eta)
-    assert rule.stopped == "eta schedule"
-    assert rule.eta == 0.5 / 128
-    # halved after every 2nd non-improving epoch: 1 + 2*7 accuracies were seen
-    assert len(etas) == 1 + 2 * 7 - 1
-    assert sorted(set(etas), reverse=True) == [0.5 / 2 ** k for k in range(7)]
-    assert PlateauRule.from_state(rule.state()).state() == rule.state()
 
 
 def replay_rule(accuracies, early_stopping_n, eta_schedule_n, eta0):
