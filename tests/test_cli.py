@@ -1,8 +1,7 @@
-"""The command line: `fastnn train` (and its save, plot, predict, resume and Ctrl-C), the
-one-line messages of bad arguments, and the book's loader module."""
+"""The command line: `fastnn train` (and its save, plot, predict, resume and Ctrl-C) and the
+one-line messages of bad arguments (the book's loader module: tests/test_mnist_loader.py)."""
 import gzip
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from fastnn import Network, _compile, cli, mnist_loader
+from fastnn import Network, _compile, cli
 
 
 def test_train_on_bundled_digits(capsys):
@@ -92,28 +91,6 @@ def test_the_process_exit_status_is_2():
         assert proc.returncode == 2, proc.stderr[-2000:]
         assert "Traceback" not in proc.stderr
         _error_line(proc.stderr, "train")
-
-
-def _write_mnist_pkl(path, splits):
-    """A gzipped pickle of the book's ((X, y), (X, y), (X, y)) structure."""
-    with gzip.open(path, "wb") as f:
-        pickle.dump(splits, f, protocol=4)
-
-
-def test_book_loader_and_script(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    def split(n):
-        return rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
-    path = tmp_path / "mnist.pkl.gz"
-    _write_mnist_pkl(path, (split(40), split(10), split(10)))
-    training_data, validation_data, test_data = mnist_loader.load_data_wrapper(str(path))
-    assert training_data[0][0].shape == (784, 1) and training_data[0][1].shape == (10, 1)
-    assert isinstance(test_data[0][1], int) and len(validation_data) == 10
-    # the book's chapter-1 script, verbatim apart from the import
-    from fastnn import network
-    net = network.Network([784, 30, 10])
-    net.SGD(training_data, 2, 10, 3.0, test_data=test_data)
-    assert capsys.readouterr().out.splitlines()[1].startswith("Epoch 1: ")
 
 
 # -- training from the command line: save, plot, predict, resume, Ctrl-C -------------------------
