@@ -1,5 +1,6 @@
-"""Training experience: history_, progress bar, learning curves, checkpoints/resume, Ctrl-C
-(the command line's: tests/test_cli.py), and the stopping rule (fastnn.training.PlateauRule)."""
+"""Training experience: history_, progress bar, checkpoints/resume, Ctrl-C, and the stopping
+rule (fastnn.training.PlateauRule).  The command line's training: tests/test_cli.py; the
+learning curves: tests/test_plot.py."""
 import io
 import sys
 
@@ -7,7 +8,6 @@ import numpy as np
 import pytest
 
 from fastnn import Network, training
-from fastnn.plot import learning_curves
 from fastnn.training import PlateauRule
 
 
@@ -106,24 +106,6 @@ def test_chunk_sizer_covers_the_epoch_in_whole_mini_batches():
     assert all(b == c for (_, b), (c, _) in zip(seen, seen[1:]))
     assert all((stop - start) % 7 == 0 for start, stop in seen[:-1])
 
-
-# -- learning curves ----------------------------------------------------------------------------
-
-def test_learning_curves_png(data, tmp_path):
-    import matplotlib.image
-
-    X, y, X_val, y_val = data
-    net = new_net().fit(X, y, epochs=4, validation_data=(X_val, y_val), **FIT)
-    path = tmp_path / "curves.png"
-    learning_curves(net.history_, path, title="test")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    image = matplotlib.image.imread(path)
-    assert image.shape[0] >= 300 and image.shape[1] >= 600
-    assert image[..., :3].std() > 0.05  # not a blank canvas
-    with pytest.raises(ValueError, match="empty"):
-        learning_curves(new_net().history_, tmp_path / "x.png")
-    with pytest.raises(TypeError):
-        learning_curves([1, 2], tmp_path / "x.png")
 
 
 # -- checkpoints and resume ---------------------------------------------------------------------
@@ -234,7 +216,6 @@ def test_callback_returning_true_stops(data):
     X, y, _, _ = data
     net = new_net().fit(X, y, epochs=10, callback=lambda net, rec: rec["epoch"] == 2, **FIT)
     assert net.epochs_done_ == 3 and not net.interrupted_
-
 
 
 def test_chunk_size_stays_bounded_when_chunks_are_instant(monkeypatch):
