@@ -1,17 +1,15 @@
 """How many threads the jit engine uses: a bounded OpenMP spin and a choice made at run time.
 
-Two facts decide the speed of a multi-threaded epoch (docs/performance.md):
+Two facts decide the speed of a multi-threaded epoch:
 
-* **Fork/join cost.**  A mini-batch of 10 samples on ``[784, 30, 10]`` takes
-  tens of microseconds, and every mini-batch starts a parallel region.  With
-  OpenMP's passive wait (threads sleep at once) a region costs ~25-45 us; with
-  a spin that outlasts the serial work between regions, ~2 us.
-  :func:`set_default_spin` sets ``GOMP_SPINCOUNT`` to a bounded spin (100,000
-  iterations, well under a millisecond, a third of libgomp's own default)
-  unless the user chose ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``; libgomp
-  reads it when Numba first loads it.  (10,000 ran out within the ~5 us of
-  serial work between two mini-batches' regions, and waking a sleeping thread
-  cost 2 us more per region.)
+* **Fork/join cost.**  Every mini-batch starts a parallel region, and at the
+  book's sizes the serial work between two regions is a few microseconds, less
+  than a region costs when OpenMP's threads sleep at once (its passive wait).
+  :func:`set_default_spin` sets ``GOMP_SPINCOUNT`` to a bounded spin that
+  outlasts that serial work (:data:`SPIN_COUNT` iterations, well under a
+  millisecond, a third of libgomp's own default) unless the user chose
+  ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``; libgomp reads it when Numba first
+  loads it.
 * **Busy cores.**  When another process keeps a core busy, a 2-thread region
   waits for the descheduled thread and one thread is faster.  No fixed count
   is right on every machine, so :class:`ThreadChooser` measures: it times
@@ -19,6 +17,9 @@ Two facts decide the speed of a multi-threaded epoch (docs/performance.md):
   again every few seconds.  The kernels give bit-identical results for any
   thread count, so switching (even in the middle of an epoch, between
   mini-batches) never changes a result.
+
+The timings behind the spin count are in docs/performance.md ("Measurements
+behind the code").
 """
 import os
 

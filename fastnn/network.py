@@ -13,6 +13,7 @@ from . import _guards
 from ._validation import (check_array, check_dtype, check_finite, check_float, check_int, check_sample_weight,
                           check_sizes, check_targets)
 from .engines import COST_CODES, ENGINES, INITS, check_threads
+from ._epoch_reports import fit_report, network2_report, network_report
 
 TRAINING_METRICS = ("running", "exact", "none")
 
@@ -283,56 +284,11 @@ class Network:
         rule = self._make_rule(eta, early_stopping_n, eta_schedule_n, ev is not None, "evaluation_data")
         lists = ([], [], [], [])
         if book2:
-            report = self._network2_report(X, Y, labels, ev, lmbda, monitors, lists)
+            report = network2_report(self, X, Y, labels, ev, lmbda, monitors, lists)
         else:
-            report = self._network_report(ev)
+            report = network_report(self, ev)
         self._train(_training_rows.InMemoryRows(X, Y), epochs, mini_batch_size, eta, lmbda, report, rule=rule)
         return lists if book2 else None
-
-    def _network_report(self, test):
-        """Per-epoch evaluation and printing of network.py's ``SGD``."""
-        def report(j):
-            if test is None:
-                print(f"Epoch {j} complete")
-                return {}
-            correct = self._count_correct(test[0], test[2])
-            print(f"Epoch {j}: {correct} / {len(test[2])}")
-            return {"validation_accuracy": correct / len(test[2])}
-        return report
-
-    def _network2_report(self, X, Y, labels, ev, lmbda, monitors, lists):
-        """Per-epoch monitoring and printing of network2.py's ``SGD`` (appends to ``lists``)."""
-        mon_ev_cost, mon_ev_acc, mon_tr_cost, mon_tr_acc = monitors
-        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = lists
-
-        def report(j):
-            print("Epoch %s training complete" % j)
-            record = {}
-            if mon_tr_cost or mon_tr_acc:
-                A = self._engine.feedforward(self, X)
-                if mon_tr_cost:
-                    record["training_cost"] = self._total_cost(A, Y, lmbda)
-                    training_cost.append(record["training_cost"])
-                    print("Cost on training data: {}".format(record["training_cost"]))
-                if mon_tr_acc:
-                    correct = int(np.sum(np.argmax(A, axis=1) == labels))
-                    record["training_accuracy"] = correct / len(labels)
-                    training_accuracy.append(correct)
-                    print("Accuracy on training data: {} / {}".format(correct, len(labels)))
-            if ev is not None:
-                A = self._engine.feedforward(self, ev[0])
-                correct = int(np.sum(np.argmax(A, axis=1) == ev[2]))
-                record["validation_accuracy"] = correct / len(ev[2])
-                if mon_ev_cost:
-                    record["validation_cost"] = self._total_cost(A, ev[1], lmbda)
-                    evaluation_cost.append(record["validation_cost"])
-                    print("Cost on evaluation data: {}".format(record["validation_cost"]))
-                if mon_ev_acc:
-                    evaluation_accuracy.append(correct)
-                    print("Accuracy on evaluation data: {} / {}".format(correct, len(ev[2])))
-            print()
-            return record
-        return report
 
     def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=1):
         """Apply one gradient-descent step using the ``(x, y)`` pairs of ``mini_batch``.
@@ -512,7 +468,7 @@ class Network:
             epochs = max(0, epochs - self.epochs_done_)
         self.fit_params_ = params
         self.validation_accuracy_ = []
-        report = self._fit_report(data, val, params["lmbda"], training_metrics)
+        report = fit_report(self, data, val, params["lmbda"], training_metrics)
         self._train(data, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
                     rule=rule, progress=progress, checkpoint=checkpoint, callback=callback,
                     running=training_metrics == "running")
@@ -530,25 +486,6 @@ class Network:
         X, Y = self._check_X_y(X, y)
         sw = check_sample_weight(sample_weight, X.shape[0], self.dtype)
         return _training_rows.InMemoryRows(X, Y, sw, shuffle)
-
-    def _fit_report(self, data, val, lmbda, training_metrics):
-        """Per-epoch measurements of ``fit``: training and validation cost and accuracy."""
-        val_labels = None if val is None else np.argmax(val[1], axis=1)
-
-        def report(j):
-            if training_metrics == "running":
-                record = data.running_measures(self, lmbda)
-            elif training_metrics == "exact":
-                record = data.training_measures(self, lmbda)
-            else:
-                record = {}
-            if val is not None:
-                A = self._engine.feedforward(self, val[0])
-                record["validation_cost"] = self._total_cost(A, val[1], lmbda)
-                record["validation_accuracy"] = float(np.mean(np.argmax(A, axis=1) == val_labels))
-                self.validation_accuracy_.append(record["validation_accuracy"])
-            return record
-        return report
 
     def _resume(self, checkpoint, params, rule):
         """Load ``checkpoint`` (if it exists) into self; return the rule to continue with."""

@@ -51,15 +51,16 @@ PARALLEL_MIN_WORK = 16384
 parallel region (starting one costs microseconds, far more on busy cores)."""
 
 INFER_CHUNK = 800
-"""Samples per round of the batched forward pass (a multiple of ``SAMPLES``); 800 was
-0-9% faster than 400 on 50,000 rows (AMD EPYC Zen 3), and its buffers stay ~0.5 MB."""
+"""Samples per round of the batched forward pass (a multiple of ``SAMPLES``): large enough
+that the rounds' overhead is small, small enough that the round's buffers stay ~0.5 MB
+(the measurement: docs/performance.md, "Measurements behind the code")."""
 
 NO_METRICS = np.zeros(0)
 """Pass as ``metrics`` to skip the training cost and accuracy."""
 
 
 # --------------------------------------------------------------------------- leaves
-# Leaves address flat 1-D buffers by offsets (``buf[row * ld + c + k]``) and take
+# Leaves address flat 1-D buffers by offsets (``buf[row * stride + col + k]``) and take
 # 1-D slices of them for the inner loops: indexing a slice by the loop counter
 # ``k >= 0`` vectorises to contiguous loads, while ``buf[base + k]`` (possibly
 # negative, so numba adds wraparound code) or a row of a 2-D array becomes gathers.
@@ -70,26 +71,31 @@ def _row(buf, start, n):
 
 
 @njit(cache=True, inline="always")
-def _block(theta, w0, n_in, j, src, ld, rows, c, s0):
+def _block(theta, w_start, n_in, j, src, src_stride, rows, src_col, s0):
     """The operands of a full register block: rows j, j+1 of ``W^l`` and the inputs
     of samples s0..s0+4, as 1-D views of length ``n_in``."""
-    return (_row(theta, w0 + j * n_in, n_in), _row(theta, w0 + (j + 1) * n_in, n_in),
-            _row(src, rows[s0] * ld + c, n_in), _row(src, rows[s0 + 1] * ld + c, n_in),
-            _row(src, rows[s0 + 2] * ld + c, n_in), _row(src, rows[s0 + 3] * ld + c, n_in),
-            _row(src, rows[s0 + 4] * ld + c, n_in))
+    return (_row(theta, w_start + j * n_in, n_in), _row(theta, w_start + (j + 1) * n_in, n_in),
+            _row(src, rows[s0] * src_stride + src_col, n_in),
+            _row(src, rows[s0 + 1] * src_stride + src_col, n_in),
+            _row(src, rows[s0 + 2] * src_stride + src_col, n_in),
+            _row(src, rows[s0 + 3] * src_stride + src_col, n_in),
+            _row(src, rows[s0 + 4] * src_stride + src_col, n_in))
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _dots(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, out, old, oc):
-    """z_sj = sum_k w_jk a_sk (eq. 23 without the bias) for rows j..j+nr-1 (nr <= 2)
-    and samples s0..s0+ns-1 (ns <= SAMPLES).
+def _dots(theta, w_start, n_in, j, n_rows, src, src_stride, rows, src_col, s0, n_samples,
+          out, out_stride, out_col):
+    """z_sj = sum_k w_jk a_sk (eq. 23 without the bias) for rows j..j+n_rows-1
+    (n_rows <= 2) and samples s0..s0+n_samples-1 (n_samples <= SAMPLES).
 
-    Row ``j`` of ``W^l`` is ``theta[w0 + j * n_in:]``; sample ``s``'s input is
-    ``src[rows[s] * ld + c:]`` and its output goes to ``out[s * old + oc + j]``.
+    Row ``j`` of ``W^l`` is ``theta[w_start + j * n_in:]``; sample ``s``'s input
+    is ``src[rows[s] * src_stride + src_col:]`` (``src_stride`` elements per row
+    of ``src``, the layer's input from column ``src_col``) and its output goes to
+    ``out[s * out_stride + out_col + j]``.
     """
     zero = zero_like(theta[0])
-    if nr == 2 and ns == SAMPLES:
-        r0, r1, x0, x1, x2, x3, x4 = _block(theta, w0, n_in, j, src, ld, rows, c, s0)
+    if n_rows == 2 and n_samples == SAMPLES:
+        r0, r1, x0, x1, x2, x3, x4 = _block(theta, w_start, n_in, j, src, src_stride, rows, src_col, s0)
         a00 = a01 = a02 = a03 = a04 = zero
         a10 = a11 = a12 = a13 = a14 = zero
         for k in range(n_in):
@@ -110,64 +116,67 @@ def _dots(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, out, old, oc):
             a12 += v1 * u2
             a13 += v1 * u3
             a14 += v1 * u4
-        o = s0 * old + oc + j
+        o = s0 * out_stride + out_col + j
         out[o] = a00
         out[o + 1] = a10
-        out[o + old] = a01
-        out[o + old + 1] = a11
-        out[o + 2 * old] = a02
-        out[o + 2 * old + 1] = a12
-        out[o + 3 * old] = a03
-        out[o + 3 * old + 1] = a13
-        out[o + 4 * old] = a04
-        out[o + 4 * old + 1] = a14
-    elif nr == 2:
+        out[o + out_stride] = a01
+        out[o + out_stride + 1] = a11
+        out[o + 2 * out_stride] = a02
+        out[o + 2 * out_stride + 1] = a12
+        out[o + 3 * out_stride] = a03
+        out[o + 3 * out_stride + 1] = a13
+        out[o + 4 * out_stride] = a04
+        out[o + 4 * out_stride + 1] = a14
+    elif n_rows == 2:
         # fewer than SAMPLES samples left: 2 rows x 1 sample
-        r0 = _row(theta, w0 + j * n_in, n_in)
-        r1 = _row(theta, w0 + (j + 1) * n_in, n_in)
-        for s in range(s0, s0 + ns):
-            x = _row(src, rows[s] * ld + c, n_in)
+        r0 = _row(theta, w_start + j * n_in, n_in)
+        r1 = _row(theta, w_start + (j + 1) * n_in, n_in)
+        for s in range(s0, s0 + n_samples):
+            x = _row(src, rows[s] * src_stride + src_col, n_in)
             a0 = zero
             a1 = zero
             for k in range(n_in):
                 u = x[k]
                 a0 += r0[k] * u
                 a1 += r1[k] * u
-            out[s * old + oc + j] = a0
-            out[s * old + oc + j + 1] = a1
+            out[s * out_stride + out_col + j] = a0
+            out[s * out_stride + out_col + j + 1] = a1
     else:
         # the last row of a layer with an odd number of rows
-        r0 = _row(theta, w0 + j * n_in, n_in)
-        for s in range(s0, s0 + ns):
-            x = _row(src, rows[s] * ld + c, n_in)
+        r0 = _row(theta, w_start + j * n_in, n_in)
+        for s in range(s0, s0 + n_samples):
+            x = _row(src, rows[s] * src_stride + src_col, n_in)
             a0 = zero
             for k in range(n_in):
                 a0 += r0[k] * x[k]
-            out[s * old + oc + j] = a0
+            out[s * out_stride + out_col + j] = a0
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _descend(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, delta, dld, dc, step, decay):
-    """w_jk -> decay * w_jk - step * sum_s delta_sj a_sk for rows j..j+nr-1 (nr <= 2)
-    and the samples s0..s0+ns-1 (ns <= SAMPLES) of the previous mini-batch.
+def _descend(theta, w_start, n_in, j, n_rows, src, src_stride, rows, src_col, s0, n_samples,
+             delta, delta_stride, delta_col, step, decay):
+    """w_jk -> decay * w_jk - step * sum_s delta_sj a_sk for rows j..j+n_rows-1
+    (n_rows <= 2) and the samples s0..s0+n_samples-1 (n_samples <= SAMPLES) of
+    the previous mini-batch.
 
     BP4 (dC/dw_jk = a_k delta_j) and the step of eq. 20 (with eq. 93's decay
-    for the first group of a mini-batch, ``decay`` 1 for the others).
-    delta_sj is ``delta[s * dld + dc + j]``.
+    for the first group of a mini-batch, ``decay`` 1 for the others).  The
+    inputs a_sk are read as in :func:`_dots`; delta_sj is
+    ``delta[s * delta_stride + delta_col + j]``.
     """
-    if nr == 2 and ns == SAMPLES:
-        r0, r1, x0, x1, x2, x3, x4 = _block(theta, w0, n_in, j, src, ld, rows, c, s0)
-        e = s0 * dld + dc + j
+    if n_rows == 2 and n_samples == SAMPLES:
+        r0, r1, x0, x1, x2, x3, x4 = _block(theta, w_start, n_in, j, src, src_stride, rows, src_col, s0)
+        e = s0 * delta_stride + delta_col + j
         c00 = step * delta[e]
-        c01 = step * delta[e + dld]
-        c02 = step * delta[e + 2 * dld]
-        c03 = step * delta[e + 3 * dld]
-        c04 = step * delta[e + 4 * dld]
+        c01 = step * delta[e + delta_stride]
+        c02 = step * delta[e + 2 * delta_stride]
+        c03 = step * delta[e + 3 * delta_stride]
+        c04 = step * delta[e + 4 * delta_stride]
         c10 = step * delta[e + 1]
-        c11 = step * delta[e + dld + 1]
-        c12 = step * delta[e + 2 * dld + 1]
-        c13 = step * delta[e + 3 * dld + 1]
-        c14 = step * delta[e + 4 * dld + 1]
+        c11 = step * delta[e + delta_stride + 1]
+        c12 = step * delta[e + 2 * delta_stride + 1]
+        c13 = step * delta[e + 3 * delta_stride + 1]
+        c14 = step * delta[e + 4 * delta_stride + 1]
         for k in range(n_in):
             u0 = x0[k]
             u1 = x1[k]
@@ -179,59 +188,66 @@ def _descend(theta, w0, n_in, j, nr, src, ld, rows, c, s0, ns, delta, dld, dc, s
     else:
         # leftover samples or the odd last row: one row and one sample at a time
         one = one_like(theta[0])
-        for jj in range(j, j + nr):
-            r = _row(theta, w0 + jj * n_in, n_in)
+        for jj in range(j, j + n_rows):
+            r = _row(theta, w_start + jj * n_in, n_in)
             if decay != one:
                 for k in range(n_in):
                     r[k] = decay * r[k]
-            for s in range(s0, s0 + ns):
-                x = _row(src, rows[s] * ld + c, n_in)
-                cs = step * delta[s * dld + dc + jj]
+            for s in range(s0, s0 + n_samples):
+                x = _row(src, rows[s] * src_stride + src_col, n_in)
+                cs = step * delta[s * delta_stride + delta_col + jj]
                 for k in range(n_in):
                     r[k] -= cs * x[k]
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _layer_rows(theta, w0, b0, n_in, j_lo, j_hi, src, ld, prows, pc, pm, delta, dld, dc, step, decay,
-                rows, c, m, out, oc):
+def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev_rows, prev_col, prev_m,
+                delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col):
     """Rows j_lo..j_hi-1 of one layer: the previous mini-batch's deferred step
-    (``pm`` > 0 samples), then this mini-batch's forward pass (``m`` > 0 samples).
+    (``prev_m`` > 0 samples), then this mini-batch's forward pass (``m`` > 0 samples).
+
+    The step reads the previous mini-batch's inputs at ``src[prev_rows[s] *
+    src_stride + prev_col:]`` and its deltas at ``delta[s * act_stride +
+    delta_col + j]``; the forward pass reads this mini-batch's inputs at
+    ``src[rows[s] * src_stride + src_col:]``.  ``act_stride`` is the row length
+    of both buffers, ``delta`` and ``out`` (the activation buffers).
 
     Step: b_j -> b_j - step * sum_s delta_sj (BP3, eq. 21) and :func:`_descend`
     by groups of ``SAMPLES`` samples.  Forward: :func:`_dots` by groups, then
-    a_sj = sigma(z_sj + b_j) (eq. 23), written to ``out[s * dld + oc + j]``.
+    a_sj = sigma(z_sj + b_j) (eq. 23), written to ``out[s * act_stride + out_col + j]``.
     Returns how many weighted inputs z_sj were not finite (NaN or +-inf: a
     non-finite input, or an overflow).
     """
     one = one_like(theta[0])
-    if pm > 0:
+    if prev_m > 0:
         for j in range(j_lo, j_hi):
             gb = zero_like(theta[0])
-            for s in range(pm):
-                gb += delta[s * dld + dc + j]
-            theta[b0 + j] = theta[b0 + j] - step * gb
-        for s0 in range(0, pm, SAMPLES):
-            ns = min(SAMPLES, pm - s0)
+            for s in range(prev_m):
+                gb += delta[s * act_stride + delta_col + j]
+            theta[b_start + j] = theta[b_start + j] - step * gb
+        for s0 in range(0, prev_m, SAMPLES):
+            n_samples = min(SAMPLES, prev_m - s0)
             d = decay if s0 == 0 else one
             for j in range(j_lo, j_hi, 2):
-                _descend(theta, w0, n_in, j, min(2, j_hi - j), src, ld, prows, pc, s0, ns,
-                         delta, dld, dc, step, d)
+                _descend(theta, w_start, n_in, j, min(2, j_hi - j), src, src_stride, prev_rows, prev_col, s0,
+                         n_samples, delta, act_stride, delta_col, step, d)
     if m > 0:
         for s0 in range(0, m, SAMPLES):
-            ns = min(SAMPLES, m - s0)
+            n_samples = min(SAMPLES, m - s0)
             for j in range(j_lo, j_hi, 2):
-                _dots(theta, w0, n_in, j, min(2, j_hi - j), src, ld, rows, c, s0, ns, out, dld, oc)
+                _dots(theta, w_start, n_in, j, min(2, j_hi - j), src, src_stride, rows, src_col,
+                      s0, n_samples, out, act_stride, out_col)
     bad = 0
     if m > 0:
         # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order
         for s in range(m):
             for j in range(j_lo, j_hi):
-                z = out[s * dld + oc + j] + theta[b0 + j]
+                z = out[s * act_stride + out_col + j] + theta[b_start + j]
                 # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to
                 # True under reassoc + nsz; an ordered comparison is false for NaN and inf
                 if not abs(z) < math.inf:
                     bad += 1
-                out[s * dld + oc + j] = sigmoid(z)
+                out[s * act_stride + out_col + j] = sigmoid(z)
     return bad
 
 
@@ -253,7 +269,7 @@ def _cross_entropy_term(a, t):
 
 
 @njit(cache=True)
-def _score(act, oc, n_out, y, cost):
+def _score(act, out_col, n_out, y, cost):
     """Cost C_x of one sample (network2.py's ``fn``: eq. 6, or eq. 63 with
     ``nan_to_num``) and 1.0 if its most active output is the target's argmax
     (0.0 otherwise), both in float64 as the references compute them."""
@@ -261,13 +277,13 @@ def _score(act, oc, n_out, y, cost):
     best = 0
     target = 0
     for j in range(n_out):
-        a = np.float64(act[oc + j])
+        a = np.float64(act[out_col + j])
         t = np.float64(y[j])
         if cost == CROSS_ENTROPY:
             c += _cross_entropy_term(a, t)
         else:
             c += 0.5 * (a - t) * (a - t)
-        if act[oc + j] > act[oc + best]:
+        if act[out_col + j] > act[out_col + best]:
             best = j
         if y[j] > y[target]:
             target = j
@@ -288,43 +304,44 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
     zero = zero_like(theta[0])
     last = sizes.shape[0] - 2
     n_last = sizes[last + 1]
-    oc = act_off[last]
+    out_col = act_off[last]
     for s in range(m):
         y = Y[order[s]]
         w = weight[order[s]] if weight.size else one
         if metrics.size:
-            cs, correct = _score(act[s], oc, n_last, y, cost)
+            cs, correct = _score(act[s], out_col, n_last, y, cost)
             metrics[0] += np.float64(w) * cs
             metrics[1] += correct
             metrics[2] += np.float64(w)
         # BP1; for cross-entropy sigma' cancels (eq. 66)
         for j in range(n_last):
-            a = act[s, oc + j]
+            a = act[s, out_col + j]
             if cost == CROSS_ENTROPY:
-                delta[s, oc + j] = w * (a - y[j])
+                delta[s, out_col + j] = w * (a - y[j])
             else:
-                delta[s, oc + j] = w * ((a - y[j]) * a * (one - a))
+                delta[s, out_col + j] = w * ((a - y[j]) * a * (one - a))
         # BP2 down to the first hidden layer
         for l in range(last, 0, -1):
             n_prev = sizes[l]
-            pc = act_off[l - 1]
-            dc = act_off[l]
+            prev_col = act_off[l - 1]
+            delta_col = act_off[l]
             for k in range(n_prev):
                 buf[k] = zero
             for j in range(sizes[l + 1]):
-                d = delta[s, dc + j]
+                d = delta[s, delta_col + j]
                 r = w_off[l] + j * n_prev
                 for k in range(n_prev):
                     buf[k] += theta[r + k] * d
             for k in range(n_prev):
-                a = act[s, pc + k]
-                delta[s, pc + k] = buf[k] * a * (one - a)
+                a = act[s, prev_col + k]
+                delta[s, prev_col + k] = buf[k] * a * (one - a)
 
 
 # --------------------------------------------------------------------------- drivers
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _layer_parallel(parts, by_samples, theta, w0, b0, n_in, n_out, src, ld, prows, pc, pm, delta, dld, dc,
-                    step, decay, rows, c, m, out, oc):
+def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src, src_stride,
+                    prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
+                    rows, src_col, m, out, out_col):
     """:func:`_layer_rows` for one layer, split into ``parts`` tasks under ``prange``.
 
     Training splits the rows (each thread steps and feeds forward its own rows
@@ -342,14 +359,16 @@ def _layer_parallel(parts, by_samples, theta, w0, b0, n_in, n_out, src, ld, prow
         if by_samples:
             s_lo = SAMPLES * (t * groups // parts)
             s_hi = min(m, SAMPLES * ((t + 1) * groups // parts))
-            bad += _layer_rows(theta, w0, b0, n_in, first, n_out, src, ld, prows, pc, pm, delta, dld, dc, step,
-                               decay, rows[s_lo:s_hi], c, s_hi - s_lo, out, oc + s_lo * dld)
+            bad += _layer_rows(theta, w_start, b_start, n_in, first, n_out, src, src_stride,
+                               prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
+                               rows[s_lo:s_hi], src_col, s_hi - s_lo, out, out_col + s_lo * act_stride)
         else:
             # part t owns whole row pairs, so no register block depends on the number of parts
             lo = 2 * (t * pairs // parts)
             hi = min(n_out, 2 * ((t + 1) * pairs // parts))
-            bad += _layer_rows(theta, w0, b0, n_in, lo, hi, src, ld, prows, pc, pm, delta, dld, dc, step,
-                               decay, rows, c, m, out, oc)
+            bad += _layer_rows(theta, w_start, b_start, n_in, lo, hi, src, src_stride,
+                               prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
+                               rows, src_col, m, out, out_col)
     return bad
 
 
@@ -359,7 +378,7 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
     over ``X[order]`` on ``threads`` threads.  Returns the count of non-finite
     weighted inputs of the first layer.
 
-    Per mini-batch of ``mb`` samples, every layer runs :func:`_layer` over its
+    Per mini-batch of ``mb`` samples, every layer runs :func:`_layer_rows` over its
     rows: the previous mini-batch's deferred step, then this mini-batch's
     forward pass.  Then BP1/BP2 give this mini-batch's deltas, whose step the
     next mini-batch (or a final round with no samples) applies.  Inference is
@@ -381,70 +400,75 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
         widest = max(widest, sizes[l])
     buf = np.empty(widest, dtype=dt)
     ident = np.arange(mb)
-    # flat views for the leaves: X row i at Xf[i * n_x], buffer set p row s at actf[(p * mb + s) * width]
+    # flat views for the leaves: X row i at Xf[i * n_x], buffer set p (0 or 1) row s at
+    # actf[(p * mb + s) * width]; the previous mini-batch is in set prev_set, this one in cur_set
     n_x = X.shape[1]
     Xf = X.reshape(X.size)
     actf = acts.reshape(acts.size)
     deltaf = deltas.reshape(deltas.size)
-    # "previous batch" state (pm == 0: nothing pending); np.int64(0), not a literal 0,
+    # "previous batch" state (prev_m == 0: nothing pending); np.int64(0), not a literal 0,
     # so that numba compiles the callees once (a literal argument is a signature of its own)
-    p = 0
-    pstart = 0
-    pm = np.int64(0)
+    prev_set = 0
+    prev_start = 0
+    prev_m = np.int64(0)
     first = np.int64(0)
     step = zero_like(theta[0])
     bad = 0
     for start in range(0, n + mb, mb):
         m = max(min(mb, n - start), 0)
-        if pm == 0 and m == 0:
+        if prev_m == 0 and m == 0:
             break
-        cur = 1 - p
-        porder = order[pstart:pstart + pm]
-        corder = order[start:start + m]
-        pbase = p * mb * width
-        cbase = cur * mb * width
+        cur_set = 1 - prev_set
+        prev_order = order[prev_start:prev_start + prev_m]
+        cur_order = order[start:start + m]
+        prev_base = prev_set * mb * width
+        cur_base = cur_set * mb * width
         for l in range(sizes.shape[0] - 1):
-            oc = cbase + act_off[l]
-            dc = pbase + act_off[l]
+            out_col = cur_base + act_off[l]
+            delta_col = prev_base + act_off[l]
             # layer 0 reads X through the order; deeper layers read the activation buffers
             if l == 0:
-                src, ld, prows, pc, rows, c = Xf, n_x, porder, act_off[0], corder, act_off[0]
+                src, src_stride, rows, src_col = Xf, n_x, cur_order, act_off[0]
+                prev_rows, prev_col = prev_order, act_off[0]
             else:
-                src, ld, prows, pc, rows, c = actf, width, ident, pbase + act_off[l - 1], ident, cbase + act_off[l - 1]
+                src, src_stride, rows, src_col = actf, width, ident, cur_base + act_off[l - 1]
+                prev_rows, prev_col = ident, prev_base + act_off[l - 1]
             n_in = sizes[l]
             n_out = sizes[l + 1]
             # training splits a layer's row pairs between threads, inference its sample groups
             parts = min(threads, (n_out + 1) // 2 if train else (m + SAMPLES - 1) // SAMPLES)
-            if parts > 1 and n_in * n_out * max(m, pm) >= PARALLEL_MIN_WORK:
-                count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out, src, ld, prows,
-                                        pc, pm, deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+            if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
+                count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
+                                        src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
+                                        step, decay, rows, src_col, m, actf, out_col)
             else:
                 # one thread or a small layer: no parallel region at all (starting
                 # one costs microseconds, and far more when the cores are busy)
-                count = _layer_rows(theta, w_off[l], b_off[l], n_in, first, n_out, src, ld, prows, pc, pm,
-                                    deltaf, width, dc, step, decay, rows, c, m, actf, oc)
+                count = _layer_rows(theta, w_off[l], b_off[l], n_in, first, n_out, src, src_stride,
+                                    prev_rows, prev_col, prev_m, deltaf, width, delta_col, step, decay,
+                                    rows, src_col, m, actf, out_col)
             if l == 0:
                 bad += count
         if m == 0:
             break
         if train:
-            _deltas(theta, w_off, sizes, act_off, acts[cur], Y, corder, m, cost, deltas[cur], buf, weight,
-                    metrics)
-            p = cur
-            pstart = start
-            pm = m
+            _deltas(theta, w_off, sizes, act_off, acts[cur_set], Y, cur_order, m, cost, deltas[cur_set], buf,
+                    weight, metrics)
+            prev_set = cur_set
+            prev_start = start
+            prev_m = m
             # eq. 20's eta / m, or eta / (the sum of the mini-batch's weights)
             total = float(m)
             if weight.size:
                 total = 0.0
                 for s in range(m):
-                    total += weight[corder[s]]
+                    total += weight[cur_order[s]]
             step = dt.type(eta / total) if total > 0.0 else dt.type(0.0)
         else:
             last = act_off[sizes.shape[0] - 2]
             for s in range(m):
                 for j in range(out.shape[1]):
-                    out[start + s, j] = acts[cur, s, last + j]
+                    out[start + s, j] = acts[cur_set, s, last + j]
     return bad
 
 

@@ -4,8 +4,9 @@ With the JIT disabled every ``@njit`` function runs as plain Python/NumPy, so
 kernels must avoid overflowing math (``math.exp`` raises OverflowError in
 Python), keep float32 through typed constants (``one_like``), and library code
 must not introspect dispatchers.  ``test_kernels_run_as_plain_python`` runs
-tests/test_kernels.py and :func:`test_engines_agree_in_this_mode` in a
-subprocess with the JIT disabled; the latter also runs here, compiled.
+tests/kernels/test_kernel_mlp.py, tests/kernels/test_kernel_activations.py and
+:func:`test_engines_agree_in_this_mode` in a subprocess with the JIT disabled; the
+latter also runs here, compiled.
 """
 import os
 import subprocess
@@ -67,7 +68,7 @@ def test_simple_model_kernels_in_this_mode():
 def test_kernels_run_as_plain_python():
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-           "tests/test_kernels.py", "tests/test_nojit.py"]
+           "tests/kernels/test_kernel_mlp.py", "tests/kernels/test_kernel_activations.py", "tests/test_nojit.py"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout and "1 skipped" in proc.stdout, proc.stdout[-500:]

@@ -274,3 +274,22 @@ def test_one_two_and_three_threads_are_bit_identical():
         assert len(set(by_threads.values())) == 1, f"{case}: results differ by thread count {by_threads}"
     # not vacuous: different cases give different numbers
     assert len({next(iter(v.values())) for v in results.values()}) == len(results)
+
+
+@pytest.mark.parametrize("preset, expected", [
+    ({}, "100000"),  # nothing chosen: a bounded spin
+    ({"OMP_WAIT_POLICY": "passive"}, None),  # the user's policy decides the spin
+    ({"GOMP_SPINCOUNT": "5"}, "5"),  # the user's spin count is kept
+])
+def test_openmp_spins_briefly_unless_the_user_chose(preset, expected):
+    # Passive waiting made a 2-thread fork/join cost ~45 us (0.23 s per epoch at mini-batch
+    # 10); libgomp's default spin is long.  fastnn.engines sets GOMP_SPINCOUNT only when the
+    # user set neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT.
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(preset)
+    code = "import os, fastnn.engines; print(os.environ.get('GOMP_SPINCOUNT'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(expected)

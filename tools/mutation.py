@@ -3,7 +3,7 @@
 Usage (from the repository root, after ``pip install -e ".[test,dev]"``)::
 
     python tools/mutation.py kernels/mlp.py                # the file's default fast tests
-    python tools/mutation.py kernels/tiled.py --tests tests/test_tiled.py
+    python tools/mutation.py kernels/tiled.py --tests tests/kernels/test_kernel_tiled.py
     python tools/mutation.py fastnn/_guards.py --report    # summary of a finished session
 
 Each file gets a session under ``.mutation/<name>/`` (cosmic-ray's config and SQLite
@@ -38,20 +38,17 @@ EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.json"
 TARGETS = {
     # compiled: the one_like/zero_like overloads exist only there; sigmoid's tests first, then
     # the tiled kernel (which uses both overloads) in float64 and float32
-    "kernels/activations.py": (["tests/test_kernels.py::test_sigmoid_matches_formula_without_warnings",
-                                "tests/test_kernels.py::test_sigmoid_exact_limits",
-                                "tests/test_kernels.py::test_sigmoid_keeps_float32",
-                                "tests/test_kernels.py::test_sigmoid_prime_matches_finite_difference",
-                                "tests/test_tiled.py::test_one_step_matches_mlp",
-                                "tests/test_tiled.py::test_float32_matches_mlp_in_float32",
+    "kernels/activations.py": (["tests/kernels/test_kernel_activations.py",
+                                "tests/kernels/test_kernel_tiled.py::test_one_step_matches_mlp",
+                                "tests/kernels/test_kernel_tiled.py::test_float32_matches_mlp_in_float32",
                                 "-k", "sigmoid or (one_step and 5x7x3) or (float32 and 5x7x3)"], "jit"),
-    "kernels/mlp.py": (["tests/test_kernels.py"], "nojit"),
-    "kernels/linear.py": (["tests/test_linear_kernels.py"], "nojit"),
-    "kernels/perceptron.py": (["tests/test_perceptron.py"], "nojit"),
+    "kernels/mlp.py": (["tests/kernels/test_kernel_mlp.py"], "nojit"),
+    "kernels/linear.py": (["tests/kernels/test_kernel_linear.py"], "nojit"),
+    "kernels/perceptron.py": (["tests/kernels/test_kernel_perceptron.py", "tests/test_perceptron.py"], "nojit"),
     # nojit and a subset of shapes, the quickest broad tests first (pytest -x stops at the
     # first failure; about 18 s per surviving mutant).  tests/test_threads.py and the float32
     # typing need the compiler: run them on a survivor by hand.
-    "kernels/tiled.py": ([f"tests/test_tiled.py::{name}" for name in (
+    "kernels/tiled.py": ([f"tests/kernels/test_kernel_tiled.py::{name}" for name in (
         "test_one_step_matches_mlp", "test_epoch_matches_mlp", "test_feedforward_batch_matches_mlp",
         "test_chunks_of_whole_mini_batches_equal_one_call",
         "test_weighted_epoch_and_running_metrics_match_a_direct_computation",

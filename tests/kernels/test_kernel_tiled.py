@@ -1,6 +1,6 @@
 """The fast kernels of :mod:`fastnn.kernels.tiled` (what every jit ``fit`` and ``predict`` runs)
 against :mod:`fastnn.kernels.mlp` (the plain per-sample kernels, themselves tested against the
-NumPy reference in tests/test_kernels.py).
+NumPy reference in tests/kernels/test_kernel_mlp.py).
 
 Only the public functions are called, ``tiled.sgd_epoch`` and ``tiled.feedforward_batch``
 (plus the cost term of the running metrics), over shapes that hit every remainder of the

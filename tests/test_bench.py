@@ -1,5 +1,6 @@
-"""``fastnn compare`` rows (tuned NumPy, JAX, PyTorch), its table, legend and bar chart, and
-``fastnn bench``'s fit and inference tables.  Nothing here is timed: every row is checked
+"""fastnn.bench: ``fastnn compare`` rows (the engines, tuned NumPy, JAX, PyTorch), its table,
+legend and bar chart, its check that the jit engine agrees (and exit code when it does not),
+and ``fastnn bench``'s fit and inference tables.  Nothing here is timed: every row is checked
 for agreement with the book's per-sample reference (<= EPOCH_TOL in float64, as the jit
 engine), never for speed.  JAX and PyTorch rows are skipped when the library is missing.
 """
@@ -231,3 +232,58 @@ def test_bench_cli(capsys):
     out = capsys.readouterr().out
     assert "| [784, 100, 10] | 100 | float32 | 1 |" in out
     assert "| [784, 30, 10] | float32 | 1 |" in out
+
+
+def _small_compare(perturb=None):
+    X, y, X_test, y_test, sizes = bench.load_data("synthetic", 300, [30, 12, 10])
+    return bench.run_compare(X, y, X_test, y_test, sizes, mini_batch_size=10,
+                             engines=("jit", "reference", "matrix"), perturb=perturb)
+
+
+def test_compare_agrees_and_reports_a_perturbation():
+    rows = _small_compare()
+    assert {r["kind"] for r in rows} == {"jit", "jit-loop", "reference", "matrix"}
+    assert all(r["max_diff"] <= EPOCH_TOL for r in rows)
+    assert bench.jit_disagreements(rows, EPOCH_TOL) == []
+
+    def perturb(runs):
+        for run in runs:
+            if run.kind == "jit":
+                run.net.weights[0][0, 0] += 1e-6
+
+    bad = bench.jit_disagreements(_small_compare(perturb), EPOCH_TOL)
+    assert len(bad) == len(bench.thread_choices()) and all(0.9e-6 < r["max_diff"] < 1.1e-6 for r in bad)
+
+
+def test_compare_cli_exit_code_reflects_disagreement(monkeypatch, capsys):
+    argv = ["compare", "--sizes", "30,12,10", "--samples", "200", "--mini-batch-size", "10",
+            "--engines", "jit,reference"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| book per-sample (reference) |" in out and "| fastnn fit, threads=1 |" in out
+
+    real_fit = bench.time_fit
+
+    def perturbed_fit(*args, **kwargs):
+        net, seconds = real_fit(*args, **kwargs)
+        net.biases[-1][0, 0] += 1e-3
+        return net, seconds
+
+    monkeypatch.setattr(bench.harness, "time_fit", perturbed_fit)  # where compare looks it up
+    assert cli.main(argv) == 1
+    assert "ERROR: the jit engine differs" in capsys.readouterr().out
+
+
+def test_bench_tiny_case():
+    X, y = bench.synthetic_data(40, 20, 10)
+    rows = bench.run_bench(X, y, sizes_list=([20, 6, 10],), mini_batches=(1, 16),
+                           dtypes=("float32",), epochs=1, threads=1)
+    assert [(r["mini_batch_size"], r["dtype"]) for r in rows] == [(1, "float32"), (16, "float32")]
+    assert all(r["seconds"] > 0 and r["gflops"] > 0 for r in rows)
+    table = bench.format_bench(rows)
+    assert table.count("\n") == 3 and "[20, 6, 10]" in table
+
+
+def test_flops_per_sample():
+    # forward + gradient for both layers, W^T delta only for the second
+    assert bench.flops_per_sample([784, 30, 10]) == 4 * (784 * 30 + 30 * 10) + 2 * 30 * 10

@@ -1,9 +1,18 @@
-"""The jit and matrix engines against the book's per-sample reference engine."""
+"""The jit and matrix engines against the book's per-sample reference engine, and the jit
+engine's fast paths (tiled, row-parallel, float32 kernels) through ``Network.fit``.  Nothing
+here is timed.
+
+Tolerances: one mini-batch step <= 1e-12 (``STEP_TOL``), an epoch <= 1e-9 (``EPOCH_TOL``);
+float32 vs float64 after an epoch at mini-batch 10: 2e-3 (``FLOAT32_TOL``).
+"""
+import numba
 import numpy as np
 import pytest
 
 from fastnn import Network
 from conftest import EPOCH_TOL, SIZES, STEP_TOL, max_param_diff
+
+FLOAT32_TOL = 2e-3
 
 
 def _pair(sizes, engine, seed=3):
@@ -117,3 +126,69 @@ def test_float32_network_stays_float32(digits):
     ref = Network([64, 30, 10], seed=0)
     ref.fit(X[:500], y[:500], epochs=1)
     assert max_param_diff(ref, net) <= 1e-3
+
+
+
+def _train(X, y, sizes, *, engine="jit", threads=None, dtype="float64", cost="quadratic",
+           mini_batch_size=7, epochs=1, eta=3.0, lmbda=0.0, seed=3):
+    net = Network(sizes, seed=seed, engine=engine, dtype=dtype, cost=cost, threads=threads)
+    return net.fit(X, y, epochs=epochs, mini_batch_size=mini_batch_size, eta=eta, lmbda=lmbda)
+
+
+def _params(net):
+    return np.concatenate([a.ravel() for a in net.weights + net.biases])
+
+
+def test_parallel_sized_network_matches_the_reference(digits):
+    # [64, 48, 10] at mini-batch 7 is above the size from which a layer's row blocks are
+    # split across threads (bit-identity across thread counts: tests/test_threads.py);
+    # 1297 % 7 != 0 leaves a partial last mini-batch.
+    X, y = digits[0][:1297], digits[1][:1297]
+    jit = _train(X, y, [64, 48, 10], threads=numba.config.NUMBA_NUM_THREADS)
+    ref = _train(X, y, [64, 48, 10], engine="reference")
+    assert max_param_diff(jit, ref) <= EPOCH_TOL
+
+
+@pytest.mark.parametrize("cost, lmbda", [("quadratic", 0.0), ("cross-entropy", 5.0)])
+def test_deep_network_matches_reference(digits, cost, lmbda):
+    X, y = digits[0][:400], digits[1][:400]
+    kw = dict(cost=cost, lmbda=lmbda, mini_batch_size=9, eta=0.5)
+    jit = _train(X, y, [64, 13, 9, 10], **kw)
+    ref = _train(X, y, [64, 13, 9, 10], engine="reference", **kw)
+    assert max_param_diff(jit, ref) <= EPOCH_TOL
+    np.testing.assert_allclose(jit.predict_proba(X), ref.predict_proba(X), rtol=0, atol=EPOCH_TOL)
+
+
+def test_mini_batch_one_and_larger_than_data_match_reference(digits):
+    X, y = digits[0][:60], digits[1][:60]
+    for mb in (1, 100):
+        jit = _train(X, y, [64, 6, 10], mini_batch_size=mb, eta=0.5)
+        ref = _train(X, y, [64, 6, 10], engine="reference", mini_batch_size=mb, eta=0.5)
+        assert max_param_diff(jit, ref) <= EPOCH_TOL
+
+
+def test_two_runs_are_bit_identical(digits):
+    X, y = digits
+    a = _train(X, y, [64, 30, 10], epochs=2)
+    b = _train(X, y, [64, 30, 10], epochs=2)
+    assert np.array_equal(_params(a), _params(b))
+    c = _train(X, y, [64, 30, 10], epochs=2, seed=4)
+    assert not np.array_equal(_params(a), _params(c))
+
+
+def test_float32_stays_float32_and_agrees_with_float64(digits):
+    X, y = digits
+    f32 = _train(X, y, [64, 30, 10], dtype="float32", mini_batch_size=10)
+    f64 = _train(X, y, [64, 30, 10], dtype="float64", mini_batch_size=10)
+    assert all(a.dtype == np.float32 for a in f32.weights + f32.biases)
+    proba = f32.predict_proba(X)
+    assert proba.dtype == np.float32
+    assert 0 < max_param_diff(f32, f64) <= FLOAT32_TOL
+    np.testing.assert_allclose(proba, f64.predict_proba(X), rtol=0, atol=FLOAT32_TOL)
+
+
+@pytest.mark.parametrize("threads, error", [(0, ValueError), (10**6, ValueError), (1.5, TypeError),
+                                            ("2", TypeError)])
+def test_bad_threads_raise(threads, error):
+    with pytest.raises(error, match="threads"):
+        Network([4, 3, 2], threads=threads)

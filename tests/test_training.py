@@ -1,16 +1,14 @@
-"""Training experience: history_, progress bar, learning curves, checkpoints/resume, Ctrl-C, CLI."""
+"""Training experience: history_, progress bar, checkpoints/resume, Ctrl-C, and the stopping
+rule (fastnn.training.PlateauRule).  The command line's training: tests/test_cli.py; the
+learning curves: tests/test_plot.py."""
 import io
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from fastnn import Network, cli, training
-from fastnn.plot import learning_curves
+from fastnn import Network, training
+from fastnn.training import PlateauRule
 
 
 @pytest.fixture
@@ -108,24 +106,6 @@ def test_chunk_sizer_covers_the_epoch_in_whole_mini_batches():
     assert all(b == c for (_, b), (c, _) in zip(seen, seen[1:]))
     assert all((stop - start) % 7 == 0 for start, stop in seen[:-1])
 
-
-# -- learning curves ----------------------------------------------------------------------------
-
-def test_learning_curves_png(data, tmp_path):
-    import matplotlib.image
-
-    X, y, X_val, y_val = data
-    net = new_net().fit(X, y, epochs=4, validation_data=(X_val, y_val), **FIT)
-    path = tmp_path / "curves.png"
-    learning_curves(net.history_, path, title="test")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    image = matplotlib.image.imread(path)
-    assert image.shape[0] >= 300 and image.shape[1] >= 600
-    assert image[..., :3].std() > 0.05  # not a blank canvas
-    with pytest.raises(ValueError, match="empty"):
-        learning_curves(new_net().history_, tmp_path / "x.png")
-    with pytest.raises(TypeError):
-        learning_curves([1, 2], tmp_path / "x.png")
 
 
 # -- checkpoints and resume ---------------------------------------------------------------------
@@ -238,65 +218,6 @@ def test_callback_returning_true_stops(data):
     assert net.epochs_done_ == 3 and not net.interrupted_
 
 
-def test_cli_sigint_saves_the_model(tmp_path):
-    ck, model = tmp_path / "ck.npz", tmp_path / "model.npz"
-    cmd = [sys.executable, "-m", "fastnn", "train", "--epochs", "100000", "--checkpoint", str(ck),
-           "--save", str(model), "--no-progress", "--cost", "cross-entropy", "--eta", "0.5"]
-    # A shell that starts a job in the background (as CI runners may) makes it ignore SIGINT, and
-    # the child would inherit that: give it the default disposition, as a terminal would.
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        deadline = time.monotonic() + 120
-        while not ck.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        assert ck.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
-        time.sleep(0.3)
-        os.kill(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
-    assert "Interrupted after" in err and f"Saved model to {model}" in out
-    saved, last = Network.load(model), Network.load(ck)
-    assert saved.interrupted_ and saved.epochs_done_ >= last.epochs_done_ >= 1
-    assert len(saved.history_["epoch"]) == saved.epochs_done_
-
-
-# -- CLI ------------------------------------------------------------------------------------------
-
-def test_cli_train_save_plot_predict(tmp_path, capsys):
-    model, curves, preds = tmp_path / "m.npz", tmp_path / "c.png", tmp_path / "p.txt"
-    args = ["train", "--epochs", "3", "--cost", "cross-entropy", "--init", "default", "--eta", "0.5",
-            "--lmbda", "1", "--save", str(model), "--plot", str(curves), "--no-progress"]
-    assert cli.main(args) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[1].startswith("Epoch 0: ") and out[3].startswith("Epoch 2: ")
-    last_correct = int(out[3].split(":")[1].split("/")[0])
-    assert curves.stat().st_size > 10_000
-    net = Network.load(model)
-    assert net.epochs_done_ == 3 and net.cost == "cross-entropy" and net.fit_params_["lmbda"] == 1.0
-    assert cli.main(["predict", str(model), "--output", str(preds)]) == 0
-    out = capsys.readouterr().out
-    assert f"{last_correct} / 500" in out
-    from fastnn.datasets import load_dataset
-
-    X_test = load_dataset("digits")[2]
-    np.testing.assert_array_equal(np.loadtxt(preds, dtype=int), net.predict(X_test))
-
-
-def test_cli_resume_matches_one_run(tmp_path, capsys):
-    one, ck = tmp_path / "one.npz", tmp_path / "ck.npz"
-    base = ["train", "--no-progress", "--eta", "2.0"]
-    assert cli.main(base + ["--epochs", "3", "--save", str(one)]) == 0
-    assert cli.main(base + ["--epochs", "1", "--checkpoint", str(ck)]) == 0
-    assert cli.main(base + ["--epochs", "3", "--checkpoint", str(ck), "--resume"]) == 0
-    assert "Resuming from" in capsys.readouterr().out
-    np.testing.assert_array_equal(Network.load(ck)._theta, Network.load(one)._theta)
-    assert cli.main(base + ["--resume"]) == 2
-
-
 def test_chunk_size_stays_bounded_when_chunks_are_instant(monkeypatch):
     """Regression: instant chunks grew the size 4x per call until int(inf) raised OverflowError."""
     import itertools
@@ -316,3 +237,27 @@ def _drain(sizer, n):
     for start, stop in sizer.chunks(n):
         sizer.done()
         yield start, stop
+
+
+# -- the stopping rule (PlateauRule) --------------------------------------------------------
+
+def test_plateau_rule_early_stopping():
+    rule = PlateauRule(1.0, early_stopping_n=2)
+    stops = [rule.update(a) for a in [0.5, 0.6, 0.6, 0.7, 0.65, 0.7]]
+    assert stops == [False, False, False, False, False, True]
+    assert rule.stopped == "early stopping" and rule.eta == 1.0
+
+
+def test_plateau_rule_schedule_halves_then_stops_at_eta_over_128():
+    rule = PlateauRule(0.5, eta_schedule_n=2)
+    etas = []
+    for a in [0.9] + [0.1] * 30:
+        if rule.update(a):
+            break
+        etas.append(rule.eta)
+    assert rule.stopped == "eta schedule"
+    assert rule.eta == 0.5 / 128
+    # halved after every 2nd non-improving epoch: 1 + 2*7 accuracies were seen
+    assert len(etas) == 1 + 2 * 7 - 1
+    assert sorted(set(etas), reverse=True) == [0.5 / 2 ** k for k in range(7)]
+    assert PlateauRule.from_state(rule.state()).state() == rule.state()

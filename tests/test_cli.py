@@ -1,13 +1,16 @@
-"""`fastnn train` and the book's loader module."""
+"""The command line: `fastnn train` (and its save, plot, predict, resume and Ctrl-C) and the
+one-line messages of bad arguments (the book's loader module: tests/test_mnist_loader.py)."""
 import gzip
-import pickle
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
-from fastnn import _numba_cache, cli, mnist_loader
+from fastnn import Network, _numba_cache, cli
 
 
 def test_train_on_bundled_digits(capsys):
@@ -90,23 +93,60 @@ def test_the_process_exit_status_is_2():
         _error_line(proc.stderr, "train")
 
 
-def _write_mnist_pkl(path, splits):
-    """A gzipped pickle of the book's ((X, y), (X, y), (X, y)) structure."""
-    with gzip.open(path, "wb") as f:
-        pickle.dump(splits, f, protocol=4)
+# -- training from the command line: save, plot, predict, resume, Ctrl-C -------------------------
+
+def test_cli_sigint_saves_the_model(tmp_path):
+    ck, model = tmp_path / "ck.npz", tmp_path / "model.npz"
+    cmd = [sys.executable, "-m", "fastnn", "train", "--epochs", "100000", "--checkpoint", str(ck),
+           "--save", str(model), "--no-progress", "--cost", "cross-entropy", "--eta", "0.5"]
+    # A shell that starts a job in the background (as CI runners may) makes it ignore SIGINT, and
+    # the child would inherit that: give it the default disposition, as a terminal would.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not ck.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert ck.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
+        time.sleep(0.3)
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Interrupted after" in err and f"Saved model to {model}" in out
+    saved, last = Network.load(model), Network.load(ck)
+    assert saved.interrupted_ and saved.epochs_done_ >= last.epochs_done_ >= 1
+    assert len(saved.history_["epoch"]) == saved.epochs_done_
 
 
-def test_book_loader_and_script(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    def split(n):
-        return rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
-    path = tmp_path / "mnist.pkl.gz"
-    _write_mnist_pkl(path, (split(40), split(10), split(10)))
-    training_data, validation_data, test_data = mnist_loader.load_data_wrapper(str(path))
-    assert training_data[0][0].shape == (784, 1) and training_data[0][1].shape == (10, 1)
-    assert isinstance(test_data[0][1], int) and len(validation_data) == 10
-    # the book's chapter-1 script, verbatim apart from the import
-    from fastnn import network
-    net = network.Network([784, 30, 10])
-    net.SGD(training_data, 2, 10, 3.0, test_data=test_data)
-    assert capsys.readouterr().out.splitlines()[1].startswith("Epoch 1: ")
+def test_cli_train_save_plot_predict(tmp_path, capsys):
+    model, curves, preds = tmp_path / "m.npz", tmp_path / "c.png", tmp_path / "p.txt"
+    args = ["train", "--epochs", "3", "--cost", "cross-entropy", "--init", "default", "--eta", "0.5",
+            "--lmbda", "1", "--save", str(model), "--plot", str(curves), "--no-progress"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("Epoch 0: ") and out[3].startswith("Epoch 2: ")
+    last_correct = int(out[3].split(":")[1].split("/")[0])
+    assert curves.stat().st_size > 10_000
+    net = Network.load(model)
+    assert net.epochs_done_ == 3 and net.cost == "cross-entropy" and net.fit_params_["lmbda"] == 1.0
+    assert cli.main(["predict", str(model), "--output", str(preds)]) == 0
+    out = capsys.readouterr().out
+    assert f"{last_correct} / 500" in out
+    from fastnn.datasets import load_dataset
+
+    X_test = load_dataset("digits")[2]
+    np.testing.assert_array_equal(np.loadtxt(preds, dtype=int), net.predict(X_test))
+
+
+def test_cli_resume_matches_one_run(tmp_path, capsys):
+    one, ck = tmp_path / "one.npz", tmp_path / "ck.npz"
+    base = ["train", "--no-progress", "--eta", "2.0"]
+    assert cli.main(base + ["--epochs", "3", "--save", str(one)]) == 0
+    assert cli.main(base + ["--epochs", "1", "--checkpoint", str(ck)]) == 0
+    assert cli.main(base + ["--epochs", "3", "--checkpoint", str(ck), "--resume"]) == 0
+    assert "Resuming from" in capsys.readouterr().out
+    np.testing.assert_array_equal(Network.load(ck)._theta, Network.load(one)._theta)
+    assert cli.main(base + ["--resume"]) == 2
