@@ -14,7 +14,7 @@ import numpy as np
 import fastnn
 from fastnn.datasets import train_test_digits
 from fastnn.sklearn import MLPClassifier
-from fastnn.sweep import best_row, format_table
+from fastnn.sweeps import best_row, format_table, row_params
 
 X_train, y_train, X_test, y_test = train_test_digits()
 grid = {"eta": [0.3, 1.0, 3.0], "hidden_layer_sizes": [(10,), (30,)]}
@@ -24,7 +24,7 @@ print(format_table(table))
 # %%
 # The best configuration, retrained on the whole training split and scored on the test split:
 best = best_row(table)
-params = {key: best[key] for key in grid}
+params = row_params(best)
 print("best:", params, f"cross-validated accuracy {best['score']:.3f}")
 clf = MLPClassifier(epochs=10, random_state=0, **params).fit(X_train, y_train)
 print(f"test accuracy {clf.score(X_test, y_test):.3f}")

@@ -3,18 +3,26 @@
 >>> import fastnn
 >>> net = fastnn.Network([784, 30, 10], seed=0)
 """
+import sys
+
 from . import datasets
 from .network import Network
 from . import exceptions
 from .exceptions import (ConvergenceWarning, DivergenceError, DivergenceWarning, ModelFileError,
                          UnsafePickleError, UnscaledInputWarning)
 from .perceptron import Perceptron
-from .sweep import sweep  # the function (light module: dask/sklearn load on call)
+from . import sweeps
+from .sweeps import sweep  # the function (light module: dask/sklearn load on call)
 from ._version import __version__
+
+# The sweep's module was named ``fastnn.sweep`` until it became ``fastnn.sweeps`` (the name was
+# shadowed by the function ``fastnn.sweep``).  Registering the old name keeps
+# ``from fastnn.sweep import format_table`` working; ``fastnn.sweep`` itself is the function.
+sys.modules.setdefault(__name__ + ".sweep", sweeps)
 
 __all__ = ["Network", "datasets", "Perceptron", "LinearRegression", "LogisticRegression",
            "ConvergenceWarning"]
-__all__ += ["sweep"]
+__all__ += ["sweep", "sweeps"]
 __all__ += ["exceptions", "ModelFileError", "DivergenceError", "DivergenceWarning", "UnsafePickleError",
             "UnscaledInputWarning"]
 

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from ._stack import outside_fastnn
+from ._stacklevel import outside_fastnn
 from .exceptions import DivergenceError, DivergenceWarning
 
 

@@ -1,5 +1,8 @@
 """The results file of :func:`fastnn.sweep`: a CSV file that grows by one row per finished configuration.
 
+Users read the format in the guide (docs/guide/sweeps.md, "Format") and the file with
+:func:`fastnn.sweeps.read_results`; this docstring repeats it for the code's readers.
+
 Format (version 1), UTF-8 text, one record per line::
 
     # fastnn sweep results {"format": 1, "fingerprint": {...}, "configurations": 4, ...}
@@ -28,6 +31,7 @@ sweep drops (truncates) such a line; its configuration runs again.  While a
 sweep uses the file it holds an exclusive ``flock`` on it (POSIX), so two
 sweeps cannot append to the same file.
 """
+import ast
 import csv
 import hashlib
 import io
@@ -243,11 +247,7 @@ def _lock(handle, path):
 def _read(handle, path, header, columns, configs):
     """Check the header of an open results file, drop an incomplete last line, parse the rows."""
     data = handle.read()
-    end = data.rfind(b"\n") + 1
-    try:
-        lines = data[:end].decode("utf-8").split("\n")[:-1]
-    except UnicodeDecodeError:
-        lines = []
+    lines, end = _complete_lines(data)
     _check_header(lines, path, header, columns)  # before touching the file: it may not be ours
     if end < len(data):  # a row cut short by a crash: never complete, so drop it
         handle.seek(end)
@@ -265,18 +265,36 @@ def _read(handle, path, header, columns, configs):
     return rows
 
 
-def _check_header(lines, path, header, columns):
+def _complete_lines(data):
+    """The complete (newline-terminated) lines of a file's bytes, and where they end."""
+    end = data.rfind(b"\n") + 1
+    try:
+        return data[:end].decode("utf-8").split("\n")[:-1], end
+    except UnicodeDecodeError:
+        return [], end
+
+
+def _first_line(lines, path, hint=""):
+    """The JSON of a results file's first line, checked to be of this format."""
     if not lines or not lines[0].startswith(PREFIX):
         raise ValueError(f"{path!r} is not a fastnn sweep results file (its first line does not "
-                         f"start with {PREFIX.strip()!r}); choose another file name")
+                         f"start with {PREFIX.strip()!r}){hint}")
     try:
         found = json.loads(lines[0][len(PREFIX):])
-        version, prints = found["format"], found["fingerprint"]
+        version = found["format"]
     except (ValueError, KeyError, TypeError):
         raise ValueError(f"results file {path!r} has a malformed first line") from None
     if version != FORMAT_VERSION:
         raise ValueError(f"results file {path!r} has format {version!r}; this fastnn reads "
                          f"format {FORMAT_VERSION}")
+    return found
+
+
+def _check_header(lines, path, header, columns):
+    found = _first_line(lines, path, "; choose another file name")
+    if "fingerprint" not in found:
+        raise ValueError(f"results file {path!r} has a malformed first line")
+    prints = found["fingerprint"]
     differ = [text for key, text in _COMPONENTS.items()
               if not isinstance(prints, dict) or prints.get(key) != header["fingerprint"][key]]
     if differ:
@@ -319,3 +337,52 @@ def count_rows(path):
             return max(0, f.read().count(b"\n") - 2)
     except FileNotFoundError:
         return 0
+
+
+def _cell_value(text):
+    """A parameter cell as the Python value it was written from (None if empty)."""
+    if text == "":
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text  # a string parameter is written as itself
+
+
+def read_rows(path):
+    """The rows of a results file as dicts, sorted by configuration index (read only, no lock).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a results file of this format or a row is malformed.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        lines, _ = _complete_lines(f.read())
+    _first_line(lines, path)
+    if len(lines) < 2:
+        raise ValueError(f"results file {path!r} has no line naming the columns")
+    columns = next(csv.reader(lines[1:2]))
+    if columns[:1] != ["index"] or columns[-len(RESULT_FIELDS) - 1:] != [*RESULT_FIELDS, "fastnn_version"]:
+        raise ValueError(f"results file {path!r}: line 2 must name the columns index, the parameters, "
+                         f"{', '.join(RESULT_FIELDS)}, fastnn_version")
+    names = columns[1:-len(RESULT_FIELDS) - 1]
+    rows = []
+    for number, cells in enumerate(csv.reader(lines[2:]), start=3):
+        if len(cells) != len(columns):
+            raise ValueError(f"results file {path!r}, line {number}: {len(cells)} cells, expected {len(columns)}")
+        cell = dict(zip(columns, cells))
+        try:
+            row = {"index": int(cell["index"])}
+            row.update({name: _cell_value(cell[name]) for name in names})
+            row.update({k: float(cell[k]) for k in ("score", "score_std", "seconds")})
+        except ValueError:
+            raise ValueError(f"results file {path!r}, line {number}: index, score, score_std or "
+                             f"seconds is not a number") from None
+        row["error"] = cell["error"] or None
+        row["fastnn_version"] = cell["fastnn_version"]
+        rows.append(row)
+    return sorted(rows, key=lambda r: r["index"])

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ._stack import outside_fastnn
+from ._stacklevel import outside_fastnn
 from .exceptions import UnscaledInputWarning
 
 SUPPORTED_DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -84,6 +84,47 @@ def check_float(value, name, *, positive=False, nonnegative=False):
     return value
 
 
+def check_hidden_sizes(value, name="hidden_layer_sizes", *, allow_int=False):
+    """The sizes of the hidden layers as a tuple of positive ints (may be empty: no hidden layer).
+
+    ``allow_int``: a single int means one hidden layer (scikit-learn's
+    ``hidden_layer_sizes=30``).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a sequence of integers (or an int, with ``allow_int``).
+    ValueError
+        If a size is not positive.
+    """
+    if allow_int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        also = " or an int" if allow_int else ""
+        raise TypeError(f"{name} must be a tuple of layer sizes such as (30,){also}, got {value!r}")
+    sizes = list(value)
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"{name} must contain integers, got {s!r} in {sizes!r}")
+        if s < 1:
+            raise ValueError(f"{name} entries must be >= 1 (positive layer sizes), got {s} in {sizes!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of the strings ``choices``, else raise ValueError."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_flag(value, name):
+    """Return ``value`` as a bool if it is True or False (NumPy's too), else raise TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 _NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float (not timedelta 'm', complex 'c', ...)
 
 
@@ -107,7 +148,7 @@ def _from_pandas(X, name):
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _as_array(X, name):
+def as_array(X, name):
     """``np.asarray(X)`` with clear errors for input NumPy cannot make a regular array of."""
     if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse, without importing scipy
         raise TypeError(f"{name} is a sparse matrix; fastnn needs dense data: pass {name}.toarray()")
@@ -181,7 +222,7 @@ def check_array(X, name="X", *, ndim=2, dtype=np.float64, n_features=None, allow
         input, masked entries, NaN or inf (also after conversion, e.g. a
         float64 too large for float32).
     """
-    X = _as_array(X, name)
+    X = as_array(X, name)
     _check_kind(X, name)
     if X.ndim != ndim:
         hint = " Reshape your data with X.reshape(1, -1) for a single sample." if X.ndim == 1 and ndim == 2 else ""
@@ -247,7 +288,7 @@ def check_targets(y, n_samples, n_outputs, dtype=np.float64, name="y"):
     ValueError
         For a wrong shape or length, NaN/inf, non-integer or out-of-range labels.
     """
-    y = _as_array(y, name)
+    y = as_array(y, name)
     if y.dtype.kind in "USO":
         raise TypeError(f"{name} must hold numbers (integer labels 0..{n_outputs - 1} or one-hot "
                         f"rows), got dtype {y.dtype}. Convert digit strings with {name}.astype(int), "
@@ -292,7 +333,7 @@ def check_sample_weight(sample_weight, n_samples, dtype=np.float64, name="sample
     """
     if sample_weight is None:
         return None
-    sw = _as_array(sample_weight, name)
+    sw = as_array(sample_weight, name)
     _check_kind(sw, name)
     if sw.ndim == 0:
         sw = np.full(n_samples, sw, dtype=dtype)

@@ -454,7 +454,7 @@ def to_book_format(X, y, n_classes=10, one_hot=True):
     return [(x, int(label)) for x, label in zip(xs, labels)]
 
 
-# --------------------------------------------------------------------------- CLI entry point
+# --------------------------------------------------------------------------- data specifications (--data)
 
 def _load_idx_folder(folder):
     """Train/test arrays from a folder with train and/or t10k IDX files."""

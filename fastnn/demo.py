@@ -1,4 +1,4 @@
-"""``fastnn demo gates``, ``fastnn demo regression`` and ``fastnn demo colorize``."""
+"""The tables of ``fastnn demo gates`` and ``fastnn demo regression`` (the command is :mod:`fastnn.cli.demo`)."""
 import time
 import warnings
 
@@ -72,32 +72,3 @@ def regression_table(random_state=0):
         lines.append(f"{solver:<7}{loss:<5}{diff:>20.3e}{model.score(X, y):>9.4f}"
                      f"{model.n_iter_:>7}{seconds:>9.4f}  {note}".rstrip())
     return "\n".join(lines)
-
-
-def run_demo(args):
-    """Run the demo chosen by ``args.which``; return the exit code (0)."""
-    if args.which == "colorize":
-        from .colorize_cli import run_demo as run_colorize_demo
-        return run_colorize_demo(args)
-    print(gates_table() if args.which == "gates" else regression_table())
-    return 0
-
-
-def add_demo_parser(subparsers):
-    """Register ``demo {gates,regression,colorize}`` on an argparse ``subparsers`` object.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        The new subparser; its ``func`` default is :func:`run_demo`.
-    """
-    from .colorize_cli import add_demo_arguments
-
-    parser = subparsers.add_parser("demo", help="perceptron gates, the regression solvers or the colorizer")
-    parser.add_argument("which", choices=["gates", "regression", "colorize"],
-                        help="'gates': truth tables and the NAND adder; "
-                             "'regression': every solver on the diabetes set; "
-                             "'colorize': colour held-out bundled photos, with baselines")
-    add_demo_arguments(parser)
-    parser.set_defaults(func=run_demo)
-    return parser

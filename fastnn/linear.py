@@ -15,8 +15,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation as _v
-from ._stack import outside_fastnn
-from ._warnings import ConvergenceWarning
+from ._stacklevel import outside_fastnn
+from .exceptions import ConvergenceWarning
 from .kernels import linear as _k
 from .reference import linear_np as _ref
 
@@ -43,13 +43,6 @@ def _check_y(y, n_samples, *, labels=False):
     if np.issubdtype(y.dtype, np.number) and not np.isfinite(y).all():
         raise ValueError("y contains NaN or infinity; clean or impute it first")
     return y
-
-
-def _check_choice(value, name, choices):
-    """Return ``value`` if it is one of ``choices``, else raise ValueError."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
 
 
 def _curvature(X, solver, batch_size):
@@ -254,8 +247,8 @@ class LinearRegression(RegressorMixin, _GradientFit):
 
     def _check_params(self):
         """Check every parameter; return them with ``None`` defaults resolved (a dict)."""
-        _check_choice(self.solver, "solver", ("closed", "gd", "sgd"))
-        _check_choice(self.loss, "loss", ("l2", "l1"))
+        _v.check_choice(self.solver, "solver", ("closed", "gd", "sgd"))
+        _v.check_choice(self.loss, "loss", ("l2", "l1"))
         if self.solver == "closed" and self.loss == "l1":
             raise ValueError(
                 "solver='closed' only solves loss='l2'; use solver='gd' or 'sgd' for l1")
@@ -384,7 +377,7 @@ class LogisticRegression(ClassifierMixin, _GradientFit):
 
     def _check_params(self):
         """Check every parameter; return them with ``None`` defaults resolved (a dict)."""
-        _check_choice(self.solver, "solver", ("gd", "sgd"))
+        _v.check_choice(self.solver, "solver", ("gd", "sgd"))
         return self._common_params()
 
     def fit(self, X, y):

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from . import _bookdata, _params, _sources, persistence, training
+from . import _bookdata, _params, _training_rows, persistence, training
 from . import _guards
 from ._validation import (check_array, check_dtype, check_finite, check_float, check_int, check_sample_weight,
                           check_sizes, check_targets)
@@ -286,7 +286,7 @@ class Network:
             report = self._network2_report(X, Y, labels, ev, lmbda, monitors, lists)
         else:
             report = self._network_report(ev)
-        self._train(_sources.InMemoryRows(X, Y), epochs, mini_batch_size, eta, lmbda, report, rule=rule)
+        self._train(_training_rows.InMemoryRows(X, Y), epochs, mini_batch_size, eta, lmbda, report, rule=rule)
         return lists if book2 else None
 
     def _network_report(self, test):
@@ -522,14 +522,14 @@ class Network:
         """The training rows of ``fit``, checked: in memory, or read chunk by chunk."""
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
-        if _sources.is_chunked(X):
-            n = _sources.check_chunked(X, self.sizes[0])
-            Y, _ = check_targets(_sources.in_memory(y), n, self.sizes[-1], self.dtype)
-            sw = check_sample_weight(_sources.in_memory(sample_weight), n, self.dtype)
-            return _sources.ChunkedRows(X, Y, self.dtype, sw, shuffle)
+        if _training_rows.is_chunked(X):
+            n = _training_rows.check_chunked(X, self.sizes[0])
+            Y, _ = check_targets(_training_rows.in_memory(y), n, self.sizes[-1], self.dtype)
+            sw = check_sample_weight(_training_rows.in_memory(sample_weight), n, self.dtype)
+            return _training_rows.ChunkedRows(X, Y, self.dtype, sw, shuffle)
         X, Y = self._check_X_y(X, y)
         sw = check_sample_weight(sample_weight, X.shape[0], self.dtype)
-        return _sources.InMemoryRows(X, Y, sw, shuffle)
+        return _training_rows.InMemoryRows(X, Y, sw, shuffle)
 
     def _fit_report(self, data, val, lmbda, training_metrics):
         """Per-epoch measurements of ``fit``: training and validation cost and accuracy."""
@@ -647,7 +647,7 @@ class Network:
 
     def _train(self, data, epochs, mini_batch_size, eta, lmbda, report, *, rule=None,
                progress=False, checkpoint=None, callback=None, running=False):
-        """The SGD loop shared by ``SGD`` and ``fit`` over the rows of ``data`` (:mod:`fastnn._sources`).
+        """The SGD loop shared by ``SGD`` and ``fit`` over the rows of ``data`` (:mod:`fastnn._training_rows`).
 
         Per epoch: shuffle and train the mini-batches in chunks (``data.epoch``;
         with ``running``, it also sums each sample's cost and correctness from

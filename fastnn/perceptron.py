@@ -10,9 +10,9 @@ import warnings
 import numpy as np
 
 from . import _validation as _v
-from ._stack import outside_fastnn
+from ._stacklevel import outside_fastnn
 from .kernels.perceptron import perceptron_fit
-from ._warnings import ConvergenceWarning
+from .exceptions import ConvergenceWarning
 
 __all__ = ["Perceptron", "nand_xor", "nand_adder"]
 

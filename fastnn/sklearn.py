@@ -29,8 +29,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from . import training
-from ._sources import check_chunked, in_memory, is_chunked, load_rows, row_bounds
-from ._validation import check_dtype, check_float, check_int, check_sample_weight
+from ._training_rows import check_chunked, in_memory, is_chunked, load_rows, row_bounds
+from ._validation import check_dtype, check_flag, check_float, check_hidden_sizes, check_int, check_sample_weight
 from .network import Network
 
 try:  # scikit-learn >= 1.6
@@ -48,22 +48,6 @@ TARGET_HIGH = 0.9
 _SEED_BOUND = 2**31 - 1
 
 
-def _hidden_sizes(hidden_layer_sizes):
-    """``hidden_layer_sizes`` (an int or a sequence of ints) as a list of ints."""
-    if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(hidden_layer_sizes, bool):
-        hidden_layer_sizes = [hidden_layer_sizes]
-    if isinstance(hidden_layer_sizes, (str, bytes)) or not hasattr(hidden_layer_sizes, "__iter__"):
-        raise TypeError("hidden_layer_sizes must be an int or a sequence of ints such as (30,), "
-                        f"got {hidden_layer_sizes!r}")
-    sizes = list(hidden_layer_sizes)
-    for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
-            raise TypeError(f"hidden_layer_sizes must contain integers, got {s!r} in {sizes!r}")
-        if s <= 0:
-            raise ValueError(f"hidden layer sizes must be positive, got {s} in {sizes!r}")
-    return [int(s) for s in sizes]
-
-
 def _seed(random_state):
     """A seed for ``Network``: ints and None pass through, a RandomState draws an int."""
     if random_state is None or (isinstance(random_state, numbers.Integral)
@@ -78,15 +62,10 @@ def _writeable(X):
     return X if X.flags.writeable else X.copy()
 
 
-def _check_flag(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-
-
 def _check_stopping_params(est):
     """Validate the parameters of scikit-learn's stopping rules and of the epoch loop."""
     for name in ("shuffle", "warm_start", "early_stopping"):
-        _check_flag(getattr(est, name), name)
+        check_flag(getattr(est, name), name)
     if not isinstance(est.verbose, (bool, np.bool_)) and not (
             isinstance(est.verbose, numbers.Integral) and est.verbose >= 0):
         raise TypeError(f"verbose must be a bool or a non-negative int, got {est.verbose!r}")
@@ -391,7 +370,7 @@ class _BaseMLP(BaseEstimator, _SklearnNames):
 
     def _new_network(self, n_features, n_outputs):
         """A freshly initialised ``network_`` and empty training curves."""
-        sizes = [n_features, *_hidden_sizes(self.hidden_layer_sizes), n_outputs]
+        sizes = [n_features, *check_hidden_sizes(self.hidden_layer_sizes, allow_int=True), n_outputs]
         self.network_ = Network(sizes, seed=_seed(self.random_state), engine=self.engine,
                                 dtype=self._float_dtype(), cost=self.cost, init=self.init)
         self.loss_curve_ = []
@@ -409,7 +388,7 @@ class _BaseMLP(BaseEstimator, _SklearnNames):
 
     def _check_same_network(self, n_features, n_outputs):
         """Continuing (warm_start, partial_fit) needs the network these parameters describe."""
-        sizes = [n_features, *_hidden_sizes(self.hidden_layer_sizes), n_outputs]
+        sizes = [n_features, *check_hidden_sizes(self.hidden_layer_sizes, allow_int=True), n_outputs]
         net = self.network_
         mine = (sizes, self._float_dtype(), self.cost)
         if (net.sizes, net.dtype, net.cost) != mine:

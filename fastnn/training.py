@@ -8,15 +8,16 @@ Everything here is plain Python/NumPy around the compiled epoch:
 * :class:`PlateauRule` implements early stopping and the learning-rate
   schedule of chapter 3 (halve eta after a plateau of the validation accuracy,
   stop at eta0/128);
-* :class:`ChunkSizer` and :func:`make_progress` split an epoch into chunks of
-  whole mini-batches, so a progress bar and Ctrl-C are handled between
+* :class:`ChunkSizer` splits an epoch into chunks of whole mini-batches, so a
+  progress bar (:mod:`fastnn._progress`) and Ctrl-C are handled between
   compiled calls without slowing the epoch;
 * :func:`new_history` / :func:`append_history` keep ``net.history_``.
 """
-import sys
 import time
 
 import numpy as np
+
+from ._progress import make_progress  # noqa: F401  (Network.fit's bar: training.make_progress)
 
 HISTORY_KEYS = ("epoch", "eta", "seconds", "training_cost", "training_accuracy",
                 "validation_cost", "validation_accuracy")
@@ -260,43 +261,3 @@ class ChunkSizer:
         seconds = time.perf_counter() - self._t0
         scale = 4.0 if seconds <= 0 else min(4.0, max(0.25, self.target / seconds))
         self.batches = max(1, min(self._most, int(self.batches * scale)))
-
-
-class _NoBar:
-    """Stand-in for a tqdm bar when progress is off."""
-
-    def update(self, n=1):
-        """Do nothing."""
-
-    def set_description_str(self, *args, **kwargs):
-        """Do nothing."""
-
-    def set_postfix_str(self, *args, **kwargs):
-        """Do nothing."""
-
-    def close(self):
-        """Do nothing."""
-
-
-def progress_enabled(progress, stream=None):
-    """True if a bar should be shown: ``progress`` is true and ``stream`` (stderr) is a terminal."""
-    if not progress:
-        return False
-    stream = sys.stderr if stream is None else stream
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def make_progress(progress, total, initial=0):
-    """A tqdm bar over ``total`` samples (``initial`` done), or a no-op bar.
-
-    The bar goes to ``sys.stderr`` and only exists if :func:`progress_enabled`.
-    """
-    if not progress_enabled(progress):
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, unit="sample", unit_scale=True, file=sys.stderr,
-                dynamic_ncols=True, leave=True, smoothing=0.3)

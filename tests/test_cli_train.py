@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastnn import _compile, cli, mnist_loader
+from fastnn import _numba_cache, cli, mnist_loader
 
 
 def test_train_on_bundled_digits(capsys):
@@ -75,7 +75,7 @@ def test_bad_values_exit_2_with_a_one_line_message(capsys, tmp_path):
     for argv, message in cases:
         assert cli.main(argv) == 2, argv
         # with an empty numba cache the first command also prints the compile note first
-        err = capsys.readouterr().err.removeprefix(_compile.COMPILE_NOTE + "\n")
+        err = capsys.readouterr().err.removeprefix(_numba_cache.COMPILE_NOTE + "\n")
         assert err.count("\n") == 1, err
         assert message in _error_line(err, argv[0])
 

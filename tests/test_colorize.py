@@ -116,7 +116,7 @@ def test_rgb_input_uses_its_lightness(fitted):
 def test_prediction_in_batches_equals_one_batch(fitted, monkeypatch):
     image = scene(40, 41, seed=3)
     whole = fitted.predict(image)
-    monkeypatch.setattr(colorize, "PREDICT_BATCH", 50)  # one row (41 pixels) per batch
+    monkeypatch.setattr(colorize.features, "PREDICT_BATCH", 50)  # one row (41 pixels) per batch
     # float32 outputs may differ in the last bit with the rows computed together
     np.testing.assert_allclose(fitted.predict(image), whole, atol=1e-6)
 
@@ -155,9 +155,9 @@ def test_real_valued_targets_train_like_the_reference():
 
 
 def test_progress_bar_shows_samples_and_cost(monkeypatch, capsys):
-    from fastnn import training
+    from fastnn import _progress
 
-    monkeypatch.setattr(training, "progress_enabled", lambda progress, stream=None: bool(progress))
+    monkeypatch.setattr(_progress, "progress_enabled", lambda progress, stream=None: bool(progress))
     Colorizer(**dict(SMALL, epochs=2)).fit(TRAIN, progress=True)
     err = capsys.readouterr().err
     assert "1.60k/1.60k" in err and "cost=" in err  # 2 epochs x 800 samples
@@ -362,7 +362,7 @@ def test_compare_trains_every_baseline_on_the_same_samples():
     assert result["samples"] == 800 and result["features"] == 99
     # the linear baseline is least squares on the colorizer's own standardised samples
     model = Colorizer(**SMALL)
-    X, chroma = model._prepare(TRAIN)
+    X, chroma = model.prepare(TRAIN)
     predictors, _ = colorize.fit_baselines(model, X, chroma, mlp=False)
     A = np.column_stack([X.astype(np.float64), np.ones(len(X))])
     coef = np.linalg.lstsq(A, chroma, rcond=None)[0]

@@ -1,4 +1,4 @@
-"""The "compiling kernels" line of the command line (fastnn/_compile.py).
+"""The "compiling kernels" line of the command line (fastnn/_numba_cache.py).
 
 A fresh ``NUMBA_CACHE_DIR`` in a subprocess is a cold cache: the line is
 printed.  The cache this test session uses is warm once the kernels ran here
@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
-from fastnn import _compile, cli
+from fastnn import _numba_cache, cli
 from fastnn.bench import warm_up
 
-_ANNOUNCE = ("import sys; from fastnn import _compile; "
-             "sys.exit(0 if _compile.announce_if_cold(sys.argv[1:]) else 3)")
+_ANNOUNCE = ("import sys; from fastnn import _numba_cache; "
+             "sys.exit(0 if _numba_cache.announce_if_cold(sys.argv[1:]) else 3)")
 
 
 def _announce_in_subprocess(dtypes, **env):
@@ -25,8 +25,8 @@ def _announce_in_subprocess(dtypes, **env):
 
 
 def test_entry_points_are_cached_numba_kernels():
-    kernels = _compile.entry_kernels()
-    assert len(kernels) == len(_compile.ENTRY_POINTS) >= 1
+    kernels = _numba_cache.entry_kernels()
+    assert len(kernels) == len(_numba_cache.ENTRY_POINTS) >= 1
     if os.environ.get("NUMBA_DISABLE_JIT") != "1":
         assert all(getattr(k, "_cache", None) is not None and hasattr(k, "py_func") for k in kernels)
 
@@ -34,12 +34,12 @@ def test_entry_points_are_cached_numba_kernels():
 def test_cold_cache_prints_the_line_once(tmp_path):
     code, out, err = _announce_in_subprocess(["float64", "float32"], NUMBA_CACHE_DIR=str(tmp_path))
     assert code == 0 and out == ""
-    assert err == _compile.COMPILE_NOTE + "\n"
+    assert err == _numba_cache.COMPILE_NOTE + "\n"
 
 
 def test_warm_cache_prints_nothing():
     warm_up("float64")  # compiles or loads the kernels: the session's cache now holds them
-    assert _compile.cold_kernels(["float64"]) == []
+    assert _numba_cache.cold_kernels(["float64"]) == []
     code, out, err = _announce_in_subprocess(["float64"])
     assert (code, out, err) == (3, "", "")
 
@@ -51,17 +51,17 @@ def test_no_line_without_numba_compilation(tmp_path):
 
 def test_a_stale_index_counts_as_cold(tmp_path):
     # an index written for other bytecode (an older fastnn) is one numba would not load
-    kernel = _compile.entry_kernels()[0]
+    kernel = _numba_cache.entry_kernels()[0]
     if not hasattr(kernel, "py_func"):
         pytest.skip("NUMBA_DISABLE_JIT")
     warm_up("float64")
     cache = kernel._cache
-    usable = _compile._usable_cached_signatures(kernel)
-    assert any(_compile._has_dtype(sig, "float64") for sig in usable)
+    usable = _numba_cache._usable_cached_signatures(kernel)
+    assert any(_numba_cache._has_dtype(sig, "float64") for sig in usable)
     real_key = cache._index_key
     try:
         cache._index_key = lambda sig, codegen: ("other bytecode",) + real_key(sig, codegen)[1:]
-        assert _compile._usable_cached_signatures(kernel) == []
+        assert _numba_cache._usable_cached_signatures(kernel) == []
     finally:
         cache._index_key = real_key
 
@@ -76,12 +76,12 @@ def test_a_stale_index_counts_as_cold(tmp_path):
     (["demo", "gates"], []),
 ])
 def test_command_dtypes(argv, dtypes):
-    assert _compile.command_dtypes(cli.build_parser().parse_args(argv)) == dtypes
+    assert _numba_cache.command_dtypes(cli.build_parser().parse_args(argv)) == dtypes
 
 
 def test_main_announces_before_running(monkeypatch):
     calls = []
-    monkeypatch.setattr(_compile, "announce_if_cold", lambda dtypes: calls.append(list(dtypes)))
+    monkeypatch.setattr(_numba_cache, "announce_if_cold", lambda dtypes: calls.append(list(dtypes)))
     assert cli.main(["demo", "gates"]) == 0
     monkeypatch.setattr(cli, "build_parser", lambda: _parser_that_fails_in_its_command())
     assert cli.main(["x"]) == 2
@@ -106,6 +106,6 @@ def test_first_cli_run_prints_the_line_and_the_second_does_not(tmp_path):
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     assert first.returncode == second.returncode == 0
-    assert first.stderr.splitlines().count(_compile.COMPILE_NOTE) == 1
-    assert _compile.COMPILE_NOTE not in second.stderr
+    assert first.stderr.splitlines().count(_numba_cache.COMPILE_NOTE) == 1
+    assert _numba_cache.COMPILE_NOTE not in second.stderr
     assert "Epoch 0:" in first.stdout and "Epoch 0:" in second.stdout

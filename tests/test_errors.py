@@ -56,13 +56,13 @@ def test_every_exception_is_on_the_errors_page(name):
 
 
 def test_old_homes_hold_the_same_classes():
-    from fastnn import _guards, _validation, _warnings, persistence
+    from fastnn import _guards, _validation, linear, persistence
 
     assert persistence.ModelFileError is fastnn.ModelFileError
     assert _guards.DivergenceError is fastnn.DivergenceError
     assert _guards.DivergenceWarning is fastnn.DivergenceWarning
     assert _validation.UnscaledInputWarning is fastnn.UnscaledInputWarning
-    assert _warnings.ConvergenceWarning is fastnn.ConvergenceWarning
+    assert linear.ConvergenceWarning is fastnn.ConvergenceWarning
 
 
 def test_errors_subclass_what_callers_already_catch():

@@ -11,8 +11,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = {"fastnn": ROOT / "fastnn", "fastnn.kernels": ROOT / "kernels",
-            "fastnn.reference": ROOT / "fastnn" / "reference"}
+
+
+def _packages():
+    """``{package: folder}``: ``fastnn``, every subpackage of it (a folder with an ``__init__.py``,
+    found, not listed, so a new one is covered) and ``kernels/`` as ``fastnn.kernels``."""
+    found = {"fastnn": ROOT / "fastnn", "fastnn.kernels": ROOT / "kernels"}
+    for init in sorted((ROOT / "fastnn").rglob("__init__.py")):
+        folder = init.parent
+        if folder != ROOT / "fastnn":
+            found[".".join(("fastnn",) + folder.relative_to(ROOT / "fastnn").parts)] = folder
+    return found
+
+
+PACKAGES = _packages()
 
 
 def module_files():
@@ -98,6 +110,10 @@ def test_graph_reader_sees_lazy_and_relative_imports():
 def test_find_cycle_finds_a_planted_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_packages_include_the_subpackages():
+    assert {"fastnn.reference", "fastnn.cli", "fastnn.colorize", "fastnn.bench"} <= set(PACKAGES)
 
 
 def test_no_import_cycles():

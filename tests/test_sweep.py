@@ -10,6 +10,7 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import ParameterSampler
 
 import fastnn
+from fastnn import _progress
 from fastnn._guards import DivergenceError
 from fastnn.cli import main
 from fastnn.sweep import best_row, format_table, sweep
@@ -259,7 +260,7 @@ def test_bad_error_score(data, error_score):
 # --------------------------------------------------------------------------- progress
 
 def test_progress_bar_counts_configurations_and_best_score(data, serial, monkeypatch, capsys):
-    monkeypatch.setattr(sys.modules["fastnn.sweep"], "progress_enabled", bool)  # as on a terminal
+    monkeypatch.setattr(_progress, "progress_enabled", bool)  # as on a terminal
     sweep(GRID, *data, client=False, **SWEEP_ARGS)
     err = capsys.readouterr().err
     best = max(r["score"] for r in _records(serial))

@@ -17,7 +17,7 @@ A sweep survives faults the way Dask users expect:
 * a configuration that raises gets ``error_score`` and its error in the
   ``error`` column, and the others go on (``error_score="raise"`` stops);
 * with ``results="sweep.csv"`` each finished configuration is appended to
-  the file at once (see :mod:`fastnn._sweep_file` for the format), and the
+  the file at once (its format is in the user guide, *Sweeps*; :func:`read_results` reads it), and the
   same call after an interruption runs only the configurations missing from it.
 
 Results are collected with ``distributed.as_completed`` while at most a few
@@ -36,25 +36,18 @@ import itertools
 import json
 import math
 import numbers
-import sys
 import time
 import warnings
 
 import numpy as np
 
-from ._stack import outside_fastnn
-from .training import _NoBar, progress_enabled
+from ._stacklevel import outside_fastnn
+from ._progress import make_bar
 
-__all__ = ["sweep", "format_table", "best_row", "add_sweep_parser"]
-
-#: Grid of the ``fastnn sweep`` command (8 configurations, run on the bundled digits).
-CLI_GRID = {
-    "hidden_layer_sizes": [(15,), (30,)],
-    "eta": [0.5, 3.0],
-    "mini_batch_size": [10, 30],
-}
+__all__ = ["sweep", "format_table", "best_row", "row_params", "read_results"]
 
 _RESULT_COLUMNS = ("score", "score_std", "seconds", "error")
+_FILE_COLUMNS = ("index", "fastnn_version")  # the columns read_results adds
 
 #: Tasks kept in flight per worker thread (at least ``_MIN_IN_FLIGHT``): enough to keep
 #: every worker busy while results travel back, few enough that the client holds a
@@ -315,17 +308,12 @@ def _row(config, result, error_score):
 
 
 class _Progress:
-    """A tqdm bar of configurations done / total with the best score so far (stderr, terminals only)."""
+    """A bar of configurations done / total with the best score so far (stderr, terminals only)."""
 
     def __init__(self, progress, total, done):
         self.best = max((r["score"] for r in done if r["error"] is None), default=-math.inf)
-        if progress_enabled(progress):
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=len(done), unit="config", dynamic_ncols=True)
-            self._show_best()
-        else:
-            self.bar = _NoBar()
+        self.bar = make_bar(progress, total, initial=len(done), unit="config")
+        self._show_best()
 
     def _show_best(self):
         if self.best > -math.inf:
@@ -570,125 +558,73 @@ def format_table(table):
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- command line
+def row_params(row):
+    """The configuration of one table row: its parameters, without the result columns.
 
-def _distribution(name, spec):
-    """A frozen ``scipy.stats`` distribution from ``{"distribution": "loguniform", "args": [...]}``."""
-    import scipy.stats
+    Parameters a configuration does not set (None or NaN cells, where the
+    grid is a list of dicts with different keys) are left out, and so are
+    the ``index`` and ``fastnn_version`` columns of :func:`read_results`,
+    so the result can be passed to :class:`fastnn.sklearn.MLPClassifier` as is.
 
-    dist = getattr(scipy.stats, str(spec.get("distribution")), None)
-    if not isinstance(dist, (scipy.stats.rv_continuous, scipy.stats.rv_discrete)):
-        raise ValueError(f"--grid: parameter {name!r}: {spec.get('distribution')!r} is not a "
-                         f"scipy.stats distribution")
-    try:
-        return dist(*spec.get("args", []), **spec.get("kwargs", {}))
-    except TypeError as exc:
-        raise ValueError(f"--grid: parameter {name!r}: {exc}") from None
+    Parameters
+    ----------
+    row : dict
+        A row of a sweep table, e.g. :func:`best_row`'s.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> row_params({"eta": 3.0, "score": 0.95, "score_std": 0.01, "seconds": 0.2, "error": None})
+    {'eta': 3.0}
+    """
+    return {k: v for k, v in row.items()
+            if k not in _RESULT_COLUMNS and k not in _FILE_COLUMNS and not _is_missing(v)}
 
 
-def _grid_values(name, values):
-    """A JSON grid entry as Python: lists of values (inner lists become tuples) or a distribution."""
-    if isinstance(values, dict):
-        return _distribution(name, values)
-    if not isinstance(values, list):
-        raise ValueError(f"--grid: parameter {name!r} must map to a list of values or a "
-                         f'{{"distribution": ..., "args": [...]}} object, got {values!r}')
-    return [tuple(v) if isinstance(v, list) else v for v in values]
+def read_results(path):
+    """Read the results file of a sweep (``sweep(..., results=path)``) as a table.
 
-
-def _load_grid(path):
-    """Read a ``fastnn sweep --grid`` JSON file: a dict (or list of dicts) of parameter values.
-
-    Each parameter maps to a list of values (JSON arrays inside it, such as
-    ``[15]`` for ``hidden_layer_sizes``, become tuples) or, for ``--n-iter``,
-    to a ``scipy.stats`` distribution written as
-    ``{"distribution": "loguniform", "args": [0.1, 10]}`` (optional ``"kwargs"``).
-    Only names of ``scipy.stats`` distributions are looked up; nothing is evaluated.
-    A file holding ``{"eta": [0.5, 3.0], "hidden_layer_sizes": [[15], [30]]}`` gives
-    ``{"eta": [0.5, 3.0], "hidden_layer_sizes": [(15,), (30,)]}``.
+    The format is described in the user guide (*Sweeps*, "Format").
+    Parameter cells are turned back into Python values (``0.5``, ``(30,)``;
+    text that is not a Python literal, such as ``quadratic``, stays a
+    string); unset cells become None.  An incomplete last line (a crash
+    while a row was written) is ignored.  The file is only read: no lock,
+    so it can be read while its sweep still runs.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The JSON file.
 
     Returns
     -------
-    dict or list of dict
-        The grid, ready for :func:`fastnn.sweep`.
+    pandas.DataFrame or list of dict
+        One row per finished configuration, in configuration order:
+        ``index`` (the configuration's position in the sweep), its
+        parameters, ``score``, ``score_std``, ``seconds``, ``error`` and
+        ``fastnn_version``.  A list of dicts when pandas is not installed.
 
     Raises
     ------
+    FileNotFoundError
+        If ``path`` does not exist.
     ValueError
-        If the file is not valid JSON of that shape.
+        If the file is not a fastnn sweep results file or a row is malformed.
+
+    Examples
+    --------
+    >>> table = read_results("sweep.csv")                 # doctest: +SKIP
+    >>> row_params(best_row(table))                       # doctest: +SKIP
+    {'eta': 3.0, 'hidden_layer_sizes': (30,)}
     """
-    with open(path, encoding="utf-8") as f:
-        try:
-            grid = json.load(f)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"--grid {path!r} is not valid JSON: {exc}") from None
-    grids = grid if isinstance(grid, list) else [grid]
-    if not grids or not all(isinstance(g, dict) for g in grids):
-        raise ValueError(f"--grid {path!r} must hold a JSON object (or a list of objects) mapping "
-                         f"parameter names to lists of values")
-    out = [{name: _grid_values(name, values) for name, values in g.items()} for g in grids]
-    return out if isinstance(grid, list) else out[0]
+    from ._sweep_file import read_rows
 
-
-def cmd_sweep(args):
-    """``fastnn sweep``: run the grid on the training split, print the table and the best row."""
-    from . import datasets
-    from ._sweep_file import count_rows
-    from .sklearn import MLPClassifier
-
-    grid = _load_grid(args.grid) if args.grid else CLI_GRID
-    X_train, y_train, X_test, y_test = datasets.load_dataset(args.data)
-    client = False if args.serial else args.scheduler
-    start = time.perf_counter()
-    try:
-        table = sweep(grid, X_train, y_train, epochs=args.epochs, random_state=args.seed, cv=args.cv,
-                      client=client, n_workers=args.workers, n_iter=args.n_iter, results=args.results)
-    except KeyboardInterrupt:
-        n = count_rows(args.results) if args.results else 0
-        kept = (f"{n} finished configuration{'s' * (n != 1)} kept in {args.results}; run the same "
-                f"command again to resume" if args.results else "no --results file, so nothing was kept")
-        print(f"fastnn sweep: interrupted: {kept}", file=sys.stderr)
-        return 130
-    wall = time.perf_counter() - start
-    where = "serially" if args.serial else (args.scheduler or f"a LocalCluster of {args.workers} workers")
-    print(f"{len(_records(table))} configurations x {args.cv} folds, {args.epochs} epochs, "
-          f"on {where}: {wall:.2f} s")
-    print(format_table(table))
-    best = best_row(table)
-    params = {k: v for k, v in best.items() if k not in _RESULT_COLUMNS and not _is_missing(v)}
-    est = MLPClassifier(**{"epochs": args.epochs, "random_state": args.seed, **params}).fit(X_train, y_train)
-    print(f"best: {params}: cross-validated accuracy {best['score']:.4f}, "
-          f"test accuracy {est.score(X_test, y_test):.4f}")
-    return 0
-
-
-def add_sweep_parser(subparsers):
-    """Add the ``sweep`` subcommand to ``fastnn``'s ``subparsers``."""
-    p = subparsers.add_parser("sweep", help="cross-validate a grid of MLPClassifier "
-                                            "configurations on Dask and print the best")
-    p.add_argument("--data", default="digits",
-                   help="'digits' (bundled, default), a folder of IDX files, or the book's mnist.pkl.gz")
-    p.add_argument("--grid", metavar="FILE.json", default=None,
-                   help="JSON object of MLPClassifier parameters to lists of values, or to "
-                        '{"distribution": "loguniform", "args": [0.1, 10]} with --n-iter '
-                        "(default: a built-in grid of 8 configurations)")
-    p.add_argument("--n-iter", type=int, default=None, metavar="N",
-                   help="random search: sample N configurations from --grid")
-    p.add_argument("--results", metavar="FILE", default=None,
-                   help="CSV file receiving each finished configuration; rerunning the same "
-                        "command skips the configurations already in it")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--cv", type=int, default=3, help="cross-validation folds")
-    p.add_argument("--seed", type=int, default=0)
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="address of a running Dask scheduler (default: an embedded LocalCluster)")
-    where.add_argument("--serial", action="store_true", help="run in this process, without Dask")
-    p.add_argument("--workers", type=int, default=2, help="workers of the embedded LocalCluster")
-    p.set_defaults(func=cmd_sweep)
-    return p
+    rows = read_rows(path)
+    pd = _pandas()
+    if pd is None or not rows:
+        return rows
+    table = pd.DataFrame(rows)
+    table["error"] = pd.Series([r["error"] for r in rows], index=table.index, dtype=object)
+    return table

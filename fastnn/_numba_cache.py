@@ -116,8 +116,8 @@ def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
 
     Examples
     --------
-    >>> from fastnn import _compile
-    >>> cold = _compile.cold_kernels(["float64"])   # [] once the cache is warm
+    >>> from fastnn import _numba_cache
+    >>> cold = _numba_cache.cold_kernels(["float64"])   # [] once the cache is warm
     """
     kernels = entry_kernels(entry_points)
     return [(name, str(np.dtype(dt))) for dt in dtypes

@@ -1,0 +1,37 @@
+"""``fastnn bench``: ``Network.fit`` and ``predict_proba`` times of the jit engine."""
+import os
+
+from .. import bench
+from ._args import positive_int
+
+
+def add_parser(subparsers):
+    """Register ``fastnn bench`` on an argparse ``subparsers`` object; returns its parser."""
+    parser = subparsers.add_parser("bench", help="fit and predict_proba times of the jit engine")
+    parser.add_argument("--samples", type=positive_int, default=10000, help="training samples")
+    parser.add_argument("--infer-samples", type=positive_int, default=10000, help="rows of predict_proba")
+    parser.add_argument("--epochs", type=positive_int, default=2, help="epochs per fit call")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="time only this thread count (default: None, 1 and all cores)")
+    parser.add_argument("--dtype", choices=["float64", "float32"], action="append", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=cmd_bench)
+    return parser
+
+
+def cmd_bench(args):
+    """``fastnn bench``: ``Network.fit`` and ``predict_proba`` times of the jit engine."""
+    dtypes = args.dtype or ("float64", "float32")
+    X, y = bench.synthetic_data(max(args.samples, args.infer_samples), 784, 10, args.seed)
+    rows = bench.run_bench(X[:args.samples], y[:args.samples], epochs=args.epochs, threads=args.threads,
+                           dtypes=dtypes)
+    print(f"fastnn jit engine; {bench.cpu_model()}, {os.cpu_count()} CPUs, {bench.core_count()} numba threads")
+    print(f"Network.fit on {args.samples} synthetic samples, {args.epochs} epochs per call, eta 3; "
+          f"fit s/epoch: the whole call (history on) / epochs; loop: history_['seconds']; "
+          f"threads None: fastnn's default")
+    print(bench.format_bench(rows))
+    inference = bench.run_inference_bench(X[:args.infer_samples], dtypes=dtypes, threads=args.threads)
+    print()
+    print("predict_proba, best of 5 calls; NumPy: sigma(A W^T + b) per layer with BLAS's default threads")
+    print(bench.format_inference(inference, args.infer_samples))
+    return 0

@@ -1,0 +1,120 @@
+"""``fastnn colorize train|apply`` (``fastnn demo colorize`` is in :mod:`fastnn.cli.demo`).
+
+Every input is checked before anything is trained or written, and every file
+is written atomically: a bad image, a bad model file or Ctrl-C leaves no
+partial output behind.
+"""
+import os
+import sys
+
+import numpy as np
+
+from .. import colorize
+from ..persistence import atomic_write
+from ._args import check_output_dir, parse_hidden
+
+
+def _pillow_format(path, option):
+    """Pillow's format name for ``path``'s extension, or ValueError if Pillow cannot write it."""
+    from PIL import Image
+
+    Image.init()
+    ext = os.path.splitext(path)[1].lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None or fmt not in Image.SAVE:
+        raise ValueError(f"{option} {path!r}: unknown image type {ext or '(no extension)'!r}; use .png or .jpg")
+    check_output_dir(path, option)
+    return fmt
+
+
+def write_image(rgb, path, fmt):
+    """Write a float RGB image in [0, 1] to ``path`` (format ``fmt``) atomically."""
+    from PIL import Image
+
+    pixels = np.clip(np.rint(np.asarray(rgb) * 255.0), 0, 255).astype(np.uint8)
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    with atomic_write(path) as f:
+        Image.fromarray(pixels).save(f, format=fmt, **options)
+
+
+def colorizer_from_args(args):
+    """The unfitted Colorizer of the model options (:func:`add_model_arguments`)."""
+    return colorize.Colorizer(patch_size=args.patch_size, hidden_layer_sizes=args.hidden,
+                              epochs=args.epochs, mini_batch_size=args.mini_batch_size, eta=args.eta,
+                              cost=args.cost, dtype=args.dtype,
+                              samples_per_image=args.samples_per_image, random_state=args.seed)
+
+
+def cmd_train(args):
+    """``fastnn colorize train``: fit a colorizer on image files/folders and save it."""
+    if not args.out.lower().endswith(".npz"):
+        raise ValueError(f"--out {args.out!r}: the model file name must end in .npz")
+    check_output_dir(args.out, "--out")
+    files = colorize.image_files(args.images)
+    model = colorizer_from_args(args)
+    print(f"Training on {len(files)} image(s): {model!r}")
+    try:
+        model.fit(files, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("Interrupted: nothing written", file=sys.stderr)
+        return 130
+    model.save(args.out)
+    print(f"{model.n_samples_} pixels x {model.n_features_in_} features, network {model.network_.sizes}, "
+          f"{model.fit_seconds_:.1f} s of training")
+    print(f"Saved colorizer to {args.out}")
+    return 0
+
+
+def cmd_apply(args):
+    """``fastnn colorize apply``: colourise one image with a saved colorizer."""
+    fmt = _pillow_format(args.output, "output")
+    model = colorize.Colorizer.load(args.model)
+    rgb = model.predict(args.input)
+    write_image(rgb, args.output, fmt)
+    print(f"Wrote {args.output} ({rgb.shape[1]} x {rgb.shape[0]} pixels)")
+    return 0
+
+
+def add_model_arguments(parser):
+    """The Colorizer's parameters as options (defaults: the class's)."""
+    defaults = colorize.Colorizer()
+    parser.add_argument("--patch-size", type=int, default=defaults.patch_size,
+                        help="side of the lightness patch the network sees, odd (default %(default)s)")
+    parser.add_argument("--hidden", type=parse_hidden, default=defaults.hidden_layer_sizes,
+                        help="hidden layer sizes, e.g. 32,32 (default 32,32)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="(default %(default)s)")
+    parser.add_argument("--mini-batch-size", type=int, default=defaults.mini_batch_size,
+                        help="(default %(default)s)")
+    parser.add_argument("--eta", type=float, default=defaults.eta, help="learning rate (default %(default)s)")
+    parser.add_argument("--cost", choices=["cross-entropy", "quadratic"], default=defaults.cost,
+                        help="(default %(default)s)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default=defaults.dtype,
+                        help="(default %(default)s)")
+    parser.add_argument("--samples-per-image", type=int, default=defaults.samples_per_image,
+                        help="training pixels drawn from each image (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random_state: pixel draws, initial weights, shuffles (default %(default)s)")
+
+
+def add_parser(subparsers):
+    """Register ``colorize train`` and ``colorize apply`` on an argparse ``subparsers`` object.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``colorize`` parser.
+    """
+    parser = subparsers.add_parser("colorize", help="train a colorizer on photos or colour a grayscale image")
+    sub = parser.add_subparsers(dest="action", required=True)
+    train = sub.add_parser("train", help="train a colorizer on colour photos and save it")
+    train.add_argument("images", nargs="+", help="JPEG/PNG files or folders of them")
+    train.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the colorizer")
+    add_model_arguments(train)
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+    apply = sub.add_parser("apply", help="colour an image with a saved colorizer")
+    apply.add_argument("model", help="a .npz file written by 'fastnn colorize train'")
+    apply.add_argument("input", help="the image (grayscale, or colour: its lightness is used)")
+    apply.add_argument("output", help="the coloured image (.png, .jpg, ...)")
+    apply.set_defaults(func=cmd_apply)
+    return parser

@@ -1,0 +1,84 @@
+"""``fastnn compare``: time fastnn, NumPy, JAX and PyTorch on the same run and check agreement."""
+import argparse
+import os
+
+from .. import bench
+from ._args import parse_sizes, positive_int
+
+
+def _engine_list(text):
+    engines = [e.strip() for e in text.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in bench.COMPARE_ENGINES]
+    if unknown or "reference" not in engines:
+        raise argparse.ArgumentTypeError(f"--engines must list 'reference' and some of "
+                                         f"{','.join(bench.COMPARE_ENGINES)}; got {text!r}")
+    return engines
+
+
+def add_parser(subparsers):
+    """Register ``fastnn compare`` on an argparse ``subparsers`` object; returns its parser."""
+    compare = subparsers.add_parser("compare", help="time fastnn, NumPy, JAX and PyTorch on the same run "
+                                                    "and check agreement")
+    compare.add_argument("--data", default="synthetic",
+                         help="'synthetic' (default, shaped like --sizes), 'digits', a folder of IDX "
+                              "files or mnist.pkl.gz (as in fastnn train)")
+    compare.add_argument("--sizes", type=parse_sizes, default=None, help="layer sizes (default 784,30,10)")
+    compare.add_argument("--mini-batch-size", type=positive_int, default=10)
+    compare.add_argument("--samples", type=positive_int, default=5000)
+    compare.add_argument("--epochs", type=positive_int, default=1)
+    compare.add_argument("--eta", type=float, default=3.0)
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    compare.add_argument("--threads", type=positive_int, default=None,
+                         help="one more thread count for the fastnn fit rows (always: None, 1, all cores)")
+    compare.add_argument("--engines", type=_engine_list, default=list(bench.COMPARE_ENGINES),
+                         help=f"rows to run, comma-separated (default {','.join(bench.COMPARE_ENGINES)}; "
+                              f"jax and torch only if installed)")
+    compare.add_argument("--plot", metavar="FILE", help="write a bar chart of seconds per epoch per row")
+    compare.add_argument("--check-samples", type=positive_int, default=1000,
+                         help="samples of the one-epoch jit-vs-reference agreement check (default 1000)")
+    compare.add_argument("--tolerance", type=float, default=None,
+                         help=f"largest allowed jit-vs-reference parameter difference "
+                              f"(default {bench.FLOAT64_TOLERANCE:g}; {bench.FLOAT32_TOLERANCE:g} for float32)")
+    compare.set_defaults(func=cmd_compare)
+    return compare
+
+
+def _compare_header(args, sizes, n):
+    return (f"sizes {sizes}, mini-batch {args.mini_batch_size}, eta {args.eta}, {n} samples from "
+            f"{args.data!r}, {args.epochs} epoch(s), {args.dtype}; {bench.cpu_model()}, {os.cpu_count()} "
+            f"CPUs, {bench.core_count()} numba threads")
+
+
+def cmd_compare(args):
+    """``fastnn compare``: print the table; exit 1 if the jit engine disagrees with the reference."""
+    X, y, X_test, y_test, sizes = bench.load_data(args.data, args.samples, args.sizes, args.seed)
+    tolerance = args.tolerance
+    if tolerance is None:
+        tolerance = bench.FLOAT32_TOLERANCE if args.dtype == "float32" else bench.FLOAT64_TOLERANCE
+    common = dict(mini_batch_size=args.mini_batch_size, eta=args.eta, seed=args.seed,
+                  dtype=args.dtype, threads=args.threads)
+    rows = bench.run_compare(X, y, X_test, y_test, sizes, epochs=args.epochs, engines=args.engines, **common)
+    header = _compare_header(args, sizes, len(X))
+    print(header)
+    print(bench.format_compare(rows))
+    print("\n".join(bench.compare_legend(rows)))
+    if args.plot:
+        bench.plot_compare(rows, args.plot, title=header)
+        print(f"Wrote the bar chart to {args.plot}")
+    # Agreement check.  Long SGD runs at the book's eta are chaotic: any two correct
+    # implementations (the matrix form too) drift apart once rounding differences are
+    # amplified, so the check uses one epoch of the first --check-samples samples.
+    n_check = min(args.check_samples, len(X))
+    if n_check < len(X) or args.epochs > 1:
+        check = bench.run_compare(X[:n_check], y[:n_check], X_test, y_test, sizes,
+                                  engines=("jit", "reference"), **common)
+    else:
+        check = rows
+    worst = max(r["max_diff"] for r in check if r["kind"] == "jit")
+    print(f"agreement check (1 epoch of {n_check} samples): fastnn fit vs reference max abs "
+          f"parameter difference {worst:.1e}, tolerance {tolerance:g}")
+    if bench.jit_disagreements(check, tolerance):
+        print(f"ERROR: the jit engine differs from the reference by {worst:.3g} > tolerance {tolerance:g}")
+        return 1
+    return 0

@@ -1,0 +1,135 @@
+"""``fastnn demo gates|regression|colorize``: the perceptron gates, the regression solvers, the colorizer.
+
+Every input is checked before anything is trained or written; the picture of
+``demo colorize`` is written atomically.
+"""
+import io
+import os
+
+from .. import colorize
+from ..persistence import atomic_write
+from ._args import check_output_dir
+from .colorize import add_model_arguments, colorizer_from_args
+
+
+def add_parser(subparsers):
+    """Register ``demo {gates,regression,colorize}`` on an argparse ``subparsers`` object.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The new subparser; its ``func`` default is :func:`run_demo`.
+    """
+    parser = subparsers.add_parser("demo", help="perceptron gates, the regression solvers or the colorizer")
+    parser.add_argument("which", choices=["gates", "regression", "colorize"],
+                        help="'gates': truth tables and the NAND adder; "
+                             "'regression': every solver on the diabetes set; "
+                             "'colorize': colour held-out bundled photos, with baselines")
+    add_colorize_demo_arguments(parser)
+    parser.set_defaults(func=run_demo)
+    return parser
+
+
+def run_demo(args):
+    """Run the demo chosen by ``args.which``; return the exit code (0)."""
+    if args.which == "colorize":
+        return run_colorize_demo(args)
+    from ..demo import gates_table, regression_table
+
+    print(gates_table() if args.which == "gates" else regression_table())
+    return 0
+
+
+def demo_figure(rows, photos, path):
+    """Write a grayscale | fastnn | original picture, one row per held-out photo, atomically.
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`fastnn.colorize.evaluate`'s rows with ``keep_images=True``.
+    photos : dict
+        Name -> original RGB image.
+    path : str
+        Output file; its extension picks the format (.png, .jpg, .pdf, .svg).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    result = {(row["image"], row["method"]): row for row in rows}
+    names = list(dict.fromkeys(row["image"] for row in rows))
+    height = sum(photos[n].shape[0] / photos[n].shape[1] for n in names)
+    fig = Figure(figsize=(9.0, 3.0 * height + 0.3 * len(names)), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(names), 3, squeeze=False)
+    for ax_row, name in zip(axes, names):
+        gray, net = result[(name, "grayscale")], result[(name, "fastnn")]
+        panels = [(gray["image_rgb"], f"{name}: grayscale input\n{gray['psnr']:.1f} dB, a*b* error {gray['ab_error']:.1f}"),
+                  (net["image_rgb"], f"fastnn\n{net['psnr']:.1f} dB, a*b* error {net['ab_error']:.1f}"),
+                  (photos[name], "original")]
+        for ax, (image, title) in zip(ax_row, panels):
+            ax.imshow(image)
+            ax.set_title(title, fontsize=9)
+            ax.set_axis_off()
+    buffer = io.BytesIO()
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    fig.savefig(buffer, format=ext, **({"pil_kwargs": {"quality": 85}} if ext in ("jpg", "jpeg") else {}))
+    with atomic_write(path) as f:
+        f.write(buffer.getvalue())
+
+
+def _check_figure_path(path):
+    """ValueError unless matplotlib can write ``path``'s extension and its folder exists."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    supported = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext not in supported:
+        raise ValueError(f"--out {path!r}: unknown picture type {ext!r}; use .png, .jpg, .pdf or .svg")
+    check_output_dir(path, "--out")
+
+
+def timing_summary(result, colorizer):
+    """Lines on the training set's shape and each method's training seconds."""
+    seconds = result["seconds"]
+    params = colorizer.get_params()
+    lines = [f"Training set: {result['samples']} pixels x {result['features']} features "
+             f"({len(colorize.TRAIN_PHOTOS)} photos x {params['samples_per_image']} pixels); network "
+             f"{colorizer.network_.sizes}, {params['epochs']} epochs, mini-batch {params['mini_batch_size']}"]
+    for method, value in seconds.items():
+        ratio = "" if method == "fastnn" else f"  ({value / seconds['fastnn']:.1f} x fastnn's time)"
+        lines.append(f"  {method:<17} {value:8.2f} s{ratio}")
+    return "\n".join(lines)
+
+
+def run_colorize_demo(args):
+    """``fastnn demo colorize``: train on the bundled photos, colour the held-out ones."""
+    _check_figure_path(args.out)
+    photos = colorize.bundled_photos()
+    model = colorizer_from_args(args)
+    print(f"Training on {', '.join(colorize.TRAIN_PHOTOS)}; held out: {', '.join(colorize.TEST_PHOTOS)}")
+    print(f"{model!r}")
+    if not args.no_mlp:
+        print("scikit-learn's MLPRegressor trains on the same samples afterwards (slower)")
+    result = colorize.compare([photos[n] for n in colorize.TRAIN_PHOTOS],
+                              [photos[n] for n in colorize.TEST_PHOTOS], model,
+                              names=list(colorize.TEST_PHOTOS), mlp=not args.no_mlp,
+                              progress=not args.no_progress, keep_images=True)
+    print()
+    print(timing_summary(result, model))
+    print()
+    print("Held-out photos: PSNR (higher is better) / mean |a*b* error| (lower is better)")
+    print(colorize.format_table(result["rows"]))
+    demo_figure(result["rows"], photos, args.out)
+    print(f"\nWrote {args.out}")
+    return 0
+
+
+def add_colorize_demo_arguments(parser):
+    """Options of ``fastnn demo colorize``."""
+    parser.add_argument("--out", default="colorize_demo.png",
+                        help="colorize: the picture to write (default colorize_demo.png)")
+    parser.add_argument("--no-mlp", action="store_true",
+                        help="colorize: skip scikit-learn's MLPRegressor baseline (the slow part)")
+    parser.add_argument("--no-progress", action="store_true", help="colorize: no progress bar")
+    add_model_arguments(parser.add_argument_group("colorize model options"))

@@ -1,0 +1,99 @@
+"""The colorizer's file: an ``.npz`` of the parameters, the standardisation, the mean chroma and
+the network (in :meth:`fastnn.Network.save`'s format, under ``network.`` keys).  No pickle.
+
+Format version 1 (``format = "fastnn.Colorizer"``, ``format_version = 1``): entries
+``meta`` (JSON: ``params``, ``chroma_mean``, ``n_samples``, ``fit_seconds``,
+``fastnn_version``), ``feature_mean`` and ``feature_scale`` (float64, one per feature)
+and ``network.*``.  Every entry is checked against the others when a file is loaded.
+"""
+import json
+
+import numpy as np
+
+from .. import persistence
+from .._version import __version__
+from ..exceptions import ModelFileError
+from ..network import Network
+from .features import feature_count
+from .params import PARAMS, check_params
+
+FORMAT_NAME = "fastnn.Colorizer"
+FORMAT_VERSION = 1
+
+
+def colorizer_arrays(model):
+    """The arrays of a fitted colorizer's file (for ``np.savez``)."""
+    params = model.params_
+    meta = {"params": dict(params, hidden_layer_sizes=list(params["hidden_layer_sizes"])),
+            "chroma_mean": [float(c) for c in model.chroma_mean_], "n_samples": int(model.n_samples_),
+            "fit_seconds": float(getattr(model, "fit_seconds_", 0.0)), "fastnn_version": __version__}
+    arrays = {"format": np.array(FORMAT_NAME), "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+              "meta": np.array(json.dumps(meta)), "feature_mean": model.feature_mean_,
+              "feature_scale": model.feature_scale_}
+    for key, value in persistence.network_arrays(model.network_).items():
+        arrays["network." + key] = value
+    return arrays
+
+
+def colorizer_from_arrays(cls, arrays, path):
+    """Rebuild a Colorizer (class ``cls``) from the arrays of its file, checking every entry.
+
+    Raises
+    ------
+    fastnn.ModelFileError
+        Naming the first entry that is missing, malformed or disagrees with the others.
+    """
+    error = ModelFileError
+    version = arrays.get("format_version")
+    if version is None or version.shape != () or version.dtype.kind not in "iu" \
+            or int(version) != FORMAT_VERSION:
+        raise error(f"{path!r}: colorizer file format version {version!r} is not {FORMAT_VERSION}")
+    meta = persistence.json_entry(arrays, "meta", path)
+    if not isinstance(meta, dict) or not {"params", "chroma_mean", "n_samples"} <= set(meta) \
+            or not isinstance(meta["params"], dict) or set(meta["params"]) != set(PARAMS):
+        raise error(f"{path!r}: 'meta' entry does not describe a colorizer")
+    params = meta["params"]
+    if isinstance(params["hidden_layer_sizes"], list):  # JSON has no tuples
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    model = cls(**params)
+    try:
+        params = check_params(params)
+    except (TypeError, ValueError) as exc:
+        raise error(f"{path!r}: invalid colorizer parameters ({exc})") from exc
+    n_features = feature_count(params["patch_size"])
+    network_arrays = {key[len("network."):]: value for key, value in arrays.items()
+                      if key.startswith("network.")}
+    net = persistence.network_from_payload(Network, persistence.parse_model_arrays(network_arrays, path), path)
+    expected = [n_features, *params["hidden_layer_sizes"], 2]
+    if net.sizes != expected or net.dtype.name != params["dtype"] or net.cost != params["cost"]:
+        raise error(f"{path!r}: the network ({net.sizes}, {net.dtype.name}, {net.cost}) does not match the "
+                    f"colorizer's parameters (expected {expected}, {params['dtype']}, {params['cost']})")
+    for key in ("feature_mean", "feature_scale"):
+        value = arrays.get(key)
+        if value is None or value.shape != (n_features,) or value.dtype != np.float64 \
+                or not np.isfinite(value).all():
+            raise error(f"{path!r}: entry {key!r} must be {n_features} finite float64 values")
+    chroma_mean = meta["chroma_mean"]
+    if not (isinstance(chroma_mean, list) and len(chroma_mean) == 2
+            and all(isinstance(c, (int, float)) and np.isfinite(c) for c in chroma_mean)):
+        raise error(f"{path!r}: 'chroma_mean' must be two finite numbers, got {chroma_mean!r}")
+    n_samples, fit_seconds = meta["n_samples"], meta.get("fit_seconds")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise error(f"{path!r}: 'n_samples' must be a positive integer, got {n_samples!r}")
+    if not (fit_seconds is None or isinstance(fit_seconds, (int, float))):
+        raise error(f"{path!r}: 'fit_seconds' must be a number, got {fit_seconds!r}")
+    if not np.all(arrays["feature_scale"] > 0):
+        raise error(f"{path!r}: 'feature_scale' must be positive")
+    expected_keys = {"format", "format_version", "meta", "feature_mean", "feature_scale"}
+    extra = {key for key in arrays if not key.startswith("network.")} - expected_keys
+    if extra:
+        raise error(f"{path!r}: unexpected entries {sorted(extra)}")
+    model.network_ = net
+    model.params_ = params
+    model.n_features_in_ = n_features
+    model.feature_mean_ = arrays["feature_mean"]
+    model.feature_scale_ = arrays["feature_scale"]
+    model.chroma_mean_ = np.array(chroma_mean, dtype=np.float64)
+    model.n_samples_ = n_samples
+    model.fit_seconds_ = fit_seconds
+    return model

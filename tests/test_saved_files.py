@@ -1,0 +1,34 @@
+"""Files written by an earlier fastnn still load and predict the same.
+
+``tests/data/colorizer_v1.npz`` was written by ``Colorizer.save`` before fastnn.colorize became a
+subpackage (format version 1), with ``colorizer_v1_expected.npy`` its prediction of
+``colorizer_v1_probe.npy``.  Tolerance: the same float32 network and the same colour conversions
+run on the same inputs, so the prediction agrees to 1e-9 (it is usually bit-identical; the margin
+allows another BLAS or scikit-image build).
+"""
+from pathlib import Path
+
+import numpy as np
+
+from fastnn.colorize import Colorizer
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_colorizer_file_of_format_version_1_loads_and_predicts_the_same():
+    model = Colorizer.load(DATA / "colorizer_v1.npz")
+    assert model.get_params()["patch_size"] == 3
+    assert model.network_.sizes == [59, 4, 2]  # 3 x 3 patch + two 5 x 5 context grids
+    probe = np.load(DATA / "colorizer_v1_probe.npy")
+    expected = np.load(DATA / "colorizer_v1_expected.npy")
+    np.testing.assert_allclose(model.predict(probe), expected, rtol=0, atol=1e-9)
+
+
+def test_reloaded_version_1_file_saves_back_identically(tmp_path):
+    model = Colorizer.load(DATA / "colorizer_v1.npz")
+    model.save(tmp_path / "again.npz")
+    again = Colorizer.load(tmp_path / "again.npz")
+    for name in ("feature_mean_", "feature_scale_", "chroma_mean_"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(model, name))
+    for w, w2 in zip(model.network_.weights, again.network_.weights):
+        np.testing.assert_array_equal(w, w2)
