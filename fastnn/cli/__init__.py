@@ -5,9 +5,10 @@ One module per subcommand (:mod:`~fastnn.cli.train`, :mod:`~fastnn.cli.predict`,
 :mod:`~fastnn.cli.colorize`, :mod:`~fastnn.cli.demo`), each with ``add_parser(subparsers)``
 and its command function, which takes the parsed arguments and returns an exit code;
 a command also sets ``check(args)``, the checks argparse cannot make, which
-returns the files it reads and writes (see :mod:`fastnn.cli._paths`).
-:func:`main` only builds the parser, runs the checks and dispatches.  This package is the only place that imports ``argparse``: the
-library modules know nothing of the command line.
+returns the files it reads and writes (checked and locked by ``fastnn.cli._paths``).
+:func:`main` only builds the parser, runs the checks and dispatches.  This
+package is the only place that imports ``argparse``: the library modules know
+nothing of the command line.
 """
 import sys
 import warnings
