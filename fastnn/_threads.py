@@ -194,7 +194,7 @@ class ThreadChooser:
             self.warm = True
             return
         self.work += seconds
-        per_sample = seconds / samples
+        per_sample = max(seconds / samples, 1e-12)  # never 0: plans divide by speeds
         if threads == 1:
             if seconds >= SHORTEST_TIMED or self.base is None:
                 self.base = per_sample
