@@ -205,7 +205,7 @@ class ThreadChooser:
             self.trial = [0.5 * self.trial[0], 0.5 * self.trial[1]]
         self.trial[0] += seconds
         self.trial[1] += samples
-        trial = self.trial[0] / self.trial[1]
+        trial = max(self.trial[0] / self.trial[1], 1e-12)
         if seconds >= SHORTEST_TIMED and per_sample > CLEARLY_SLOWER * self.base or (
                 self.trial[0] >= 4 * FIRST_SEGMENT and trial > self.base):
             self._lost(threads)
