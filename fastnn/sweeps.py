@@ -33,7 +33,6 @@ imported only when needed, and without pandas the table is a list of dicts.
 """
 import contextlib
 import itertools
-import json
 import math
 import numbers
 import time
