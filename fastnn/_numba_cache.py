@@ -141,8 +141,13 @@ def command_dtypes(args):
     return [dtype] if isinstance(dtype, str) else list(dtype)
 
 
+_ANNOUNCED = set()
+"""Dtypes whose compilation was announced in this process (announced once only)."""
+
+
 def announce_if_cold(dtypes, stream=None):
-    """Print :data:`COMPILE_NOTE` (one line) to ``stream`` if a kernel would compile.
+    """Print :data:`COMPILE_NOTE` (one line) to ``stream`` if a kernel would compile,
+    at most once per dtype and process.
 
     Parameters
     ----------
@@ -156,8 +161,9 @@ def announce_if_cold(dtypes, stream=None):
     bool
         True if the line was printed.
     """
-    dtypes = list(dtypes)
+    dtypes = [str(np.dtype(dt)) for dt in dtypes if str(np.dtype(dt)) not in _ANNOUNCED]
     if not dtypes or not cold_kernels(dtypes):
         return False
+    _ANNOUNCED.update(dtypes)
     print(COMPILE_NOTE, file=stream or sys.stderr, flush=True)
     return True

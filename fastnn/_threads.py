@@ -26,36 +26,49 @@ import os
 SPIN_COUNT = "100000"
 """``GOMP_SPINCOUNT`` set by default: spin 10^5 iterations, then sleep."""
 
+WARM_SAMPLES = 64
+"""Samples of the first run of a kind of work, on one thread and not timed: it includes
+compilation or loading numba's cache, and cold caches."""
+
+BASE_SAMPLES = 256
+"""Samples of the first timed one-thread run, before any speed is known."""
+
+SHORTEST_TIMED = 1e-4
+"""Runs shorter than this (seconds) judge nothing: the call's own overhead and the
+timer's noise dominate them (they still size the next run)."""
+
+FIRST_SEGMENT = 2.5e-4
+"""Seconds (at the speed expected) of the first run of a trial of more threads.  A
+descheduled thread makes every parallel region wait a scheduler time slice
+(~1-3 ms), so a trial starts with a run far shorter than that: one such wait
+shows at once, and costs about one slice."""
+
+STAKE = 0.1
+"""A trial's runs double in length while they are fast, up to this fraction of the
+work done so far (and :data:`PROBE_SECONDS`): what a sudden slowdown can cost
+stays a small part of the whole."""
+
 PROBE_SECONDS = 0.02
-"""Target length of one probe run (long enough to time, short enough to waste little)."""
+"""The longest run of more than one thread: it is timed, and checked against one
+thread, at least this often."""
 
-SHORTEST_TIMED = PROBE_SECONDS / 8
-"""Runs shorter than this (seconds) are not timed: waking the threads and the
-first fork/join dominate them.  (A caller's chunks can cut a probe short.)"""
+CLEARLY_SLOWER = 1.5
+"""A run of more threads slower than this many times one thread's speed ends the
+trial at once (a busy core makes two threads 3-20x slower)."""
 
-PROBE_SAMPLES = 256
-"""Samples of the first probe, before any speed is known."""
+RETRY_SECONDS = 0.1
+"""Seconds of work on fewer threads before a count that lost is tried again; doubled
+after each loss in a row, up to :data:`RECHECK_SECONDS` (a busy core stays busy,
+a short disturbance does not)."""
+
+SKIP_SECONDS = 1e-3
+"""Seconds of work on one thread before the machine is looked at again, after a trial was
+skipped because other threads were running (:func:`others_running`); doubled after each
+skip in a row, up to :data:`RECHECK_SECONDS`.  A glance costs ~30 us."""
 
 RECHECK_SECONDS = 3.0
-"""Work done with the chosen count before every count is probed again."""
-
-FIRST_RECHECK_SECONDS = 0.375
-"""While the counts are close, the first rounds come sooner (0.375, 0.75, 1.5 s,
-then every 3 s), so that a choice made from unlucky probes does not last a whole
-short ``fit``."""
-
-MEASURED_RUNS = 3
-"""Probe runs of each count per round; their median is the count's speed.  On a
-shared VM a short run can be many times slower than usual (the other vCPU is
-descheduled for a while): the median of three ignores one such run."""
-
-CLEARLY_SLOWER = 2.0
-"""A count whose two fastest probes are both this many times slower than another
-count's fastest needs no third probe (a busy core makes more threads ~10x slower)."""
-
-HOPELESS = 4.0
-"""A count whose first probe is this many times slower than another count's
-fastest needs no second one; a rare unlucky probe costs one round."""
+"""The longest wait before a count is tried again, and how often one thread's speed is
+measured again while more threads run."""
 
 
 def set_default_spin(environ=os.environ):
@@ -74,16 +87,23 @@ def candidate_counts(most):
     return sorted({1, max(1, most // 2), most})
 
 
-def _median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
+def others_running(path="/proc/loadavg"):
+    """Runnable threads of the whole machine other than the caller, or None where unknown.
+
+    Linux's ``/proc/loadavg`` gives the number of runnable threads at this
+    instant (its fourth field, ``running/total``), the caller included.
+    """
+    try:
+        with open(path) as f:
+            running = f.read().split()[3].split("/")[0]
+        return max(0, int(running) - 1)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
-def _fastest(speed):
-    """The count with the smallest seconds per sample in ``speed`` (the fewer threads on a
-    tie), or None when it is empty."""
-    return min(speed, key=lambda c: (speed[c], c)) if speed else None
+def cpu_total():
+    """The machine's CPUs (the count ``/proc/loadavg``'s runnable threads share)."""
+    return os.cpu_count() or 1
 
 
 class ThreadChooser:
@@ -91,11 +111,22 @@ class ThreadChooser:
 
     One chooser serves one kind of work (one network shape, mini-batch size and
     dtype), whose cost per sample is roughly constant.  Call :meth:`plan` for
-    the next run, then :meth:`record` its time.  Work goes in rounds: short
-    probe runs of every count, interleaved (the first of each short), until each has
-    :data:`MEASURED_RUNS` runs or is clearly slower than another; then the
-    count with the smallest median runs everything until
-    :meth:`recheck_after` seconds of work have passed, and a new round starts.
+    the next run, then :meth:`record` its time.
+
+    One thread is the safe count: it never waits for another thread, so it
+    runs first (the untimed first run, then a timed one that gives
+    :attr:`base`, one thread's seconds per sample).  Then more threads are
+    tried in short runs (a trial): the first lasts :data:`FIRST_SEGMENT`,
+    each next one twice as long while the count keeps beating one thread.  A
+    run that is :data:`CLEARLY_SLOWER`, or a trial slower on the whole than
+    one thread, ends the trial at once: back to one thread, and that count is
+    tried again after :data:`RETRY_SECONDS` of work (doubled after each loss in
+    a row).  A trial is not even started while other threads keep the CPUs
+    it needs busy (:func:`others_running`, where the system tells): the machine is
+    looked at again after :data:`SKIP_SECONDS` of work, then less and less often.
+    While more threads run, one thread's speed is measured again
+    every :data:`RECHECK_SECONDS`.  With three counts or more (1, half, all),
+    the largest count due for a trial is tried first.
 
     Parameters
     ----------
@@ -105,107 +136,103 @@ class ThreadChooser:
 
     def __init__(self, most):
         self.counts = candidate_counts(most)
-        self.times = {c: [] for c in self.counts}  # count -> seconds per sample of this round's runs
-        self.scale = None  # the fastest seconds per sample seen: sizes the probes
-        self.since_probe = 0.0  # seconds of work with the best count since the probes ended
-        self.rounds = 0  # probe rounds finished
         self.warm = False  # the first run (compilation or cache loading, cold caches) is not timed
+        self.base = None  # one thread's seconds per sample (the last run long enough to time)
+        self.speed = {}  # count -> seconds per sample of its current trial (counts > 1)
+        self.current = 1  # the count running now
+        self.trial = [0.0, 0]  # seconds and samples timed on ``current`` since it was chosen
+        self.segment = FIRST_SEGMENT  # seconds of the next run on ``current`` (counts > 1)
+        self.work = 0.0  # seconds of timed work so far
+        self.due = {c: 0.0 for c in self.counts[1:]}  # count -> ``work`` from which it may be tried
+        self.wait = {c: RETRY_SECONDS for c in self.counts[1:]}  # count -> its next wait after a loss
+        self.skip_wait = {c: SKIP_SECONDS for c in self.counts[1:]}  # count -> its next wait after a skip
+        self.base_due = RECHECK_SECONDS  # ``work`` from which one thread is measured again
+        self.losses = 0  # trials ended because more threads were slower (for tests and reports)
+        self.skipped = 0  # trials not started because other threads were running
 
-    @property
-    def speed(self):
-        """count -> median seconds per sample of this round's runs (counts with runs only)."""
-        return {c: _median(t) for c, t in self.times.items() if t}
-
-    @property
-    def runs(self):
-        """count -> number of runs timed in this round."""
-        return {c: len(t) for c, t in self.times.items()}
-
-    @property
-    def best(self):
-        """The count with the smallest median seconds per sample (None before any run)."""
-        return _fastest(self.speed)
-
-    def _settled(self, count):
-        """True when ``count`` needs no more probes this round."""
-        times = self.times[count]
-        if len(times) >= MEASURED_RUNS:
-            return True
-        others = [min(t) for c, t in self.times.items() if t and c != count]
-        if not times or not others:
-            return False
-        return min(times) > (CLEARLY_SLOWER if len(times) >= 2 else HOPELESS) * min(others)
-
-    def _clear_choice(self):
-        """True when every other count was clearly slower than the best this round."""
-        fastest = [min(t) for t in self.times.values() if t]
-        if len(fastest) < len(self.counts):
-            return False
-        best = min(fastest)
-        return sum(f > CLEARLY_SLOWER * best for f in fastest) == len(fastest) - 1
-
-    def recheck_after(self):
-        """Seconds of work on the chosen count before the next round of probes: soon
-        while the counts are close (probing costs little, and noise may have
-        decided), every :data:`RECHECK_SECONDS` once the others are clearly slower
-        (each probe of a clearly slower count costs that much more)."""
-        if self.rounds == 0:
-            # the first round may be misled by transients: another library's threads still
-            # spinning (OpenBLAS's keep two cores busy for ~0.1-0.4 s after a NumPy matmul),
-            # cold caches, first page touches
-            return FIRST_RECHECK_SECONDS
-        if self._clear_choice():
-            return RECHECK_SECONDS
-        return min(RECHECK_SECONDS, FIRST_RECHECK_SECONDS * 2 ** self.rounds)
-
-    def _to_probe(self):
-        """The count to probe next (fewest runs first), or None when the round's probes are done."""
-        if self.since_probe >= self.recheck_after():
-            self.times = {c: [] for c in self.counts}
-            self.since_probe = 0.0
-            self.rounds += 1
-        todo = [c for c in self.counts if not self._settled(c)]
-        return min(todo, key=lambda c: (len(self.times[c]), c)) if todo else None
+    @staticmethod
+    def _units(samples, remaining, unit):
+        """About ``samples`` samples in whole ``unit``s (at least one), or all of ``remaining``
+        if fewer."""
+        return min(remaining, max(unit, int(samples) // unit * unit))
 
     def plan(self, remaining, unit):
         """Return ``(threads, samples)`` for the next run of at most ``remaining`` samples.
 
         ``samples`` is a multiple of ``unit`` (the mini-batch size) unless it is
-        all of ``remaining``.  Probe runs are short (~``PROBE_SECONDS``);
-        otherwise the best count runs until the next round of probes is due.
+        all of ``remaining``.
         """
-        count = self._to_probe()
-        speed = self.speed  # a snapshot: another Python thread may start a new round meanwhile
-        if count is None and speed:  # the best count, until the next round is due
-            best = _fastest(speed)
-            samples = int((self.recheck_after() - self.since_probe) / speed[best])
-            return best, min(remaining, max(unit, samples // unit * unit + unit))
-        count = self.counts[0] if count is None else count
-        own, scale = self.times.get(count, []), self.scale
-        if scale is None:
-            samples = PROBE_SAMPLES
-        else:
-            # short probes (a quarter of PROBE_SECONDS at the fastest speed seen), since this
-            # count may be ~10x slower (a busy core); once its speed is known, PROBE_SECONDS
-            samples = int(PROBE_SECONDS / 4 / scale)
-            if own:
-                samples = max(samples, int(PROBE_SECONDS / min(own)))
-        samples = max(unit, samples // unit * unit)
-        return count, min(samples, remaining)
+        if not self.warm:
+            return 1, self._units(WARM_SAMPLES, remaining, unit)
+        base = self.base
+        if base is None:  # one thread's speed first
+            return 1, self._units(BASE_SAMPLES, remaining, unit)
+        if self.current == 1:
+            due = [c for c in self.counts[1:] if self.work >= self.due[c]]
+            others = others_running() if due else None
+            if others is not None:  # too few idle CPUs: a trial would wait for a busy core
+                for c in [c for c in due if others + c > cpu_total()]:
+                    due.remove(c)
+                    self._lost(c, tried=False)
+                for c in due:
+                    self.skip_wait[c] = SKIP_SECONDS
+            if due:  # a trial of more threads starts
+                self.current, self.trial, self.segment = max(due), [0.0, 0], FIRST_SEGMENT
+            else:  # one thread until the next trial is due
+                soonest = min(self.due.values(), default=self.work + RECHECK_SECONDS)
+                return 1, self._units(max(soonest - self.work, SHORTEST_TIMED) / base, remaining, unit)
+        elif self.work >= self.base_due:  # measure one thread again, briefly
+            self.base_due = self.work + RECHECK_SECONDS
+            return 1, self._units(PROBE_SECONDS / 4 / base, remaining, unit)
+        count = self.current
+        return count, self._units(self.segment / self.speed.get(count, base), remaining, unit)
 
     def record(self, threads, seconds, samples):
         """Record that ``samples`` samples took ``seconds`` on ``threads`` threads."""
-        if samples <= 0 or threads not in self.times:
+        if samples <= 0:
             return
-        per_sample = seconds / samples
         if not self.warm:
             self.warm = True
             return
-        self.scale = per_sample if self.scale is None else min(self.scale, per_sample)
-        if self._to_probe() is None and threads == self.best:
-            self.since_probe += seconds  # work on the chosen count: toward the next round
-        elif seconds >= SHORTEST_TIMED:  # (shorter: only sizes the next probe)
-            self.times[threads].append(per_sample)
+        self.work += seconds
+        per_sample = max(seconds / samples, 1e-12)  # never 0: plans divide by speeds
+        if threads == 1:
+            if seconds >= SHORTEST_TIMED or self.base is None:
+                self.base = per_sample
+            return
+        if threads != self.current or self.base is None:
+            return  # (another Python thread's run, planned before a switch)
+        if self.trial[0] >= 2 * PROBE_SECONDS:  # the recent runs weigh most: halve the old
+            self.trial = [0.5 * self.trial[0], 0.5 * self.trial[1]]
+        self.trial[0] += seconds
+        self.trial[1] += samples
+        trial = max(self.trial[0] / self.trial[1], 1e-12)
+        if seconds >= SHORTEST_TIMED and per_sample > CLEARLY_SLOWER * self.base or (
+                self.trial[0] >= 4 * FIRST_SEGMENT and trial > self.base):
+            self._lost(threads)
+            return
+        self.speed[threads] = trial
+        if self.trial[0] >= RETRY_SECONDS:
+            self.wait[threads] = RETRY_SECONDS  # it has held for a while: a later loss is news
+        self.segment = min(2 * self.segment, max(FIRST_SEGMENT, STAKE * self.work), PROBE_SECONDS)
+
+    def _lost(self, threads, tried=True):
+        """End the trial of ``threads`` (or skip it, ``tried`` False: too few idle CPUs):
+        back to one thread; try it again after a wait."""
+        waits = self.wait if tried else self.skip_wait
+        if tried:
+            self.losses += 1
+        else:
+            self.skipped += 1
+        self.current = 1
+        self.speed.pop(threads, None)
+        self.due[threads] = self.work + waits[threads]
+        waits[threads] = min(2 * waits[threads], RECHECK_SECONDS)
+
+    @property
+    def best(self):
+        """The count running now (one thread until a trial of more threads holds)."""
+        return self.current
 
 
 _CHOOSERS = {}

@@ -606,7 +606,7 @@ class Network:
             for j in range(epochs):
                 if rule.stopped:
                     break
-                bar.set_description_str(f"epoch {self.epochs_done_ + 1}")
+                bar.set_description_str(f"epoch {self.epochs_done_}")  # numbered as printed: Epoch 0 first
                 guard.commit()  # divergence restores the parameters of this epoch's start
                 seconds = data.epoch(self, mini_batch_size, rule.eta, lmbda, sizer, bar, guard, running=running)
                 record = dict(report(j), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)

@@ -10,9 +10,14 @@ from .persistence import atomic_write
 from .training import HISTORY_KEYS
 
 
+EPOCH_LABEL = "epoch (numbered from 0, as printed)"
+"""The x axis: ``history_["epoch"]``, the book's numbering (its first line is ``Epoch 0``)."""
+
+
 def _series(history, key):
-    """``(epochs, values)`` of one history key, skipping epochs where it is None."""
-    pairs = [(e + 1, v) for e, v in zip(history["epoch"], history[key]) if v is not None]
+    """``(epochs, values)`` of one history key, skipping epochs where it is None; the epochs
+    are ``history["epoch"]``, numbered from 0 as the book prints them."""
+    pairs = [(e, v) for e, v in zip(history["epoch"], history[key]) if v is not None]
     if not pairs:
         return None
     epochs, values = zip(*pairs)
@@ -33,12 +38,15 @@ def _check_history(history):
 
 def _plot_panel(ax, history, metric, ylabel, scale=1.0):
     """Training and validation curves of ``metric`` ("cost" or "accuracy") on ``ax``."""
+    from matplotlib.ticker import MaxNLocator
+
     for split, style in (("training", "-"), ("validation", "--")):
         series = _series(history, f"{split}_{metric}")
         if series is not None:
             epochs, values = series
             ax.plot(epochs, values * scale, style, marker="o", markersize=3, label=split)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(EPOCH_LABEL)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "0.5 epoch" ticks on short runs
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     if ax.get_lines():
@@ -46,17 +54,21 @@ def _plot_panel(ax, history, metric, ylabel, scale=1.0):
 
 
 def _mark_eta_changes(ax, history):
-    """Vertical dotted lines where the learning-rate schedule halved eta."""
+    """Vertical dotted lines where the learning-rate schedule halved eta (between the last
+    epoch of the old eta and the first of the new)."""
     etas = history["eta"]
     for i in range(1, len(etas)):
         if etas[i] is not None and etas[i - 1] is not None and etas[i] != etas[i - 1]:
-            ax.axvline(history["epoch"][i] + 0.5, color="gray", linestyle=":", linewidth=1)
-            ax.annotate(f"eta={etas[i]:g}", (history["epoch"][i] + 0.5, 0.02),
+            ax.axvline(history["epoch"][i] - 0.5, color="gray", linestyle=":", linewidth=1)
+            ax.annotate(f"eta={etas[i]:g}", (history["epoch"][i] - 0.5, 0.02),
                         xycoords=("data", "axes fraction"), fontsize=7, color="gray", rotation=90)
 
 
 def learning_curves(history, path, title=None):
     """Plot cost and accuracy per epoch and save the figure as a PNG.
+
+    The x axis is the epoch number as ``fastnn train`` prints it (the book's
+    numbering: the first epoch is ``Epoch 0``), with integer ticks.
 
     Parameters
     ----------

@@ -19,6 +19,7 @@ Two things differ from a softmax network and are worth knowing:
 Pickling goes through ``fastnn.Network``'s own ``__getstate__``: the trained
 parameters travel as one plain array, never a compiled kernel.
 """
+import inspect
 import numbers
 
 import numpy as np
@@ -29,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import training
 from ._training_rows import check_chunked, in_memory, is_chunked, load_rows, row_bounds
-from ._validation import check_dtype, check_flag, check_hidden_sizes, check_sample_weight
+from ._validation import check_dtype, check_flag, check_float, check_hidden_sizes, check_int, check_sample_weight
 from .network import Network
 
 try:  # scikit-learn >= 1.6
@@ -92,6 +93,64 @@ def _stopping_rule(est):
     return training.PlateauRule(1.0, early_stopping_n=patience, tol=float(est.tol))
 
 
+# -- scikit-learn's parameter names ----------------------------------------------------------
+
+_GUIDE = ("See the guide page 'fastnn as a drop-in for scikit-learn's MLP' (docs/guide/sklearn.md, "
+          "Parameters: scikit-learn -> fastnn).")
+
+_ALIASES = {"max_iter": "epochs", "batch_size": "mini_batch_size", "learning_rate_init": "eta"}
+"""scikit-learn's names accepted for fastnn's parameters of the same meaning."""
+
+_DEFAULTS = {"epochs": 30, "mini_batch_size": 10, "eta": 3.0}
+"""fastnn's defaults of the aliased parameters (a value other than these, given together with the
+alias, is a conflict)."""
+
+_FIXED = {"solver": "sgd", "activation": "logistic", "learning_rate": "constant", "momentum": 0}
+"""scikit-learn's choices that fastnn makes one way only: the one value accepted."""
+
+_FIXED_WHY = {
+    "solver": "fastnn trains with the book's mini-batch SGD (network.py, network2.py) only.",
+    "activation": "the book's network is sigmoid ('logistic') throughout; its equations and kernels "
+                  "are written for sigma' = a(1 - a).",
+    "learning_rate": "fastnn's eta is constant (Network.fit's eta_schedule_n has chapter 3's "
+                     "halving schedule).",
+    "momentum": "fastnn's network has no momentum: its SGD is scikit-learn's solver='sgd' with "
+                "momentum=0.",
+}
+
+_REFUSED = {
+    "alpha": "use lmbda (the book's L2 parameter, eq. 93). They differ: scikit-learn divides alpha "
+             "by each mini-batch's size (or weight sum), the book divides lmbda by the training-set "
+             "size n; lmbda = alpha * n / mini_batch_size gives the same decay for full mini-batches.",
+    "loss": "use cost='quadratic' or cost='cross-entropy' (fastnn's output layer is sigmoid, "
+            "scikit-learn's regressor output is the identity, so no loss of one is the other's).",
+    "nesterovs_momentum": "fastnn's network has no momentum (momentum=0 is plain SGD).",
+    "beta_1": "an Adam parameter; fastnn trains with mini-batch SGD only (solver='sgd').",
+    "beta_2": "an Adam parameter; fastnn trains with mini-batch SGD only (solver='sgd').",
+    "epsilon": "an Adam parameter; fastnn trains with mini-batch SGD only (solver='sgd').",
+    "power_t": "only used by learning_rate='invscaling'; fastnn's eta is constant.",
+    "max_fun": "an L-BFGS parameter; fastnn trains with mini-batch SGD only (solver='sgd').",
+}
+"""scikit-learn's parameters with no exact meaning in fastnn, and what to do instead."""
+
+
+def _same(value, expected):
+    """``value == expected`` for plain values, without NumPy's elementwise comparison."""
+    try:
+        return bool(value == expected) and type(value) is not bool
+    except (TypeError, ValueError):
+        return False
+
+
+def _refuse(name, params):
+    """Raise TypeError for the keyword arguments ``params`` (names) an estimator ``name`` does not take:
+    scikit-learn's with the fastnn parameter to use, others as Python would."""
+    for key in params:
+        if key in _REFUSED:
+            raise TypeError(f"{name}({key}=...) is not supported: {_REFUSED[key]} {_GUIDE}")
+        raise TypeError(f"{name}() got an unexpected keyword argument {key!r}")
+
+
 class _EpochMonitor:
     """The per-epoch callback of the estimators' training: scikit-learn's fitted curves,
     its stopping rules, its ``verbose`` printing and the best parameters for early stopping.
@@ -147,13 +206,30 @@ class _EpochMonitor:
             net._theta[...] = self.best_theta
 
 
-class _BaseMLP(BaseEstimator):
+class _SklearnNames:
+    """Refuses, at construction, the keyword arguments ``__init__`` does not take, with a message
+    naming the public class (and, for scikit-learn's parameters, what to use in fastnn) rather
+    than Python's, which would name the private class defining ``__init__``.
+
+    Placed after the class defining ``__init__`` in the MRO, so that ``inspect.signature`` (and
+    so scikit-learn's ``get_params``) still sees ``__init__``'s parameters.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        known = inspect.signature(cls.__init__).parameters
+        _refuse(cls.__name__, [key for key in kwargs if key not in known])
+        return super().__new__(cls)
+
+
+class _BaseMLP(BaseEstimator, _SklearnNames):
     """Parameters, fitting and pickling shared by the classifier and the regressor."""
 
     def __init__(self, hidden_layer_sizes=(30,), *, epochs=30, mini_batch_size=10, eta=3.0,
                  cost="quadratic", lmbda=0.0, init="large", engine="jit", dtype="float64",
                  random_state=None, shuffle=True, verbose=False, warm_start=False,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4):
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 max_iter=None, batch_size=None, learning_rate_init=None, solver=None,
+                 activation=None, learning_rate=None, momentum=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.epochs = epochs
         self.mini_batch_size = mini_batch_size
@@ -171,6 +247,51 @@ class _BaseMLP(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        # scikit-learn's names, stored unchanged; resolved at fit (_training_params)
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.solver = solver
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+
+    def set_params(self, **params):
+        """Set parameters (scikit-learn's ``set_params``); scikit-learn's names with no exact
+        meaning in fastnn are refused with the name to use instead."""
+        _refuse(type(self).__name__, [key for key in params if key in _REFUSED])
+        return super().set_params(**params)
+
+    def _training_params(self, n=None):
+        """``(epochs, mini_batch_size, eta)`` for ``n`` training rows: fastnn's parameters or
+        scikit-learn's aliases (``max_iter``, ``batch_size``, ``learning_rate_init``), and a
+        check of the fixed choices (``solver``, ``activation``, ``learning_rate``, ``momentum``)."""
+        name = type(self).__name__
+        for alias, allowed in _FIXED.items():
+            value = getattr(self, alias)
+            if value is not None and not _same(value, allowed):
+                raise ValueError(f"{name}({alias}={value!r}) is not available: {_FIXED_WHY[alias]} "
+                                 f"Leave {alias} out or pass {allowed!r}. {_GUIDE}")
+        values = {}
+        for alias, own in _ALIASES.items():
+            given, mine = getattr(self, alias), getattr(self, own)
+            if given is None:
+                values[own] = mine
+                continue
+            if not _same(mine, _DEFAULTS[own]) and not _same(mine, given):
+                raise ValueError(f"{name} got both {own}={mine!r} and scikit-learn's {alias}={given!r}, "
+                                 f"which mean the same; give one of them")
+            values[own] = given
+        if isinstance(values["mini_batch_size"], str) and values["mini_batch_size"] == "auto":
+            # scikit-learn's batch_size="auto" (n None: the parameters are only being checked)
+            values["mini_batch_size"] = 200 if n is None else max(1, min(200, n))
+        for alias, own in _ALIASES.items():  # errors name the parameter the user gave
+            label = alias if getattr(self, alias) is not None else own
+            if own == "eta":
+                values[own] = check_float(values[own], label, positive=True)
+            else:
+                values[own] = check_int(values[own], label, 0 if own == "epochs" else 1)
+        return values["epochs"], values["mini_batch_size"], values["eta"]
 
     # -- fitted attributes in scikit-learn's layout ---------------------------------
     @property
@@ -202,6 +323,7 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         """fit (``incremental=False``) or partial_fit (one epoch, continuing)."""
         _check_stopping_params(self)
+        self._training_params()  # refuse bad parameters before any work
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True: there is no "
                              "held-out set across calls; score your own validation data instead")
@@ -218,10 +340,11 @@ class _BaseMLP(BaseEstimator):
         if not incremental:
             self._stopping.stopped = None  # a new fit may go on after a stop (warm_start)
         X, Y, sw, validation = self._split_validation(X, Y, y, sw, incremental)
+        epochs, mini_batch_size, eta = self._training_params(X.shape[0])
         monitor = _EpochMonitor(self, X.shape[0], validation, incremental)
         try:
-            self.network_.fit(X, Y, epochs=1 if incremental else self.epochs,
-                              mini_batch_size=self.mini_batch_size, eta=self.eta, lmbda=self.lmbda,
+            self.network_.fit(X, Y, epochs=1 if incremental else epochs,
+                              mini_batch_size=mini_batch_size, eta=eta, lmbda=self.lmbda,
                               sample_weight=sw, shuffle=self.shuffle, callback=monitor)
         finally:
             monitor.finish(self.network_)
@@ -369,6 +492,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     tol : float, default 1e-4
         Improvement that counts: the training loss must fall (the validation
         score rise) by at least ``tol``.
+    max_iter, batch_size, learning_rate_init : optional
+        scikit-learn's names of ``epochs``, ``mini_batch_size`` and ``eta``
+        (same meaning; ``batch_size="auto"`` is ``min(200, n)`` rows).
+        Give either name: a value for both that differ raises ``ValueError``
+        at ``fit``.  None (the default) uses fastnn's parameter.
+    solver, activation, learning_rate, momentum : optional
+        scikit-learn's choices that fastnn makes one way: accepted as
+        ``"sgd"``, ``"logistic"``, ``"constant"`` and ``0`` (scikit-learn's
+        plain SGD without momentum); any other value raises ``ValueError``
+        at ``fit``, naming what fastnn does instead.  scikit-learn's
+        ``alpha``, ``loss``, ``nesterovs_momentum``, ``beta_1``, ``beta_2``,
+        ``epsilon``, ``power_t`` and ``max_fun`` raise ``TypeError``, with the
+        fastnn parameter to use (see the guide's parameter table).
 
     Attributes
     ----------
@@ -574,6 +710,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         As for :class:`MLPClassifier`.
     shuffle, verbose, warm_start, early_stopping, validation_fraction, n_iter_no_change, tol
         As for :class:`MLPClassifier`; the validation score is R^2.
+    max_iter, batch_size, learning_rate_init, solver, activation, learning_rate, momentum
+        scikit-learn's names, as for :class:`MLPClassifier`.
 
     Attributes
     ----------

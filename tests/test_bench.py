@@ -194,7 +194,7 @@ def test_compare_cli_rows_legend_and_plot(tmp_path, capsys):
 def test_compare_cli_rejects_bad_engines(value, capsys):
     with pytest.raises(SystemExit):
         cli.main(["compare", "--engines", value])
-    assert "--engines must list 'reference'" in capsys.readouterr().err
+    assert "argument --engines: must include 'reference'" in capsys.readouterr().err
 
 
 def test_thread_choices():

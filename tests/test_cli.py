@@ -40,8 +40,8 @@ def _error_line(err, command):
 
 # every subcommand: a value argparse refuses (type, choice, missing, unknown option)
 PARSER_ERRORS = [
-    (["train", "--epochs", "x"], "train", "invalid int value"),
-    (["train", "--sizes", "a,b"], "train", "comma-separated integers"),
+    (["train", "--epochs", "x"], "train", "argument --epochs: expected an integer >= 0, got 'x'"),
+    (["train", "--sizes", "a,b"], "train", "argument --sizes: 'a' in 'a,b' is not an integer"),
     (["train", "--cost", "cubic"], "train", "invalid choice"),
     (["predict"], "predict", "required: model"),
     (["compare", "--samples", "0"], "compare", "positive integer"),

@@ -147,7 +147,7 @@ def test_package_exports_the_function():
 
 @pytest.mark.parametrize("kwargs, exc, match", [
     ({"client": 42}, TypeError, "client"),
-    ({"client": False, "param_grid": {"learning_rate": [1.0]}}, ValueError, "unknown"),
+    ({"client": False, "param_grid": {"learning_speed": [1.0]}}, ValueError, "unknown"),
     ({"client": False, "param_grid": "eta"}, TypeError, "param_grid"),
 ])
 def test_bad_arguments(data, kwargs, exc, match):
@@ -302,7 +302,7 @@ def test_cli_random_search_from_distributions(tmp_path, capsys):
     ('{"eta": 3.0}', "list of values"),
     ('{"eta": {"distribution": "eval", "args": []}}', "not a scipy.stats distribution"),
     ('{"eta": {"distribution": "loguniform", "args": [1, 2, 3, 4, 5]}}', "'eta'"),
-    ('{"learning_rate": [1.0]}', "unknown"),
+    ('{"learning_speed": [1.0]}', "unknown"),
 ])
 def test_cli_bad_grid_file(tmp_path, capsys, content, match):
     (tmp_path / "grid.json").write_text(content)

@@ -11,24 +11,36 @@ import pytest
 from fastnn import _threads
 
 
-def feed(chooser, seconds_per_sample, remaining=10**6, unit=10, rounds=1):
-    """Run ``rounds`` plans against a machine where ``seconds_per_sample[count]`` is the speed."""
-    chooser.warm = True  # (the untimed first run is tested on its own)
-    chooser.scale = min(seconds_per_sample.values())  # probes long enough to time
-    plans = []
-    for _ in range(rounds):
-        count, samples = chooser.plan(remaining, unit)
-        chooser.record(count, seconds_per_sample[count] * samples, samples)
-        plans.append((count, samples))
-    return plans
+@pytest.fixture
+def machine(monkeypatch):
+    """A 2-CPU machine whose other runnable threads the test sets (``machine.others``)."""
+    class Machine:
+        others = 0
+
+    monkeypatch.setattr(_threads, "cpu_total", lambda: 2)
+    monkeypatch.setattr(_threads, "others_running", lambda path=None: Machine.others)
+    return Machine
 
 
-def long_run(chooser, remaining=10**6, unit=10):
-    """The count of the run after the probes; checks it lasts until the next round is due."""
-    count, samples = chooser.plan(remaining, unit)
-    due = (chooser.recheck_after() - chooser.since_probe) / chooser.speed[count]
-    assert samples % unit == 0 and due <= samples <= due + 2 * unit
-    return count
+def run(chooser, seconds_per_sample, total, unit=10):
+    """Train ``total`` samples as the engine does (plan, run, record) on a machine where a
+    count's speed is ``seconds_per_sample[count]`` (or a function of the work done so far);
+    return the runs ``[(count, samples, seconds)]``."""
+    runs, start = [], 0
+    while start < total:
+        count, samples = chooser.plan(total - start, unit)
+        assert 0 < samples <= total - start
+        assert samples % unit == 0 or samples == total - start  # whole mini-batches
+        speed = seconds_per_sample[count]
+        seconds = (speed(chooser.work) if callable(speed) else speed) * samples
+        chooser.record(count, seconds, samples)
+        runs.append((count, samples, seconds))
+        start += samples
+    return runs
+
+
+def seconds_on(runs, count):
+    return sum(s for c, _, s in runs if c == count)
 
 
 def test_candidates():
@@ -37,116 +49,155 @@ def test_candidates():
     assert _threads.candidate_counts(8) == [1, 4, 8]
 
 
-def test_close_counts_are_probed_three_times_each_then_the_fastest_runs_the_rest():
-    chooser = _threads.ThreadChooser(2)
-    probes = feed(chooser, {1: 4e-6, 2: 2.5e-6}, rounds=6)
-    assert [c for c, _ in probes] == [1, 2, 1, 2, 1, 2]  # interleaved
-    assert all(samples % 10 == 0 and samples < 10**6 for _, samples in probes)  # short, whole mini-batches
-    assert long_run(chooser) == 2  # then the whole rest on the best count
-
-
-def test_a_clearly_slower_count_is_probed_twice_only():
-    chooser = _threads.ThreadChooser(2)
-    probes = feed(chooser, {1: 4e-6, 2: 1.2e-5}, rounds=5)  # 3x slower
-    assert [c for c, _ in probes] == [1, 2, 1, 2, 1]
-    assert long_run(chooser) == 1
-    # the first round is checked again soon (it may have met another library's spinning
-    # threads); after that, a clear choice is checked only every RECHECK_SECONDS
-    assert chooser.recheck_after() == _threads.FIRST_RECHECK_SECONDS
-    chooser.rounds = 1
-    assert chooser.recheck_after() == _threads.RECHECK_SECONDS
-
-
-def test_a_hopeless_count_is_probed_once():
-    # another process busy on one core: two threads ~10x slower than one
-    chooser = _threads.ThreadChooser(2)
-    probes = feed(chooser, {1: 4e-6, 2: 4e-5}, rounds=4)
-    assert [c for c, _ in probes] == [1, 2, 1, 1]
-    assert long_run(chooser) == 1
-
-
-def test_one_slow_probe_does_not_decide():
-    # a vCPU descheduled during one probe of two threads (under HOPELESS times slower): the
-    # median of three ignores it
-    chooser = _threads.ThreadChooser(2)
-    chooser.warm, chooser.scale = True, 2.5e-6
-    for count, per_sample in [(1, 4e-6), (2, 1.5e-5), (1, 4e-6), (2, 2.5e-6), (1, 4e-6), (2, 2.5e-6)]:
-        planned, samples = chooser.plan(10**6, 10)
-        assert planned == count
-        chooser.record(count, per_sample * samples, samples)
-    assert long_run(chooser) == 2
-
-
-def test_probes_again_after_a_while_and_follows_a_change():
-    chooser = _threads.ThreadChooser(2)
-    feed(chooser, {1: 4e-6, 2: 2e-6}, rounds=6)
-    assert chooser.best == 2
-    # the machine gets busy: 2 threads become slow; after RECHECK_SECONDS of work on
-    # the best count, every count is probed again, and 1 thread wins
-    busy = {1: 4e-6, 2: 2e-5}
-    samples = int(_threads.RECHECK_SECONDS / busy[2]) + 10
-    chooser.record(2, busy[2] * samples, samples)
-    feed(chooser, busy, rounds=4)  # 1, 2 (10x slower: done), 1, 1
-    assert chooser.best == 1
-    assert long_run(chooser) == 1
-
-
-def test_the_first_run_is_not_timed():
+def test_the_first_run_is_on_one_thread_and_not_timed(machine):
     # it includes compilation (or loading numba's cache): 1000x slower than the rest
     chooser = _threads.ThreadChooser(2)
     count, samples = chooser.plan(10**6, 10)
+    assert (count, samples) == (1, _threads.WARM_SAMPLES // 10 * 10)
     chooser.record(count, 1.0, samples)
-    assert chooser.speed == {} and chooser.runs == {1: 0, 2: 0}
+    assert chooser.base is None and chooser.work == 0.0
+    # then one thread's speed, on one thread
+    count, samples = chooser.plan(10**6, 10)
+    assert (count, samples) == (1, _threads.BASE_SAMPLES // 10 * 10)
+    chooser.record(count, 4e-6 * samples, samples)
+    assert chooser.base == pytest.approx(4e-6)
 
 
-def test_rounds_come_sooner_at_first():
-    # a choice made from unlucky probes must not last a whole short fit
+def test_runs_are_whole_mini_batches_and_never_exceed_the_remainder(machine):
+    # a mini-batch larger than the first runs' sizes: still one whole mini-batch
     chooser = _threads.ThreadChooser(2)
-    speeds = {1: 4e-6, 2: 2.5e-6}
-    intervals = []
-    for _ in range(6):
-        feed(chooser, speeds, rounds=6)  # one round of probes
-        intervals.append(chooser.recheck_after())
+    assert chooser.plan(10**6, 100) == (1, 100)
+    assert chooser.plan(30, 100) == (1, 30)
+    runs = run(chooser, {1: 4e-6, 2: 3e-6}, 10_007, unit=7)
+    assert sum(s for _, s, _ in runs) == 10_007
+
+
+def test_an_idle_machine_gets_more_threads_after_a_short_trial(machine):
+    # the first fit of a process: 1 thread's speed, then two threads from a short first
+    # run, doubling while they are faster
+    chooser = _threads.ThreadChooser(2)
+    runs = run(chooser, {1: 4e-6, 2: 3e-6}, 5000)
+    assert [c for c, _, _ in runs[:3]] == [1, 1, 2]
+    assert runs[2][1] == int(_threads.FIRST_SEGMENT / 4e-6) // 10 * 10  # short, at 1 thread's speed
+    lengths = [s for c, s, _ in runs[2:-1]]
+    assert all(b >= a for a, b in zip(lengths, lengths[1:]))  # growing runs
+    assert {c for c, _, _ in runs[2:]} == {2} and chooser.best == 2
+    # the one-thread runs cost little: the epoch within 5% of two threads throughout
+    assert sum(s for _, _, s in runs) < 1.05 * 5000 * 3e-6
+
+
+def test_a_busy_core_ends_a_trial_with_its_first_run(machine):
+    # a core busy with a process that /proc/loadavg does not show (another VM on the
+    # host): two threads wait for a descheduled thread, ~10x slower
+    chooser = _threads.ThreadChooser(2)
+    runs = run(chooser, {1: 4e-6, 2: 4e-5}, 5000)
+    trials = [r for r in runs if r[0] == 2]
+    assert len(trials) == 1 and chooser.losses == 1
+    # what the trial cost: a few of its short run's worth, a few percent of the epoch
+    assert trials[0][2] < 4 * _threads.FIRST_SEGMENT * 10
+    assert chooser.best == 1
+
+
+def test_a_lost_count_is_tried_again_later_and_less_often(machine):
+    chooser = _threads.ThreadChooser(2)
+    runs = run(chooser, {1: 4e-6, 2: 4e-5}, 2_000_000)  # 8 s of work at one thread
+    work, trials = 0.0, []
+    for count, _, seconds in runs:
+        if count == 2:
+            trials.append(work)
+        work += seconds
+    gaps = [b - a for a, b in zip(trials, trials[1:])]
+    # RETRY_SECONDS, then doubled per loss in a row, up to RECHECK_SECONDS (+ the trial itself)
+    assert gaps[0] == pytest.approx(_threads.RETRY_SECONDS, rel=0.1)
+    assert gaps[1] == pytest.approx(2 * _threads.RETRY_SECONDS, rel=0.1)
+    assert all(g <= _threads.RECHECK_SECONDS * 1.1 for g in gaps)
+    assert gaps[-1] == pytest.approx(_threads.RECHECK_SECONDS, rel=0.1)
+    assert seconds_on(runs, 2) < 0.02 * seconds_on(runs, 1)
+
+
+def test_a_trial_slower_on_the_whole_ends_without_a_clearly_slower_run(machine):
+    # two threads 20% slower than one (e.g. tiny layers): under CLEARLY_SLOWER per run,
+    # the trial's running mean decides
+    chooser = _threads.ThreadChooser(2)
+    runs = run(chooser, {1: 4e-6, 2: 4.8e-6}, 5000)
+    assert chooser.losses == 1 and chooser.best == 1
+    assert seconds_on(runs, 2) < 8 * _threads.FIRST_SEGMENT
+
+
+def test_other_running_threads_skip_the_trial(machine):
+    # a busy loop in another process, seen by the system: no trial at all
+    machine.others = 1
+    chooser = _threads.ThreadChooser(2)
+    runs = run(chooser, {1: 4e-6, 2: 4e-5}, 5000)
+    assert {c for c, _, _ in runs} == {1} and chooser.losses == 0 and chooser.skipped >= 1
+    # the machine is looked at again soon, then less often; once the other process is
+    # gone, two threads are tried
+    skipped = chooser.skipped
+    run(chooser, {1: 4e-6, 2: 4e-5}, 50_000)
+    assert 1 <= chooser.skipped - skipped <= 5  # 0.2 s of work: SKIP_SECONDS doubled
+    machine.others = 0
+    runs = run(chooser, {1: 4e-6, 2: 3e-6}, 1_000_000)
+    assert runs[-1][0] == 2
+
+
+def test_a_machine_getting_busy_during_a_long_run_is_noticed_at_once(machine):
+    chooser = _threads.ThreadChooser(2)
+    run(chooser, {1: 4e-6, 2: 3e-6}, 200_000)
+    assert chooser.best == 2
+    start = chooser.work
+    busy = {1: 4e-6, 2: lambda work: 3e-6 if work < start + 0.1 else 4e-5}
+    runs = run(chooser, busy, 100_000)
+    assert chooser.best == 1 and chooser.losses >= 1
+    # the first slow two-thread run was the last; it was one of at most PROBE_SECONDS at the
+    # speed expected (here 13x slower)
+    slow = [i for i, (c, n, s) in enumerate(runs) if c == 2 and s > 4e-5 * n * 0.99]
+    assert runs[slow[0] + 1][0] == 1
+    assert max(s for c, _, s in runs if c == 2) <= 4e-5 / 3e-6 * _threads.PROBE_SECONDS * 1.01
+
+
+def test_one_thread_is_measured_again_while_more_threads_run(machine):
+    chooser = _threads.ThreadChooser(2)
+    runs = run(chooser, {1: 4e-6, 2: 3e-6}, 4_000_000)  # ~12 s of work
+    rechecks = [r for r in runs[3:] if r[0] == 1]
+    assert 3 <= len(rechecks) <= 5  # every RECHECK_SECONDS
+    assert all(s == pytest.approx(_threads.PROBE_SECONDS / 4, rel=0.1) for _, _, s in rechecks)
+    assert chooser.best == 2
+
+
+def test_more_counts_the_largest_first(machine, monkeypatch):
+    # 8 CPUs: 1, 4 and 8 threads; all 8 lose (a descheduled vCPU), then 4 is tried
+    monkeypatch.setattr(_threads, "cpu_total", lambda: 8)
+    chooser = _threads.ThreadChooser(8)
+    runs = run(chooser, {1: 4e-6, 4: 1.5e-6, 8: 2e-5}, 200_000)
+    tried = [c for c, _, _ in runs if c != 1]
+    assert tried[0] == 8 and tried[1] == 4 and runs[-1][0] == 4
+
+
+def test_runs_too_short_to_time_judge_nothing(machine):
+    chooser = _threads.ThreadChooser(2)
+    run(chooser, {1: 4e-6, 2: 3e-6}, 2000)
+    assert chooser.best == 2
+    count, samples = chooser.plan(10, 10)
+    chooser.record(count, 100 * _threads.SHORTEST_TIMED / 10 * 0.001, 10)  # far too short
+    assert chooser.best == 2
+
+
+def test_a_run_timed_at_zero_seconds_breaks_nothing(machine):
+    # a coarse clock (or a mocked one) may report 0 s for a short run
+    chooser = _threads.ThreadChooser(2)
+    for _ in range(50):
         count, samples = chooser.plan(10**6, 10)
-        chooser.record(count, speeds[count] * samples, samples)  # until the next round is due
-    assert intervals == [0.375, 0.75, 1.5, 3.0, 3.0, 3.0]
+        chooser.record(count, 0.0, samples)
+    assert chooser.plan(10**6, 10)[1] % 10 == 0
 
 
-def test_short_runs_on_the_chosen_count_bring_the_next_round():
-    # e.g. predict_proba on a few rows at a time: every run is too short to time
-    chooser = _threads.ThreadChooser(2)
-    feed(chooser, {1: 4e-6, 2: 2.5e-6}, rounds=6)
-    short = 0.5 * _threads.SHORTEST_TIMED
-    for _ in range(int(chooser.recheck_after() / short) + 1):
-        assert chooser.plan(100, 10)[0] == 2
-        chooser.record(2, short, 100)
-    assert chooser.plan(100, 10)[0] == 1  # a new round of probes
-
-
-def test_runs_too_short_to_time_are_ignored():
-    chooser = _threads.ThreadChooser(2)
-    chooser.warm = True
-    chooser.record(2, 0.5 * _threads.SHORTEST_TIMED, 20)  # a probe cut short by the caller's chunk
-    assert chooser.runs == {1: 0, 2: 0}
-    chooser.record(2, 2 * _threads.SHORTEST_TIMED, 2000)
-    assert chooser.runs == {1: 0, 2: 1}
-
-
-def test_a_first_probe_too_short_to_time_sizes_the_next():
-    chooser = _threads.ThreadChooser(2)
-    chooser.warm = True
-    count, samples = chooser.plan(10**6, 10)
-    assert samples == _threads.PROBE_SAMPLES // 10 * 10  # whole mini-batches
-    chooser.record(count, 4e-6 * samples, samples)  # 1 ms: not timed
-    assert chooser.runs == {1: 0, 2: 0}
-    count, samples = chooser.plan(10**6, 10)
-    assert samples == int(_threads.PROBE_SECONDS / 4 / 4e-6) // 10 * 10  # a short first probe
-
-
-def test_a_short_remainder_is_never_exceeded():
-    chooser = _threads.ThreadChooser(2)
-    count, samples = chooser.plan(30, 10)
-    assert samples == 30 and count in (1, 2)
+def test_others_running_reads_the_runnable_count(tmp_path):
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("4.15 2.74 1.26 3/98 11679\n")
+    assert _threads.others_running(str(loadavg)) == 2  # the caller is one of the 3
+    loadavg.write_text("garbage")
+    assert _threads.others_running(str(loadavg)) is None
+    assert _threads.others_running(str(tmp_path / "missing")) is None
 
 
 def test_default_spin_respects_the_user():

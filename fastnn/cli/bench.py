@@ -2,19 +2,20 @@
 import os
 
 from .. import bench
-from ._args import positive_int
+from ._args import nonnegative_int, positive_int, subcommand
 
 
 def add_parser(subparsers):
     """Register ``fastnn bench`` on an argparse ``subparsers`` object; returns its parser."""
-    parser = subparsers.add_parser("bench", help="fit and predict_proba times of the jit engine")
+    parser = subcommand(subparsers, "bench", help="fit and predict_proba times of the jit engine")
     parser.add_argument("--samples", type=positive_int, default=10000, help="training samples")
     parser.add_argument("--infer-samples", type=positive_int, default=10000, help="rows of predict_proba")
     parser.add_argument("--epochs", type=positive_int, default=2, help="epochs per fit call")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="time only this thread count (default: None, 1 and all cores)")
-    parser.add_argument("--dtype", choices=["float64", "float32"], action="append", default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", choices=["float64", "float32"], action="append", default=None,
+                        help="time this precision; repeat for both (default: float64 and float32)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the synthetic data")
     parser.set_defaults(func=cmd_bench)
     return parser
 

@@ -4,27 +4,14 @@ Every input is checked before anything is trained or written, and every file
 is written atomically: a bad image, a bad model file or Ctrl-C leaves no
 partial output behind.
 """
-import os
 import sys
 
 import numpy as np
 
 from .. import colorize
 from ..persistence import atomic_write
-from ._args import check_output_dir, parse_hidden
-
-
-def _pillow_format(path, option):
-    """Pillow's format name for ``path``'s extension, or ValueError if Pillow cannot write it."""
-    from PIL import Image
-
-    Image.init()
-    ext = os.path.splitext(path)[1].lower()
-    fmt = Image.registered_extensions().get(ext)
-    if fmt is None or fmt not in Image.SAVE:
-        raise ValueError(f"{option} {path!r}: unknown image type {ext or '(no extension)'!r}; use .png or .jpg")
-    check_output_dir(path, option)
-    return fmt
+from ._args import nonnegative_int, parse_hidden, positive_float, positive_int, subcommand
+from ._paths import image_format
 
 
 def write_image(rgb, path, fmt):
@@ -45,11 +32,18 @@ def colorizer_from_args(args):
                               samples_per_image=args.samples_per_image, random_state=args.seed)
 
 
+def check_train(args):
+    """What ``colorize train`` reads and writes (for :func:`fastnn.cli._paths.writing`)."""
+    return [("--out", args.out, "model")], [("images", path, "any") for path in args.images], ()
+
+
+def check_apply(args):
+    """What ``colorize apply`` reads and writes (for :func:`fastnn.cli._paths.writing`)."""
+    return [("output", args.output, "image")], [("model", args.model, "file"), ("input", args.input, "file")], ()
+
+
 def cmd_train(args):
     """``fastnn colorize train``: fit a colorizer on image files/folders and save it."""
-    if not args.out.lower().endswith(".npz"):
-        raise ValueError(f"--out {args.out!r}: the model file name must end in .npz")
-    check_output_dir(args.out, "--out")
     files = colorize.image_files(args.images)
     model = colorizer_from_args(args)
     print(f"Training on {len(files)} image(s): {model!r}")
@@ -67,7 +61,7 @@ def cmd_train(args):
 
 def cmd_apply(args):
     """``fastnn colorize apply``: colourise one image with a saved colorizer."""
-    fmt = _pillow_format(args.output, "output")
+    fmt = image_format(args.output, "output")
     model = colorize.Colorizer.load(args.model)
     rgb = model.predict(args.input)
     write_image(rgb, args.output, fmt)
@@ -78,21 +72,24 @@ def cmd_apply(args):
 def add_model_arguments(parser):
     """The Colorizer's parameters as options (defaults: the class's)."""
     defaults = colorize.Colorizer()
-    parser.add_argument("--patch-size", type=int, default=defaults.patch_size,
+    parser.add_argument("--patch-size", type=positive_int, default=defaults.patch_size,
                         help="side of the lightness patch the network sees, odd (default %(default)s)")
     parser.add_argument("--hidden", type=parse_hidden, default=defaults.hidden_layer_sizes,
-                        help="hidden layer sizes, e.g. 32,32 (default 32,32)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="(default %(default)s)")
-    parser.add_argument("--mini-batch-size", type=int, default=defaults.mini_batch_size,
-                        help="(default %(default)s)")
-    parser.add_argument("--eta", type=float, default=defaults.eta, help="learning rate (default %(default)s)")
+                        help="hidden layer sizes, comma-separated positive integers such as 32,32; "
+                             "'' for none (default 32,32)")
+    parser.add_argument("--epochs", type=nonnegative_int, default=defaults.epochs,
+                        help="epochs of training (default %(default)s)")
+    parser.add_argument("--mini-batch-size", type=positive_int, default=defaults.mini_batch_size,
+                        help="samples per gradient step (default %(default)s)")
+    parser.add_argument("--eta", type=positive_float, default=defaults.eta,
+                        help="learning rate (default %(default)s)")
     parser.add_argument("--cost", choices=["cross-entropy", "quadratic"], default=defaults.cost,
-                        help="(default %(default)s)")
+                        help="the network's cost function (default %(default)s)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default=defaults.dtype,
-                        help="(default %(default)s)")
-    parser.add_argument("--samples-per-image", type=int, default=defaults.samples_per_image,
+                        help="precision of the network (default %(default)s)")
+    parser.add_argument("--samples-per-image", type=positive_int, default=defaults.samples_per_image,
                         help="training pixels drawn from each image (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="random_state: pixel draws, initial weights, shuffles (default %(default)s)")
 
 
@@ -104,17 +101,18 @@ def add_parser(subparsers):
     argparse.ArgumentParser
         The ``colorize`` parser.
     """
-    parser = subparsers.add_parser("colorize", help="train a colorizer on photos or colour a grayscale image")
+    parser = subcommand(subparsers, "colorize", help="train a colorizer on photos or colour a grayscale image")
     sub = parser.add_subparsers(dest="action", required=True)
-    train = sub.add_parser("train", help="train a colorizer on colour photos and save it")
+    train = subcommand(sub, "train", help="train a colorizer on colour photos and save it")
     train.add_argument("images", nargs="+", help="JPEG/PNG files or folders of them")
-    train.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the colorizer")
+    train.add_argument("--out", required=True, metavar="MODEL.npz",
+                       help="where to save the colorizer (required; the name must end in .npz)")
     add_model_arguments(train)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.set_defaults(func=cmd_train)
-    apply = sub.add_parser("apply", help="colour an image with a saved colorizer")
+    train.set_defaults(func=cmd_train, check=check_train)
+    apply = subcommand(sub, "apply", help="colour an image with a saved colorizer")
     apply.add_argument("model", help="a .npz file written by 'fastnn colorize train'")
     apply.add_argument("input", help="the image (grayscale, or colour: its lightness is used)")
-    apply.add_argument("output", help="the coloured image (.png, .jpg, ...)")
-    apply.set_defaults(func=cmd_apply)
+    apply.add_argument("output", help="the coloured image (.png, .jpg, ...); not the input image")
+    apply.set_defaults(func=cmd_apply, check=check_apply)
     return parser

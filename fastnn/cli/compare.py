@@ -3,45 +3,56 @@ import argparse
 import os
 
 from .. import bench
-from ._args import parse_sizes, positive_int
+from ._args import nonnegative_float, nonnegative_int, parse_sizes, positive_float, positive_int, subcommand
 
 
 def _engine_list(text):
     engines = [e.strip() for e in text.split(",") if e.strip()]
     unknown = [e for e in engines if e not in bench.COMPARE_ENGINES]
     if unknown or "reference" not in engines:
-        raise argparse.ArgumentTypeError(f"--engines must list 'reference' and some of "
+        raise argparse.ArgumentTypeError(f"must include 'reference' (the check of the others) and name only "
                                          f"{','.join(bench.COMPARE_ENGINES)}; got {text!r}")
     return engines
 
 
 def add_parser(subparsers):
     """Register ``fastnn compare`` on an argparse ``subparsers`` object; returns its parser."""
-    compare = subparsers.add_parser("compare", help="time fastnn, NumPy, JAX and PyTorch on the same run "
-                                                    "and check agreement")
+    compare = subcommand(subparsers, "compare", help="time fastnn, NumPy, JAX and PyTorch on the same run "
+                                                     "and check agreement")
     compare.add_argument("--data", default="synthetic",
                          help="'synthetic' (default, shaped like --sizes), 'digits', a folder of IDX "
                               "files or mnist.pkl.gz (as in fastnn train)")
-    compare.add_argument("--sizes", type=parse_sizes, default=None, help="layer sizes (default 784,30,10)")
-    compare.add_argument("--mini-batch-size", type=positive_int, default=10)
-    compare.add_argument("--samples", type=positive_int, default=5000)
-    compare.add_argument("--epochs", type=positive_int, default=1)
-    compare.add_argument("--eta", type=float, default=3.0)
-    compare.add_argument("--seed", type=int, default=0)
-    compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    compare.add_argument("--sizes", type=parse_sizes, default=None,
+                         help="layer sizes, comma-separated positive integers (default 784,30,10)")
+    compare.add_argument("--mini-batch-size", type=positive_int, default=10, help="samples per gradient step")
+    compare.add_argument("--samples", type=positive_int, default=5000, help="training samples of the timed run")
+    compare.add_argument("--epochs", type=positive_int, default=1, help="epochs of the timed run")
+    compare.add_argument("--eta", type=positive_float, default=3.0, help="learning rate")
+    compare.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the data and the initial weights")
+    compare.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                         help="precision of every engine")
     compare.add_argument("--threads", type=positive_int, default=None,
-                         help="one more thread count for the fastnn fit rows (always: None, 1, all cores)")
+                         help="one more thread count for the fastnn fit rows, besides threads=None, 1 and all cores "
+                              "(default: none more)")
     compare.add_argument("--engines", type=_engine_list, default=list(bench.COMPARE_ENGINES),
-                         help=f"rows to run, comma-separated (default {','.join(bench.COMPARE_ENGINES)}; "
-                              f"jax and torch only if installed)")
-    compare.add_argument("--plot", metavar="FILE", help="write a bar chart of seconds per epoch per row")
+                         help=f"rows to run, comma-separated; must include 'reference', against which the "
+                              f"others are checked (default {','.join(bench.COMPARE_ENGINES)}; jax and torch "
+                              f"only if installed)")
+    compare.add_argument("--plot", metavar="FILE",
+                         help="write a bar chart of seconds per epoch per row (default: no chart); any "
+                              "extension matplotlib writes")
     compare.add_argument("--check-samples", type=positive_int, default=1000,
                          help="samples of the one-epoch jit-vs-reference agreement check (default 1000)")
-    compare.add_argument("--tolerance", type=float, default=None,
+    compare.add_argument("--tolerance", type=nonnegative_float, default=None,
                          help=f"largest allowed jit-vs-reference parameter difference "
                               f"(default {bench.FLOAT64_TOLERANCE:g}; {bench.FLOAT32_TOLERANCE:g} for float32)")
-    compare.set_defaults(func=cmd_compare)
+    compare.set_defaults(func=cmd_compare, check=check)
     return compare
+
+
+def check(args):
+    """What ``fastnn compare`` reads and writes (for :func:`fastnn.cli._paths.writing`)."""
+    return [("--plot", args.plot, "plot")], [("--data", args.data, "any")], ()
 
 
 def _compare_header(args, sizes, n):

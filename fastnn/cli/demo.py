@@ -8,7 +8,7 @@ import os
 
 from .. import colorize
 from ..persistence import atomic_write
-from ._args import check_output_dir
+from ._args import subcommand
 from .colorize import add_model_arguments, colorizer_from_args
 
 
@@ -20,14 +20,21 @@ def add_parser(subparsers):
     argparse.ArgumentParser
         The new subparser; its ``func`` default is :func:`run_demo`.
     """
-    parser = subparsers.add_parser("demo", help="perceptron gates, the regression solvers or the colorizer")
-    parser.add_argument("which", choices=["gates", "regression", "colorize"],
-                        help="'gates': truth tables and the NAND adder; "
-                             "'regression': every solver on the diabetes set; "
-                             "'colorize': colour held-out bundled photos, with baselines")
-    add_colorize_demo_arguments(parser)
-    parser.set_defaults(func=run_demo)
+    parser = subcommand(subparsers, "demo", help="perceptron gates, the regression solvers or the colorizer")
+    which = parser.add_subparsers(dest="which", required=True)
+    for name, text in [("gates", "truth tables and the NAND adder"),
+                       ("regression", "every linear-regression solver on the diabetes set")]:
+        subcommand(which, name, help=text, description=text).set_defaults(func=run_demo)
+    colour = subcommand(which, "colorize", help="colour held-out bundled photos, with baselines",
+                        description="Train a colorizer on the bundled photos and colour the held-out ones.")
+    add_colorize_demo_arguments(colour)
+    colour.set_defaults(func=run_demo, check=check_colorize)
     return parser
+
+
+def check_colorize(args):
+    """What ``demo colorize`` writes (for :func:`fastnn.cli._paths.writing`)."""
+    return [("--out", args.out, "plot")], (), ()
 
 
 def run_demo(args):
@@ -77,18 +84,6 @@ def demo_figure(rows, photos, path):
         f.write(buffer.getvalue())
 
 
-def _check_figure_path(path):
-    """ValueError unless matplotlib can write ``path``'s extension and its folder exists."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    supported = FigureCanvasAgg(Figure()).get_supported_filetypes()
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
-    if ext not in supported:
-        raise ValueError(f"--out {path!r}: unknown picture type {ext!r}; use .png, .jpg, .pdf or .svg")
-    check_output_dir(path, "--out")
-
-
 def timing_summary(result, colorizer):
     """Lines on the training set's shape and each method's training seconds."""
     seconds = result["seconds"]
@@ -104,7 +99,6 @@ def timing_summary(result, colorizer):
 
 def run_colorize_demo(args):
     """``fastnn demo colorize``: train on the bundled photos, colour the held-out ones."""
-    _check_figure_path(args.out)
     photos = colorize.bundled_photos()
     model = colorizer_from_args(args)
     print(f"Training on {', '.join(colorize.TRAIN_PHOTOS)}; held out: {', '.join(colorize.TEST_PHOTOS)}")
@@ -128,8 +122,8 @@ def run_colorize_demo(args):
 def add_colorize_demo_arguments(parser):
     """Options of ``fastnn demo colorize``."""
     parser.add_argument("--out", default="colorize_demo.png",
-                        help="colorize: the picture to write (default colorize_demo.png)")
+                        help="the picture to write; any extension matplotlib writes (default colorize_demo.png)")
     parser.add_argument("--no-mlp", action="store_true",
-                        help="colorize: skip scikit-learn's MLPRegressor baseline (the slow part)")
-    parser.add_argument("--no-progress", action="store_true", help="colorize: no progress bar")
+                        help="skip scikit-learn's MLPRegressor baseline (the slow part)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_model_arguments(parser.add_argument_group("colorize model options"))

@@ -3,6 +3,8 @@ import json
 import sys
 import time
 
+from ._args import at_least_two, nonnegative_int, positive_int, subcommand
+
 #: Grid of the ``fastnn sweep`` command (8 configurations, run on the bundled digits).
 CLI_GRID = {
     "hidden_layer_sizes": [(15,), (30,)],
@@ -81,7 +83,7 @@ def cmd_sweep(args):
     from ..sklearn import MLPClassifier
     from ..sweeps import best_row, format_table, row_params, sweep
 
-    grid = load_grid(args.grid) if args.grid else CLI_GRID
+    grid = args.grid_values if hasattr(args, "grid_values") else load_grid(args.grid) if args.grid else CLI_GRID
     X_train, y_train, X_test, y_test = datasets.load_dataset(args.data)
     client = False if args.serial else args.scheduler
     start = time.perf_counter()
@@ -109,26 +111,38 @@ def cmd_sweep(args):
 
 def add_parser(subparsers):
     """Register ``fastnn sweep`` on an argparse ``subparsers`` object; returns its parser."""
-    p = subparsers.add_parser("sweep", help="cross-validate a grid of MLPClassifier "
-                                            "configurations on Dask and print the best")
+    p = subcommand(subparsers, "sweep", help="cross-validate a grid of MLPClassifier "
+                                             "configurations on Dask and print the best")
     p.add_argument("--data", default="digits",
-                   help="'digits' (bundled, default), a folder of IDX files, or the book's mnist.pkl.gz")
+                   help="'digits' (bundled), a folder of IDX files, or the book's mnist.pkl.gz")
     p.add_argument("--grid", metavar="FILE.json", default=None,
                    help="JSON object of MLPClassifier parameters to lists of values, or to "
                         '{"distribution": "loguniform", "args": [0.1, 10]} with --n-iter '
                         "(default: a built-in grid of 8 configurations)")
-    p.add_argument("--n-iter", type=int, default=None, metavar="N",
-                   help="random search: sample N configurations from --grid")
+    p.add_argument("--n-iter", type=positive_int, default=None, metavar="N",
+                   help="random search: sample N configurations from --grid (default: every configuration)")
     p.add_argument("--results", metavar="FILE", default=None,
                    help="CSV file receiving each finished configuration; rerunning the same "
-                        "command skips the configurations already in it")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--cv", type=int, default=3, help="cross-validation folds")
-    p.add_argument("--seed", type=int, default=0)
+                        "command skips the configurations already in it (default: no file)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="epochs of every configuration")
+    p.add_argument("--cv", type=at_least_two, default=3, help="cross-validation folds")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="random_state of every configuration (and of the random search)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="address of a running Dask scheduler (default: an embedded LocalCluster)")
     where.add_argument("--serial", action="store_true", help="run in this process, without Dask")
-    p.add_argument("--workers", type=int, default=2, help="workers of the embedded LocalCluster")
-    p.set_defaults(func=cmd_sweep)
+    p.add_argument("--workers", type=positive_int, default=2, help="workers of the embedded LocalCluster")
+    p.set_defaults(func=cmd_sweep, check=check)
     return p
+
+
+def check(args):
+    """The checks argparse cannot make, before any configuration runs; returns what ``fastnn
+    sweep`` reads and writes (for :func:`fastnn.cli._paths.writing`)."""
+    files = ([("--results", args.results, "text")], [("--grid", args.grid, "file"), ("--data", args.data, "any")], ())
+    from ._paths import check_outputs
+
+    check_outputs(*files)  # the grid file exists before it is read
+    args.grid_values = load_grid(args.grid) if args.grid else CLI_GRID
+    return files
