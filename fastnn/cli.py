@@ -145,6 +145,36 @@ def add_predict_parser(sub):
     predict.set_defaults(func=cmd_predict)
 
 
+def cmd_export(args):
+    """Write the ONNX model of a saved network (``fastnn.onnx.export_file``)."""
+    try:
+        from .onnx import export_file
+
+        model = export_file(args.model, args.output, opset=args.opset, dtype=args.dtype,
+                            allow_untrained=args.allow_untrained)
+    except (OSError, ImportError) as exc:  # unwritable output, onnx not installed: one line, no traceback
+        print(f"fastnn export: error: {exc}", file=sys.stderr)
+        return 2
+    n_in, n_out = (d.dim_value for d in (model.graph.input[0].type.tensor_type.shape.dim[1],
+                                         model.graph.output[0].type.tensor_type.shape.dim[1]))
+    print(f"Wrote {args.output} ({os.path.getsize(args.output):,} bytes, opset {model.opset_import[0].version}): "
+          f"input X (batch, {n_in}), outputs activations (batch, {n_out}) and label (batch,)")
+    return 0
+
+
+def add_export_parser(sub):
+    """The ``fastnn export`` subcommand."""
+    export = sub.add_parser("export", help="convert a saved network to an ONNX file (for ONNX Runtime)")
+    export.add_argument("model", help="a .npz file written by 'fastnn train --save' or Network.save")
+    export.add_argument("output", help="the ONNX file to write, e.g. model.onnx")
+    export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 18, at least 9)")
+    export.add_argument("--dtype", choices=["float64", "float32"], default=None,
+                        help="precision of the exported model (default: the network's)")
+    export.add_argument("--allow-untrained", action="store_true",
+                        help="export a network saved before any training epoch")
+    export.set_defaults(func=cmd_export)
+
+
 def build_parser():
     """The ``fastnn`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.splitlines()[0])
@@ -156,6 +186,7 @@ def build_parser():
     add_training_arguments(train)
     train.set_defaults(func=cmd_train)
     add_predict_parser(sub)
+    add_export_parser(sub)
     add_demo_parser(sub)
     add_sweep_parser(sub)
     add_bench_parsers(sub)

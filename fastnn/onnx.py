@@ -82,8 +82,16 @@ def _estimator_model(model, opset, dtype, options):
         from .sklearn import MLPClassifier
 
         options = {MLPClassifier: {"zipmap": False}}
-    converted = skl2onnx.to_onnx(model, initial_types=[("X", tensor([None, model.n_features_in_]))],
-                                 target_opset=opset, options=options)
+    from skl2onnx.common.exceptions import MissingConverter, MissingShapeCalculator
+
+    try:
+        converted = skl2onnx.to_onnx(model, initial_types=[("X", tensor([None, model.n_features_in_]))],
+                                     target_opset=opset, options=options)
+    except (MissingConverter, MissingShapeCalculator) as exc:
+        first = str(exc).splitlines()[0]
+        raise TypeError(f"cannot export {type(model).__name__} to ONNX: skl2onnx has no converter for a "
+                        f"part of it ({first}); fastnn registers converters for "
+                        f"fastnn.sklearn.MLPClassifier and MLPRegressor only") from exc
     onnx.checker.check_model(converted, full_check=True)
     return converted
 
