@@ -200,7 +200,7 @@ def export_network(net, *, opset=None, dtype=None, allow_untrained=False):
     if net.epochs_done_ == 0 and not allow_untrained:
         raise ValueError(f"{net!r} has not been trained (epochs_done_ is 0), so its parameters are the "
                          f"random initial ones: train it first (fit or SGD), or pass "
-                         f"allow_untrained=True to export parameters set by hand")
+                         f"allow_untrained=True (fastnn export --allow-untrained) to export parameters set by hand")
     net._sync()
     with np.errstate(over="ignore"):
         weights = [w.astype(dtype) for w in net.weights]
