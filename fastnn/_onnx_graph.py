@@ -199,8 +199,8 @@ def export_network(net, *, opset=None, dtype=None, allow_untrained=False):
     dtype = net.dtype if dtype is None else np.dtype(check_dtype(dtype))
     if net.epochs_done_ == 0 and not allow_untrained:
         raise ValueError(f"{net!r} has not been trained (epochs_done_ is 0), so its parameters are the "
-                         f"random initial ones: train it first (fit or SGD), or pass "
-                         f"allow_untrained=True (fastnn export --allow-untrained) to export parameters set by hand")
+                         f"random initial ones: train it first (fit or SGD), or pass allow_untrained=True "
+                         f"(fastnn export --allow-untrained) to export parameters set by hand")
     net._sync()
     with np.errstate(over="ignore"):
         weights = [w.astype(dtype) for w in net.weights]

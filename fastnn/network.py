@@ -601,13 +601,9 @@ class Network:
                                                 engine)
 
     def to_onnx(self, path=None, *, opset=None, dtype=None, allow_untrained=False):
-        """The network as an ONNX model (``onnx.ModelProto``), written atomically to ``path`` if given.
-
-        Input ``X`` (batch, sizes[0]); outputs ``activations`` (what :meth:`predict_proba`
-        returns) and ``label`` (:meth:`predict`).  ``opset``, ``dtype`` (default: the
-        network's) and ``allow_untrained``: see :func:`fastnn.onnx.to_onnx`, which also
-        lists the errors.  Needs ``pip install "fastnn[onnx]"``.
-        """
+        """The network as an ONNX model, written atomically to ``path`` if given: input ``X``, outputs
+        ``activations`` (:meth:`predict_proba`) and ``label`` (:meth:`predict`).  The arguments, return
+        value and errors are those of :func:`fastnn.onnx.to_onnx`; needs ``pip install "fastnn[onnx]"``."""
         from . import _onnx_graph
 
         model = _onnx_graph.export_network(self, opset=opset, dtype=dtype, allow_untrained=allow_untrained)

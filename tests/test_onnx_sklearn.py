@@ -56,8 +56,10 @@ def converters():
 @pytest.fixture(scope="module")
 def classifier_pipes(data):
     X, y, _ = data
+
     def make(labels, hidden=(30,), **kw):
-        return make_pipeline(StandardScaler(), MLPClassifier(hidden, epochs=4, random_state=0, **kw)).fit(X, labels)
+        model = MLPClassifier(hidden, epochs=4, random_state=0, **kw)
+        return make_pipeline(StandardScaler(), model).fit(X, labels)
     return {"int": make(y), "str": make(NAMES[y], hidden=(40, 20)), "binary": make(y % 2 == 0, hidden=(10,)),
             "float32": make(y, dtype="float32")}
 
