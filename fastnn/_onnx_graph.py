@@ -14,8 +14,13 @@ absolute error of about one unit in the last place of 1, so a saturated
 output such as sigma(-40) = 4.2e-18 comes back as 0, a relative error of 100 %.
 """
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+
+try:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as exc:  # the optional dependency is missing: say how to install it
+    raise ImportError(f"exporting to ONNX needs the onnx package ({exc}); install the optional "
+                      f'dependencies with: pip install "fastnn[onnx]"') from exc
 
 from . import persistence
 from ._validation import check_dtype

@@ -14,11 +14,7 @@ network*.
 """
 import os
 
-try:
-    from ._onnx_graph import DEFAULT_OPSET, MIN_OPSET, export_network, check_opset, write_model
-except ImportError as exc:  # pragma: no cover - the onnx extra is not installed
-    raise ImportError(f"fastnn.onnx needs the onnx package ({exc}); install the optional dependencies "
-                      f'with: pip install "fastnn[onnx]"') from exc
+from ._onnx_graph import DEFAULT_OPSET, MIN_OPSET, check_opset, export_network, write_model
 from ._validation import check_dtype
 
 __all__ = ["to_onnx", "export_file", "register_converters", "MIN_OPSET", "DEFAULT_OPSET"]

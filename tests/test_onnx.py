@@ -29,6 +29,8 @@ ort = pytest.importorskip("onnxruntime")
 from fastnn import Network  # noqa: E402
 from fastnn import onnx as fonnx  # noqa: E402
 
+FIXTURE = os.path.join(os.path.dirname(__file__), "data", "digits-64-10-10-fastnn-0.1.0.npz")
+
 F64_RTOL = 1e-12
 F32_ATOL_IN_RANGE = 1e-6
 SIZES = [[64, 10], [64, 30, 10], [64, 100, 10], [64, 30, 20, 10], [64, 60, 40, 20, 10]]
@@ -314,3 +316,21 @@ def test_fastnn_never_imports_onnx_for_training_and_prediction():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_without_onnx_the_error_says_what_to_install(tmp_path):
+    """With onnx missing (blocked in sys.modules), export raises an ImportError naming the extra,
+    and ``fastnn export`` prints it on one line with exit status 2."""
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "from fastnn import Network, cli\n"
+            "try:\n"
+            "    Network([2, 2]).to_onnx(allow_untrained=True)\n"
+            "except ImportError as exc:\n"
+            "    print(exc)\n"
+            f"sys.exit(cli.main(['export', {str(FIXTURE)!r}, {str(tmp_path / 'x.onnx')!r}]))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2
+    assert 'pip install "fastnn[onnx]"' in result.stdout
+    assert result.stderr.startswith("fastnn export: error: ") and result.stderr.count("\n") == 1
+    assert 'pip install "fastnn[onnx]"' in result.stderr
+    assert os.listdir(tmp_path) == []
