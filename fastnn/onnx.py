@@ -14,10 +14,16 @@ network*.
 """
 import os
 
-from ._onnx_graph import DEFAULT_OPSET, MIN_OPSET, check_opset, export_network, write_model
+from . import _onnx_graph
+from ._onnx_graph import check_opset, export_network, write_model
 from ._validation import check_dtype
 
 __all__ = ["to_onnx", "export_file", "register_converters", "MIN_OPSET", "DEFAULT_OPSET"]
+
+#: Oldest ONNX opset an export accepts (9: ``Where`` and ``Less`` on float tensors).
+MIN_OPSET = _onnx_graph.MIN_OPSET
+#: Opset of an export when none is given (18: run by ONNX Runtime 1.17 and later).
+DEFAULT_OPSET = _onnx_graph.DEFAULT_OPSET
 
 
 def register_converters():
