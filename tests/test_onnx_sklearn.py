@@ -178,3 +178,15 @@ def test_estimator_errors(data):
         fonnx.to_onnx(clf)
     with pytest.raises(ValueError, match="too old"):
         fonnx.to_onnx(MLPClassifier((5,), epochs=1, random_state=0).fit(X, y), opset=8)
+
+
+def test_class_label_options(classifier_pipes, data):
+    """skl2onnx's ``output_class_labels`` (a third output: classes_) and ``nocl`` (class indices)."""
+    pipe = classifier_pipes["str"]
+    X_all = data[2][:100]
+    outputs, session = run(skl2onnx.to_onnx(pipe, X_all[:1], options={"zipmap": False,
+                                                                     "output_class_labels": True}), X_all)
+    assert [o.name for o in session.get_outputs()] == ["label", "probabilities", "class_labels"]
+    assert list(outputs[2]) == list(pipe.classes_)
+    (label, _), _ = run(skl2onnx.to_onnx(pipe, X_all[:1], options={"zipmap": False, "nocl": True}), X_all)
+    np.testing.assert_array_equal(pipe.classes_[label], pipe.predict(X_all))
