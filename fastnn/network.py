@@ -537,6 +537,17 @@ class Network:
         return persistence.network_from_payload(cls, persistence.read_model_file(path), os.fspath(path),
                                                 engine)
 
+    def to_onnx(self, path=None, *, opset=None, dtype=None, allow_untrained=False):
+        """The network as an ONNX model, written atomically to ``path`` if given: input ``X``, outputs
+        ``activations`` (:meth:`predict_proba`) and ``label`` (:meth:`predict`).  The arguments, return
+        value and errors are those of :func:`fastnn.onnx.to_onnx`; needs ``pip install "fastnn[onnx]"``."""
+        from . import _onnx_graph
+
+        model = _onnx_graph.export_network(self, opset=opset, dtype=dtype, allow_untrained=allow_untrained)
+        if path is not None:
+            _onnx_graph.write_model(model, path)
+        return model
+
     def predict_proba(self, X):
         """Output activations for every row of ``X``, shape ``(n, n_out)``."""
         X = check_array(X, "X", dtype=self.dtype, n_features=self.sizes[0], finite=False)

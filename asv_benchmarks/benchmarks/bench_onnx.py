@@ -1,0 +1,46 @@
+"""asv: inference of an exported network in ONNX Runtime beside fastnn's own ``predict_proba``.
+
+Seconds to compute the output activations of N_ROWS synthetic MNIST-shaped rows
+(:func:`fastnn.bench.synthetic_data`), the answer to "which one should I serve with?".
+"fastnn" is ``Network.predict_proba`` (jit kernels, threads chosen at run time);
+"onnxruntime" is an ``InferenceSession`` on the CPU execution provider with its default
+threads, running the model of ``Network.to_onnx`` (the same outputs, see the deployment
+guide), input conversion included.  Without onnxruntime (it is in the ``onnx`` extra) the
+ONNX Runtime rows are skipped.
+"""
+import numpy as np
+
+from fastnn import Network
+from fastnn.bench import synthetic_data, warm_up
+
+N_ROWS = 50_000
+SIZES = {"784-30-10": [784, 30, 10], "784-100-10": [784, 100, 10]}
+
+
+class OnnxInference:
+    """Seconds of one forward pass over N_ROWS rows: fastnn vs ONNX Runtime."""
+
+    params = (list(SIZES), ["float64", "float32"], ["fastnn", "onnxruntime"])
+    param_names = ["sizes", "dtype", "runtime"]
+
+    def setup_cache(self):
+        return synthetic_data(N_ROWS)[0]
+
+    def setup(self, X, sizes, dtype, runtime):
+        self.X = X.astype(dtype)
+        net = Network(SIZES[sizes], seed=0, dtype=dtype)
+        if runtime == "fastnn":
+            warm_up(dtype)
+            self.run = net.predict_proba
+        else:
+            try:
+                import onnxruntime
+            except ImportError:
+                raise NotImplementedError("onnxruntime is not installed (pip install 'fastnn[onnx]')")
+            model = net.to_onnx(allow_untrained=True).SerializeToString()
+            session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+            self.run = lambda X: session.run(["activations"], {"X": X})[0]
+        self.run(self.X[:1000])  # start the threads (and fastnn's choice of their number)
+
+    def time_inference(self, X, sizes, dtype, runtime):
+        self.run(self.X)
