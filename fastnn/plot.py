@@ -24,7 +24,7 @@ def _check_history(history):
     if not isinstance(history, dict) or "epoch" not in history:
         raise TypeError(f"history must be a dict like Network.history_ (keys {list(HISTORY_KEYS)}), "
                         f"got {type(history).__name__}")
-    missing = [k for k in HISTORY_KEYS if k not in history]
+    missing = [k for k in HISTORY_KEYS if k not in history and k != "layer_speeds"]
     if missing:
         raise ValueError(f"history is missing the keys {missing}")
     if not history["epoch"]:
