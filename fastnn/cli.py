@@ -13,6 +13,7 @@ from . import _compile
 from ._argtypes import parse_sizes
 from ._version import __version__
 from .bench import add_bench_parsers
+from .book_cli import add_book_parser
 from .colorize_cli import add_colorize_parser
 from .demo import add_demo_parser
 from .sweep import add_sweep_parser
@@ -47,6 +48,8 @@ def add_training_arguments(parser):
                         help="halve eta after N epochs without improvement, stop at eta/128 (0: off)")
     parser.add_argument("--save", metavar="MODEL.npz", help="save the trained network (also on Ctrl-C)")
     parser.add_argument("--plot", metavar="CURVES.png", help="write learning curves (cost, accuracy)")
+    parser.add_argument("--plot-units", metavar="UNITS.png",
+                        help="draw each first-hidden-layer neuron's weights as an image (square inputs)")
     parser.add_argument("--checkpoint", metavar="PATH", help="save a checkpoint after every epoch")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --checkpoint (if it exists) up to --epochs")
@@ -76,6 +79,10 @@ def _finish_train(args, net, interrupted):
 
         learning_curves(net.history_, args.plot, title=repr(net))
         print(f"Wrote learning curves to {args.plot}")
+    if getattr(args, "plot_units", None):
+        from .book_cli import plot_units
+
+        plot_units(net, args.plot_units)
 
 
 def cmd_train(args):
@@ -160,6 +167,7 @@ def build_parser():
     add_sweep_parser(sub)
     add_bench_parsers(sub)
     add_colorize_parser(sub)
+    add_book_parser(sub)
     return parser
 
 

@@ -187,9 +187,18 @@ def layer_speeds(history, path=None, title=None):
     ('Speed of learning: 2 hidden layers', 'log')
     """
     rows = _speed_rows(history)
-    n_hidden = rows.shape[1]
     fig = _new_figure((6.4, 4.2))
-    ax = fig.subplots()
+    draw_layer_speeds(fig.subplots(), rows, title)
+    return _save(fig, path)
+
+
+def draw_layer_speeds(ax, rows, title=None):
+    """Draw :func:`layer_speeds`'s figure on the matplotlib axes ``ax`` (for figures of several panels).
+
+    ``rows``: as the ``history`` of :func:`layer_speeds`, or a checked 2-D array.
+    """
+    rows = _speed_rows(rows)
+    n_hidden = rows.shape[1]
     epochs = np.arange(rows.shape[0])
     for l in range(n_hidden):
         ax.plot(epochs, rows[:, l], label=f"Hidden layer {l + 1}")
@@ -199,7 +208,6 @@ def layer_speeds(history, path=None, title=None):
     ax.set_xlabel("Number of epochs of training")
     ax.set_title(title or f"Speed of learning: {n_hidden} hidden layer{'s' if n_hidden > 1 else ''}")
     ax.legend(loc="upper right")
-    return _save(fig, path)
 
 
 def _check_net(net):
