@@ -76,7 +76,10 @@ def _log(log, line):
 
 
 def _sizes(X, y, hidden):
-    return [X.shape[1]] + list(hidden) + [int(np.max(y)) + 1]
+    """``[n_in, *hidden, n_out]``: ``n_out`` from one-hot targets' width or the largest int label."""
+    y = np.asarray(y)
+    n_out = y.shape[1] if y.ndim == 2 else int(np.max(y)) + 1
+    return [np.shape(X)[1]] + list(hidden) + [n_out]
 
 
 def _first(X, y, n, what):
@@ -100,7 +103,7 @@ def overfitting(X_train, y_train, X_test, y_test, *, n_train=1000, epochs=400, l
     Parameters
     ----------
     X_train, y_train, X_test, y_test : arrays
-        Rows of inputs and int labels.
+        Rows of inputs, and int labels or one-hot targets (the same for every experiment).
     n_train, epochs, eta, mini_batch_size, seed : int or float
         The book's values by default.
     lmbdas : sequence of float
@@ -119,7 +122,7 @@ def overfitting(X_train, y_train, X_test, y_test, *, n_train=1000, epochs=400, l
     runs = []
     start = time.perf_counter()
     for lmbda in lmbdas:
-        net = Network(_sizes(X, y, [30]), seed=seed, cost="cross-entropy", init="large")
+        net = Network(_sizes(X_train, y_train, [30]), seed=seed, cost="cross-entropy", init="large")
         net.fit(X, y, epochs=epochs, mini_batch_size=mini_batch_size, eta=eta, lmbda=lmbda,
                 validation_data=(X_test, y_test), training_metrics="exact")
         h = net.history_
@@ -229,7 +232,9 @@ def more_data(X_train, y_train, X_test, y_test, *, train_sizes=(100, 200, 500, 1
         if svm:
             from sklearn.svm import SVC
 
-            run["svm_accuracy"] = float(SVC().fit(X_train[:size], y_train[:size]).score(X_test, y_test))
+            labels, test_labels = (np.asarray(v) for v in (y_train, y_test))
+            labels, test_labels = (v.argmax(axis=1) if v.ndim == 2 else v for v in (labels, test_labels))
+            run["svm_accuracy"] = float(SVC().fit(X_train[:size], labels[:size]).score(X_test, test_labels))
             line += f", SVM {run['svm_accuracy']:.2%}"
         runs.append(run)
         _log(log, line)
@@ -258,7 +263,7 @@ def vanishing_gradient(X_train, y_train, X_test=None, y_test=None, *, n_train=10
     start = time.perf_counter()
     words = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five"}
     for depth in hidden_layers:
-        sizes = _sizes(X, y, [30] * depth)
+        sizes = _sizes(X_train, y_train, [30] * depth)
         net = Network(sizes, seed=seed, cost="cross-entropy", init="default")
         t0 = time.perf_counter()
         net.fit(X, y, epochs=epochs, mini_batch_size=len(X), eta=eta, lmbda=lmbda, record_layer_speeds=True,
