@@ -25,7 +25,7 @@ when the kernels are renamed or split."""
 COMPILE_NOTE = "compiling kernels (first run only, ~10 s)"
 """The line printed to stderr when the cache is cold."""
 
-JIT_COMMANDS = ("train", "predict", "compare", "bench", "sweep")
+JIT_COMMANDS = ("train", "predict", "compare", "bench", "sweep", "book")
 """Subcommands of ``fastnn`` that run the network kernels."""
 
 

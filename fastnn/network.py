@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from . import _bookdata, _params, _training_rows, persistence, training
+from . import _bookdata, _params, _speeds, _training_rows, persistence, training
 from . import _guards
 from ._validation import (check_array, check_dtype, check_finite, check_float, check_int, check_sample_weight,
                           check_sizes, check_targets)
@@ -351,13 +351,23 @@ class Network:
         self._sync()
         return self._total_cost(self._engine.feedforward(self, X), Y, lmbda)
 
+    def layer_speeds(self, X, y):
+        """Chapter 5's speed of learning: ||dC/db^l|| for each hidden layer l, first hidden layer first.
+
+        The norm of the average over the rows of ``X`` (labels ``y``) of dC_x/db^l, as the book's
+        ``fig/generate_gradient.py`` (float64 array of shape ``(num_layers - 2,)``).  ``lmbda``
+        plays no part: the L2 term of eq. 85 has no biases.  See :mod:`fastnn.kernels.speeds`.
+        """
+        return _speeds.layer_speeds(self, X, y)
+
     def _total_cost(self, A, Y, lmbda):
         return training.total_cost(A, Y, self.cost, lmbda, self.weights)
 
     # -- array surface -----------------------------------------------------------
     def fit(self, X, y, epochs=30, mini_batch_size=10, eta=3.0, lmbda=0.0, validation_data=None, *,
             early_stopping_n=0, eta_schedule_n=0, progress=False, checkpoint=None, resume=False,
-            callback=None, sample_weight=None, shuffle=True, training_metrics="running"):
+            callback=None, sample_weight=None, shuffle=True, training_metrics="running",
+            record_layer_speeds=False):
         """Train on rows of ``X`` with labels ``y`` (ints ``(n,)`` or one-hot ``(n, n_out)``).
 
         Training continues from the current parameters; every epoch is
@@ -429,6 +439,9 @@ class Network:
             end-of-epoch network on the whole training set, at the cost of a
             second forward pass over it.  ``"none"``: not measured (None).
             Validation metrics are always exact.
+        record_layer_speeds : bool
+            Record :meth:`layer_speeds` on the (unweighted) training rows before each epoch's
+            first step in ``history_["layer_speeds"]`` (chapter 5); the training is unchanged.
 
         Returns
         -------
@@ -471,7 +484,8 @@ class Network:
         report = fit_report(self, data, val, params["lmbda"], training_metrics)
         self._train(data, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
                     rule=rule, progress=progress, checkpoint=checkpoint, callback=callback,
-                    running=training_metrics == "running")
+                    running=training_metrics == "running",
+                    before=_speeds.recorder(self, data, record_layer_speeds))
         return self
 
     def _rows(self, X, y, sample_weight, shuffle):
@@ -594,7 +608,7 @@ class Network:
         return training.PlateauRule(eta, early_stopping_n, eta_schedule_n)
 
     def _train(self, data, epochs, mini_batch_size, eta, lmbda, report, *, rule=None,
-               progress=False, checkpoint=None, callback=None, running=False):
+               progress=False, checkpoint=None, callback=None, running=False, before=None):
         """The SGD loop shared by ``SGD`` and ``fit`` over the rows of ``data`` (:mod:`fastnn._training_rows`).
 
         Per epoch: shuffle and train the mini-batches in chunks (``data.epoch``;
@@ -619,8 +633,9 @@ class Network:
                     break
                 bar.set_description_str(f"epoch {self.epochs_done_}")  # numbered as printed: Epoch 0 first
                 guard.commit()  # divergence restores the parameters of this epoch's start
+                measured = before() if before is not None else {}  # e.g. layer speeds, before the first step
                 seconds = data.epoch(self, mini_batch_size, rule.eta, lmbda, sizer, bar, guard, running=running)
-                record = dict(report(j), epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
+                record = dict(report(j), **measured, epoch=self.epochs_done_, eta=rule.eta, seconds=seconds)
                 guard.check_cost(self.epochs_done_, rule.eta, record)
                 probe = self._engine.feedforward(self, data.probe())
                 guard.warn_if_saturated(probe, self.epochs_done_, rule.eta)

@@ -20,8 +20,10 @@ import numpy as np
 from ._progress import make_progress  # noqa: F401  (Network.fit's bar: training.make_progress)
 
 HISTORY_KEYS = ("epoch", "eta", "seconds", "training_cost", "training_accuracy",
-                "validation_cost", "validation_accuracy")
-"""Keys of ``Network.history_``: a dict of per-epoch lists (``None`` where not measured)."""
+                "validation_cost", "validation_accuracy", "layer_speeds")
+"""Keys of ``Network.history_``: a dict of per-epoch lists (``None`` where not measured).
+``layer_speeds`` (a list per epoch, ``fit(..., record_layer_speeds=True)``) is the newest: a
+history saved before it existed lacks it and is read with None there."""
 
 ETA_FLOOR = 128
 """The schedule stops once eta has been halved down to eta0 / ETA_FLOOR (chapter 3's exercise)."""
@@ -212,6 +214,8 @@ def append_history(history, record):
 
 def check_history(history):
     """Validate a history loaded from a file: the keys of :data:`HISTORY_KEYS`, equal lengths."""
+    if isinstance(history, dict) and "layer_speeds" not in history and isinstance(history.get("epoch"), list):
+        history = {**history, "layer_speeds": [None] * len(history["epoch"])}  # saved before it existed
     if not isinstance(history, dict) or set(history) != set(HISTORY_KEYS):
         raise ValueError(f"history must be a dict with keys {list(HISTORY_KEYS)}")
     lengths = {len(v) if isinstance(v, list) else -1 for v in history.values()}

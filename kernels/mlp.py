@@ -123,7 +123,7 @@ def apply_update(theta, nabla, w_off, b_off, sizes, step, decay):
 
 
 @njit(cache=True)
-def _scratch(theta, sizes):
+def sample_buffers(theta, sizes):
     """Per-call buffers: activations of one sample and two delta vectors."""
     widest = 0
     for l in range(sizes.shape[0]):
@@ -138,7 +138,7 @@ def _scratch(theta, sizes):
 @njit(cache=True)
 def backprop(theta, w_off, b_off, sizes, x, y, cost, nabla):
     """Gradient of one sample's cost (BP1-BP4) written into ``nabla`` (same layout as theta)."""
-    a_off, act, delta, delta_prev = _scratch(theta, sizes)
+    a_off, act, delta, delta_prev = sample_buffers(theta, sizes)
     for i in range(nabla.shape[0]):
         nabla[i] = 0
     forward_sample(theta, w_off, b_off, sizes, a_off, x, act)
@@ -148,7 +148,7 @@ def backprop(theta, w_off, b_off, sizes, x, y, cost, nabla):
 @njit(cache=True)
 def update_mini_batch(theta, w_off, b_off, sizes, X, Y, batch, step, decay, cost):
     """One SGD step on the samples ``X[batch]`` (network.py's update_mini_batch)."""
-    a_off, act, delta, delta_prev = _scratch(theta, sizes)
+    a_off, act, delta, delta_prev = sample_buffers(theta, sizes)
     nabla = np.zeros_like(theta)
     for s in range(batch.shape[0]):
         i = batch[s]
@@ -165,7 +165,7 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
     so the last one may be shorter; each step uses eta / (its own size).
     ``eta`` and ``decay`` have theta's dtype's precision as given by the caller.
     """
-    a_off, act, delta, delta_prev = _scratch(theta, sizes)
+    a_off, act, delta, delta_prev = sample_buffers(theta, sizes)
     nabla = np.zeros_like(theta)
     n = order.shape[0]
     for start in range(0, n, mini_batch_size):
@@ -181,7 +181,7 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
 @njit(cache=True)
 def feedforward_batch(theta, w_off, b_off, sizes, X, out):
     """Output activations a^L of every row of ``X`` into ``out`` (shape (n, sizes[-1]))."""
-    a_off, act, delta, delta_prev = _scratch(theta, sizes)
+    a_off, act, delta, delta_prev = sample_buffers(theta, sizes)
     last = a_off[sizes.shape[0] - 1]
     for i in range(X.shape[0]):
         forward_sample(theta, w_off, b_off, sizes, a_off, X[i], act)

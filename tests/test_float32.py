@@ -47,7 +47,7 @@ FLOAT64_VARIABLES = {"tiled._run": {"total"}}
 CONVERTERS = ("class(float64)", "Function(<class 'float'>)")
 """Types of ``np.float64`` and ``float``: calling them is an explicit conversion."""
 
-FLOAT32_MODULES = ("activations", "mlp", "tiled")
+FLOAT32_MODULES = ("activations", "mlp", "tiled", "speeds")
 """Every kernel of these modules serves float32 networks and must be reached below."""
 
 SCRIPT = r'''
@@ -56,7 +56,7 @@ import numba, numpy as np
 from numba.core.registry import CPUDispatcher
 import fastnn.kernels
 from fastnn import Network, _params
-from fastnn.kernels import activations, mlp, tiled
+from fastnn.kernels import activations, mlp, speeds, tiled
 
 assert numba.get_num_threads() >= 2, "the parallel layer must be compiled too"
 f32 = np.float32
@@ -75,6 +75,8 @@ for sizes in ([7, 5, 3], [9, 13, 1], [300, 67, 10]):
         mlp.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 4, 3.0, f32(0.99), cost)
         mlp.update_mini_batch(theta, w_off, b_off, sizes, X, Y, order[:4], f32(0.75), f32(0.99), cost)
         mlp.backprop(theta, w_off, b_off, sizes, X[0], Y[0], cost, nabla)
+        speeds.mean_bias_gradient(theta, w_off, b_off, sizes, X, Y, cost,
+                                  np.empty(speeds.bias_offsets(sizes)[-1], f32))
     tiled.feedforward_batch(theta, w_off, b_off, sizes, X, out)
     mlp.feedforward_batch(theta, w_off, b_off, sizes, X, out)
 # and the API's paths
@@ -84,6 +86,7 @@ net.fit(X, np.arange(11) % 3, epochs=1, mini_batch_size=4, lmbda=1.0, sample_wei
 net.update_mini_batch([(x.reshape(-1, 1), 1) for x in X[:3]], 0.5, 1.0, 11)
 net.backprop(X[0].reshape(-1, 1), 2)
 net.predict_proba(X)
+net.layer_speeds(X, np.arange(11) % 3)
 
 report = {}
 for info in pkgutil.iter_modules(fastnn.kernels.__path__):

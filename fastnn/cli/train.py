@@ -24,6 +24,9 @@ def add_training_arguments(parser):
     parser.add_argument("--plot", metavar="CURVES.png",
                         help="write learning curves, cost and accuracy per epoch, x axis numbered as "
                              "printed (default: no plot); any extension matplotlib writes")
+    parser.add_argument("--plot-units", metavar="UNITS.png",
+                        help="draw each first-hidden-layer neuron's incoming weights as an image, for "
+                             "square inputs (default: no picture)")
     parser.add_argument("--checkpoint", metavar="CHECKPOINT.npz",
                         help="save a checkpoint after every epoch (default: none); may be the --save file")
     parser.add_argument("--resume", action="store_true",
@@ -58,6 +61,7 @@ def check(args):
     if args.threads is not None and args.threads > limit:
         raise ValueError(f"--threads {args.threads}: at most {limit} here (NUMBA_NUM_THREADS)")
     outputs = [("--save", args.save, "model"), ("--plot", args.plot, "plot"),
+               ("--plot-units", args.plot_units, "plot"),
                ("--checkpoint", args.checkpoint, "model")]
     return outputs, [("--data", args.data, "any")], [("--save", "--checkpoint")]
 
@@ -97,6 +101,8 @@ def _finish_train(args, net, interrupted):
 
         learning_curves(net.history_, args.plot, title=repr(net))
         print(f"Wrote learning curves to {args.plot}")
+    if args.plot_units:
+        plot_units(net, args.plot_units)
 
 
 def cmd_train(args):
@@ -125,3 +131,18 @@ def cmd_train(args):
         print(f"Stopped by the {net.stop_reason_} rule after {plural(net.epochs_done_, 'epoch')}")
     _finish_train(args, net, interrupted=False)
     return 0
+
+
+def plot_units(net, path):
+    """``fastnn train --plot-units FILE``: the first hidden layer's weights as square images."""
+    import numpy as np
+
+    from ..plot import hidden_units
+
+    side = int(round(np.sqrt(net.sizes[0])))
+    if side * side != net.sizes[0] or net.num_layers < 3:
+        print(f"--plot-units: skipped, the inputs ({net.sizes[0]}) are not square images or the "
+              f"network has no hidden layer")
+        return
+    hidden_units(net, (side, side), path)
+    print(f"Wrote the hidden units' weights to {path}")
