@@ -1,0 +1,506 @@
+"""Numba kernels for chapter 6's networks (``network3.py``): conv-pool, fully connected, softmax.
+
+Imported only by :mod:`fastnn.network3`; the sigmoid network of chapters 1-3
+(:mod:`fastnn.kernels.mlp`, :mod:`fastnn.kernels.tiled`) never loads or
+compiles this module.
+
+**Parameters.**  Every weight and bias lives in one flat buffer ``theta`` in
+the book's order (``Network.params``: ``w`` then ``b`` of each layer), each
+array row-major in the book's shape:
+
+* conv-pool layer: ``w`` of shape ``(F, C, fh, fw)``, read as an ``(F, Q)``
+  matrix with ``Q = C*fh*fw`` (``w[f, q]``, ``q = (c*fh + k)*fw + l``); ``b`` of
+  shape ``(F,)``;
+* fully connected and softmax layers: ``w`` of shape ``(n_in, n_out)``
+  (``x w``, as Theano's ``T.dot(inpt, w)``), ``b`` of shape ``(n_out,)``.
+
+**Layer table.**  ``spec[l]`` (int64) describes layer ``l`` with the field
+indices below (``KIND``, ``ACT``, ...); ``keep[l]`` is ``1 - p_dropout`` in
+theta's dtype.  One compiled signature serves every architecture.
+
+**The algorithm** is the book's: for every mini-batch, each sample's forward
+pass (the training path: dropout masks on the inputs of the fully connected
+and softmax layers, no rescaling) and backward pass use the parameters at the
+mini-batch's start; the per-sample gradients of ``-log a_y`` are summed, and
+``param -> param - eta * (sum / m + lmbda * w / num_training_batches)`` (the
+L2 term for weights only).  Inference (:func:`predict_proba`) scales ``x w``,
+not ``b``, by ``keep``.
+
+**Convolution** as Theano's ``conv2d`` (the filter is flipped):
+``z[f, i, j] = sum_{c,k,l} x[c, i+k, j+l] w[f, c, fh-1-k, fw-1-l]``.  The
+kernel gathers each output position's ``Q`` inputs, in the flipped order,
+into a row of ``cols`` (``cols[p, q] = x[c, i+fh-1-k, j+fw-1-l]`` with
+``p = i*OW + j``; an explicit copy loop), so that ``z[f, p] = sum_q w[f, q]
+cols[p, q]``: dot products over the contiguous index ``q``, computed 2 filters
+x 4 positions at a time (8 running sums).
+
+**Max-pooling** over ``ph x pw`` blocks, ignoring rows and columns that do
+not fill a block.  The forward pass records each block's argmax: its *first*
+maximum in row-major order, which receives the block's whole gradient (tie
+rule; Theano gives the gradient to every tied element, PyTorch to one).
+
+**Backward** (the chain rule through ``a = f(pooled + b)``), for one sample,
+with ``delta = dC/d(pooled + b)``:
+
+* ``dC/db[f] = sum_{pi,pj} delta[f, pi, pj]``;
+* pooling routes ``delta[f, pi, pj]`` to ``g[f, p*]``, ``p*`` the block's argmax
+  (all other ``g`` are 0, so only pooled positions are visited);
+* ``dC/dw[f, q] = sum_p g[f, p] cols[p, q]`` (the input correlated with
+  ``g``; the flip is in ``cols``);
+* ``dC/dx``: ``dcols[p, q] = sum_f g[f, p] w[f, q]``, scattered back to
+  ``x[c, i+fh-1-k, j+fw-1-l]`` (the full convolution of ``g`` with ``w``).
+
+Fully connected / softmax: ``dC/db = delta``, ``dC/dw[k, j] = x_k delta_j``
+(``x`` after the mask), ``dC/dx_k = mask_k sum_j w[k, j] delta_j``; the
+previous layer's delta is that times ``f'`` written with its output
+(sigmoid ``a(1-a)``, tanh ``1-a^2``, ReLU ``[a > 0]``, linear 1).  The softmax
+with the log-likelihood cost gives ``delta = a - onehot(y)``.
+
+All constants are made in theta's dtype (``zero_like`` / ``one_like``), so
+float32 stays float32; loops compile with fastmath's ``reassoc``/``contract``
+(not ``nnan``/``ninf``) so the dot products vectorise.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .activations import one_like, sigmoid, zero_like
+
+FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
+"""LLVM flags: vectorised sums and FMA, NaN/inf semantics kept."""
+
+# layer kinds and activations (codes in the layer table)
+CONV, FC, SOFTMAX = 0, 1, 2
+SIGMOID, TANH, RELU, LINEAR = 0, 1, 2, 3
+
+# fields of a row of the layer table
+KIND, ACT, C, H, W, F, FH, FW, PH, PW, OH, OW, PHN, PWN, N_IN, N_OUT, W_OFF, B_OFF, IN_OFF, OUT_OFF, \
+    MASK_OFF, ARG_OFF = range(22)
+NSPEC = 22
+"""Columns of the layer table.  ``OH, OW``: conv output size; ``PHN, PWN``: pooled size;
+``N_IN, N_OUT``: values per sample in and out; ``IN_OFF, OUT_OFF``: where they sit in a
+sample's activation buffer; ``MASK_OFF``: the layer's columns in the mask rows (-1: no
+dropout); ``ARG_OFF``: the conv layer's argmax records in a sample's argmax buffer."""
+
+
+# --------------------------------------------------------------------------- activations
+@njit(cache=True)
+def activate(code, z):
+    """f(z) for activation ``code`` (sigmoid is the overflow-free one of chapter 1)."""
+    if code == SIGMOID:
+        return sigmoid(z)
+    if code == TANH:
+        return math.tanh(z)
+    if code == RELU:
+        return z if z > zero_like(z) else zero_like(z)
+    return z
+
+
+@njit(cache=True)
+def derivative_from_output(code, a):
+    """f'(z) from a = f(z): sigmoid a(1-a), tanh 1-a^2, ReLU 1 if a > 0 else 0, linear 1."""
+    one = one_like(a)
+    if code == SIGMOID:
+        return a * (one - a)
+    if code == TANH:
+        return one - a * a
+    if code == RELU:
+        return one if a > zero_like(a) else zero_like(a)
+    return one
+
+
+# --------------------------------------------------------------------------- sizes of buffers
+@njit(cache=True)
+def buffer_sizes(spec):
+    """Lengths of the per-sample buffers: activations, argmax records, cols, widest vector."""
+    last = spec.shape[0] - 1
+    act_len = spec[last, OUT_OFF] + spec[last, N_OUT]
+    arg_len = 0
+    cols_len = 1
+    widest = 1
+    for l in range(spec.shape[0]):
+        widest = max(widest, spec[l, N_IN], spec[l, N_OUT])
+        if spec[l, KIND] == CONV:
+            arg_len = max(arg_len, spec[l, ARG_OFF] + spec[l, N_OUT])
+            cols_len = max(cols_len, spec[l, OH] * spec[l, OW] * spec[l, C] * spec[l, FH] * spec[l, FW])
+            widest = max(widest, spec[l, F] * spec[l, OH] * spec[l, OW])
+    return act_len, arg_len, cols_len, widest
+
+
+# --------------------------------------------------------------------------- convolution
+@njit(cache=True)
+def im2col(src, x0, spec_l, cols):
+    """Gather the inputs of every output position, flipped: cols[p, q] = x[c, i+fh-1-k, j+fw-1-l].
+
+    ``src[x0:]`` holds the layer's input (C, H, W) row-major; p = i*OW + j,
+    q = (c*fh + k)*fw + l.
+    """
+    nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
+    fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
+    q_len = nc * fh * fw
+    for i in range(oh):
+        for j in range(ow):
+            p0 = (i * ow + j) * q_len
+            q = 0
+            for c in range(nc):
+                for k in range(fh):
+                    row = x0 + (c * nh + i + fh - 1 - k) * nw + j + fw - 1
+                    for l in range(fw):
+                        cols[p0 + q] = src[row - l]
+                        q += 1
+
+
+@njit(cache=True)
+def col2im_add(dcols, spec_l, dx):
+    """Scatter-add dcols[p, q] into dx[c, i+fh-1-k, j+fw-1-l] (the adjoint of :func:`im2col`)."""
+    nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
+    fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
+    q_len = nc * fh * fw
+    for i in range(nc * nh * nw):
+        dx[i] = zero_like(dx[0])
+    for i in range(oh):
+        for j in range(ow):
+            p0 = (i * ow + j) * q_len
+            q = 0
+            for c in range(nc):
+                for k in range(fh):
+                    row = (c * nh + i + fh - 1 - k) * nw + j + fw - 1
+                    for l in range(fw):
+                        dx[row - l] += dcols[p0 + q]
+                        q += 1
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dot_rows(a, a0, m_rows, b, n_rows, k_len, out, ldo):
+    """out[m*ldo + n] = sum_k a[a0 + m*k_len + k] * b[n*k_len + k] for m < m_rows, n < n_rows.
+
+    Register block of 2 rows of ``a`` x 4 rows of ``b`` (8 running sums); each
+    inner loop runs over the contiguous index ``k`` of 1-D slices, so it vectorises.
+    """
+    zero = zero_like(a[0])
+    m = 0
+    while m < m_rows:
+        two = m + 1 < m_rows
+        r0 = a[a0 + m * k_len:a0 + (m + 1) * k_len]
+        r1 = a[a0 + (m + 1) * k_len:a0 + (m + 2) * k_len] if two else r0
+        n = 0
+        while n + 4 <= n_rows:
+            c0 = b[n * k_len:(n + 1) * k_len]
+            c1 = b[(n + 1) * k_len:(n + 2) * k_len]
+            c2 = b[(n + 2) * k_len:(n + 3) * k_len]
+            c3 = b[(n + 3) * k_len:(n + 4) * k_len]
+            s00 = zero
+            s01 = zero
+            s02 = zero
+            s03 = zero
+            s10 = zero
+            s11 = zero
+            s12 = zero
+            s13 = zero
+            for k in range(k_len):
+                x0 = r0[k]
+                x1 = r1[k]
+                s00 += x0 * c0[k]
+                s01 += x0 * c1[k]
+                s02 += x0 * c2[k]
+                s03 += x0 * c3[k]
+                s10 += x1 * c0[k]
+                s11 += x1 * c1[k]
+                s12 += x1 * c2[k]
+                s13 += x1 * c3[k]
+            out[m * ldo + n] = s00
+            out[m * ldo + n + 1] = s01
+            out[m * ldo + n + 2] = s02
+            out[m * ldo + n + 3] = s03
+            if two:
+                out[(m + 1) * ldo + n] = s10
+                out[(m + 1) * ldo + n + 1] = s11
+                out[(m + 1) * ldo + n + 2] = s12
+                out[(m + 1) * ldo + n + 3] = s13
+            n += 4
+        while n < n_rows:
+            c0 = b[n * k_len:(n + 1) * k_len]
+            s00 = zero
+            s10 = zero
+            for k in range(k_len):
+                s00 += r0[k] * c0[k]
+                s10 += r1[k] * c0[k]
+            out[m * ldo + n] = s00
+            if two:
+                out[(m + 1) * ldo + n] = s10
+            n += 1
+        m += 2
+
+
+@njit(cache=True)
+def conv_pool_forward(theta, spec_l, act, cols, zc, args):
+    """Conv (Theano's flipped 'valid' convolution), max-pool with argmax record, bias, activation.
+
+    Reads the input at ``act[IN_OFF:]``, writes a = f(pooled + b) at ``act[OUT_OFF:]``
+    and the argmax p* = i*OW + j of every pooled element at ``args[ARG_OFF:]``.
+    """
+    nf, oh, ow, ph, pw = spec_l[F], spec_l[OH], spec_l[OW], spec_l[PH], spec_l[PW]
+    phn, pwn = spec_l[PHN], spec_l[PWN]
+    q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
+    p_len = oh * ow
+    im2col(act, spec_l[IN_OFF], spec_l, cols)
+    # z[f, p] = sum_q w[f, q] cols[p, q]
+    dot_rows(theta, spec_l[W_OFF], nf, cols, p_len, q_len, zc, p_len)
+    out0, arg0, b0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[B_OFF], spec_l[ACT]
+    for f in range(nf):
+        for pi in range(phn):
+            for pj in range(pwn):
+                best_p = (pi * ph) * ow + pj * pw
+                best = zc[f * p_len + best_p]
+                for u in range(ph):
+                    for v in range(pw):
+                        p = (pi * ph + u) * ow + pj * pw + v
+                        if zc[f * p_len + p] > best:  # strict: the first maximum is kept
+                            best = zc[f * p_len + p]
+                            best_p = p
+                o = (f * phn + pi) * pwn + pj
+                args[arg0 + o] = best_p
+                act[out0 + o] = activate(code, best + theta[b0 + f])
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_forward(theta, spec_l, act, masks, mrow, scale, xd, z):
+    """a = f(scale * (x w) + b) of a fully connected or softmax layer (f = softmax for the latter).
+
+    ``x`` is the layer's input times its dropout mask row ``masks[mrow]`` when
+    ``mrow >= 0`` and the layer has one (training); ``scale`` is 1 in training
+    and ``keep = 1 - p_dropout`` at inference.
+    """
+    n_in, n_out = spec_l[N_IN], spec_l[N_OUT]
+    in0, out0, w0, b0 = spec_l[IN_OFF], spec_l[OUT_OFF], spec_l[W_OFF], spec_l[B_OFF]
+    zero = zero_like(theta[0])
+    m0 = spec_l[MASK_OFF]
+    for k in range(n_in):
+        xd[k] = act[in0 + k]
+        if mrow >= 0 and m0 >= 0 and masks[mrow, m0 + k] == 0:
+            xd[k] = zero
+    for j in range(n_out):
+        z[j] = zero
+    # z_j = sum_k x_k w_kj, as row updates over the contiguous j
+    for k in range(n_in):
+        xk = xd[k]
+        if xk != zero:
+            row = theta[w0 + k * n_out:w0 + (k + 1) * n_out]
+            for j in range(n_out):
+                z[j] += xk * row[j]
+    for j in range(n_out):
+        z[j] = scale * z[j] + theta[b0 + j]
+    if spec_l[KIND] == SOFTMAX:
+        top = z[0]
+        for j in range(n_out):
+            top = max(top, z[j])
+        total = zero
+        for j in range(n_out):
+            e = math.exp(z[j] - top)
+            act[out0 + j] = e
+            total += e
+        for j in range(n_out):
+            act[out0 + j] = act[out0 + j] / total
+    else:
+        code = spec_l[ACT]
+        for j in range(n_out):
+            act[out0 + j] = activate(code, z[j])
+
+
+@njit(cache=True)
+def forward_sample(theta, spec, keep, x, act, args, masks, mrow, train, cols, zc, xd, z):
+    """One sample's forward pass through every layer (training path if ``train``)."""
+    one = one_like(theta[0])
+    for k in range(x.shape[0]):
+        act[k] = x[k]
+    for l in range(spec.shape[0]):
+        if spec[l, KIND] == CONV:
+            conv_pool_forward(theta, spec[l], act, cols, zc, args)
+        else:
+            dense_forward(theta, spec[l], act, masks, mrow if train else -1,
+                          one if train else keep[l], xd, z)
+
+
+# --------------------------------------------------------------------------- backward
+@njit(cache=True, fastmath=FASTMATH)
+def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcols, need_dx):
+    """Add one sample's dC/dw, dC/db of a conv-pool layer to ``nabla``; dC/dx into ``dprev``.
+
+    ``delta[f*PHN*PWN + o]`` is dC/d(pooled + b).  Only each block's argmax
+    p* receives gradient: dw[f, :] += delta * cols[p*, :] (BP4's analogue),
+    dcols[p*, :] += delta * w[f, :] (BP2's), then dcols is scattered to dx.
+    """
+    nf, phn, pwn = spec_l[F], spec_l[PHN], spec_l[PWN]
+    q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
+    p_len = spec_l[OH] * spec_l[OW]
+    w0, b0, arg0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF]
+    zero = zero_like(theta[0])
+    im2col(act, spec_l[IN_OFF], spec_l, cols)
+    if need_dx:
+        for i in range(p_len * q_len):
+            dcols[i] = zero
+    for f in range(nf):
+        wrow = theta[w0 + f * q_len:w0 + (f + 1) * q_len]
+        grow = nabla[w0 + f * q_len:w0 + (f + 1) * q_len]
+        for o in range(phn * pwn):
+            d = delta[f * phn * pwn + o]
+            if d == zero:
+                continue
+            nabla[b0 + f] += d
+            p = args[arg0 + f * phn * pwn + o]
+            crow = cols[p * q_len:(p + 1) * q_len]
+            for q in range(q_len):
+                grow[q] += d * crow[q]
+            if need_dx:
+                drow = dcols[p * q_len:(p + 1) * q_len]
+                for q in range(q_len):
+                    drow[q] += d * wrow[q]
+    if need_dx:
+        col2im_add(dcols, spec_l, dprev)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_backward(theta, spec_l, act, masks, mrow, delta, dprev, nabla, need_dx):
+    """Add one sample's dC/dw = x delta^T and dC/db = delta of a dense layer; dC/dx into ``dprev``.
+
+    ``x`` is the layer's input after the dropout mask; dC/dx_k = mask_k sum_j w_kj delta_j.
+    """
+    n_in, n_out = spec_l[N_IN], spec_l[N_OUT]
+    in0, w0, b0, m0 = spec_l[IN_OFF], spec_l[W_OFF], spec_l[B_OFF], spec_l[MASK_OFF]
+    zero = zero_like(theta[0])
+    d = delta[:n_out]
+    for j in range(n_out):
+        nabla[b0 + j] += d[j]
+    for k in range(n_in):
+        dropped = m0 >= 0 and masks[mrow, m0 + k] == 0
+        if dropped:
+            if need_dx:
+                dprev[k] = zero
+            continue
+        xk = act[in0 + k]
+        grow = nabla[w0 + k * n_out:w0 + (k + 1) * n_out]
+        if xk != zero:
+            for j in range(n_out):
+                grow[j] += xk * d[j]
+        if need_dx:
+            wrow = theta[w0 + k * n_out:w0 + (k + 1) * n_out]
+            s = zero
+            for j in range(n_out):
+                s += wrow[j] * d[j]
+            dprev[k] = s
+
+
+@njit(cache=True)
+def backward_sample(theta, spec, act, args, masks, mrow, label, delta, dprev, nabla, cols, dcols):
+    """Add one sample's gradient of -log a_label to ``nabla`` (its forward pass is in ``act``)."""
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    one = one_like(theta[0])
+    # softmax with the log-likelihood cost: dC/dz_j = a_j - [j == label]
+    for j in range(spec[last, N_OUT]):
+        delta[j] = act[out0 + j]
+    delta[label] -= one
+    for l in range(last, -1, -1):
+        need_dx = l > 0
+        if spec[l, KIND] == CONV:
+            conv_pool_backward(theta, spec[l], act, args, delta, dprev, nabla, cols, dcols, need_dx)
+        else:
+            dense_backward(theta, spec[l], act, masks, mrow, delta, dprev, nabla, need_dx)
+        if not need_dx:
+            break
+        # delta of layer l-1: dC/da times f'(z) written with a (the layer's input is its output)
+        code = spec[l - 1, ACT]
+        in0 = spec[l, IN_OFF]
+        for k in range(spec[l, N_IN]):
+            delta[k] = dprev[k] * derivative_from_output(code, act[in0 + k])
+
+
+# --------------------------------------------------------------------------- training
+@njit(cache=True)
+def _scratch(theta, spec):
+    act_len, arg_len, cols_len, widest = buffer_sizes(spec)
+    act = np.empty(act_len, dtype=theta.dtype)
+    args = np.zeros(max(arg_len, 1), dtype=np.int64)
+    cols = np.empty(cols_len, dtype=theta.dtype)
+    dcols = np.empty(cols_len, dtype=theta.dtype)
+    zc = np.empty(widest, dtype=theta.dtype)
+    xd = np.empty(widest, dtype=theta.dtype)
+    z = np.empty(widest, dtype=theta.dtype)
+    delta = np.empty(widest, dtype=theta.dtype)
+    dprev = np.empty(widest, dtype=theta.dtype)
+    return act, args, cols, dcols, zc, xd, z, delta, dprev
+
+
+@njit(cache=True)
+def accumulate_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metrics):
+    """Add the gradients of -log a_y of the samples ``X[rows]`` to ``nabla`` (no step).
+
+    ``masks[first + s]`` is the dropout mask row of ``rows[s]`` (1 keeps an
+    input, 0 drops it; not read by layers without dropout).  If ``metrics`` has 2 entries, adds the summed cost -log a_y and
+    the number of correct classifications (training path) to them.
+    """
+    act, args, cols, dcols, zc, xd, z, delta, dprev = _scratch(theta, spec)
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    n_out = spec[last, N_OUT]
+    for s in range(rows.shape[0]):
+        i = rows[s]
+        forward_sample(theta, spec, keep, X[i], act, args, masks, first + s, True, cols, zc, xd, z)
+        if metrics.shape[0] == 2:
+            best = 0
+            for j in range(n_out):
+                if act[out0 + j] > act[out0 + best]:
+                    best = j
+            metrics[0] += -math.log(act[out0 + y[i]])
+            metrics[1] += 1.0 if best == y[i] else 0.0
+        backward_sample(theta, spec, act, args, masks, first + s, y[i], delta, dprev, nabla, cols, dcols)
+
+
+@njit(cache=True)
+def apply_step(theta, nabla, spec, rate, decay_rate):
+    """param -> param - eta * grad, then clear ``nabla``.
+
+    grad = nabla / m (+ lmbda * w / num_training_batches for weights):
+    w -> w - decay_rate * w - rate * nabla_w with rate = eta / m and
+    decay_rate = eta * lmbda / num_training_batches; b -> b - rate * nabla_b.
+    """
+    for l in range(spec.shape[0]):
+        w0 = spec[l, W_OFF]
+        b0 = spec[l, B_OFF]
+        for i in range(w0, b0):
+            theta[i] = theta[i] - (decay_rate * theta[i] + rate * nabla[i])
+            nabla[i] = 0
+        stop = spec[l + 1, W_OFF] if l + 1 < spec.shape[0] else theta.shape[0]
+        for i in range(b0, stop):
+            theta[i] = theta[i] - rate * nabla[i]
+            nabla[i] = 0
+
+
+@njit(cache=True)
+def sgd_chunk(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
+    """Train the whole mini-batches of ``rows`` (len a multiple of ``mini_batch_size``) in one call.
+
+    Mini-batch ``k`` is ``rows[k*m:(k+1)*m]``; ``masks[s]`` goes with ``rows[s]``.
+    ``eta`` and ``decay_rate`` (= eta * lmbda / num_training_batches) are in
+    theta's dtype.  ``metrics``: see :func:`accumulate_gradient`.
+    """
+    nabla = np.zeros_like(theta)
+    m = mini_batch_size
+    rate = eta / theta.dtype.type(m)
+    for start in range(0, rows.shape[0] - m + 1, m):
+        accumulate_gradient(theta, spec, keep, X, y, rows[start:start + m], masks, start, nabla, metrics)
+        apply_step(theta, nabla, spec, rate, decay_rate)
+
+
+@njit(cache=True)
+def predict_proba(theta, spec, keep, X, out):
+    """Inference: the softmax outputs of every row of ``X`` into ``out`` (n, n_classes)."""
+    act, args, cols, dcols, zc, xd, z, delta, dprev = _scratch(theta, spec)
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    no_masks = np.zeros((1, 1), dtype=np.uint8)
+    for i in range(X.shape[0]):
+        forward_sample(theta, spec, keep, X[i], act, args, no_masks, -1, False, cols, zc, xd, z)
+        for j in range(out.shape[1]):
+            out[i, j] = act[out0 + j]
