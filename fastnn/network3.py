@@ -369,6 +369,7 @@ def _layer_table(layers):
     act_off = layers[0].n_in
     mask_off = 0
     arg_off = 0
+    cols_off = 0
     in_off = 0
     for l, layer in enumerate(layers):
         row = spec[l]
@@ -393,6 +394,8 @@ def _layer_table(layers):
             row[_kernels.PHN], row[_kernels.PWN] = layer.output_shape[1:]
             row[_kernels.ARG_OFF] = arg_off
             arg_off += layer.n_out
+            row[_kernels.COLS_OFF] = cols_off
+            cols_off += (H - fh + 1) * (W - fw + 1) * C * fh * fw
         else:
             row[_kernels.KIND] = _kernels.SOFTMAX if isinstance(layer, SoftmaxLayer) else _kernels.FC
             if layer.p_dropout > 0:

@@ -76,12 +76,14 @@ SIGMOID, TANH, RELU, LINEAR = 0, 1, 2, 3
 
 # fields of a row of the layer table
 KIND, ACT, C, H, W, F, FH, FW, PH, PW, OH, OW, PHN, PWN, N_IN, N_OUT, W_OFF, B_OFF, IN_OFF, OUT_OFF, \
-    MASK_OFF, ARG_OFF = range(22)
-NSPEC = 22
+    MASK_OFF, ARG_OFF, COLS_OFF = range(23)
+NSPEC = 23
 """Columns of the layer table.  ``OH, OW``: conv output size; ``PHN, PWN``: pooled size;
 ``N_IN, N_OUT``: values per sample in and out; ``IN_OFF, OUT_OFF``: where they sit in a
 sample's activation buffer; ``MASK_OFF``: the layer's columns in the mask rows (-1: no
-dropout); ``ARG_OFF``: the conv layer's argmax records in a sample's argmax buffer."""
+dropout); ``ARG_OFF``: the conv layer's argmax records in a sample's argmax buffer;
+``COLS_OFF``: its gathered inputs in a sample's ``cols`` buffer (kept from the forward pass
+for the backward pass)."""
 
 
 # --------------------------------------------------------------------------- activations
@@ -113,19 +115,23 @@ def derivative_from_output(code, a):
 # --------------------------------------------------------------------------- sizes of buffers
 @njit(cache=True)
 def buffer_sizes(spec):
-    """Lengths of the per-sample buffers: activations, argmax records, cols, widest vector."""
+    """Lengths of the per-sample buffers: activations, argmax records, cols (all conv layers),
+    dcols (the largest conv layer), the widest vector."""
     last = spec.shape[0] - 1
     act_len = spec[last, OUT_OFF] + spec[last, N_OUT]
     arg_len = 0
     cols_len = 1
+    dcols_len = 1
     widest = 1
     for l in range(spec.shape[0]):
         widest = max(widest, spec[l, N_IN], spec[l, N_OUT])
         if spec[l, KIND] == CONV:
             arg_len = max(arg_len, spec[l, ARG_OFF] + spec[l, N_OUT])
-            cols_len = max(cols_len, spec[l, OH] * spec[l, OW] * spec[l, C] * spec[l, FH] * spec[l, FW])
+            size = spec[l, OH] * spec[l, OW] * spec[l, C] * spec[l, FH] * spec[l, FW]
+            cols_len = max(cols_len, spec[l, COLS_OFF] + size)
+            dcols_len = max(dcols_len, size)
             widest = max(widest, spec[l, F] * spec[l, OH] * spec[l, OW])
-    return act_len, arg_len, cols_len, widest
+    return act_len, arg_len, cols_len, dcols_len, widest
 
 
 # --------------------------------------------------------------------------- convolution
@@ -134,41 +140,46 @@ def im2col(src, x0, spec_l, cols):
     """Gather the inputs of every output position, flipped: cols[p, q] = x[c, i+fh-1-k, j+fw-1-l].
 
     ``src[x0:]`` holds the layer's input (C, H, W) row-major; p = i*OW + j,
-    q = (c*fh + k)*fw + l.
+    q = (c*fh + k)*fw + l; ``cols`` starts at the layer's ``COLS_OFF``.  Loops
+    run over one input row at a time (a 1-D slice), the order that was fastest.
     """
     nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
     fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
     q_len = nc * fh * fw
-    for i in range(oh):
-        for j in range(ow):
-            p0 = (i * ow + j) * q_len
-            q = 0
-            for c in range(nc):
-                for k in range(fh):
-                    row = x0 + (c * nh + i + fh - 1 - k) * nw + j + fw - 1
+    c0 = spec_l[COLS_OFF]
+    for c in range(nc):
+        for k in range(fh):
+            q0 = (c * fh + k) * fw
+            for i in range(oh):
+                r0 = x0 + (c * nh + i + fh - 1 - k) * nw
+                srow = src[r0:r0 + nw]
+                for j in range(ow):
+                    d0 = c0 + (i * ow + j) * q_len + q0
+                    d = cols[d0:d0 + fw]
                     for l in range(fw):
-                        cols[p0 + q] = src[row - l]
-                        q += 1
+                        d[l] = srow[j + fw - 1 - l]
 
 
 @njit(cache=True)
 def col2im_add(dcols, spec_l, dx):
-    """Scatter-add dcols[p, q] into dx[c, i+fh-1-k, j+fw-1-l] (the adjoint of :func:`im2col`)."""
+    """dx[c, i+fh-1-k, j+fw-1-l] = sum of the dcols[p, q] gathered from there (the adjoint of
+    :func:`im2col`; ``dcols`` starts at 0, ``dx`` is overwritten)."""
     nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
     fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
     q_len = nc * fh * fw
     for i in range(nc * nh * nw):
         dx[i] = zero_like(dx[0])
-    for i in range(oh):
-        for j in range(ow):
-            p0 = (i * ow + j) * q_len
-            q = 0
-            for c in range(nc):
-                for k in range(fh):
-                    row = (c * nh + i + fh - 1 - k) * nw + j + fw - 1
+    for c in range(nc):
+        for k in range(fh):
+            q0 = (c * fh + k) * fw
+            for i in range(oh):
+                r0 = (c * nh + i + fh - 1 - k) * nw
+                drow = dx[r0:r0 + nw]
+                for j in range(ow):
+                    d0 = (i * ow + j) * q_len + q0
+                    d = dcols[d0:d0 + fw]
                     for l in range(fw):
-                        dx[row - l] += dcols[p0 + q]
-                        q += 1
+                        drow[j + fw - 1 - l] += d[l]
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -246,7 +257,8 @@ def conv_pool_forward(theta, spec_l, act, cols, zc, args):
     p_len = oh * ow
     im2col(act, spec_l[IN_OFF], spec_l, cols)
     # z[f, p] = sum_q w[f, q] cols[p, q]
-    dot_rows(theta, spec_l[W_OFF], nf, cols, p_len, q_len, zc, p_len)
+    c0 = spec_l[COLS_OFF]
+    dot_rows(theta, spec_l[W_OFF], nf, cols[c0:c0 + p_len * q_len], p_len, q_len, zc, p_len)
     out0, arg0, b0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[B_OFF], spec_l[ACT]
     for f in range(nf):
         for pi in range(phn):
@@ -336,7 +348,7 @@ def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcol
     p_len = spec_l[OH] * spec_l[OW]
     w0, b0, arg0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF]
     zero = zero_like(theta[0])
-    im2col(act, spec_l[IN_OFF], spec_l, cols)
+    c0 = spec_l[COLS_OFF]  # the forward pass's gathered inputs
     if need_dx:
         for i in range(p_len * q_len):
             dcols[i] = zero
@@ -349,7 +361,7 @@ def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcol
                 continue
             nabla[b0 + f] += d
             p = args[arg0 + f * phn * pwn + o]
-            crow = cols[p * q_len:(p + 1) * q_len]
+            crow = cols[c0 + p * q_len:c0 + (p + 1) * q_len]
             for q in range(q_len):
                 grow[q] += d * crow[q]
             if need_dx:
@@ -419,11 +431,11 @@ def backward_sample(theta, spec, act, args, masks, mrow, label, delta, dprev, na
 # --------------------------------------------------------------------------- training
 @njit(cache=True)
 def _scratch(theta, spec):
-    act_len, arg_len, cols_len, widest = buffer_sizes(spec)
+    act_len, arg_len, cols_len, dcols_len, widest = buffer_sizes(spec)
     act = np.empty(act_len, dtype=theta.dtype)
     args = np.zeros(max(arg_len, 1), dtype=np.int64)
     cols = np.empty(cols_len, dtype=theta.dtype)
-    dcols = np.empty(cols_len, dtype=theta.dtype)
+    dcols = np.empty(dcols_len, dtype=theta.dtype)
     zc = np.empty(widest, dtype=theta.dtype)
     xd = np.empty(widest, dtype=theta.dtype)
     z = np.empty(widest, dtype=theta.dtype)
