@@ -67,6 +67,11 @@ from numba import njit
 
 from .activations import one_like, sigmoid, zero_like
 
+__all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
+           "conv_pool_forward", "dense_forward", "forward_sample", "conv_pool_backward", "dense_backward",
+           "backward_sample", "accumulate_gradient", "apply_step", "sgd_chunk", "predict_proba", "FASTMATH",
+           "NSPEC"]
+
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 """LLVM flags: vectorised sums and FMA, NaN/inf semantics kept."""
 

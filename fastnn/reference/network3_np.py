@@ -33,6 +33,7 @@ import numpy as np
 from scipy.signal import convolve2d, correlate2d
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+"""The activation names a layer tuple may hold."""
 
 
 # -- activations and their derivatives, written in terms of the output a = f(z) -----------
