@@ -68,9 +68,9 @@ from numba import njit
 from .activations import one_like, sigmoid, zero_like
 
 __all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
-           "conv_pool_forward", "dense_forward", "forward_sample", "conv_pool_backward", "dense_backward",
+           "conv_direct", "pool_filter", "conv_pool_forward", "dense_forward", "forward_sample", "conv_pool_backward", "dense_backward",
            "backward_sample", "accumulate_gradient", "apply_step", "sgd_chunk", "predict_proba", "FASTMATH",
-           "NSPEC"]
+           "NSPEC", "DIRECT_MAX_Q"]
 
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 """LLVM flags: vectorised sums and FMA, NaN/inf semantics kept."""
@@ -249,36 +249,88 @@ def dot_rows(a, a0, m_rows, b, n_rows, k_len, out, ldo):
         m += 2
 
 
+DIRECT_MAX_Q = 64
+"""Conv layers with fewer than this many inputs per output (``C*fh*fw``; the first layer's
+1x5x5 = 25) compute the convolution directly from the image (:func:`conv_direct`): dot
+products that short do not vectorise well."""
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def conv_direct(theta, spec_l, src, f, zf):
+    """Filter f's output z[f, i, j] = sum_{c,k,l} w[f, c, k, l] x[c, i+fh-1-k, j+fw-1-l] into ``zf``.
+
+    As row updates: for each weight, the output row ``z[f, i, :]`` gets
+    ``w * x[c, i+fh-1-k, fw-1-l:][:OW]``, a loop over the contiguous output column ``j``.
+    """
+    nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
+    fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
+    x0, w0 = spec_l[IN_OFF], spec_l[W_OFF]
+    zero = zero_like(theta[0])
+    for i in range(oh * ow):
+        zf[i] = zero
+    for c in range(nc):
+        for k in range(fh):
+            for l in range(fw):
+                wv = theta[w0 + ((f * nc + c) * fh + k) * fw + l]
+                for i in range(oh):
+                    r0 = x0 + (c * nh + i + fh - 1 - k) * nw + fw - 1 - l
+                    xrow = src[r0:r0 + ow]
+                    zrow = zf[i * ow:(i + 1) * ow]
+                    for j in range(ow):
+                        zrow[j] += wv * xrow[j]
+
+
+@njit(cache=True)
+def pool_filter(theta, spec_l, f, zf, act, args):
+    """Max-pool filter f's convolution output ``zf`` (OH*OW values), add b[f], apply the activation.
+
+    Writes a = f(pooled + b) at ``act[OUT_OFF:]`` and each block's argmax p* = i*OW + j
+    (its first maximum in row-major order: the comparison is strict) at ``args[ARG_OFF:]``.
+    """
+    ow, ph, pw = spec_l[OW], spec_l[PH], spec_l[PW]
+    phn, pwn = spec_l[PHN], spec_l[PWN]
+    out0, arg0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[ACT]
+    bias = theta[spec_l[B_OFF] + f]
+    for pi in range(phn):
+        for pj in range(pwn):
+            best_p = (pi * ph) * ow + pj * pw
+            best = zf[best_p]
+            for u in range(ph):
+                for v in range(pw):
+                    p = (pi * ph + u) * ow + pj * pw + v
+                    if zf[p] > best:
+                        best = zf[p]
+                        best_p = p
+            o = (f * phn + pi) * pwn + pj
+            args[arg0 + o] = best_p
+            act[out0 + o] = activate(code, best + bias)
+
+
 @njit(cache=True)
 def conv_pool_forward(theta, spec_l, act, cols, zc, args):
     """Conv (Theano's flipped 'valid' convolution), max-pool with argmax record, bias, activation.
 
     Reads the input at ``act[IN_OFF:]``, writes a = f(pooled + b) at ``act[OUT_OFF:]``
     and the argmax p* = i*OW + j of every pooled element at ``args[ARG_OFF:]``.
+    Layers with few inputs per output (``C*fh*fw < DIRECT_MAX_Q``) convolve directly,
+    one filter at a time, each pooled at once (a small working set); the others gather
+    their inputs into ``cols`` (kept for the backward pass) and compute all filters'
+    dot products.
     """
-    nf, oh, ow, ph, pw = spec_l[F], spec_l[OH], spec_l[OW], spec_l[PH], spec_l[PW]
-    phn, pwn = spec_l[PHN], spec_l[PWN]
+    nf = spec_l[F]
     q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
-    p_len = oh * ow
+    p_len = spec_l[OH] * spec_l[OW]
+    if q_len < DIRECT_MAX_Q:
+        for f in range(nf):
+            conv_direct(theta, spec_l, act, f, zc)
+            pool_filter(theta, spec_l, f, zc[:p_len], act, args)
+        return
     im2col(act, spec_l[IN_OFF], spec_l, cols)
     # z[f, p] = sum_q w[f, q] cols[p, q]
     c0 = spec_l[COLS_OFF]
     dot_rows(theta, spec_l[W_OFF], nf, cols[c0:c0 + p_len * q_len], p_len, q_len, zc, p_len)
-    out0, arg0, b0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[B_OFF], spec_l[ACT]
     for f in range(nf):
-        for pi in range(phn):
-            for pj in range(pwn):
-                best_p = (pi * ph) * ow + pj * pw
-                best = zc[f * p_len + best_p]
-                for u in range(ph):
-                    for v in range(pw):
-                        p = (pi * ph + u) * ow + pj * pw + v
-                        if zc[f * p_len + p] > best:  # strict: the first maximum is kept
-                            best = zc[f * p_len + p]
-                            best_p = p
-                o = (f * phn + pi) * pwn + pj
-                args[arg0 + o] = best_p
-                act[out0 + o] = activate(code, best + theta[b0 + f])
+        pool_filter(theta, spec_l, f, zc[f * p_len:(f + 1) * p_len], act, args)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -353,7 +405,9 @@ def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcol
     p_len = spec_l[OH] * spec_l[OW]
     w0, b0, arg0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF]
     zero = zero_like(theta[0])
-    c0 = spec_l[COLS_OFF]  # the forward pass's gathered inputs
+    c0 = spec_l[COLS_OFF]
+    if q_len < DIRECT_MAX_Q:  # gathered here: the forward pass convolved directly
+        im2col(act, spec_l[IN_OFF], spec_l, cols)
     if need_dx:
         for i in range(p_len * q_len):
             dcols[i] = zero
