@@ -282,3 +282,16 @@ def test_activation_functions_work_on_arrays():
     np.testing.assert_array_equal(n3.ReLU(z), [0, 0, 0, 2])
     np.testing.assert_array_equal(n3.linear(z), z)
     np.testing.assert_allclose(n3.tanh(z), np.tanh(z))
+
+
+def test_dense_network_never_loads_the_conv_kernels():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, fastnn\n"
+            "net = fastnn.Network([4, 3, 2], seed=0)\n"
+            "net.fit(np.random.rand(20, 4), np.arange(20) % 2, epochs=1, mini_batch_size=5, eta=1.0)\n"
+            "print('fastnn.kernels.conv' in sys.modules, 'fastnn.network3' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
