@@ -135,7 +135,8 @@ def buffer_sizes(spec):
             size = spec[l, OH] * spec[l, OW] * spec[l, C] * spec[l, FH] * spec[l, FW]
             cols_len = max(cols_len, spec[l, COLS_OFF] + size)
             dcols_len = max(dcols_len, size)
-            widest = max(widest, spec[l, F] * spec[l, OH] * spec[l, OW])
+            widest = max(widest, spec[l, F] * spec[l, OH] * spec[l, OW],
+                         (spec[l, OH] - 1) * spec[l, W] + spec[l, OW])  # conv_direct's span
     return act_len, arg_len, cols_len, dcols_len, widest
 
 
@@ -259,30 +260,32 @@ products that short do not vectorise well."""
 def conv_direct(theta, spec_l, src, f, zf):
     """Filter f's output z[f, i, j] = sum_{c,k,l} w[f, c, k, l] x[c, i+fh-1-k, j+fw-1-l] into ``zf``.
 
-    As row updates: for each weight, the output row ``z[f, i, :]`` gets
-    ``w * x[c, i+fh-1-k, fw-1-l:][:OW]``, a loop over the contiguous output column ``j``.
+    ``zf`` is written with the input's row stride W (``zf[i*W + j]``; the columns
+    j >= OW are computed and ignored), so that each weight is one long update over
+    a contiguous run of the image: ``zf[t] += w * x[c, fh-1-k, fw-1-l + t]`` for
+    t < (OH-1)*W + OW.
     """
     nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
     fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
     x0, w0 = spec_l[IN_OFF], spec_l[W_OFF]
+    span = (oh - 1) * nw + ow
     zero = zero_like(theta[0])
-    for i in range(oh * ow):
-        zf[i] = zero
+    z = zf[:span]
+    for t in range(span):
+        z[t] = zero
     for c in range(nc):
         for k in range(fh):
             for l in range(fw):
                 wv = theta[w0 + ((f * nc + c) * fh + k) * fw + l]
-                for i in range(oh):
-                    r0 = x0 + (c * nh + i + fh - 1 - k) * nw + fw - 1 - l
-                    xrow = src[r0:r0 + ow]
-                    zrow = zf[i * ow:(i + 1) * ow]
-                    for j in range(ow):
-                        zrow[j] += wv * xrow[j]
+                r0 = x0 + (c * nh + fh - 1 - k) * nw + fw - 1 - l
+                x = src[r0:r0 + span]
+                for t in range(span):
+                    z[t] += wv * x[t]
 
 
 @njit(cache=True)
-def pool_filter(theta, spec_l, f, zf, act, args):
-    """Max-pool filter f's convolution output ``zf`` (OH*OW values), add b[f], apply the activation.
+def pool_filter(theta, spec_l, f, zf, stride, act, args):
+    """Max-pool filter f's convolution output (``zf[i*stride + j]``), add b[f], apply the activation.
 
     Writes a = f(pooled + b) at ``act[OUT_OFF:]`` and each block's argmax p* = i*OW + j
     (its first maximum in row-major order: the comparison is strict) at ``args[ARG_OFF:]``.
@@ -293,16 +296,21 @@ def pool_filter(theta, spec_l, f, zf, act, args):
     bias = theta[spec_l[B_OFF] + f]
     for pi in range(phn):
         for pj in range(pwn):
-            best_p = (pi * ph) * ow + pj * pw
-            best = zf[best_p]
+            best_i = pi * ph
+            best_j = pj * pw
+            best = zf[best_i * stride + best_j]
             for u in range(ph):
                 for v in range(pw):
-                    p = (pi * ph + u) * ow + pj * pw + v
-                    if zf[p] > best:
-                        best = zf[p]
-                        best_p = p
+                    i = pi * ph + u
+                    j = pj * pw + v
+                    val = zf[i * stride + j]
+                    # strict and branch-free (selects, no mispredicted jumps): ties keep the first
+                    better = val > best
+                    best_i = i if better else best_i
+                    best_j = j if better else best_j
+                    best = val if better else best
             o = (f * phn + pi) * pwn + pj
-            args[arg0 + o] = best_p
+            args[arg0 + o] = best_i * ow + best_j
             act[out0 + o] = activate(code, best + bias)
 
 
@@ -323,14 +331,14 @@ def conv_pool_forward(theta, spec_l, act, cols, zc, args):
     if q_len < DIRECT_MAX_Q:
         for f in range(nf):
             conv_direct(theta, spec_l, act, f, zc)
-            pool_filter(theta, spec_l, f, zc[:p_len], act, args)
+            pool_filter(theta, spec_l, f, zc, spec_l[W], act, args)
         return
     im2col(act, spec_l[IN_OFF], spec_l, cols)
     # z[f, p] = sum_q w[f, q] cols[p, q]
     c0 = spec_l[COLS_OFF]
     dot_rows(theta, spec_l[W_OFF], nf, cols[c0:c0 + p_len * q_len], p_len, q_len, zc, p_len)
     for f in range(nf):
-        pool_filter(theta, spec_l, f, zc[f * p_len:(f + 1) * p_len], act, args)
+        pool_filter(theta, spec_l, f, zc[f * p_len:(f + 1) * p_len], spec_l[OW], act, args)
 
 
 @njit(cache=True, fastmath=FASTMATH)

@@ -156,3 +156,25 @@ def test_dense_only_network_matches_reference():
     K.sgd_chunk(net._theta, net._spec, net._keep, X, y, np.arange(40), masks, 5, 0.3, 0.3 * 0.2 / 8, np.zeros(0))
     expected = ref.sgd_epoch(reference_layers(net), params, X, y, 5, 0.3, split_masks(net, masks), 0.2)
     assert max_param_diff(net, expected) <= EPOCH_TOL
+
+
+@pytest.mark.parametrize("shape", [((1, 1, 3, 4), (1, 11, 13), (3, 2)), ((5, 3, 2, 3), (3, 7, 8), (2, 3))])
+def test_odd_shapes_and_pools_match_reference(shape):
+    # non-square filters and pools, borders the pool ignores, a single filter, a direct (q < 64)
+    # first layer followed by a gathered one or not
+    filt, img, pool = shape
+    rng = np.random.default_rng(7)
+    layer = n3.ConvPoolLayer(filt, (4,) + img, poolsize=pool, activation_fn=n3.tanh)
+    n_out = layer.n_out
+    net = n3.Network([layer, n3.FullyConnectedLayer(n_out, 6, n3.sigmoid), n3.SoftmaxLayer(6, 4)], 4, seed=1)
+    net.layers[2].w = rng.normal(0, 0.5, (6, 4))
+    X = rng.random((8, int(np.prod(img))))
+    y = rng.integers(0, 4, 8)
+    masks = net._draw_masks(8)
+    g = kernel_gradient(net, X, y, masks)
+    expected = ref.gradient(reference_layers(net), reference_params(net), X, y)
+    flat = np.concatenate([a.ravel() for pair in expected for a in pair])
+    assert np.abs(g - flat).max() <= 1e-12 * max(1.0, np.abs(flat).max())
+    out = np.empty((8, 4))
+    K.predict_proba(net._theta, net._spec, net._keep, X, out)
+    np.testing.assert_allclose(out, ref.feedforward(reference_layers(net), reference_params(net), X), atol=1e-14)
