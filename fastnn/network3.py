@@ -25,11 +25,13 @@ term ``0.5 * lmbda * sum(w**2) / num_training_batches``, the step
 masks come from the network's seeded NumPy generator, and a max-pooling
 block's gradient goes to its first maximum only (see the user guide).
 """
+import contextlib
 import json
 import numbers
 import os
 import time
 
+import numba
 import numpy as np
 
 from . import _guards, persistence, training
@@ -173,12 +175,15 @@ class ConvPoolLayer(_Layer):
 
     Attributes
     ----------
-    w : ndarray of shape ``filter_shape``
-        Initially N(0, 1/n_out) with ``n_out = filters * fh * fw // prod(poolsize)``.
-    b : ndarray of shape ``(filters,)``
-        Initially N(0, 1).
     output_shape : tuple
         ``(filters, pooled height, pooled width)`` of one sample.
+
+    Notes
+    -----
+    The parameters ``layer.w`` (shape ``filter_shape``, initially N(0, 1/n_out) with
+    ``n_out = filters * fh * fw // prod(poolsize)``) and ``layer.b`` (shape
+    ``(filters,)``, initially N(0, 1)) are NumPy arrays; assign an array of the same
+    shape to replace them.
 
     Raises
     ------
@@ -238,12 +243,11 @@ class FullyConnectedLayer(_Layer):
     p_dropout : float in [0, 1)
         Probability of dropping each input during training.
 
-    Attributes
-    ----------
-    w : ndarray of shape ``(n_in, n_out)``
-        Initially N(0, 1/n_out).
-    b : ndarray of shape ``(n_out,)``
-        Initially N(0, 1).
+    Notes
+    -----
+    The parameters ``layer.w`` (shape ``(n_in, n_out)``, initially N(0, 1/n_out)) and
+    ``layer.b`` (shape ``(n_out,)``, initially N(0, 1)) are NumPy arrays; assign an
+    array of the same shape to replace them.
     """
 
     def __init__(self, n_in, n_out, activation_fn=sigmoid, p_dropout=0.0):
@@ -277,12 +281,10 @@ class SoftmaxLayer(_Layer):
     p_dropout : float in [0, 1)
         Probability of dropping each input during training.
 
-    Attributes
-    ----------
-    w : ndarray of shape ``(n_in, n_out)``
-        Initially zeros.
-    b : ndarray of shape ``(n_out,)``
-        Initially zeros.
+    Notes
+    -----
+    The parameters ``layer.w`` (shape ``(n_in, n_out)``) and ``layer.b`` (shape
+    ``(n_out,)``) start at zero; assign an array of the same shape to replace them.
     """
 
     activation_fn = None
@@ -441,6 +443,10 @@ class Network:
         were made (from an unseeded generator, as the book's ``np.random``).
     dtype : {"float64", "float32"}
         Precision of the parameters and of all computation.
+    threads : int
+        Threads for training and inference (1 to ``numba.config.NUMBA_NUM_THREADS``).
+        With more than 1, each mini-batch's forward passes (and inference's rows) are
+        spread over threads; the results are bit-identical for any count.
 
     Attributes
     ----------
@@ -463,8 +469,12 @@ class Network:
     [(4, 1, 3, 3), (4,), (36, 20), (20,), (20, 10), (10,)]
     """
 
-    def __init__(self, layers, mini_batch_size, *, seed=None, dtype="float64"):
+    def __init__(self, layers, mini_batch_size, *, seed=None, dtype="float64", threads=1):
         self.mini_batch_size = check_int(mini_batch_size, "mini_batch_size", 1)
+        self.threads = check_int(threads, "threads", 1)
+        if self.threads > numba.config.NUMBA_NUM_THREADS:
+            raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS} "
+                             f"(NUMBA_NUM_THREADS), got {self.threads}")
         self.layers = _check_layers(layers, self.mini_batch_size)
         self.dtype = np.dtype(check_dtype(dtype))
         self.seed = seed
@@ -539,8 +549,23 @@ class Network:
 
     def _proba(self, X):
         out = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
-        _kernels.predict_proba(self._theta, self._spec, self._keep, X, out)
+        if self.threads == 1:
+            _kernels.predict_proba(self._theta, self._spec, self._keep, X, out)
+        else:
+            with self._numba_threads():
+                _kernels.predict_proba_threads(self._theta, self._spec, self._keep, X, out, self.threads)
         return out
+
+    @contextlib.contextmanager
+    def _numba_threads(self):
+        """Run the block's parallel kernels on ``self.threads`` threads."""
+        with _guards.parallel_section():
+            previous = numba.get_num_threads()
+            numba.set_num_threads(self.threads)
+            try:
+                yield
+            finally:
+                numba.set_num_threads(previous)
 
     def predict(self, X):
         """Most probable class of every row of ``X``, shape ``(n,)``."""
@@ -695,8 +720,13 @@ class Network:
                 sums = np.zeros(2)
                 for start, stop in self._chunks(sizer, ntb, epoch, print_batches):
                     masks = self._draw_masks(stop - start)
-                    _kernels.sgd_chunk(self._theta, self._spec, self._keep, X, y, rows[start:stop], masks,
-                                       m, eta_t, decay_t, sums)
+                    if self.threads == 1:
+                        _kernels.sgd_chunk(self._theta, self._spec, self._keep, X, y, rows[start:stop], masks,
+                                           m, eta_t, decay_t, sums)
+                    else:
+                        with self._numba_threads():
+                            _kernels.sgd_chunk_threads(self._theta, self._spec, self._keep, X, y,
+                                                       rows[start:stop], masks, m, eta_t, decay_t, sums)
                     guard.check_parameters(self.epochs_done_, eta, stop, ntb * m)
                     sizer.done()
                     bar.update(stop - start)

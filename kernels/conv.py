@@ -63,14 +63,15 @@ float32 stays float32; loops compile with fastmath's ``reassoc``/``contract``
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .activations import one_like, sigmoid, zero_like
 
 __all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
-           "conv_direct", "pool_filter", "conv_pool_forward", "dense_forward", "forward_sample", "conv_pool_backward", "dense_backward",
-           "backward_sample", "accumulate_gradient", "apply_step", "sgd_chunk", "predict_proba", "FASTMATH",
-           "NSPEC", "DIRECT_MAX_Q"]
+           "conv_direct", "pool_filter", "conv_pool_forward", "dense_forward", "forward_sample",
+           "conv_pool_backward", "dense_backward", "backward_sample", "record_metrics", "accumulate_gradient",
+           "apply_step", "sgd_chunk", "predict_proba", "sgd_chunk_threads", "predict_proba_threads",
+           "FASTMATH", "NSPEC", "DIRECT_MAX_Q"]
 
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 """LLVM flags: vectorised sums and FMA, NaN/inf semantics kept."""
@@ -512,27 +513,34 @@ def _scratch(theta, spec):
 
 
 @njit(cache=True)
+def record_metrics(spec, act, label, metrics):
+    """If ``metrics`` has 2 entries, add this sample's cost -log a_label and whether it
+    was classified correctly (its training-path output in ``act``) to them."""
+    if metrics.shape[0] != 2:
+        return
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    best = 0
+    for j in range(spec[last, N_OUT]):
+        if act[out0 + j] > act[out0 + best]:
+            best = j
+    metrics[0] += -math.log(act[out0 + label])
+    metrics[1] += 1.0 if best == label else 0.0
+
+
+@njit(cache=True)
 def accumulate_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metrics):
     """Add the gradients of -log a_y of the samples ``X[rows]`` to ``nabla`` (no step).
 
     ``masks[first + s]`` is the dropout mask row of ``rows[s]`` (1 keeps an
-    input, 0 drops it; not read by layers without dropout).  If ``metrics`` has 2 entries, adds the summed cost -log a_y and
-    the number of correct classifications (training path) to them.
+    input, 0 drops it; not read by layers without dropout).  ``metrics``: see
+    :func:`record_metrics`.
     """
     act, args, cols, dcols, zc, xd, z, delta, dprev = _scratch(theta, spec)
-    last = spec.shape[0] - 1
-    out0 = spec[last, OUT_OFF]
-    n_out = spec[last, N_OUT]
     for s in range(rows.shape[0]):
         i = rows[s]
         forward_sample(theta, spec, keep, X[i], act, args, masks, first + s, True, cols, zc, xd, z)
-        if metrics.shape[0] == 2:
-            best = 0
-            for j in range(n_out):
-                if act[out0 + j] > act[out0 + best]:
-                    best = j
-            metrics[0] += -math.log(act[out0 + y[i]])
-            metrics[1] += 1.0 if best == y[i] else 0.0
+        record_metrics(spec, act, y[i], metrics)
         backward_sample(theta, spec, act, args, masks, first + s, y[i], delta, dprev, nabla, cols, dcols)
 
 
@@ -583,3 +591,61 @@ def predict_proba(theta, spec, keep, X, out):
         forward_sample(theta, spec, keep, X[i], act, args, no_masks, -1, False, cols, zc, xd, z)
         for j in range(out.shape[1]):
             out[i, j] = act[out0 + j]
+
+
+# --------------------------------------------------------------------------- threads
+# The same computations with the independent per-sample forward passes spread over threads.
+# Every sample's forward pass is the same code on the same numbers whichever thread runs it,
+# and the gradients are still summed sample by sample in order by one thread, so the results
+# are bit-identical to the serial kernels for any number of threads.
+
+@njit(cache=True)
+def _batch_buffers(theta, spec, m):
+    """Per-sample forward buffers of a whole mini-batch (one row per sample)."""
+    act_len, arg_len, cols_len, dcols_len, widest = buffer_sizes(spec)
+    act = np.empty((m, act_len), dtype=theta.dtype)
+    args = np.zeros((m, max(arg_len, 1)), dtype=np.int64)
+    cols = np.empty((m, cols_len), dtype=theta.dtype)
+    zc = np.empty((m, widest), dtype=theta.dtype)
+    xd = np.empty((m, widest), dtype=theta.dtype)
+    z = np.empty((m, widest), dtype=theta.dtype)
+    return act, args, cols, zc, xd, z
+
+
+@njit(cache=True, parallel=True)
+def sgd_chunk_threads(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
+    """:func:`sgd_chunk`, bit for bit, with each mini-batch's forward passes run in parallel.
+
+    The backward passes then run in sample order on one thread (they need the
+    forward passes kept per sample; the scatter of the gradients stays serial).
+    """
+    m = mini_batch_size
+    act, args, cols, zc, xd, z = _batch_buffers(theta, spec, m)
+    _, _, _, dcols, _, _, _, delta, dprev = _scratch(theta, spec)
+    nabla = np.zeros_like(theta)
+    rate = eta / theta.dtype.type(m)
+    for start in range(0, rows.shape[0] - m + 1, m):
+        for s in prange(m):
+            forward_sample(theta, spec, keep, X[rows[start + s]], act[s], args[s], masks, start + s, True,
+                           cols[s], zc[s], xd[s], z[s])
+        for s in range(m):
+            i = rows[start + s]
+            record_metrics(spec, act[s], y[i], metrics)
+            backward_sample(theta, spec, act[s], args[s], masks, start + s, y[i], delta, dprev, nabla, cols[s],
+                            dcols)
+        apply_step(theta, nabla, spec, rate, decay_rate)
+
+
+@njit(cache=True, parallel=True)
+def predict_proba_threads(theta, spec, keep, X, out, blocks):
+    """:func:`predict_proba` over ``blocks`` contiguous blocks of rows, in parallel (same results)."""
+    n = X.shape[0]
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    for b in prange(blocks):
+        act, args, cols, dcols, zc, xd, z, delta, dprev = _scratch(theta, spec)
+        no_masks = np.zeros((1, 1), dtype=np.uint8)
+        for i in range(b * n // blocks, (b + 1) * n // blocks):
+            forward_sample(theta, spec, keep, X[i], act, args, no_masks, -1, False, cols, zc, xd, z)
+            for j in range(out.shape[1]):
+                out[i, j] = act[out0 + j]

@@ -1,6 +1,7 @@
 """fastnn.network3: the book's chapter-6 API, the array API, files, Ctrl-C and bad input."""
 import copy
 
+import numba
 import numpy as np
 import pytest
 
@@ -295,3 +296,27 @@ def test_dense_network_never_loads_the_conv_kernels():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_threads_give_bit_identical_results(dtype):
+    X, y = mnist40()
+    results = []
+    for threads in sorted({1, 2, numba.config.NUMBA_NUM_THREADS}):
+        net = small_conv_net(n3.ReLU, 0.5, seed=8, dtype=dtype)
+        net.threads = threads
+        net.fit(X, y, 2, 10, 0.1, lmbda=0.2, validation_data=(X, y))
+        results.append((threads, [p.copy() for p in net.params], net.predict_proba(X), net.history_))
+    for threads, params, proba, history in results[1:]:
+        for a, b in zip(results[0][1], params):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(results[0][2], proba)
+        assert history["training_cost"] == results[0][3]["training_cost"]
+
+
+def test_threads_are_checked():
+    with pytest.raises(ValueError, match="threads must be between 1 and"):
+        n3.Network([n3.SoftmaxLayer(4, 2)], 2, threads=numba.config.NUMBA_NUM_THREADS + 1)
+    with pytest.raises(TypeError, match="threads must be an integer"):
+        n3.Network([n3.SoftmaxLayer(4, 2)], 2, threads=1.5)
