@@ -802,13 +802,19 @@ class Network:
     def load(cls, path):
         """Load a network written by :meth:`save`.
 
+        Returns
+        -------
+        Network
+            Its layers, parameters, dtype, RNG state (so dropout masks continue as
+            they would have), ``history_`` and ``epochs_done_``; ``threads=1``.
+
         Raises
         ------
         FileNotFoundError
-            If ``path`` does not exist.
+            When nothing exists at ``path``.
         fastnn.ModelFileError
-            (a ``ValueError``) for an empty, truncated, corrupted, foreign or
-            inconsistent file, naming the problem.
+            A ``ValueError`` saying what is wrong with an empty, cut-short, corrupted
+            or foreign file, or with entries that contradict each other.
         """
         path = os.fspath(path)
         arrays = persistence.read_npz(path, FORMAT_NAME)
