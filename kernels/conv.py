@@ -32,7 +32,15 @@ kernel gathers each output position's ``Q`` inputs, in the flipped order,
 into a row of ``cols`` (``cols[p, q] = x[c, i+fh-1-k, j+fw-1-l]`` with
 ``p = i*OW + j``; an explicit copy loop), so that ``z[f, p] = sum_q w[f, q]
 cols[p, q]``: dot products over the contiguous index ``q``, computed 2 filters
-x 4 positions at a time (8 running sums).
+x 4 positions at a time (8 running sums).  A layer with few inputs per output
+(``Q < DIRECT_MAX_Q``, such as the first layer's 1x5x5) convolves directly
+instead, one filter at a time, each weight one long contiguous update of the
+output (:func:`conv_direct`), and gathers ``cols`` only for its backward pass.
+
+**Threads.**  :func:`sgd_chunk_threads` and :func:`predict_proba_threads` run
+the independent per-sample forward passes in parallel; the gradients are still
+summed sample by sample in order by one thread, so every result is
+bit-identical to the serial kernels' for any thread count.
 
 **Max-pooling** over ``ph x pw`` blocks, ignoring rows and columns that do
 not fill a block.  The forward pass records each block's argmax: its *first*
