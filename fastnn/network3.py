@@ -577,14 +577,15 @@ class Network:
         y = self._check_y(y, X.shape[0])
         return float(np.mean(np.argmax(self._proba(X), axis=1) == y))
 
-    def _batch_accuracy(self, data):
-        """The book's accuracy: mean over whole mini-batches only (leftover rows dropped)."""
+    def _batch_accuracy(self, data, P=None):
+        """The book's accuracy: mean over whole mini-batches only (leftover rows dropped).
+
+        ``P``: the outputs of all rows of ``data``, if already computed.
+        """
         X, y = data
         n = (X.shape[0] // self.mini_batch_size) * self.mini_batch_size
-        if n == 0:
-            raise ValueError(f"the data have {X.shape[0]} rows, fewer than one mini-batch of "
-                             f"{self.mini_batch_size}")
-        return float(np.mean(np.argmax(self._proba(X[:n]), axis=1) == y[:n]))
+        P = self._proba(X[:n]) if P is None else P[:n]
+        return float(np.mean(np.argmax(P, axis=1) == y[:n]))
 
     # -- training ----------------------------------------------------------------------------
     def SGD(self, training_data, epochs, mini_batch_size, eta, validation_data, test_data, lmbda=0.0):
@@ -620,6 +621,10 @@ class Network:
         if val is None:
             raise ValueError("validation_data is required (the book's SGD selects the best epoch by it)")
         test = self._check_data(test_data, "test_data")
+        for name, data in (("validation_data", val), ("test_data", test)):
+            if data is not None and data[0].shape[0] < self.mini_batch_size:
+                raise ValueError(f"{name} has {data[0].shape[0]} rows, fewer than one mini-batch of "
+                                 f"{self.mini_batch_size} (the book measures accuracy over whole mini-batches)")
         state = {"best": 0.0, "best_iteration": None, "test": None}
         ntb = train[0].shape[0] // self.mini_batch_size
 
@@ -742,7 +747,7 @@ class Network:
                     record["validation_accuracy"] = float(np.mean(np.argmax(P, axis=1) == val[1]))
                 guard.check_cost(self.epochs_done_, eta, record)
                 if report is not None:
-                    record_for_print = dict(record, validation_accuracy_batches=self._batch_accuracy(val))
+                    record_for_print = dict(record, validation_accuracy_batches=self._batch_accuracy(val, P))
                     report(epoch, record_for_print)
                 training.append_history(self.history_, record)
                 self.epochs_done_ += 1

@@ -254,6 +254,8 @@ def test_bad_training_input_is_refused_clearly():
         net.fit(X[:9], y[:9], 1, 10, 0.1)
     with pytest.raises(ValueError, match="NaN"):
         net.fit(np.full_like(X, np.nan), y, 1, 10, 0.1)
+    with pytest.raises(ValueError, match="validation_data has 5 rows, fewer than one mini-batch of 10"):
+        net.SGD((X, y), 1, 10, 0.1, (X[:5], y[:5]), None)
     with pytest.raises(TypeError, match="pair"):
         net.SGD((X, y), 1, 10, 0.1, X, None)
     with pytest.raises(ValueError, match="eta must be > 0"):
