@@ -650,6 +650,10 @@ class Network:
     def fit(self, X, y, epochs, mini_batch_size, eta, lmbda=0.0, validation_data=None, progress=False):
         """Train on the rows of ``X`` with int labels ``y`` (the book's algorithm, no printing).
 
+        As :meth:`SGD`: the mini-batches are the rows in order (shuffle ``X`` and ``y``
+        yourself for another order), leftover rows are dropped, and the L2 term is
+        ``0.5 * lmbda * sum(w**2) / num_training_batches``.
+
         Parameters
         ----------
         X : array of shape (n, n_in)
