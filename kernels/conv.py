@@ -78,8 +78,10 @@ from .activations import one_like, sigmoid, zero_like
 __all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
            "conv_direct", "pool_filter", "conv_pool_forward", "dense_forward", "forward_sample",
            "conv_pool_backward", "dense_backward", "backward_sample", "record_metrics", "accumulate_gradient",
-           "apply_step", "sgd_chunk", "predict_proba", "sgd_chunk_threads", "predict_proba_threads",
-           "FASTMATH", "NSPEC", "DIRECT_MAX_Q"]
+           "batch_buffers", "forward_convs", "dense_forward_batch", "dense_backward_batch",
+           "batch_forward_dense", "batch_backward", "batch_gradient", "apply_step", "sgd_chunk",
+           "predict_block", "predict_proba", "sgd_chunk_threads", "predict_proba_threads",
+           "FASTMATH", "NSPEC", "DIRECT_MAX_Q", "INFER_BLOCK"]
 
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 """LLVM flags: vectorised sums and FMA, NaN/inf semantics kept."""
@@ -542,7 +544,9 @@ def accumulate_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metr
 
     ``masks[first + s]`` is the dropout mask row of ``rows[s]`` (1 keeps an
     input, 0 drops it; not read by layers without dropout).  ``metrics``: see
-    :func:`record_metrics`.
+    :func:`record_metrics`.  The plain version: one sample at a time through
+    every layer (:func:`forward_sample`, :func:`backward_sample`);
+    :func:`batch_gradient` computes the same numbers, bit for bit, faster.
     """
     act, args, cols, dcols, zc, xd, z, delta, dprev = _scratch(theta, spec)
     for s in range(rows.shape[0]):
@@ -550,6 +554,170 @@ def accumulate_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metr
         forward_sample(theta, spec, keep, X[i], act, args, masks, first + s, True, cols, zc, xd, z)
         record_metrics(spec, act, y[i], metrics)
         backward_sample(theta, spec, act, args, masks, first + s, y[i], delta, dprev, nabla, cols, dcols)
+
+
+# --------------------------------------------------------------------------- whole mini-batches
+# The fully connected layers' weights (1.6 million in the chapter's dropout network, more than
+# any cache) are read once per mini-batch instead of once per sample: their forward and backward
+# passes run over all the mini-batch's samples for each weight row.  Every gradient element still
+# receives the samples' terms in sample order, so the results equal the per-sample kernels' bit
+# for bit.  The network's layers are conv-pool layers first, then dense ones (the API checks it).
+
+@njit(cache=True)
+def batch_buffers(theta, spec, m):
+    """Buffers of ``m`` samples' passes: one row per sample (and one ``dcols`` for all)."""
+    act_len, arg_len, cols_len, dcols_len, widest = buffer_sizes(spec)
+    act = np.empty((m, act_len), dtype=theta.dtype)
+    args = np.zeros((m, max(arg_len, 1)), dtype=np.int64)
+    cols = np.empty((m, cols_len), dtype=theta.dtype)
+    zc = np.empty((m, widest), dtype=theta.dtype)
+    xd = np.empty((m, widest), dtype=theta.dtype)
+    z = np.empty((m, widest), dtype=theta.dtype)
+    delta = np.empty((m, widest), dtype=theta.dtype)
+    dprev = np.empty((m, widest), dtype=theta.dtype)
+    dcols = np.empty(dcols_len, dtype=theta.dtype)
+    return act, args, cols, zc, xd, z, delta, dprev, dcols
+
+
+@njit(cache=True)
+def forward_convs(theta, spec, x, act, args, cols, zc):
+    """One sample's input copied into ``act``, then its passes through the leading conv layers."""
+    for k in range(x.shape[0]):
+        act[k] = x[k]
+    for l in range(spec.shape[0]):
+        if spec[l, KIND] != CONV:
+            break
+        conv_pool_forward(theta, spec[l], act, cols, zc, args)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_forward_batch(theta, spec_l, act, n, masks, first, train, scale, xd, z):
+    """:func:`dense_forward` for the ``n`` samples of the rows of ``act``, each weight row once.
+
+    z_sj = scale * sum_k x_sk w_kj + b_j: for each row ``w[k, :]``, every sample's
+    running sums are updated (row updates over the contiguous ``j``).
+    """
+    n_in, n_out = spec_l[N_IN], spec_l[N_OUT]
+    in0, out0, w0, b0, m0 = spec_l[IN_OFF], spec_l[OUT_OFF], spec_l[W_OFF], spec_l[B_OFF], spec_l[MASK_OFF]
+    zero = zero_like(theta[0])
+    for s in range(n):
+        for k in range(n_in):
+            xd[s, k] = act[s, in0 + k]
+            if train and m0 >= 0 and masks[first + s, m0 + k] == 0:
+                xd[s, k] = zero
+        for j in range(n_out):
+            z[s, j] = zero
+    for k in range(n_in):
+        row = theta[w0 + k * n_out:w0 + (k + 1) * n_out]
+        for s in range(n):
+            xk = xd[s, k]
+            if xk != zero:
+                zs = z[s, :n_out]
+                for j in range(n_out):
+                    zs[j] += xk * row[j]
+    code = spec_l[ACT]
+    for s in range(n):
+        for j in range(n_out):
+            z[s, j] = scale * z[s, j] + theta[b0 + j]
+        if spec_l[KIND] == SOFTMAX:
+            top = z[s, 0]
+            for j in range(n_out):
+                top = max(top, z[s, j])
+            total = zero
+            for j in range(n_out):
+                e = math.exp(z[s, j] - top)
+                act[s, out0 + j] = e
+                total += e
+            for j in range(n_out):
+                act[s, out0 + j] = act[s, out0 + j] / total
+        else:
+            for j in range(n_out):
+                act[s, out0 + j] = activate(code, z[s, j])
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_backward_batch(theta, spec_l, act, n, masks, first, delta, dprev, nabla, need_dx):
+    """:func:`dense_backward` for ``n`` samples: each row ``w[k, :]`` and its gradient row
+    are visited once, and every sample's terms added to them in sample order."""
+    n_in, n_out = spec_l[N_IN], spec_l[N_OUT]
+    in0, w0, b0, m0 = spec_l[IN_OFF], spec_l[W_OFF], spec_l[B_OFF], spec_l[MASK_OFF]
+    zero = zero_like(theta[0])
+    for s in range(n):
+        for j in range(n_out):
+            nabla[b0 + j] += delta[s, j]
+    for k in range(n_in):
+        grow = nabla[w0 + k * n_out:w0 + (k + 1) * n_out]
+        wrow = theta[w0 + k * n_out:w0 + (k + 1) * n_out]
+        for s in range(n):
+            d = delta[s, :n_out]
+            if m0 >= 0 and masks[first + s, m0 + k] == 0:
+                if need_dx:
+                    dprev[s, k] = zero
+                continue
+            xk = act[s, in0 + k]
+            if xk != zero:
+                for j in range(n_out):
+                    grow[j] += xk * d[j]
+            if need_dx:
+                acc = zero
+                for j in range(n_out):
+                    acc += wrow[j] * d[j]
+                dprev[s, k] = acc
+
+
+@njit(cache=True)
+def batch_forward_dense(theta, spec, keep, act, n, masks, first, train, xd, z):
+    """The dense layers' passes of ``n`` samples whose conv layers are done (:func:`forward_convs`)."""
+    one = one_like(theta[0])
+    for l in range(spec.shape[0]):
+        if spec[l, KIND] != CONV:
+            dense_forward_batch(theta, spec[l], act, n, masks, first, train, one if train else keep[l], xd, z)
+
+
+@njit(cache=True)
+def batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dprev, nabla, cols, dcols):
+    """Add the gradients of -log a_y of ``n`` samples (forward passes in ``act``) to ``nabla``.
+
+    Dense layers for all samples at once; conv layers sample by sample.
+    """
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    one = one_like(theta[0])
+    for s in range(n):
+        for j in range(spec[last, N_OUT]):
+            delta[s, j] = act[s, out0 + j]  # softmax + log-likelihood: a_j - [j == y]
+        delta[s, y[rows[s]]] -= one
+    for l in range(last, -1, -1):
+        need_dx = l > 0
+        if spec[l, KIND] == CONV:
+            for s in range(n):
+                conv_pool_backward(theta, spec[l], act[s], args[s], delta[s], dprev[s], nabla, cols[s], dcols,
+                                   need_dx)
+        else:
+            dense_backward_batch(theta, spec[l], act, n, masks, first, delta, dprev, nabla, need_dx)
+        if not need_dx:
+            break
+        code = spec[l - 1, ACT]
+        in0 = spec[l, IN_OFF]
+        for s in range(n):
+            for k in range(spec[l, N_IN]):
+                delta[s, k] = dprev[s, k] * derivative_from_output(code, act[s, in0 + k])
+
+
+@njit(cache=True)
+def batch_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metrics, bufs):
+    """:func:`accumulate_gradient` (same numbers, bit for bit) with the dense layers batched.
+
+    ``bufs``: :func:`batch_buffers` for at least ``len(rows)`` samples.
+    """
+    act, args, cols, zc, xd, z, delta, dprev, dcols = bufs
+    n = rows.shape[0]
+    for s in range(n):
+        forward_convs(theta, spec, X[rows[s]], act[s], args[s], cols[s], zc[s])
+    batch_forward_dense(theta, spec, keep, act, n, masks, first, True, xd, z)
+    for s in range(n):
+        record_metrics(spec, act[s], y[rows[s]], metrics)
+    batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dprev, nabla, cols, dcols)
 
 
 @njit(cache=True)
@@ -578,27 +746,43 @@ def sgd_chunk(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_
 
     Mini-batch ``k`` is ``rows[k*m:(k+1)*m]``; ``masks[s]`` goes with ``rows[s]``.
     ``eta`` and ``decay_rate`` (= eta * lmbda / num_training_batches) are in
-    theta's dtype.  ``metrics``: see :func:`accumulate_gradient`.
+    theta's dtype.  ``metrics``: see :func:`record_metrics`.
     """
     nabla = np.zeros_like(theta)
     m = mini_batch_size
+    bufs = batch_buffers(theta, spec, m)
     rate = eta / theta.dtype.type(m)
     for start in range(0, rows.shape[0] - m + 1, m):
-        accumulate_gradient(theta, spec, keep, X, y, rows[start:start + m], masks, start, nabla, metrics)
+        batch_gradient(theta, spec, keep, X, y, rows[start:start + m], masks, start, nabla, metrics, bufs)
         apply_step(theta, nabla, spec, rate, decay_rate)
+
+
+INFER_BLOCK = 32
+"""Rows per block of inference: the dense layers' weights are read once per block."""
+
+
+@njit(cache=True)
+def predict_block(theta, spec, keep, X, start, stop, out, bufs):
+    """Inference of rows ``start:stop`` (at most the buffers' rows) into ``out``."""
+    act, args, cols, zc, xd, z, delta, dprev, dcols = bufs
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    no_masks = np.zeros((1, 1), dtype=np.uint8)
+    n = stop - start
+    for s in range(n):
+        forward_convs(theta, spec, X[start + s], act[s], args[s], cols[s], zc[s])
+    batch_forward_dense(theta, spec, keep, act, n, no_masks, 0, False, xd, z)
+    for s in range(n):
+        for j in range(out.shape[1]):
+            out[start + s, j] = act[s, out0 + j]
 
 
 @njit(cache=True)
 def predict_proba(theta, spec, keep, X, out):
     """Inference: the softmax outputs of every row of ``X`` into ``out`` (n, n_classes)."""
-    act, args, cols, dcols, zc, xd, z, delta, dprev = _scratch(theta, spec)
-    last = spec.shape[0] - 1
-    out0 = spec[last, OUT_OFF]
-    no_masks = np.zeros((1, 1), dtype=np.uint8)
-    for i in range(X.shape[0]):
-        forward_sample(theta, spec, keep, X[i], act, args, no_masks, -1, False, cols, zc, xd, z)
-        for j in range(out.shape[1]):
-            out[i, j] = act[out0 + j]
+    bufs = batch_buffers(theta, spec, INFER_BLOCK)
+    for start in range(0, X.shape[0], INFER_BLOCK):
+        predict_block(theta, spec, keep, X, start, min(start + INFER_BLOCK, X.shape[0]), out, bufs)
 
 
 # --------------------------------------------------------------------------- threads
@@ -607,53 +791,34 @@ def predict_proba(theta, spec, keep, X, out):
 # and the gradients are still summed sample by sample in order by one thread, so the results
 # are bit-identical to the serial kernels for any number of threads.
 
-@njit(cache=True)
-def _batch_buffers(theta, spec, m):
-    """Per-sample forward buffers of a whole mini-batch (one row per sample)."""
-    act_len, arg_len, cols_len, dcols_len, widest = buffer_sizes(spec)
-    act = np.empty((m, act_len), dtype=theta.dtype)
-    args = np.zeros((m, max(arg_len, 1)), dtype=np.int64)
-    cols = np.empty((m, cols_len), dtype=theta.dtype)
-    zc = np.empty((m, widest), dtype=theta.dtype)
-    xd = np.empty((m, widest), dtype=theta.dtype)
-    z = np.empty((m, widest), dtype=theta.dtype)
-    return act, args, cols, zc, xd, z
-
-
 @njit(cache=True, parallel=True)
 def sgd_chunk_threads(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
-    """:func:`sgd_chunk`, bit for bit, with each mini-batch's forward passes run in parallel.
+    """:func:`sgd_chunk`, bit for bit, with each mini-batch's conv forward passes run in parallel.
 
-    The backward passes then run in sample order on one thread (they need the
-    forward passes kept per sample; the scatter of the gradients stays serial).
+    The dense layers and the backward passes then run on one thread, as in
+    :func:`batch_gradient`.
     """
     m = mini_batch_size
-    act, args, cols, zc, xd, z = _batch_buffers(theta, spec, m)
-    _, _, _, dcols, _, _, _, delta, dprev = _scratch(theta, spec)
+    act, args, cols, zc, xd, z, delta, dprev, dcols = batch_buffers(theta, spec, m)
     nabla = np.zeros_like(theta)
     rate = eta / theta.dtype.type(m)
     for start in range(0, rows.shape[0] - m + 1, m):
+        batch = rows[start:start + m]
         for s in prange(m):
-            forward_sample(theta, spec, keep, X[rows[start + s]], act[s], args[s], masks, start + s, True,
-                           cols[s], zc[s], xd[s], z[s])
+            forward_convs(theta, spec, X[batch[s]], act[s], args[s], cols[s], zc[s])
+        batch_forward_dense(theta, spec, keep, act, m, masks, start, True, xd, z)
         for s in range(m):
-            i = rows[start + s]
-            record_metrics(spec, act[s], y[i], metrics)
-            backward_sample(theta, spec, act[s], args[s], masks, start + s, y[i], delta, dprev, nabla, cols[s],
-                            dcols)
+            record_metrics(spec, act[s], y[batch[s]], metrics)
+        batch_backward(theta, spec, act, args, m, masks, start, y, batch, delta, dprev, nabla, cols, dcols)
         apply_step(theta, nabla, spec, rate, decay_rate)
 
 
 @njit(cache=True, parallel=True)
 def predict_proba_threads(theta, spec, keep, X, out, blocks):
-    """:func:`predict_proba` over ``blocks`` contiguous blocks of rows, in parallel (same results)."""
+    """:func:`predict_proba` over ``blocks`` contiguous ranges of rows in parallel (same results)."""
     n = X.shape[0]
-    last = spec.shape[0] - 1
-    out0 = spec[last, OUT_OFF]
     for b in prange(blocks):
-        act, args, cols, dcols, zc, xd, z, delta, dprev = _scratch(theta, spec)
-        no_masks = np.zeros((1, 1), dtype=np.uint8)
-        for i in range(b * n // blocks, (b + 1) * n // blocks):
-            forward_sample(theta, spec, keep, X[i], act, args, no_masks, -1, False, cols, zc, xd, z)
-            for j in range(out.shape[1]):
-                out[i, j] = act[out0 + j]
+        bufs = batch_buffers(theta, spec, INFER_BLOCK)
+        stop = (b + 1) * n // blocks
+        for start in range(b * n // blocks, stop, INFER_BLOCK):
+            predict_block(theta, spec, keep, X, start, min(start + INFER_BLOCK, stop), out, bufs)

@@ -178,3 +178,29 @@ def test_odd_shapes_and_pools_match_reference(shape):
     out = np.empty((8, 4))
     K.predict_proba(net._theta, net._spec, net._keep, X, out)
     np.testing.assert_allclose(out, ref.feedforward(reference_layers(net), reference_params(net), X), atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_batched_dense_layers_equal_the_per_sample_passes_bit_for_bit(dtype):
+    # sgd_chunk and predict_proba run the dense layers for a whole mini-batch (block) at once;
+    # accumulate_gradient and forward_sample are the plain per-sample versions
+    X, y = mnist40(dtype)
+    net = small_conv_net(n3.sigmoid, 0.5, dtype=dtype)
+    masks = net._draw_masks(40)
+    fast = net._theta.copy()
+    t = np.dtype(dtype).type
+    K.sgd_chunk(fast, net._spec, net._keep, X, y, np.arange(40), masks, 10, t(0.1), t(0.01), np.zeros(0))
+    plain = net._theta.copy()
+    nabla = np.zeros_like(plain)
+    for start in range(0, 40, 10):
+        K.accumulate_gradient(plain, net._spec, net._keep, X, y, np.arange(start, start + 10), masks, start, nabla,
+                              np.zeros(0))
+        K.apply_step(plain, nabla, net._spec, t(0.1) / t(10), t(0.01))
+    np.testing.assert_array_equal(fast, plain)
+    out = np.empty((40, 10), dtype=dtype)
+    K.predict_proba(fast, net._spec, net._keep, X, out)
+    act, args, cols, dcols, zc, xd, z, delta, dprev = K._scratch(fast, net._spec)
+    out0 = net._spec[-1, K.OUT_OFF]
+    for i in range(40):
+        K.forward_sample(fast, net._spec, net._keep, X[i], act, args, masks, -1, False, cols, zc, xd, z)
+        np.testing.assert_array_equal(out[i], act[out0:out0 + 10])
