@@ -180,8 +180,8 @@ def test_odd_shapes_and_pools_match_reference(shape):
     np.testing.assert_allclose(out, ref.feedforward(reference_layers(net), reference_params(net), X), atol=1e-14)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_batched_dense_layers_equal_the_per_sample_passes_bit_for_bit(dtype):
+@pytest.mark.parametrize("dtype,m", [("float64", 10), ("float32", 10), ("float64", 20)])
+def test_batched_dense_layers_equal_the_per_sample_passes_bit_for_bit(dtype, m):
     # sgd_chunk and predict_proba run the dense layers for a whole mini-batch (block) at once;
     # accumulate_gradient and forward_sample are the plain per-sample versions
     X, y = mnist40(dtype)
@@ -189,13 +189,14 @@ def test_batched_dense_layers_equal_the_per_sample_passes_bit_for_bit(dtype):
     masks = net._draw_masks(40)
     fast = net._theta.copy()
     t = np.dtype(dtype).type
-    K.sgd_chunk(fast, net._spec, net._keep, X, y, np.arange(40), masks, 10, t(0.1), t(0.01), np.zeros(0))
+    # (mini-batches of 20 run in blocks of K.TRAIN_BLOCK = 10 samples)
+    K.sgd_chunk(fast, net._spec, net._keep, X, y, np.arange(40), masks, m, t(0.1), t(0.01), np.zeros(0))
     plain = net._theta.copy()
     nabla = np.zeros_like(plain)
-    for start in range(0, 40, 10):
-        K.accumulate_gradient(plain, net._spec, net._keep, X, y, np.arange(start, start + 10), masks, start, nabla,
+    for start in range(0, 40, m):
+        K.accumulate_gradient(plain, net._spec, net._keep, X, y, np.arange(start, start + m), masks, start, nabla,
                               np.zeros(0))
-        K.apply_step(plain, nabla, net._spec, t(0.1) / t(10), t(0.01))
+        K.apply_step(plain, nabla, net._spec, t(0.1) / t(m), t(0.01))
     np.testing.assert_array_equal(fast, plain)
     out = np.empty((40, 10), dtype=dtype)
     K.predict_proba(fast, net._spec, net._keep, X, out)
