@@ -277,7 +277,7 @@ def _check_parameters(arrays, meta, path):
     return weights, biases
 
 
-def _make_rng(state, path):
+def rng_from_state(state, path):
     """A ``numpy.random.Generator`` with the saved bit-generator state."""
     name = state.get("bit_generator") if isinstance(state, dict) else None
     if name not in _BIT_GENERATORS:
@@ -340,7 +340,7 @@ def parse_model_arrays(arrays, path):
     if extra:
         raise ModelFileError(f"{path!r}: unexpected entries {sorted(extra)} for sizes {meta['sizes']}")
     weights, biases = _check_parameters(arrays, meta, path)
-    rng = _make_rng(json_entry(arrays, "rng_state", path), path)
+    rng = rng_from_state(json_entry(arrays, "rng_state", path), path)
     history = json_entry(arrays, "history", path)
     try:
         history = check_history(history)

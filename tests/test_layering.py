@@ -122,6 +122,6 @@ def test_no_import_cycles():
 
 
 @pytest.mark.parametrize("module", ["fastnn.reference.network_np", "fastnn.reference.matrix_np",
-                                    "fastnn.reference.linear_np"])
+                                    "fastnn.reference.linear_np", "fastnn.reference.network3_np"])
 def test_references_do_not_import_the_kernels(module):
     assert not any(m.startswith("fastnn.kernels") for m in import_graph()[module])

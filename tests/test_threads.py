@@ -295,6 +295,18 @@ for dtype in (np.float64, np.float32):
             net.fit(X, Y, epochs=2, mini_batch_size=mb, eta=0.5, lmbda=1.0, sample_weight=weight)
             history = np.array(net.history_["training_cost"] + net.history_["training_accuracy"])
             out.setdefault("Network " + key, {})[threads] = digest(net._theta, net.predict_proba(X), history)
+# chapter 6's conv network (fastnn.network3): its parallel forward passes, training and inference
+from fastnn import network3 as n3
+for dtype in ("float64", "float32"):
+    X = rng.random((60, 196)).astype(dtype)
+    y = rng.integers(0, 10, 60)
+    for threads in (1, 2, 3):
+        net = n3.Network([n3.ConvPoolLayer((4, 1, 3, 3), (10, 1, 14, 14), activation_fn=n3.ReLU),
+                          n3.ConvPoolLayer((6, 4, 3, 3), (10, 4, 6, 6)),
+                          n3.FullyConnectedLayer(24, 12, p_dropout=0.3), n3.SoftmaxLayer(12, 10)], 10,
+                         seed=2, dtype=dtype, threads=threads)
+        net.fit(X, y, 2, 10, 0.1, lmbda=0.2)
+        out.setdefault("network3 " + dtype, {})[threads] = digest(net._theta, net.predict_proba(X))
 parallel = {}
 for info in pkgutil.iter_modules(fastnn.kernels.__path__):
     module = importlib.import_module(f"fastnn.kernels.{info.name}")
@@ -320,7 +332,7 @@ def test_one_two_and_three_threads_are_bit_identical():
     assert parallel, "no parallel=True kernel found in fastnn.kernels"
     # every parallel kernel was compiled, i.e. ran, for the calls above (float64 and float32)
     assert all(count >= 2 for count in parallel.values()), parallel
-    assert len(results) == 8
+    assert len(results) == 10  # 8 of the sigmoid network, 2 of chapter 6's
     for case, by_threads in results.items():
         assert len(set(by_threads.values())) == 1, f"{case}: results differ by thread count {by_threads}"
     # not vacuous: different cases give different numbers

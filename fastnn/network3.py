@@ -1,0 +1,868 @@
+"""Drop-in for the book's ``network3.py`` (chapter 6): convolutional networks without Theano.
+
+The chapter's scripts run with one changed import::
+
+    from fastnn import network3
+    from fastnn.network3 import Network, ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+    from fastnn.network3 import ReLU, sigmoid, tanh, linear
+
+    training_data, validation_data, test_data = network3.load_data_shared()
+    mini_batch_size = 10
+    net = Network([
+        ConvPoolLayer(image_shape=(mini_batch_size, 1, 28, 28), filter_shape=(20, 1, 5, 5),
+                      poolsize=(2, 2)),
+        FullyConnectedLayer(n_in=20*12*12, n_out=100),
+        SoftmaxLayer(n_in=100, n_out=10)], mini_batch_size)
+    net.SGD(training_data, 60, mini_batch_size, 0.1, validation_data, test_data)
+
+The layers compute what Theano computed for the book (flipped 'valid'
+convolution, max-pooling ignoring the border, bias and activation after
+pooling, dropout on the inputs of fully connected and softmax layers with
+``(1 - p)`` scaling of ``x w`` at inference, the log-likelihood cost, the L2
+term ``0.5 * lmbda * sum(w**2) / num_training_batches``, the step
+``param - eta * grad``) with the explicit-loop kernels of
+:mod:`fastnn.kernels.conv`.  Where fastnn differs from Theano: the dropout
+masks come from the network's seeded NumPy generator, and a max-pooling
+block's gradient goes to its first maximum only (see the user guide).
+"""
+import contextlib
+import json
+import numbers
+import os
+import time
+
+import numba
+import numpy as np
+
+from . import _guards, persistence, training
+from ._validation import check_array, check_dtype, check_float, check_int
+from ._version import __version__
+from .exceptions import ModelFileError
+from .kernels import conv as _kernels
+
+__all__ = ["Network", "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer", "ReLU", "sigmoid", "tanh",
+           "linear", "load_data_shared"]
+
+FORMAT_NAME = "fastnn.network3.Network"
+FORMAT_VERSION = 1
+
+
+# -- activation functions (usable on NumPy arrays; the kernels get their codes) --------------
+
+def linear(z):
+    """The identity, f(z) = z."""
+    return np.asarray(z)
+
+
+def ReLU(z):
+    """Rectified linear unit, f(z) = max(0, z)."""
+    return np.maximum(0.0, z)
+
+
+def sigmoid(z):
+    """The sigmoid 1 / (1 + exp(-z)), computed without overflow."""
+    z = np.asarray(z)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def tanh(z):
+    """The hyperbolic tangent."""
+    return np.tanh(z)
+
+
+_ACTIVATIONS = {sigmoid: ("sigmoid", _kernels.SIGMOID), tanh: ("tanh", _kernels.TANH),
+                ReLU: ("ReLU", _kernels.RELU), linear: ("linear", _kernels.LINEAR)}
+_BY_NAME = {name: fn for fn, (name, _) in _ACTIVATIONS.items()}
+
+
+def _check_activation(fn):
+    if fn not in _ACTIVATIONS:
+        raise TypeError(f"activation_fn must be one of fastnn.network3's sigmoid, tanh, ReLU or linear, "
+                        f"got {fn!r}")
+    return fn
+
+
+def _check_shape(value, name, length):
+    """A tuple of ``length`` positive ints."""
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of {length} positive integers, got {value!r}") from None
+    if len(items) != length or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in items):
+        raise TypeError(f"{name} must be a tuple of {length} positive integers, got {value!r}")
+    if any(v <= 0 for v in items):
+        raise ValueError(f"{name} must hold positive integers, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def _check_p(p_dropout):
+    p = check_float(p_dropout, "p_dropout", nonnegative=True)
+    if p >= 1:
+        raise ValueError(f"p_dropout must be in [0, 1) (the probability of dropping an input), got {p}")
+    return p
+
+
+_init_rng = np.random.default_rng()
+"""Draws the parameters of layers made outside a seeded Network (the book's global np.random)."""
+
+
+# -- layers --------------------------------------------------------------------------------
+
+class _Layer:
+    """Parameters ``w`` and ``b`` in the book's shapes, assignable (a checked copy is taken)."""
+
+    def _init_params(self, w_shape, b_shape):
+        self._w = np.zeros(w_shape)
+        self._b = np.zeros(b_shape)
+        self._owner = None
+        self._draw(_init_rng)
+
+    def _draw(self, rng):
+        """The book's initialisation (overridden by layers with random parameters)."""
+
+    @property
+    def w(self):
+        """The weights, a NumPy array in the book's shape (assign an array of that shape to replace them)."""
+        return self._w
+
+    @w.setter
+    def w(self, value):
+        self._assign("w", self._w, value)
+
+    @property
+    def b(self):
+        """The biases, a NumPy array of shape ``(n_out,)`` (``(filters,)`` for a conv layer)."""
+        return self._b
+
+    @b.setter
+    def b(self, value):
+        self._assign("b", self._b, value)
+
+    @property
+    def params(self):
+        """``[w, b]``, as the book's ``layer.params``."""
+        return [self._w, self._b]
+
+    def _assign(self, name, target, value):
+        arr = np.asarray(value)
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
+            raise TypeError(f"{type(self).__name__}.{name} must be an array of real numbers, got dtype {arr.dtype}")
+        if arr.shape != target.shape:
+            raise ValueError(f"{type(self).__name__}.{name} must have shape {target.shape}, got {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{type(self).__name__}.{name} contains NaN or infinity")
+        target[...] = arr  # a copy, in the network's dtype
+
+    def _describe(self):
+        raise NotImplementedError
+
+
+class ConvPoolLayer(_Layer):
+    """A convolutional layer followed by max-pooling (the book's ``ConvPoolLayer``).
+
+    Parameters
+    ----------
+    filter_shape : tuple of 4 ints
+        ``(filters, input feature maps, filter height, filter width)``.
+    image_shape : tuple of 4 ints
+        ``(mini-batch size, input feature maps, image height, image width)``.
+    poolsize : tuple of 2 ints
+        Height and width of the max-pooling blocks.
+    activation_fn : callable
+        :func:`sigmoid`, :func:`tanh`, :func:`ReLU` or :func:`linear`, applied after
+        pooling and adding the bias.
+
+    Attributes
+    ----------
+    output_shape : tuple
+        ``(filters, pooled height, pooled width)`` of one sample.
+
+    Notes
+    -----
+    The parameters ``layer.w`` (shape ``filter_shape``, initially N(0, 1/n_out) with
+    ``n_out = filters * fh * fw // prod(poolsize)``) and ``layer.b`` (shape
+    ``(filters,)``, initially N(0, 1)) are NumPy arrays; assign an array of the same
+    shape to replace them.
+
+    Raises
+    ------
+    ValueError
+        If the filters are larger than the image, the feature maps of
+        ``filter_shape`` and ``image_shape`` differ, or the pool is larger
+        than the convolution's output.
+    """
+
+    def __init__(self, filter_shape, image_shape, poolsize=(2, 2), activation_fn=sigmoid):
+        self.filter_shape = _check_shape(filter_shape, "filter_shape", 4)
+        self.image_shape = _check_shape(image_shape, "image_shape", 4)
+        self.poolsize = _check_shape(poolsize, "poolsize", 2)
+        self.activation_fn = _check_activation(activation_fn)
+        F, C, fh, fw = self.filter_shape
+        _, c_img, H, W = self.image_shape
+        if C != c_img:
+            raise ValueError(f"filter_shape {self.filter_shape} expects {C} input feature maps but "
+                             f"image_shape {self.image_shape} has {c_img}")
+        if fh > H or fw > W:
+            raise ValueError(f"filters of {fh}x{fw} are larger than the {H}x{W} image of image_shape "
+                             f"{self.image_shape}; use filters no larger than the image")
+        ph, pw = self.poolsize
+        if ph > H - fh + 1 or pw > W - fw + 1:
+            raise ValueError(f"poolsize {self.poolsize} is larger than the {H - fh + 1}x{W - fw + 1} "
+                             f"output of the convolution")
+        self.output_shape = (F, (H - fh + 1) // ph, (W - fw + 1) // pw)
+        self.n_in = C * H * W
+        self.n_out = int(np.prod(self.output_shape))
+        self._init_params(self.filter_shape, (F,))
+
+    def _draw(self, rng):
+        F, _, fh, fw = self.filter_shape
+        # the book's n_out; at least 1 (a pool larger than the filter would give 0 and an infinite scale)
+        n_out = max(1, F * fh * fw // (self.poolsize[0] * self.poolsize[1]))
+        self._w[...] = rng.normal(0.0, np.sqrt(1.0 / n_out), self._w.shape)
+        self._b[...] = rng.normal(0.0, 1.0, self._b.shape)
+
+    def __repr__(self):
+        return (f"ConvPoolLayer(filter_shape={self.filter_shape}, image_shape={self.image_shape}, "
+                f"poolsize={self.poolsize}, activation_fn={_ACTIVATIONS[self.activation_fn][0]})")
+
+    def _describe(self):
+        return {"kind": "conv", "filter_shape": list(self.filter_shape), "image_shape": list(self.image_shape),
+                "poolsize": list(self.poolsize), "activation_fn": _ACTIVATIONS[self.activation_fn][0]}
+
+
+class FullyConnectedLayer(_Layer):
+    """A fully connected layer, ``activation_fn(x w + b)`` (the book's ``FullyConnectedLayer``).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Inputs (the previous layer's outputs, flattened channel-first) and neurons.
+    activation_fn : callable
+        :func:`sigmoid`, :func:`tanh`, :func:`ReLU` or :func:`linear`.
+    p_dropout : float in [0, 1)
+        Probability of dropping each input during training.
+
+    Notes
+    -----
+    The parameters ``layer.w`` (shape ``(n_in, n_out)``, initially N(0, 1/n_out)) and
+    ``layer.b`` (shape ``(n_out,)``, initially N(0, 1)) are NumPy arrays; assign an
+    array of the same shape to replace them.
+    """
+
+    def __init__(self, n_in, n_out, activation_fn=sigmoid, p_dropout=0.0):
+        self.n_in = check_int(n_in, "n_in", 1)
+        self.n_out = check_int(n_out, "n_out", 1)
+        self.activation_fn = _check_activation(activation_fn)
+        self.p_dropout = _check_p(p_dropout)
+        self.output_shape = (self.n_out,)
+        self._init_params((self.n_in, self.n_out), (self.n_out,))
+
+    def _draw(self, rng):
+        self._w[...] = rng.normal(0.0, np.sqrt(1.0 / self.n_out), self._w.shape)
+        self._b[...] = rng.normal(0.0, 1.0, self._b.shape)
+
+    def __repr__(self):
+        return (f"FullyConnectedLayer(n_in={self.n_in}, n_out={self.n_out}, "
+                f"activation_fn={_ACTIVATIONS[self.activation_fn][0]}, p_dropout={self.p_dropout})")
+
+    def _describe(self):
+        return {"kind": "fc", "n_in": self.n_in, "n_out": self.n_out,
+                "activation_fn": _ACTIVATIONS[self.activation_fn][0], "p_dropout": self.p_dropout}
+
+
+class SoftmaxLayer(_Layer):
+    """The softmax output layer with the log-likelihood cost (the book's ``SoftmaxLayer``).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Inputs and classes.
+    p_dropout : float in [0, 1)
+        Probability of dropping each input during training.
+
+    Notes
+    -----
+    The parameters ``layer.w`` (shape ``(n_in, n_out)``) and ``layer.b`` (shape
+    ``(n_out,)``) start at zero; assign an array of the same shape to replace them.
+    """
+
+    activation_fn = None
+
+    def __init__(self, n_in, n_out, p_dropout=0.0):
+        self.n_in = check_int(n_in, "n_in", 1)
+        self.n_out = check_int(n_out, "n_out", 1)
+        self.p_dropout = _check_p(p_dropout)
+        self.output_shape = (self.n_out,)
+        self._init_params((self.n_in, self.n_out), (self.n_out,))
+
+    def _draw(self, rng):
+        self._w[...] = 0.0
+        self._b[...] = 0.0
+
+    def __repr__(self):
+        return f"SoftmaxLayer(n_in={self.n_in}, n_out={self.n_out}, p_dropout={self.p_dropout})"
+
+    def _describe(self):
+        return {"kind": "softmax", "n_in": self.n_in, "n_out": self.n_out, "p_dropout": self.p_dropout}
+
+
+def _layer_from_description(d):
+    """Rebuild a layer from :meth:`_Layer._describe` output (a model file's ``meta``)."""
+    kind = d.get("kind") if isinstance(d, dict) else None
+    if kind == "conv":
+        return ConvPoolLayer(d["filter_shape"], d["image_shape"], d["poolsize"], _BY_NAME[d["activation_fn"]])
+    if kind == "fc":
+        return FullyConnectedLayer(d["n_in"], d["n_out"], _BY_NAME[d["activation_fn"]], d["p_dropout"])
+    if kind == "softmax":
+        return SoftmaxLayer(d["n_in"], d["n_out"], d["p_dropout"])
+    raise ValueError(f"unknown layer description {d!r}")
+
+
+def _check_layers(layers, mini_batch_size):
+    """Validate the architecture; return the list of layers."""
+    if isinstance(layers, (_Layer, str, bytes)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"layers must be a list of layers, got {layers!r}")
+    layers = list(layers)
+    if not layers:
+        raise ValueError("layers is empty; a network needs at least a SoftmaxLayer")
+    for l, layer in enumerate(layers):
+        if not isinstance(layer, _Layer):
+            raise TypeError(f"layers[{l}] must be a ConvPoolLayer, FullyConnectedLayer or SoftmaxLayer, "
+                            f"got {layer!r}")
+        if isinstance(layer, SoftmaxLayer) and l != len(layers) - 1:
+            raise ValueError(f"layers[{l}] is a SoftmaxLayer; only the last layer can be one")
+    if not isinstance(layers[-1], SoftmaxLayer):
+        raise ValueError(f"the last layer must be a SoftmaxLayer (its log-likelihood is the cost), "
+                         f"got {layers[-1]!r}")
+    if len({id(layer) for layer in layers}) != len(layers):
+        raise ValueError("the same layer object appears twice in layers; create one object per layer")
+    seen_dense = False
+    for l, layer in enumerate(layers):
+        if isinstance(layer, ConvPoolLayer):
+            if seen_dense:
+                raise ValueError(f"layers[{l}] is a ConvPoolLayer after a fully connected layer; put the "
+                                 f"convolutional layers first")
+            if layer.image_shape[0] != mini_batch_size:
+                raise ValueError(f"layers[{l}] has image_shape {layer.image_shape} for mini-batches of "
+                                 f"{layer.image_shape[0]}, but the network's mini_batch_size is "
+                                 f"{mini_batch_size}; use image_shape=({mini_batch_size}, ...)")
+            if l > 0 and tuple(layer.image_shape[1:]) != tuple(layers[l - 1].output_shape):
+                raise ValueError(f"layers[{l}] expects images of shape {layer.image_shape[1:]} (image_shape "
+                                 f"{layer.image_shape}), but layers[{l - 1}] outputs "
+                                 f"{tuple(layers[l - 1].output_shape)}")
+        else:
+            seen_dense = True
+            if l > 0 and layer.n_in != layers[l - 1].n_out:
+                prev = layers[l - 1]
+                shape = "x".join(str(s) for s in prev.output_shape)
+                raise ValueError(f"layers[{l}] has n_in={layer.n_in}, but layers[{l - 1}] outputs "
+                                 f"{prev.n_out} values ({shape}); use n_in={prev.n_out}")
+        if layer._owner is not None:
+            raise ValueError(f"layers[{l}] already belongs to another Network; create new layer objects "
+                             f"for each network")
+    return layers
+
+
+def _layer_table(layers):
+    """The kernels' layer table (``spec``), the keep probabilities and the parameter count."""
+    spec = np.zeros((len(layers), _kernels.NSPEC), dtype=np.int64)
+    offset = 0
+    act_off = layers[0].n_in
+    mask_off = 0
+    arg_off = 0
+    cols_off = 0
+    in_off = 0
+    for l, layer in enumerate(layers):
+        row = spec[l]
+        row[_kernels.N_IN] = layer.n_in
+        row[_kernels.N_OUT] = layer.n_out
+        row[_kernels.W_OFF] = offset
+        row[_kernels.B_OFF] = offset + layer._w.size
+        offset += layer._w.size + layer._b.size
+        row[_kernels.IN_OFF] = in_off
+        row[_kernels.OUT_OFF] = act_off
+        in_off = act_off
+        act_off += layer.n_out
+        row[_kernels.MASK_OFF] = -1
+        row[_kernels.ARG_OFF] = -1
+        if isinstance(layer, ConvPoolLayer):
+            F, C, fh, fw = layer.filter_shape
+            _, _, H, W = layer.image_shape
+            row[_kernels.KIND] = _kernels.CONV
+            row[[_kernels.C, _kernels.H, _kernels.W, _kernels.F, _kernels.FH, _kernels.FW]] = C, H, W, F, fh, fw
+            row[_kernels.PH], row[_kernels.PW] = layer.poolsize
+            row[_kernels.OH], row[_kernels.OW] = H - fh + 1, W - fw + 1
+            row[_kernels.PHN], row[_kernels.PWN] = layer.output_shape[1:]
+            row[_kernels.ARG_OFF] = arg_off
+            arg_off += layer.n_out
+            row[_kernels.COLS_OFF] = cols_off
+            cols_off += (H - fh + 1) * (W - fw + 1) * C * fh * fw
+        else:
+            row[_kernels.KIND] = _kernels.SOFTMAX if isinstance(layer, SoftmaxLayer) else _kernels.FC
+            if layer.p_dropout > 0:
+                row[_kernels.MASK_OFF] = mask_off
+                mask_off += layer.n_in
+        if layer.activation_fn is not None:
+            row[_kernels.ACT] = _ACTIVATIONS[layer.activation_fn][1]
+    keep = np.array([1.0 - getattr(layer, "p_dropout", 0.0) for layer in layers])
+    return spec, keep, offset, mask_off
+
+
+def load_data_shared(filename="../data/mnist.pkl.gz"):
+    """The book's ``load_data_shared``: ``[training, validation, test]`` as ``(X, y)`` array pairs.
+
+    ``X`` has shape ``(n, 784)`` and ``y`` holds int labels; the file is read
+    by :func:`fastnn.mnist_loader.load_data` (a restricted unpickler, never
+    executing code).  No Theano shared variables: plain arrays.
+    """
+    from . import mnist_loader
+    training_data, validation_data, test_data = mnist_loader.load_data(filename)
+    return [training_data, validation_data, test_data]
+
+
+# -- the network ---------------------------------------------------------------------------
+
+class Network:
+    """The book's ``network3.Network``: layers trained by mini-batch SGD on the log-likelihood cost.
+
+    Parameters
+    ----------
+    layers : list of layers
+        Zero or more :class:`ConvPoolLayer`, then zero or more
+        :class:`FullyConnectedLayer`, then one :class:`SoftmaxLayer`.  Each
+        layer's input must match the previous layer's output.  The network
+        takes the layers' parameters over (``layer.w`` and ``layer.b`` become
+        views of its parameter buffer): a layer belongs to one network.
+    mini_batch_size : int
+        The mini-batch size (``image_shape[0]`` of every conv layer).
+    seed : int or None
+        Seeds ``numpy.random.default_rng``, which draws the dropout masks.  If
+        given, every layer's initial parameters are drawn anew from it, in
+        layer order (``w`` then ``b``), replacing those drawn when the layers
+        were made (from an unseeded generator, as the book's ``np.random``).
+    dtype : {"float64", "float32"}
+        Precision of the parameters and of all computation.
+    threads : int
+        Threads for training and inference (1 to ``numba.config.NUMBA_NUM_THREADS``).
+        With more than 1, each mini-batch's forward passes (and inference's rows) are
+        spread over threads; the results are bit-identical for any count.
+
+    Attributes
+    ----------
+    layers : list
+    params : list of ndarray
+        ``[layers[0].w, layers[0].b, layers[1].w, ...]``, the book's order.
+    history_ : dict of lists
+        Per epoch: ``epoch``, ``eta``, ``seconds``, ``training_cost`` (mean
+        -log a_y over the epoch's mini-batches as they were trained, with
+        dropout, plus the L2 term), ``training_accuracy`` (same passes),
+        ``validation_cost`` and ``validation_accuracy`` (inference path).
+
+    Examples
+    --------
+    >>> from fastnn.network3 import Network, ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer, ReLU
+    >>> net = Network([ConvPoolLayer((4, 1, 3, 3), (10, 1, 8, 8), activation_fn=ReLU),
+    ...                FullyConnectedLayer(4 * 3 * 3, 20, activation_fn=ReLU),
+    ...                SoftmaxLayer(20, 10)], 10, seed=0)
+    >>> [p.shape for p in net.params]
+    [(4, 1, 3, 3), (4,), (36, 20), (20,), (20, 10), (10,)]
+    """
+
+    def __init__(self, layers, mini_batch_size, *, seed=None, dtype="float64", threads=1):
+        self.mini_batch_size = check_int(mini_batch_size, "mini_batch_size", 1)
+        self.threads = check_int(threads, "threads", 1)
+        if self.threads > numba.config.NUMBA_NUM_THREADS:
+            raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS} "
+                             f"(NUMBA_NUM_THREADS), got {self.threads}")
+        self.layers = _check_layers(layers, self.mini_batch_size)
+        self.dtype = np.dtype(check_dtype(dtype))
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        if seed is not None:
+            for layer in self.layers:
+                layer._draw(self.rng)
+        self._spec, keep, n_params, self._mask_len = _layer_table(self.layers)
+        self._keep = keep.astype(self.dtype)
+        self._theta = np.empty(n_params, dtype=self.dtype)
+        for l, layer in enumerate(self.layers):
+            w0, b0 = self._spec[l, _kernels.W_OFF], self._spec[l, _kernels.B_OFF]
+            w_view = self._theta[w0:b0].reshape(layer._w.shape)
+            b_view = self._theta[b0:b0 + layer._b.size]
+            w_view[...] = layer._w
+            b_view[...] = layer._b
+            layer._w, layer._b, layer._owner = w_view, b_view, self
+        # each mask column's keep probability, layer by layer (columns of the mask rows)
+        self._mask_keep = np.concatenate(
+            [np.full(layer.n_in, 1.0 - layer.p_dropout) for l, layer in enumerate(self.layers)
+             if self._spec[l, _kernels.MASK_OFF] >= 0] or [np.zeros(0)])
+        self.n_in = self.layers[0].n_in
+        self.n_classes = self.layers[-1].n_out
+        self.history_ = training.new_history()
+        self.epochs_done_ = 0
+        self.interrupted_ = False
+        self.fit_params_ = None
+
+    def __repr__(self):
+        inner = ",\n    ".join(repr(layer) for layer in self.layers)
+        return f"Network([\n    {inner}], {self.mini_batch_size}, dtype={self.dtype.name!r})"
+
+    @property
+    def params(self):
+        """Every layer's ``w`` and ``b``, in the book's order."""
+        return [p for layer in self.layers for p in layer.params]
+
+    # -- data ----------------------------------------------------------------------------
+    def _check_X(self, X, name="X"):
+        return check_array(X, name, dtype=self.dtype, n_features=self.n_in)
+
+    def _check_y(self, y, n, name="y"):
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != n:
+            raise ValueError(f"{name} must be a 1-D array of {n} int labels (one per row of the inputs), "
+                             f"got shape {y.shape}")
+        if y.dtype.kind not in "iu":
+            if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+                y = y.astype(np.int64)
+            else:
+                raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+        if n and (y.min() < 0 or y.max() >= self.n_classes):
+            raise ValueError(f"{name} holds labels in [{y.min()}, {y.max()}], but the SoftmaxLayer has "
+                             f"{self.n_classes} classes (labels 0..{self.n_classes - 1})")
+        return np.ascontiguousarray(y, dtype=np.int64)
+
+    def _check_data(self, data, name):
+        if data is None:
+            return None
+        try:
+            X, y = data
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a pair (X, y) of arrays, as load_data_shared returns") from None
+        X = self._check_X(X, f"{name}[0]")
+        return X, self._check_y(y, X.shape[0], f"{name}[1]")
+
+    # -- inference -------------------------------------------------------------------------
+    def predict_proba(self, X):
+        """Softmax outputs (the inference path, dropout scaled by 1 - p) of every row, ``(n, n_classes)``."""
+        X = self._check_X(X)
+        return self._proba(X)
+
+    def _proba(self, X):
+        out = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
+        if self.threads == 1:
+            _kernels.predict_proba(self._theta, self._spec, self._keep, X, out)
+        else:
+            with self._numba_threads():
+                _kernels.predict_proba_threads(self._theta, self._spec, self._keep, X, out, self.threads)
+        return out
+
+    @contextlib.contextmanager
+    def _numba_threads(self):
+        """Run the block's parallel kernels on ``self.threads`` threads."""
+        with _guards.parallel_section():
+            previous = numba.get_num_threads()
+            numba.set_num_threads(self.threads)
+            try:
+                yield
+            finally:
+                numba.set_num_threads(previous)
+
+    def predict(self, X):
+        """Most probable class of every row of ``X``, shape ``(n,)``."""
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def score(self, X, y):
+        """Fraction of the rows of ``X`` classified as their label in ``y``."""
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        return float(np.mean(np.argmax(self._proba(X), axis=1) == y))
+
+    def _batch_accuracy(self, data, P=None):
+        """The book's accuracy: mean over whole mini-batches only (leftover rows dropped).
+
+        ``P``: the outputs of all rows of ``data``, if already computed.
+        """
+        X, y = data
+        n = (X.shape[0] // self.mini_batch_size) * self.mini_batch_size
+        P = self._proba(X[:n]) if P is None else P[:n]
+        return float(np.mean(np.argmax(P, axis=1) == y[:n]))
+
+    # -- training ----------------------------------------------------------------------------
+    def SGD(self, training_data, epochs, mini_batch_size, eta, validation_data, test_data, lmbda=0.0):
+        """Train by mini-batch SGD, printing what the book's ``network3.py`` prints.
+
+        Mini-batches are taken in order (no shuffling), leftover rows are
+        dropped, and the cost is the mean log-likelihood plus
+        ``0.5 * lmbda * sum(w**2) / num_training_batches`` over every layer's
+        weights.  After each epoch the validation accuracy (whole mini-batches
+        of ``validation_data``) is printed, and when it is the best so far
+        (``>=``), the test accuracy too.
+
+        Parameters
+        ----------
+        training_data, validation_data, test_data : tuple (X, y)
+            Arrays as :func:`load_data_shared` returns them (``test_data`` may be None).
+        epochs : int
+        mini_batch_size : int
+            Must equal the network's ``mini_batch_size``.
+        eta : float
+            Learning rate.
+        lmbda : float
+            L2 regularisation parameter.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            See :meth:`fit`.
+        """
+        self._check_mini_batch_size(mini_batch_size)
+        train = self._check_data(training_data, "training_data")
+        val = self._check_data(validation_data, "validation_data")
+        if val is None:
+            raise ValueError("validation_data is required (the book's SGD selects the best epoch by it)")
+        test = self._check_data(test_data, "test_data")
+        for name, data in (("validation_data", val), ("test_data", test)):
+            if data is not None and data[0].shape[0] < self.mini_batch_size:
+                raise ValueError(f"{name} has {data[0].shape[0]} rows, fewer than one mini-batch of "
+                                 f"{self.mini_batch_size} (the book measures accuracy over whole mini-batches)")
+        state = {"best": 0.0, "best_iteration": None, "test": None}
+        ntb = train[0].shape[0] // self.mini_batch_size
+
+        def report(epoch, record):
+            accuracy = record["validation_accuracy_batches"]
+            print("Epoch {0}: validation accuracy {1:.2%}".format(epoch, accuracy))
+            if accuracy >= state["best"]:
+                print("This is the best validation accuracy to date.")
+                state["best"] = accuracy
+                state["best_iteration"] = ntb * (epoch + 1) - 1
+                if test is not None:
+                    state["test"] = self._batch_accuracy(test)
+                    print("The corresponding test accuracy is {0:.2%}".format(state["test"]))
+
+        self._train(train, epochs, eta, lmbda, val, report, print_batches=True, progress=False)
+        print("Finished training network.")
+        if state["best_iteration"] is not None:
+            print("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
+                state["best"], state["best_iteration"]))
+        if state["test"] is not None:
+            print("Corresponding test accuracy of {0:.2%}".format(state["test"]))
+
+    def fit(self, X, y, epochs, mini_batch_size, eta, lmbda=0.0, validation_data=None, progress=False):
+        """Train on the rows of ``X`` with int labels ``y`` (the book's algorithm, no printing).
+
+        As :meth:`SGD`: the mini-batches are the rows in order (shuffle ``X`` and ``y``
+        yourself for another order), leftover rows are dropped, and the L2 term is
+        ``0.5 * lmbda * sum(w**2) / num_training_batches``.
+
+        Parameters
+        ----------
+        X : array of shape (n, n_in)
+        y : array of shape (n,)
+            Int labels in ``0..n_classes-1``.
+        epochs : int
+        mini_batch_size : int
+            Must equal the network's ``mini_batch_size``.
+        eta, lmbda : float
+            Learning rate and L2 parameter, as in :meth:`SGD`.
+        validation_data : tuple (X_val, y_val), optional
+            Its cost and accuracy (all rows) are recorded per epoch in ``history_``.
+        progress : bool
+            Show a progress bar on stderr if it is a terminal.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        KeyboardInterrupt
+            Ctrl-C is handled between compiled chunks of whole mini-batches:
+            the parameters are those after the last whole mini-batch trained,
+            ``history_`` keeps the completed epochs, ``interrupted_`` is set and
+            the KeyboardInterrupt is re-raised.
+        """
+        self._check_mini_batch_size(mini_batch_size)
+        X = self._check_X(X)
+        train = (X, self._check_y(y, X.shape[0]))
+        val = self._check_data(validation_data, "validation_data")
+        self._train(train, epochs, eta, lmbda, val, None, print_batches=False, progress=progress)
+        return self
+
+    def _check_mini_batch_size(self, mini_batch_size):
+        m = check_int(mini_batch_size, "mini_batch_size", 1)
+        if m != self.mini_batch_size:
+            raise ValueError(f"mini_batch_size={m} differs from the network's mini_batch_size="
+                             f"{self.mini_batch_size} (which the layers' image_shape was built for); "
+                             f"pass {self.mini_batch_size} or build the network for {m}")
+
+    def _draw_masks(self, rows):
+        """Dropout masks for ``rows`` samples: 1 (keep) with probability 1 - p, per input."""
+        if self._mask_len == 0:
+            return np.zeros((rows, 0), dtype=np.uint8)
+        u = self.rng.random((rows, self._mask_len))
+        return (u < self._mask_keep).astype(np.uint8)
+
+    def _l2_term(self, lmbda, ntb):
+        return 0.5 * lmbda * sum(float(np.sum(layer.w.astype(np.float64) ** 2)) for layer in self.layers) / ntb
+
+    def _train(self, train, epochs, eta, lmbda, val, report, *, print_batches, progress):
+        epochs = check_int(epochs, "epochs", 0)
+        eta = check_float(eta, "eta", positive=True)
+        lmbda = check_float(lmbda, "lmbda", nonnegative=True)
+        X, y = train
+        m = self.mini_batch_size
+        ntb = X.shape[0] // m
+        if ntb == 0:
+            raise ValueError(f"training data have {X.shape[0]} rows, fewer than one mini-batch of {m}")
+        self.fit_params_ = {"mini_batch_size": m, "eta": eta, "lmbda": lmbda, "n_train": int(X.shape[0])}
+        rows = np.arange(ntb * m, dtype=np.int64)
+        t = self.dtype.type
+        eta_t, decay_t = t(eta), t(eta * lmbda / ntb)
+        sizer = training.ChunkSizer(m, first=64)
+        bar = training.make_progress(progress, epochs * ntb * m)
+        guard = _guards.ParameterGuard(self._theta)
+        self.interrupted_ = False
+        try:
+            for epoch in range(epochs):
+                guard.commit()
+                t0 = time.perf_counter()
+                sums = np.zeros(2)
+                for start, stop in self._chunks(sizer, ntb, epoch, print_batches):
+                    masks = self._draw_masks(stop - start)
+                    if self.threads == 1:
+                        _kernels.sgd_chunk(self._theta, self._spec, self._keep, X, y, rows[start:stop], masks,
+                                           m, eta_t, decay_t, sums)
+                    else:
+                        with self._numba_threads():
+                            _kernels.sgd_chunk_threads(self._theta, self._spec, self._keep, X, y,
+                                                       rows[start:stop], masks, m, eta_t, decay_t, sums)
+                    guard.check_parameters(self.epochs_done_, eta, stop, ntb * m)
+                    sizer.done()
+                    bar.update(stop - start)
+                seconds = time.perf_counter() - t0
+                l2 = self._l2_term(lmbda, ntb)
+                record = {"epoch": self.epochs_done_, "eta": eta, "seconds": seconds,
+                          "training_cost": float(sums[0] / (ntb * m) + l2),
+                          "training_accuracy": float(sums[1] / (ntb * m))}
+                if val is not None:
+                    P = self._proba(val[0])
+                    with np.errstate(divide="ignore"):
+                        record["validation_cost"] = float(-np.mean(np.log(P[np.arange(len(val[1])), val[1]])) + l2)
+                    record["validation_accuracy"] = float(np.mean(np.argmax(P, axis=1) == val[1]))
+                guard.check_cost(self.epochs_done_, eta, record)
+                if report is not None:
+                    record_for_print = dict(record, validation_accuracy_batches=self._batch_accuracy(val, P))
+                    report(epoch, record_for_print)
+                training.append_history(self.history_, record)
+                self.epochs_done_ += 1
+                if record.get("validation_accuracy") is not None:
+                    bar.set_postfix_str(f"acc={record['validation_accuracy']:.2%}")
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            for values in self.history_.values():
+                del values[self.epochs_done_:]
+            raise
+        finally:
+            bar.close()
+
+    @staticmethod
+    def _chunks(sizer, ntb, epoch, print_batches):
+        """``(start, stop)`` sample ranges of whole mini-batches covering one epoch.
+
+        Chunks are sized by ``sizer`` (about 0.2 s each) and, when printing,
+        end at every 1000th mini-batch so each "Training mini-batch number"
+        line appears when training reaches that mini-batch.
+        """
+        m = sizer.mini_batch_size
+        sizer._most = ntb
+        batch = 0
+        while batch < ntb:
+            iteration = ntb * epoch + batch
+            if print_batches and iteration % 1000 == 0:
+                print("Training mini-batch number {0}".format(iteration))
+            stop = min(ntb, batch + sizer.batches)
+            if print_batches:
+                stop = min(stop, batch + 1000 - iteration % 1000)
+            sizer._t0 = time.perf_counter()
+            yield batch * m, stop * m
+            batch = stop
+
+    # -- files ---------------------------------------------------------------------------------
+    def save(self, path):
+        """Save the network to ``path`` (``.npz``, no pickle, written atomically).
+
+        Stores the layers, mini-batch size, dtype, parameters, RNG state,
+        ``history_``, ``epochs_done_`` and the last training's hyperparameters.
+        """
+        meta = {"layers": [layer._describe() for layer in self.layers], "mini_batch_size": self.mini_batch_size,
+                "dtype": self.dtype.name, "fastnn_version": __version__, "epochs_done": int(self.epochs_done_),
+                "interrupted": bool(self.interrupted_), "fit_params": self.fit_params_}
+        arrays = {"format": np.array(FORMAT_NAME), "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+                  "meta": np.array(json.dumps(meta)),
+                  "rng_state": np.array(json.dumps(self.rng.bit_generator.state)),
+                  "history": np.array(json.dumps(self.history_))}
+        for l, layer in enumerate(self.layers):
+            arrays[f"w_{l}"] = np.array(layer.w)
+            arrays[f"b_{l}"] = np.array(layer.b)
+        with persistence.atomic_write(path) as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Load a network written by :meth:`save`.
+
+        Returns
+        -------
+        Network
+            Its layers, parameters, dtype, RNG state (so dropout masks continue as
+            they would have), ``history_`` and ``epochs_done_``; ``threads=1``.
+
+        Raises
+        ------
+        FileNotFoundError
+            When nothing exists at ``path``.
+        fastnn.ModelFileError
+            A ``ValueError`` saying what is wrong with an empty, cut-short, corrupted
+            or foreign file, or with entries that contradict each other.
+        """
+        path = os.fspath(path)
+        arrays = persistence.read_npz(path, FORMAT_NAME)
+        version = arrays.get("format_version")
+        if version is None or version.shape != () or version.dtype.kind != "i" or int(version) != FORMAT_VERSION:
+            raise ModelFileError(f"{path!r}: unsupported format_version (this fastnn reads {FORMAT_VERSION})")
+        meta = persistence.json_entry(arrays, "meta", path)
+        keys = {"layers", "mini_batch_size", "dtype", "fastnn_version", "epochs_done", "interrupted", "fit_params"}
+        if not isinstance(meta, dict) or set(meta) != keys:
+            raise ModelFileError(f"{path!r}: 'meta' must have the keys {sorted(keys)}")
+        try:
+            layers = [_layer_from_description(d) for d in meta["layers"]]
+            net = cls(layers, meta["mini_batch_size"], seed=0, dtype=meta["dtype"])
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ModelFileError(f"{path!r}: invalid network description in 'meta': {exc}") from exc
+        expected = {"format", "format_version", "meta", "rng_state", "history"}
+        expected |= {f"{k}_{l}" for k in "wb" for l in range(len(layers))}
+        if set(arrays) != expected:
+            raise ModelFileError(f"{path!r}: entries {sorted(set(arrays) ^ expected)} are missing or unexpected")
+        for l, layer in enumerate(layers):
+            for name, target in (("w", layer.w), ("b", layer.b)):
+                a = arrays[f"{name}_{l}"]
+                if a.shape != target.shape or a.dtype != net.dtype:
+                    raise ModelFileError(f"{path!r}: {name}_{l} has shape {a.shape} and dtype {a.dtype}, "
+                                         f"expected {target.shape} and {net.dtype.name}")
+                if not np.isfinite(a).all():
+                    raise ModelFileError(f"{path!r}: {name}_{l} contains NaN or infinity")
+                target[...] = a
+        net.rng = persistence.rng_from_state(persistence.json_entry(arrays, "rng_state", path), path)
+        try:
+            net.history_ = training.check_history(persistence.json_entry(arrays, "history", path))
+        except ValueError as exc:
+            raise ModelFileError(f"{path!r}: invalid 'history' ({exc})") from exc
+        done = meta["epochs_done"]
+        if isinstance(done, bool) or not isinstance(done, int) or done < len(net.history_["epoch"]):
+            raise ModelFileError(f"{path!r}: invalid epochs_done {done!r}")
+        if meta["fit_params"] is not None and not isinstance(meta["fit_params"], dict):
+            raise ModelFileError(f"{path!r}: 'fit_params' must be an object or null")
+        net.epochs_done_ = done
+        net.interrupted_ = bool(meta["interrupted"])
+        net.fit_params_ = meta["fit_params"]
+        return net

@@ -1,0 +1,837 @@
+"""Numba kernels for chapter 6's networks (``network3.py``): conv-pool, fully connected, softmax.
+
+Imported only by :mod:`fastnn.network3`; the sigmoid network of chapters 1-3
+(:mod:`fastnn.kernels.mlp`, :mod:`fastnn.kernels.tiled`) never loads or
+compiles this module.
+
+**Parameters.**  Every weight and bias lives in one flat buffer ``theta`` in
+the book's order (``Network.params``: ``w`` then ``b`` of each layer), each
+array row-major in the book's shape:
+
+* conv-pool layer: ``w`` of shape ``(F, C, fh, fw)``, read as an ``(F, Q)``
+  matrix with ``Q = C*fh*fw`` (``w[f, q]``, ``q = (c*fh + k)*fw + l``); ``b`` of
+  shape ``(F,)``;
+* fully connected and softmax layers: ``w`` of shape ``(n_in, n_out)``
+  (``x w``, as Theano's ``T.dot(inpt, w)``), ``b`` of shape ``(n_out,)``.
+
+**Layer table.**  ``spec[l]`` (int64) describes layer ``l`` with the field
+indices below (``KIND``, ``ACT``, ...); ``keep[l]`` is ``1 - p_dropout`` in
+theta's dtype.  One compiled signature serves every architecture.
+
+**The algorithm** is the book's: for every mini-batch, each sample's forward
+pass (the training path: dropout masks on the inputs of the fully connected
+and softmax layers, no rescaling) and backward pass use the parameters at the
+mini-batch's start; the per-sample gradients of ``-log a_y`` are summed, and
+``param -> param - eta * (sum / m + lmbda * w / num_training_batches)`` (the
+L2 term for weights only).  Inference (:func:`predict_proba`) scales ``x w``,
+not ``b``, by ``keep``.
+
+**Convolution** as Theano's ``conv2d`` (the filter is flipped):
+``z[f, i, j] = sum_{c,k,l} x[c, i+k, j+l] w[f, c, fh-1-k, fw-1-l]``.  The
+kernel gathers each output position's ``Q`` inputs, in the flipped order,
+into a row of ``cols`` (``cols[p, q] = x[c, i+fh-1-k, j+fw-1-l]`` with
+``p = i*OW + j``; an explicit copy loop), so that ``z[f, p] = sum_q w[f, q]
+cols[p, q]``: dot products over the contiguous index ``q``, computed 2 filters
+x 4 positions at a time (8 running sums).  A layer with few inputs per output
+(``Q < DIRECT_MAX_Q``, such as the first layer's 1x5x5) convolves directly
+instead, one filter at a time, each weight one long contiguous update of the
+output (:func:`conv_direct`), and gathers ``cols`` only for its backward pass.
+
+**Threads.**  :func:`sgd_chunk_threads` and :func:`predict_proba_threads` run
+the independent per-sample forward passes in parallel; the gradients are still
+summed sample by sample in order by one thread, so every result is
+bit-identical to the serial kernels' for any thread count.
+
+**Max-pooling** over ``ph x pw`` blocks, ignoring rows and columns that do
+not fill a block.  The forward pass records each block's argmax: its *first*
+maximum in row-major order, which receives the block's whole gradient (tie
+rule; Theano gives the gradient to every tied element, PyTorch to one).
+
+**Backward** (the chain rule through ``a = f(pooled + b)``), for one sample,
+with ``delta = dC/d(pooled + b)``:
+
+* ``dC/db[f] = sum_{pi,pj} delta[f, pi, pj]``;
+* pooling routes ``delta[f, pi, pj]`` to ``g[f, p*]``, ``p*`` the block's argmax
+  (all other ``g`` are 0, so only pooled positions are visited);
+* ``dC/dw[f, q] = sum_p g[f, p] cols[p, q]`` (the input correlated with
+  ``g``; the flip is in ``cols``);
+* ``dC/dx``: ``dcols[p, q] = sum_f g[f, p] w[f, q]``, scattered back to
+  ``x[c, i+fh-1-k, j+fw-1-l]`` (the full convolution of ``g`` with ``w``).
+
+Fully connected / softmax: ``dC/db = delta``, ``dC/dw[k, j] = x_k delta_j``
+(``x`` after the mask), ``dC/dx_k = mask_k sum_j w[k, j] delta_j``; the
+previous layer's delta is that times ``f'`` written with its output
+(sigmoid ``a(1-a)``, tanh ``1-a^2``, ReLU ``[a > 0]``, linear 1).  The softmax
+with the log-likelihood cost gives ``delta = a - onehot(y)``.
+
+All constants are made in theta's dtype (``zero_like`` / ``one_like``), so
+float32 stays float32; loops compile with fastmath's ``reassoc``/``contract``
+(not ``nnan``/``ninf``) so the dot products vectorise.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .activations import one_like, sigmoid, zero_like
+
+__all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
+           "conv_direct", "pool_filter", "conv_pool_forward", "dense_forward", "forward_sample",
+           "conv_pool_backward", "dense_backward", "backward_sample", "record_metrics", "accumulate_gradient",
+           "batch_buffers", "forward_convs", "dense_forward_batch", "dense_backward_batch",
+           "batch_forward_dense", "batch_backward", "batch_gradient", "apply_step", "sgd_chunk",
+           "predict_block", "predict_proba", "sgd_chunk_threads", "predict_proba_threads",
+           "FASTMATH", "NSPEC", "DIRECT_MAX_Q", "INFER_BLOCK", "TRAIN_BLOCK"]
+
+FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
+"""LLVM flags: vectorised sums and FMA, NaN/inf semantics kept."""
+
+# layer kinds and activations (codes in the layer table)
+CONV, FC, SOFTMAX = 0, 1, 2
+SIGMOID, TANH, RELU, LINEAR = 0, 1, 2, 3
+
+# fields of a row of the layer table
+KIND, ACT, C, H, W, F, FH, FW, PH, PW, OH, OW, PHN, PWN, N_IN, N_OUT, W_OFF, B_OFF, IN_OFF, OUT_OFF, \
+    MASK_OFF, ARG_OFF, COLS_OFF = range(23)
+NSPEC = 23
+"""Columns of the layer table.  ``OH, OW``: conv output size; ``PHN, PWN``: pooled size;
+``N_IN, N_OUT``: values per sample in and out; ``IN_OFF, OUT_OFF``: where they sit in a
+sample's activation buffer; ``MASK_OFF``: the layer's columns in the mask rows (-1: no
+dropout); ``ARG_OFF``: the conv layer's argmax records in a sample's argmax buffer;
+``COLS_OFF``: its gathered inputs in a sample's ``cols`` buffer (kept from the forward pass
+for the backward pass)."""
+
+
+# --------------------------------------------------------------------------- activations
+@njit(cache=True)
+def activate(code, z):
+    """f(z) for activation ``code`` (sigmoid is the overflow-free one of chapter 1)."""
+    if code == SIGMOID:
+        return sigmoid(z)
+    if code == TANH:
+        return math.tanh(z)
+    if code == RELU:
+        return z if z > zero_like(z) else zero_like(z)
+    return z
+
+
+@njit(cache=True)
+def derivative_from_output(code, a):
+    """f'(z) from a = f(z): sigmoid a(1-a), tanh 1-a^2, ReLU 1 if a > 0 else 0, linear 1."""
+    one = one_like(a)
+    if code == SIGMOID:
+        return a * (one - a)
+    if code == TANH:
+        return one - a * a
+    if code == RELU:
+        return one if a > zero_like(a) else zero_like(a)
+    return one
+
+
+# --------------------------------------------------------------------------- sizes of buffers
+@njit(cache=True)
+def buffer_sizes(spec):
+    """Lengths of the per-sample buffers: activations, argmax records, cols (all conv layers),
+    dcols (the largest conv layer), the widest vector."""
+    last = spec.shape[0] - 1
+    act_len = spec[last, OUT_OFF] + spec[last, N_OUT]
+    arg_len = 0
+    cols_len = 1
+    dcols_len = 1
+    widest = 1
+    for l in range(spec.shape[0]):
+        widest = max(widest, spec[l, N_IN], spec[l, N_OUT])
+        if spec[l, KIND] == CONV:
+            arg_len = max(arg_len, spec[l, ARG_OFF] + spec[l, N_OUT])
+            size = spec[l, OH] * spec[l, OW] * spec[l, C] * spec[l, FH] * spec[l, FW]
+            cols_len = max(cols_len, spec[l, COLS_OFF] + size)
+            dcols_len = max(dcols_len, size)
+            widest = max(widest, spec[l, F] * spec[l, OH] * spec[l, OW],
+                         (spec[l, OH] - 1) * spec[l, W] + spec[l, OW])  # conv_direct's span
+    return act_len, arg_len, cols_len, dcols_len, widest
+
+
+# --------------------------------------------------------------------------- convolution
+@njit(cache=True)
+def im2col(src, x0, spec_l, cols):
+    """Gather the inputs of every output position, flipped: cols[p, q] = x[c, i+fh-1-k, j+fw-1-l].
+
+    ``src[x0:]`` holds the layer's input (C, H, W) row-major; p = i*OW + j,
+    q = (c*fh + k)*fw + l; ``cols`` starts at the layer's ``COLS_OFF``.  Loops
+    run over one input row at a time (a 1-D slice), the order that was fastest.
+    """
+    nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
+    fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
+    q_len = nc * fh * fw
+    c0 = spec_l[COLS_OFF]
+    for c in range(nc):
+        for k in range(fh):
+            q0 = (c * fh + k) * fw
+            for i in range(oh):
+                r0 = x0 + (c * nh + i + fh - 1 - k) * nw
+                srow = src[r0:r0 + nw]
+                for j in range(ow):
+                    d0 = c0 + (i * ow + j) * q_len + q0
+                    d = cols[d0:d0 + fw]
+                    for l in range(fw):
+                        d[l] = srow[j + fw - 1 - l]
+
+
+@njit(cache=True)
+def col2im_add(dcols, spec_l, dx):
+    """dx[c, i+fh-1-k, j+fw-1-l] = sum of the dcols[p, q] gathered from there (the adjoint of
+    :func:`im2col`; ``dcols`` starts at 0, ``dx`` is overwritten)."""
+    nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
+    fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
+    q_len = nc * fh * fw
+    for i in range(nc * nh * nw):
+        dx[i] = zero_like(dx[0])
+    for c in range(nc):
+        for k in range(fh):
+            q0 = (c * fh + k) * fw
+            for i in range(oh):
+                r0 = (c * nh + i + fh - 1 - k) * nw
+                drow = dx[r0:r0 + nw]
+                for j in range(ow):
+                    d0 = (i * ow + j) * q_len + q0
+                    d = dcols[d0:d0 + fw]
+                    for l in range(fw):
+                        drow[j + fw - 1 - l] += d[l]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dot_rows(a, a0, m_rows, b, n_rows, k_len, out, ldo):
+    """out[m*ldo + n] = sum_k a[a0 + m*k_len + k] * b[n*k_len + k] for m < m_rows, n < n_rows.
+
+    Register block of 2 rows of ``a`` x 4 rows of ``b`` (8 running sums); each
+    inner loop runs over the contiguous index ``k`` of 1-D slices, so it vectorises.
+    """
+    zero = zero_like(a[0])
+    m = 0
+    while m < m_rows:
+        two = m + 1 < m_rows
+        r0 = a[a0 + m * k_len:a0 + (m + 1) * k_len]
+        r1 = a[a0 + (m + 1) * k_len:a0 + (m + 2) * k_len] if two else r0
+        n = 0
+        while n + 4 <= n_rows:
+            c0 = b[n * k_len:(n + 1) * k_len]
+            c1 = b[(n + 1) * k_len:(n + 2) * k_len]
+            c2 = b[(n + 2) * k_len:(n + 3) * k_len]
+            c3 = b[(n + 3) * k_len:(n + 4) * k_len]
+            s00 = zero
+            s01 = zero
+            s02 = zero
+            s03 = zero
+            s10 = zero
+            s11 = zero
+            s12 = zero
+            s13 = zero
+            for k in range(k_len):
+                x0 = r0[k]
+                x1 = r1[k]
+                s00 += x0 * c0[k]
+                s01 += x0 * c1[k]
+                s02 += x0 * c2[k]
+                s03 += x0 * c3[k]
+                s10 += x1 * c0[k]
+                s11 += x1 * c1[k]
+                s12 += x1 * c2[k]
+                s13 += x1 * c3[k]
+            out[m * ldo + n] = s00
+            out[m * ldo + n + 1] = s01
+            out[m * ldo + n + 2] = s02
+            out[m * ldo + n + 3] = s03
+            if two:
+                out[(m + 1) * ldo + n] = s10
+                out[(m + 1) * ldo + n + 1] = s11
+                out[(m + 1) * ldo + n + 2] = s12
+                out[(m + 1) * ldo + n + 3] = s13
+            n += 4
+        while n < n_rows:
+            c0 = b[n * k_len:(n + 1) * k_len]
+            s00 = zero
+            s10 = zero
+            for k in range(k_len):
+                s00 += r0[k] * c0[k]
+                s10 += r1[k] * c0[k]
+            out[m * ldo + n] = s00
+            if two:
+                out[(m + 1) * ldo + n] = s10
+            n += 1
+        m += 2
+
+
+DIRECT_MAX_Q = 64
+"""Conv layers with fewer than this many inputs per output (``C*fh*fw``; the first layer's
+1x5x5 = 25) compute the convolution directly from the image (:func:`conv_direct`): dot
+products that short do not vectorise well."""
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def conv_direct(theta, spec_l, src, f, zf):
+    """Filter f's output z[f, i, j] = sum_{c,k,l} w[f, c, k, l] x[c, i+fh-1-k, j+fw-1-l] into ``zf``.
+
+    ``zf`` is written with the input's row stride W (``zf[i*W + j]``; the columns
+    j >= OW are computed and ignored), so that each weight is one long update over
+    a contiguous run of the image: ``zf[t] += w * x[c, fh-1-k, fw-1-l + t]`` for
+    t < (OH-1)*W + OW.
+    """
+    nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
+    fh, fw, oh, ow = spec_l[FH], spec_l[FW], spec_l[OH], spec_l[OW]
+    x0, w0 = spec_l[IN_OFF], spec_l[W_OFF]
+    span = (oh - 1) * nw + ow
+    zero = zero_like(theta[0])
+    z = zf[:span]
+    for t in range(span):
+        z[t] = zero
+    for c in range(nc):
+        for k in range(fh):
+            for l in range(fw):
+                wv = theta[w0 + ((f * nc + c) * fh + k) * fw + l]
+                r0 = x0 + (c * nh + fh - 1 - k) * nw + fw - 1 - l
+                x = src[r0:r0 + span]
+                for t in range(span):
+                    z[t] += wv * x[t]
+
+
+@njit(cache=True)
+def pool_filter(theta, spec_l, f, zf, stride, act, args):
+    """Max-pool filter f's convolution output (``zf[i*stride + j]``), add b[f], apply the activation.
+
+    Writes a = f(pooled + b) at ``act[OUT_OFF:]`` and each block's argmax p* = i*OW + j
+    (its first maximum in row-major order: the comparison is strict) at ``args[ARG_OFF:]``.
+    """
+    ow, ph, pw = spec_l[OW], spec_l[PH], spec_l[PW]
+    phn, pwn = spec_l[PHN], spec_l[PWN]
+    out0, arg0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[ACT]
+    bias = theta[spec_l[B_OFF] + f]
+    for pi in range(phn):
+        for pj in range(pwn):
+            best_i = pi * ph
+            best_j = pj * pw
+            best = zf[best_i * stride + best_j]
+            for u in range(ph):
+                for v in range(pw):
+                    i = pi * ph + u
+                    j = pj * pw + v
+                    val = zf[i * stride + j]
+                    # strict and branch-free (selects, no mispredicted jumps): ties keep the first
+                    better = val > best
+                    best_i = i if better else best_i
+                    best_j = j if better else best_j
+                    best = val if better else best
+            o = (f * phn + pi) * pwn + pj
+            args[arg0 + o] = best_i * ow + best_j
+            act[out0 + o] = activate(code, best + bias)
+
+
+@njit(cache=True)
+def conv_pool_forward(theta, spec_l, act, cols, zc, args):
+    """Conv (Theano's flipped 'valid' convolution), max-pool with argmax record, bias, activation.
+
+    Reads the input at ``act[IN_OFF:]``, writes a = f(pooled + b) at ``act[OUT_OFF:]``
+    and the argmax p* = i*OW + j of every pooled element at ``args[ARG_OFF:]``.
+    Layers with few inputs per output (``C*fh*fw < DIRECT_MAX_Q``) convolve directly,
+    one filter at a time, each pooled at once (a small working set); the others gather
+    their inputs into ``cols`` (kept for the backward pass) and compute all filters'
+    dot products.
+    """
+    nf = spec_l[F]
+    q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
+    p_len = spec_l[OH] * spec_l[OW]
+    if q_len < DIRECT_MAX_Q:
+        for f in range(nf):
+            conv_direct(theta, spec_l, act, f, zc)
+            pool_filter(theta, spec_l, f, zc, spec_l[W], act, args)
+        return
+    im2col(act, spec_l[IN_OFF], spec_l, cols)
+    # z[f, p] = sum_q w[f, q] cols[p, q]
+    c0 = spec_l[COLS_OFF]
+    dot_rows(theta, spec_l[W_OFF], nf, cols[c0:c0 + p_len * q_len], p_len, q_len, zc, p_len)
+    for f in range(nf):
+        pool_filter(theta, spec_l, f, zc[f * p_len:(f + 1) * p_len], spec_l[OW], act, args)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_forward(theta, spec_l, act, masks, mrow, scale, xd, z):
+    """a = f(scale * (x w) + b) of a fully connected or softmax layer (f = softmax for the latter).
+
+    ``x`` is the layer's input times its dropout mask row ``masks[mrow]`` when
+    ``mrow >= 0`` and the layer has one (training); ``scale`` is 1 in training
+    and ``keep = 1 - p_dropout`` at inference.
+    """
+    n_in, n_out = spec_l[N_IN], spec_l[N_OUT]
+    in0, out0, w0, b0 = spec_l[IN_OFF], spec_l[OUT_OFF], spec_l[W_OFF], spec_l[B_OFF]
+    zero = zero_like(theta[0])
+    m0 = spec_l[MASK_OFF]
+    for k in range(n_in):
+        xd[k] = act[in0 + k]
+        if mrow >= 0 and m0 >= 0 and masks[mrow, m0 + k] == 0:
+            xd[k] = zero
+    for j in range(n_out):
+        z[j] = zero
+    # z_j = sum_k x_k w_kj, as row updates over the contiguous j
+    for k in range(n_in):
+        xk = xd[k]
+        if xk != zero:
+            row = theta[w0 + k * n_out:w0 + (k + 1) * n_out]
+            for j in range(n_out):
+                z[j] += xk * row[j]
+    for j in range(n_out):
+        z[j] = scale * z[j] + theta[b0 + j]
+    if spec_l[KIND] == SOFTMAX:
+        top = z[0]
+        for j in range(n_out):
+            top = max(top, z[j])
+        total = zero
+        for j in range(n_out):
+            e = math.exp(z[j] - top)
+            act[out0 + j] = e
+            total += e
+        for j in range(n_out):
+            act[out0 + j] = act[out0 + j] / total
+    else:
+        code = spec_l[ACT]
+        for j in range(n_out):
+            act[out0 + j] = activate(code, z[j])
+
+
+@njit(cache=True)
+def forward_sample(theta, spec, keep, x, act, args, masks, mrow, train, cols, zc, xd, z):
+    """One sample's forward pass through every layer (training path if ``train``)."""
+    one = one_like(theta[0])
+    for k in range(x.shape[0]):
+        act[k] = x[k]
+    for l in range(spec.shape[0]):
+        if spec[l, KIND] == CONV:
+            conv_pool_forward(theta, spec[l], act, cols, zc, args)
+        else:
+            dense_forward(theta, spec[l], act, masks, mrow if train else -1,
+                          one if train else keep[l], xd, z)
+
+
+# --------------------------------------------------------------------------- backward
+@njit(cache=True, fastmath=FASTMATH)
+def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcols, need_dx):
+    """Add one sample's dC/dw, dC/db of a conv-pool layer to ``nabla``; dC/dx into ``dprev``.
+
+    ``delta[f*PHN*PWN + o]`` is dC/d(pooled + b).  Only each block's argmax
+    p* receives gradient: dw[f, :] += delta * cols[p*, :] (BP4's analogue),
+    dcols[p*, :] += delta * w[f, :] (BP2's), then dcols is scattered to dx.
+    """
+    nf, phn, pwn = spec_l[F], spec_l[PHN], spec_l[PWN]
+    q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
+    p_len = spec_l[OH] * spec_l[OW]
+    w0, b0, arg0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF]
+    zero = zero_like(theta[0])
+    c0 = spec_l[COLS_OFF]
+    if q_len < DIRECT_MAX_Q:  # gathered here: the forward pass convolved directly
+        im2col(act, spec_l[IN_OFF], spec_l, cols)
+    if need_dx:
+        for i in range(p_len * q_len):
+            dcols[i] = zero
+    for f in range(nf):
+        wrow = theta[w0 + f * q_len:w0 + (f + 1) * q_len]
+        grow = nabla[w0 + f * q_len:w0 + (f + 1) * q_len]
+        for o in range(phn * pwn):
+            d = delta[f * phn * pwn + o]
+            if d == zero:
+                continue
+            nabla[b0 + f] += d
+            p = args[arg0 + f * phn * pwn + o]
+            crow = cols[c0 + p * q_len:c0 + (p + 1) * q_len]
+            for q in range(q_len):
+                grow[q] += d * crow[q]
+            if need_dx:
+                drow = dcols[p * q_len:(p + 1) * q_len]
+                for q in range(q_len):
+                    drow[q] += d * wrow[q]
+    if need_dx:
+        col2im_add(dcols, spec_l, dprev)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_backward(theta, spec_l, act, masks, mrow, delta, dprev, nabla, need_dx):
+    """Add one sample's dC/dw = x delta^T and dC/db = delta of a dense layer; dC/dx into ``dprev``.
+
+    ``x`` is the layer's input after the dropout mask; dC/dx_k = mask_k sum_j w_kj delta_j.
+    """
+    n_in, n_out = spec_l[N_IN], spec_l[N_OUT]
+    in0, w0, b0, m0 = spec_l[IN_OFF], spec_l[W_OFF], spec_l[B_OFF], spec_l[MASK_OFF]
+    zero = zero_like(theta[0])
+    d = delta[:n_out]
+    for j in range(n_out):
+        nabla[b0 + j] += d[j]
+    for k in range(n_in):
+        dropped = m0 >= 0 and masks[mrow, m0 + k] == 0
+        if dropped:
+            if need_dx:
+                dprev[k] = zero
+            continue
+        xk = act[in0 + k]
+        grow = nabla[w0 + k * n_out:w0 + (k + 1) * n_out]
+        if xk != zero:
+            for j in range(n_out):
+                grow[j] += xk * d[j]
+        if need_dx:
+            wrow = theta[w0 + k * n_out:w0 + (k + 1) * n_out]
+            s = zero
+            for j in range(n_out):
+                s += wrow[j] * d[j]
+            dprev[k] = s
+
+
+@njit(cache=True)
+def backward_sample(theta, spec, act, args, masks, mrow, label, delta, dprev, nabla, cols, dcols):
+    """Add one sample's gradient of -log a_label to ``nabla`` (its forward pass is in ``act``)."""
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    one = one_like(theta[0])
+    # softmax with the log-likelihood cost: dC/dz_j = a_j - [j == label]
+    for j in range(spec[last, N_OUT]):
+        delta[j] = act[out0 + j]
+    delta[label] -= one
+    for l in range(last, -1, -1):
+        need_dx = l > 0
+        if spec[l, KIND] == CONV:
+            conv_pool_backward(theta, spec[l], act, args, delta, dprev, nabla, cols, dcols, need_dx)
+        else:
+            dense_backward(theta, spec[l], act, masks, mrow, delta, dprev, nabla, need_dx)
+        if not need_dx:
+            break
+        # delta of layer l-1: dC/da times f'(z) written with a (the layer's input is its output)
+        code = spec[l - 1, ACT]
+        in0 = spec[l, IN_OFF]
+        for k in range(spec[l, N_IN]):
+            delta[k] = dprev[k] * derivative_from_output(code, act[in0 + k])
+
+
+# --------------------------------------------------------------------------- training
+@njit(cache=True)
+def _scratch(theta, spec):
+    act_len, arg_len, cols_len, dcols_len, widest = buffer_sizes(spec)
+    act = np.empty(act_len, dtype=theta.dtype)
+    args = np.zeros(max(arg_len, 1), dtype=np.int64)
+    cols = np.empty(cols_len, dtype=theta.dtype)
+    dcols = np.empty(dcols_len, dtype=theta.dtype)
+    zc = np.empty(widest, dtype=theta.dtype)
+    xd = np.empty(widest, dtype=theta.dtype)
+    z = np.empty(widest, dtype=theta.dtype)
+    delta = np.empty(widest, dtype=theta.dtype)
+    dprev = np.empty(widest, dtype=theta.dtype)
+    return act, args, cols, dcols, zc, xd, z, delta, dprev
+
+
+@njit(cache=True)
+def record_metrics(spec, act, label, metrics):
+    """If ``metrics`` has 2 entries, add this sample's cost -log a_label and whether it
+    was classified correctly (its training-path output in ``act``) to them."""
+    if metrics.shape[0] != 2:
+        return
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    best = 0
+    for j in range(spec[last, N_OUT]):
+        if act[out0 + j] > act[out0 + best]:
+            best = j
+    metrics[0] += -math.log(act[out0 + label])
+    metrics[1] += 1.0 if best == label else 0.0
+
+
+@njit(cache=True)
+def accumulate_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metrics):
+    """Add the gradients of -log a_y of the samples ``X[rows]`` to ``nabla`` (no step).
+
+    ``masks[first + s]`` is the dropout mask row of ``rows[s]`` (1 keeps an
+    input, 0 drops it; not read by layers without dropout).  ``metrics``: see
+    :func:`record_metrics`.  The plain version: one sample at a time through
+    every layer (:func:`forward_sample`, :func:`backward_sample`);
+    :func:`batch_gradient` computes the same numbers, bit for bit, faster.
+    """
+    act, args, cols, dcols, zc, xd, z, delta, dprev = _scratch(theta, spec)
+    for s in range(rows.shape[0]):
+        i = rows[s]
+        forward_sample(theta, spec, keep, X[i], act, args, masks, first + s, True, cols, zc, xd, z)
+        record_metrics(spec, act, y[i], metrics)
+        backward_sample(theta, spec, act, args, masks, first + s, y[i], delta, dprev, nabla, cols, dcols)
+
+
+# --------------------------------------------------------------------------- whole mini-batches
+# The fully connected layers' weights (1.6 million in the chapter's dropout network, more than
+# any cache) are read once per mini-batch instead of once per sample: their forward and backward
+# passes run over all the mini-batch's samples for each weight row.  Every gradient element still
+# receives the samples' terms in sample order, so the results equal the per-sample kernels' bit
+# for bit.  The network's layers are conv-pool layers first, then dense ones (the API checks it).
+
+@njit(cache=True)
+def batch_buffers(theta, spec, m):
+    """Buffers of ``m`` samples' passes: one row per sample (and one ``dcols`` for all)."""
+    act_len, arg_len, cols_len, dcols_len, widest = buffer_sizes(spec)
+    act = np.empty((m, act_len), dtype=theta.dtype)
+    args = np.zeros((m, max(arg_len, 1)), dtype=np.int64)
+    cols = np.empty((m, cols_len), dtype=theta.dtype)
+    zc = np.empty((m, widest), dtype=theta.dtype)
+    xd = np.empty((m, widest), dtype=theta.dtype)
+    z = np.empty((m, widest), dtype=theta.dtype)
+    delta = np.empty((m, widest), dtype=theta.dtype)
+    dprev = np.empty((m, widest), dtype=theta.dtype)
+    dcols = np.empty(dcols_len, dtype=theta.dtype)
+    return act, args, cols, zc, xd, z, delta, dprev, dcols
+
+
+@njit(cache=True)
+def forward_convs(theta, spec, x, act, args, cols, zc):
+    """One sample's input copied into ``act``, then its passes through the leading conv layers."""
+    for k in range(x.shape[0]):
+        act[k] = x[k]
+    for l in range(spec.shape[0]):
+        if spec[l, KIND] != CONV:
+            break
+        conv_pool_forward(theta, spec[l], act, cols, zc, args)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_forward_batch(theta, spec_l, act, n, masks, first, train, scale, xd, z):
+    """:func:`dense_forward` for the ``n`` samples of the rows of ``act``, each weight row once.
+
+    z_sj = scale * sum_k x_sk w_kj + b_j: for each row ``w[k, :]``, every sample's
+    running sums are updated (row updates over the contiguous ``j``).
+    """
+    n_in, n_out = spec_l[N_IN], spec_l[N_OUT]
+    in0, out0, w0, b0, m0 = spec_l[IN_OFF], spec_l[OUT_OFF], spec_l[W_OFF], spec_l[B_OFF], spec_l[MASK_OFF]
+    zero = zero_like(theta[0])
+    for s in range(n):
+        for k in range(n_in):
+            xd[s, k] = act[s, in0 + k]
+            if train and m0 >= 0 and masks[first + s, m0 + k] == 0:
+                xd[s, k] = zero
+        for j in range(n_out):
+            z[s, j] = zero
+    for k in range(n_in):
+        row = theta[w0 + k * n_out:w0 + (k + 1) * n_out]
+        for s in range(n):
+            xk = xd[s, k]
+            if xk != zero:
+                zs = z[s, :n_out]
+                for j in range(n_out):
+                    zs[j] += xk * row[j]
+    code = spec_l[ACT]
+    for s in range(n):
+        for j in range(n_out):
+            z[s, j] = scale * z[s, j] + theta[b0 + j]
+        if spec_l[KIND] == SOFTMAX:
+            top = z[s, 0]
+            for j in range(n_out):
+                top = max(top, z[s, j])
+            total = zero
+            for j in range(n_out):
+                e = math.exp(z[s, j] - top)
+                act[s, out0 + j] = e
+                total += e
+            for j in range(n_out):
+                act[s, out0 + j] = act[s, out0 + j] / total
+        else:
+            for j in range(n_out):
+                act[s, out0 + j] = activate(code, z[s, j])
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_backward_batch(theta, spec_l, act, n, masks, first, delta, dprev, nabla, need_dx):
+    """:func:`dense_backward` for ``n`` samples: each row ``w[k, :]`` and its gradient row
+    are visited once, and every sample's terms added to them in sample order."""
+    n_in, n_out = spec_l[N_IN], spec_l[N_OUT]
+    in0, w0, b0, m0 = spec_l[IN_OFF], spec_l[W_OFF], spec_l[B_OFF], spec_l[MASK_OFF]
+    zero = zero_like(theta[0])
+    for s in range(n):
+        for j in range(n_out):
+            nabla[b0 + j] += delta[s, j]
+    for k in range(n_in):
+        grow = nabla[w0 + k * n_out:w0 + (k + 1) * n_out]
+        wrow = theta[w0 + k * n_out:w0 + (k + 1) * n_out]
+        for s in range(n):
+            d = delta[s, :n_out]
+            if m0 >= 0 and masks[first + s, m0 + k] == 0:
+                if need_dx:
+                    dprev[s, k] = zero
+                continue
+            xk = act[s, in0 + k]
+            if xk != zero:
+                for j in range(n_out):
+                    grow[j] += xk * d[j]
+            if need_dx:
+                acc = zero
+                for j in range(n_out):
+                    acc += wrow[j] * d[j]
+                dprev[s, k] = acc
+
+
+@njit(cache=True)
+def batch_forward_dense(theta, spec, keep, act, n, masks, first, train, xd, z):
+    """The dense layers' passes of ``n`` samples whose conv layers are done (:func:`forward_convs`)."""
+    one = one_like(theta[0])
+    for l in range(spec.shape[0]):
+        if spec[l, KIND] != CONV:
+            dense_forward_batch(theta, spec[l], act, n, masks, first, train, one if train else keep[l], xd, z)
+
+
+@njit(cache=True)
+def batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dprev, nabla, cols, dcols):
+    """Add the gradients of -log a_y of ``n`` samples (forward passes in ``act``) to ``nabla``.
+
+    Dense layers for all samples at once; conv layers sample by sample.
+    """
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    one = one_like(theta[0])
+    for s in range(n):
+        for j in range(spec[last, N_OUT]):
+            delta[s, j] = act[s, out0 + j]  # softmax + log-likelihood: a_j - [j == y]
+        delta[s, y[rows[s]]] -= one
+    for l in range(last, -1, -1):
+        need_dx = l > 0
+        if spec[l, KIND] == CONV:
+            for s in range(n):
+                conv_pool_backward(theta, spec[l], act[s], args[s], delta[s], dprev[s], nabla, cols[s], dcols,
+                                   need_dx)
+        else:
+            dense_backward_batch(theta, spec[l], act, n, masks, first, delta, dprev, nabla, need_dx)
+        if not need_dx:
+            break
+        code = spec[l - 1, ACT]
+        in0 = spec[l, IN_OFF]
+        for s in range(n):
+            for k in range(spec[l, N_IN]):
+                delta[s, k] = dprev[s, k] * derivative_from_output(code, act[s, in0 + k])
+
+
+@njit(cache=True)
+def batch_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metrics, bufs):
+    """:func:`accumulate_gradient` (same numbers, bit for bit) with the dense layers batched.
+
+    ``bufs``: :func:`batch_buffers` for at least ``len(rows)`` samples.
+    """
+    act, args, cols, zc, xd, z, delta, dprev, dcols = bufs
+    n = rows.shape[0]
+    for s in range(n):
+        forward_convs(theta, spec, X[rows[s]], act[s], args[s], cols[s], zc[s])
+    batch_forward_dense(theta, spec, keep, act, n, masks, first, True, xd, z)
+    for s in range(n):
+        record_metrics(spec, act[s], y[rows[s]], metrics)
+    batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dprev, nabla, cols, dcols)
+
+
+@njit(cache=True)
+def apply_step(theta, nabla, spec, rate, decay_rate):
+    """param -> param - eta * grad, then clear ``nabla``.
+
+    grad = nabla / m (+ lmbda * w / num_training_batches for weights):
+    w -> w - decay_rate * w - rate * nabla_w with rate = eta / m and
+    decay_rate = eta * lmbda / num_training_batches; b -> b - rate * nabla_b.
+    """
+    for l in range(spec.shape[0]):
+        w0 = spec[l, W_OFF]
+        b0 = spec[l, B_OFF]
+        for i in range(w0, b0):
+            theta[i] = theta[i] - (decay_rate * theta[i] + rate * nabla[i])
+            nabla[i] = 0
+        stop = spec[l + 1, W_OFF] if l + 1 < spec.shape[0] else theta.shape[0]
+        for i in range(b0, stop):
+            theta[i] = theta[i] - rate * nabla[i]
+            nabla[i] = 0
+
+
+TRAIN_BLOCK = 10
+"""Samples of a mini-batch passed through the layers together (a larger mini-batch is done in
+blocks of this many, in order, which gives the same sums): the dense layers' weights are read
+once per block, and the block's gathered conv inputs (~370 kB per sample for the chapter's net)
+stay in the caches.  With 100 samples at once an epoch was 1.5x slower."""
+
+
+@njit(cache=True)
+def sgd_chunk(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
+    """Train the whole mini-batches of ``rows`` (len a multiple of ``mini_batch_size``) in one call.
+
+    Mini-batch ``k`` is ``rows[k*m:(k+1)*m]``; ``masks[s]`` goes with ``rows[s]``.
+    ``eta`` and ``decay_rate`` (= eta * lmbda / num_training_batches) are in
+    theta's dtype.  ``metrics``: see :func:`record_metrics`.
+    """
+    nabla = np.zeros_like(theta)
+    m = mini_batch_size
+    bufs = batch_buffers(theta, spec, min(m, TRAIN_BLOCK))
+    rate = eta / theta.dtype.type(m)
+    for start in range(0, rows.shape[0] - m + 1, m):
+        for b in range(start, start + m, TRAIN_BLOCK):
+            stop = min(b + TRAIN_BLOCK, start + m)
+            batch_gradient(theta, spec, keep, X, y, rows[b:stop], masks, b, nabla, metrics, bufs)
+        apply_step(theta, nabla, spec, rate, decay_rate)
+
+
+
+INFER_BLOCK = 10
+"""Rows per block of inference: the dense layers' weights are read once per block (as
+``TRAIN_BLOCK``)."""
+
+
+@njit(cache=True)
+def predict_block(theta, spec, keep, X, start, stop, out, bufs):
+    """Inference of rows ``start:stop`` (at most the buffers' rows) into ``out``."""
+    act, args, cols, zc, xd, z, delta, dprev, dcols = bufs
+    last = spec.shape[0] - 1
+    out0 = spec[last, OUT_OFF]
+    no_masks = np.zeros((1, 1), dtype=np.uint8)
+    n = stop - start
+    for s in range(n):
+        forward_convs(theta, spec, X[start + s], act[s], args[s], cols[s], zc[s])
+    batch_forward_dense(theta, spec, keep, act, n, no_masks, 0, False, xd, z)
+    for s in range(n):
+        for j in range(out.shape[1]):
+            out[start + s, j] = act[s, out0 + j]
+
+
+@njit(cache=True)
+def predict_proba(theta, spec, keep, X, out):
+    """Inference: the softmax outputs of every row of ``X`` into ``out`` (n, n_classes)."""
+    bufs = batch_buffers(theta, spec, INFER_BLOCK)
+    for start in range(0, X.shape[0], INFER_BLOCK):
+        predict_block(theta, spec, keep, X, start, min(start + INFER_BLOCK, X.shape[0]), out, bufs)
+
+
+# --------------------------------------------------------------------------- threads
+# The same computations with the independent per-sample forward passes spread over threads.
+# Every sample's forward pass is the same code on the same numbers whichever thread runs it,
+# and the gradients are still summed sample by sample in order by one thread, so the results
+# are bit-identical to the serial kernels for any number of threads.
+
+@njit(cache=True, parallel=True)
+def sgd_chunk_threads(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
+    """:func:`sgd_chunk`, bit for bit, with each mini-batch's conv forward passes run in parallel.
+
+    The dense layers and the backward passes then run on one thread, as in
+    :func:`batch_gradient`.
+    """
+    m = mini_batch_size
+    act, args, cols, zc, xd, z, delta, dprev, dcols = batch_buffers(theta, spec, min(m, TRAIN_BLOCK))
+    nabla = np.zeros_like(theta)
+    rate = eta / theta.dtype.type(m)
+    for start in range(0, rows.shape[0] - m + 1, m):
+        for b in range(start, start + m, TRAIN_BLOCK):
+            block = rows[b:min(b + TRAIN_BLOCK, start + m)]
+            n = block.shape[0]
+            for s in prange(n):
+                forward_convs(theta, spec, X[block[s]], act[s], args[s], cols[s], zc[s])
+            batch_forward_dense(theta, spec, keep, act, n, masks, b, True, xd, z)
+            for s in range(n):
+                record_metrics(spec, act[s], y[block[s]], metrics)
+            batch_backward(theta, spec, act, args, n, masks, b, y, block, delta, dprev, nabla, cols, dcols)
+        apply_step(theta, nabla, spec, rate, decay_rate)
+
+
+@njit(cache=True, parallel=True)
+def predict_proba_threads(theta, spec, keep, X, out, blocks):
+    """:func:`predict_proba` over ``blocks`` contiguous ranges of rows in parallel (same results)."""
+    n = X.shape[0]
+    for b in prange(blocks):
+        bufs = batch_buffers(theta, spec, INFER_BLOCK)
+        stop = (b + 1) * n // blocks
+        for start in range(b * n // blocks, stop, INFER_BLOCK):
+            predict_block(theta, spec, keep, X, start, min(start + INFER_BLOCK, stop), out, bufs)
