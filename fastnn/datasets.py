@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fastnn._safe_pickle import PY3_GLOBALS
 from fastnn._validation import check_array, check_int, check_targets
 from fastnn.exceptions import UnsafePickleError
 
@@ -229,6 +230,7 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,  # written by NumPy 2.x
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
+    **PY3_GLOBALS,  # Python 3 pickles (protocols 0-2 and 5): guarded stand-ins, see _safe_pickle
 }
 
 
@@ -294,9 +296,12 @@ def load_mnist_pkl(path):
     with ``encoding="latin1"`` by an unpickler whose ``find_class`` only
     returns ``numpy.ndarray``, ``numpy.dtype`` and NumPy's ``_reconstruct``
     (under ``numpy.core.multiarray`` or ``numpy._core.multiarray``).
-    Pickles written by Python 3 with protocol 3 or 4 load too; protocol 5 and
-    Python-3 protocol 2 pickles need other globals (``_frombuffer``,
-    ``_codecs.encode``) and are rejected.
+    Pickles that Python 3 wrote with any protocol (0-5, e.g. a re-pickled
+    copy of the book's file) load too: the globals they add,
+    ``_codecs.encode``, ``bytes`` and NumPy's ``_frombuffer``, are replaced by
+    guarded stand-ins that only rebuild bytes and arrays (Latin-1 text to
+    bytes, ``bytes()`` with no argument, an array viewed from in-band bytes
+    with a dtype holding no objects) and refuse any other use.
 
     Parameters
     ----------
@@ -314,8 +319,10 @@ def load_mnist_pkl(path):
     FileNotFoundError
         If ``path`` does not exist.
     pickle.UnpicklingError
-        If the pickle asks for any other global (for example ``os.system``);
-        the message names it.  Nothing from the file is called.
+        If the pickle asks for any other global (for example ``os.system``),
+        or uses an allowed stand-in otherwise (``_codecs.encode`` with another
+        codec, for example); the message names it.  Nothing from the file is
+        called.  The exception is a :class:`fastnn.UnsafePickleError`.
     ValueError
         If the file is not a gzip-compressed pickle, or does not have the
         structure above (3-tuple of 2-tuples, 2-D float X, 1-D integer y of
