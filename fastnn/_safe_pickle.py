@@ -81,7 +81,8 @@ def frombuffer(*args):
     Returns
     -------
     ndarray
-        A writable array (copied from the pickle's bytes).
+        A writable array: a view of the pickle's ``bytearray``, or a copy of
+        its ``bytes``.
 
     Raises
     ------
@@ -97,8 +98,9 @@ def frombuffer(*args):
         if (type(buf) in (bytes, bytearray) and isinstance(dtype, np.dtype) and not dtype.hasobject
                 and type(shape) is tuple and all(type(n) is int and n >= 0 for n in shape)
                 and order in ("C", "F")):
-            flat = np.frombuffer(buf, dtype=dtype)
-            return flat.reshape(shape, order=order).copy(order=order)
+            flat = np.frombuffer(buf, dtype=dtype)  # a bytearray (what pickle gives) is writable
+            array = flat.reshape(shape, order=order)
+            return array if array.flags.writeable else array.copy(order=order)
     _refuse("numpy _frombuffer", args)
 
 

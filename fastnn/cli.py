@@ -13,6 +13,7 @@ from . import _compile
 from ._argtypes import parse_sizes
 from ._version import __version__
 from .bench import add_bench_parsers
+from .book_data_cli import add_parsers as add_book_data_parsers
 from .colorize_cli import add_colorize_parser
 from .demo import add_demo_parser
 from .sweep import add_sweep_parser
@@ -160,6 +161,7 @@ def build_parser():
     add_sweep_parser(sub)
     add_bench_parsers(sub)
     add_colorize_parser(sub)
+    add_book_data_parsers(sub)
     return parser
 
 
