@@ -13,25 +13,14 @@ One JSON line per epoch goes to ``--log`` (appended) and to stdout.
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 import numpy as np
 
+from fastnn.bench import cpu_model
 from fastnn.datasets import load_idx_dir
 from fastnn.rivals_conv import book_conv_spec, init_book_weights, train_conv_torch
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv=None):
@@ -59,7 +48,7 @@ def main(argv=None):
     base = {"mode": args.mode, "dtype": args.dtype, "mini_batch_size": args.mini_batch_size,
             "eta": args.eta, "lmbda": args.lmbda, "activation": args.activation,
             "threads": args.threads, "n_train": len(X), "n_test": len(X_te), "seed": args.seed,
-            "cpu": _cpu_name(), "cpus": os.cpu_count()}
+            "cpu": cpu_model(), "cpus": os.cpu_count()}
 
     def report(record):
         line = json.dumps({**base, **record, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
