@@ -25,11 +25,12 @@ What is computed, following the book's code:
 * **Batches**: rows ``i*m:(i+1)*m`` in order, no shuffling, leftover rows
   dropped; evaluation likewise in batches of ``m``.
 
-Two points where tied values make implementations differ: PyTorch's
-max-pool sends the gradient to one element of a window tied for the maximum
-(Theano sends it to every tied element), and ReLU is ``clamp(z, min=0)``, whose
-gradient at exactly ``z = 0`` is 1, as Theano's ``T.maximum(0.0, z)``.  Compare
-on inputs without such ties (see the chapter-6 data guide).
+Two points where tied values make implementations differ: PyTorch's CPU
+max-pool sends the gradient to the first element of a window (in row-major
+order) tied for the maximum, where Theano sends it to every tied element; and
+ReLU is ``clamp(z, min=0)``, whose gradient at exactly ``z = 0`` is 1, as
+Theano's ``T.maximum(0.0, z)``.  Compare on inputs without such ties (see the
+chapter-6 data guide).
 
 Layers are described by plain dicts (see :func:`book_conv_spec`), or taken
 from any objects with the book's layer attributes (:func:`spec_from_layers`).
