@@ -312,23 +312,25 @@ def bernoulli_masks(spec, mini_batch_size, seed=0, dtype="float64"):
     callable
         ``masks(step, layer_index)`` -> ``(mini_batch_size, n_in)`` array of
         0/1, or None for a layer without dropout.  Masks are drawn on first
-        request, in step order, so calling it step by step is reproducible.
+        request; steps must be asked for in increasing order (as training
+        does), and asking again within a step gives the same mask.
     """
     spec = check_spec(spec)
     dt = _dtype(dtype)
     rng = np.random.default_rng(seed)
-    drawn = {}
+    current = {"step": None, "masks": {}}
 
     def masks(step, layer_index):
         layer = spec[layer_index]
         p = layer.get("p_dropout", 0.0)
         if p == 0.0:
             return None
-        key = (step, layer_index)
-        if key not in drawn:
-            drawn.clear()  # masks are asked for once each, in order
-            drawn[key] = (rng.random((mini_batch_size, layer["n_in"])) < 1.0 - p).astype(dt)
-        return drawn[key]
+        if step != current["step"]:  # a new step: the previous step's masks are done with
+            current["step"], current["masks"] = step, {}
+        drawn = current["masks"]
+        if layer_index not in drawn:
+            drawn[layer_index] = (rng.random((mini_batch_size, layer["n_in"])) < 1.0 - p).astype(dt)
+        return drawn[layer_index]
 
     return masks
 
@@ -455,7 +457,9 @@ def forward_torch(spec, weights, X, mini_batch_size=None, dtype="float64"):
     dt = _dtype(dtype)
     params = _to_torch(spec, _check_weights(spec, weights, dt))
     X = _check_inputs(spec, X, dt)
-    step = mini_batch_size or max(len(X), 1)
+    if mini_batch_size is not None and int(mini_batch_size) < 1:
+        raise ValueError(f"mini_batch_size must be a positive int or None, got {mini_batch_size!r}")
+    step = int(mini_batch_size or max(len(X), 1))
     with torch.no_grad():
         return np.concatenate([_forward(spec, params, torch.from_numpy(X[s:s + step])).numpy()
                                for s in range(0, len(X), step)])

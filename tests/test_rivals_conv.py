@@ -191,6 +191,11 @@ def test_default_masks_are_seeded():
                          masks=lambda step, i: np.ones((3, spec[i]["n_in"])))["weights"]
     assert all(np.array_equal(p, q) for (p, _), (q, _) in zip(a, b))
     assert not np.array_equal(a[2][0], c[2][0])
+    masks = rivals_conv.bernoulli_masks(spec, 3, seed=1)
+    first = masks(0, 2)
+    assert masks(0, 2) is first and masks(0, 0) is None          # same step: same mask
+    assert set(np.unique(first)) <= {0.0, 1.0} and first.shape == (3, 9)
+    assert not np.array_equal(masks(1, 2), first)
 
 
 def test_book_spec_and_init():
@@ -266,6 +271,8 @@ def test_bad_training_arguments():
     with pytest.raises(ValueError, match=r"mask for layer 2 at step 0 has shape \(3, 5\)"):
         train_conv_torch(spec, weights, X, y, mini_batch_size=3, eta=0.1,
                          masks=lambda step, i: np.ones((3, 5)))
+    with pytest.raises(ValueError, match="mini_batch_size must be a positive int"):
+        forward_torch(spec, weights, X, mini_batch_size=0)
     with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32'"):
         train_conv_torch(spec, weights, X, y, mini_batch_size=3, eta=0.1, dtype="float16")
 
