@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fastnn._safe_pickle import PY3_GLOBALS
 from fastnn._validation import check_array, check_int, check_targets
 from fastnn.exceptions import UnsafePickleError
 
@@ -30,6 +31,8 @@ __all__ = [
     "train_test_digits",
     "to_book_format",
     "load_dataset",
+    "write_mnist_pkl",
+    "idx_to_mnist_pkl",
 ]
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -229,6 +232,7 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,  # written by NumPy 2.x
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
+    **PY3_GLOBALS,  # Python 3 pickles (protocols 0-2 and 5): guarded stand-ins, see _safe_pickle
 }
 
 
@@ -294,9 +298,12 @@ def load_mnist_pkl(path):
     with ``encoding="latin1"`` by an unpickler whose ``find_class`` only
     returns ``numpy.ndarray``, ``numpy.dtype`` and NumPy's ``_reconstruct``
     (under ``numpy.core.multiarray`` or ``numpy._core.multiarray``).
-    Pickles written by Python 3 with protocol 3 or 4 load too; protocol 5 and
-    Python-3 protocol 2 pickles need other globals (``_frombuffer``,
-    ``_codecs.encode``) and are rejected.
+    Pickles that Python 3 wrote with any protocol (0-5, e.g. a re-pickled
+    copy of the book's file) load too: the globals they add,
+    ``_codecs.encode``, ``bytes`` and NumPy's ``_frombuffer``, are replaced by
+    guarded stand-ins that only rebuild bytes and arrays (Latin-1 text to
+    bytes, ``bytes()`` with no argument, an array viewed from in-band bytes
+    with a dtype holding no objects) and refuse any other use.
 
     Parameters
     ----------
@@ -314,8 +321,10 @@ def load_mnist_pkl(path):
     FileNotFoundError
         If ``path`` does not exist.
     pickle.UnpicklingError
-        If the pickle asks for any other global (for example ``os.system``);
-        the message names it.  Nothing from the file is called.
+        If the pickle asks for any other global (for example ``os.system``),
+        or uses an allowed stand-in otherwise (``_codecs.encode`` with another
+        codec, for example); the message names it.  Nothing from the file is
+        called.  The exception is a :class:`fastnn.UnsafePickleError`.
     ValueError
         If the file is not a gzip-compressed pickle, or does not have the
         structure above (3-tuple of 2-tuples, 2-D float X, 1-D integer y of
@@ -520,3 +529,137 @@ def load_dataset(spec):
                                 f"IDX files, or a .pkl.gz file")
     raise ValueError(f"unsupported dataset file {str(spec)!r}: expected 'digits', a folder of "
                      f"IDX files, or a .pkl.gz file (for a single IDX pair use load_idx)")
+
+
+# --------------------------------------------------------------------------- writing mnist.pkl.gz
+# The book's scripts read ../data/mnist.pkl.gz; these write one from any IDX data set.
+
+BOOK_VALIDATION_SIZE = 10000
+"""Images the book's ``mnist.pkl.gz`` keeps for validation: the last 10,000 of the 60,000."""
+
+_PICKLE_PROTOCOLS = (2, 3, 4, 5)
+
+
+def _book_split(X, y, name, n_features=None):
+    """Checked float32/int64 copies of one ``(X, y)`` split for :func:`write_mnist_pkl`."""
+    X = check_array(X, f"{name} X", dtype=np.float32)
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} X has {X.shape[1]} features per sample but the training "
+                         f"split has {n_features}; every split needs the same image size")
+    if X.size and (X.min() < 0.0 or X.max() > 1.0):
+        raise ValueError(f"{name} X must hold pixel values in [0, 1] (the book's format), got "
+                         f"values in [{X.min():g}, {X.max():g}]; divide raw pixels by 255")
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{name} y must be a 1-D integer array of {X.shape[0]} labels, got "
+                         f"{_describe(y)}")
+    if y.size and y.min() < 0:
+        raise ValueError(f"{name} y contains negative labels")
+    return X, np.ascontiguousarray(y, dtype=np.int64)
+
+
+def write_mnist_pkl(path, training, validation, test, protocol=4):
+    """Write three ``(X, y)`` splits as the book's ``mnist.pkl.gz``, atomically.
+
+    The file is what the book's ``mnist_loader.py`` and ``network3.py`` read:
+    a gzip-compressed pickle of ``((X_train, y_train), (X_val, y_val),
+    (X_test, y_test))`` with ``X`` float32 of shape ``(n, n_features)`` in
+    [0, 1] and ``y`` int64.  It holds nothing but NumPy arrays, so
+    :func:`load_mnist_pkl` reads it back.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file (conventionally ``../data/mnist.pkl.gz`` relative to the
+        book's ``src/``).  Its directory must exist.  Written through a
+        temporary file and renamed, so an error or Ctrl-C leaves any old file
+        untouched.
+    training, validation, test : (X, y)
+        Each an array of shape ``(n, n_features)`` with values in [0, 1] and
+        ``n`` integer labels; the same ``n_features`` in all three.
+    protocol : {2, 3, 4, 5}, default 4
+        Pickle protocol.  4 is read by every Python 3 and by fastnn releases
+        that predate protocol-5 support.
+
+    Returns
+    -------
+    tuple of int
+        The number of samples in each split.
+
+    Raises
+    ------
+    ValueError
+        For a bad split (shapes, NaN, values outside [0, 1], negative or
+        non-integer labels), different feature counts, or a bad protocol.
+    FileNotFoundError
+        If the output directory does not exist.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.datasets import load_mnist_pkl, write_mnist_pkl
+    >>> X, y = np.full((4, 3), 0.5), np.arange(4)
+    >>> write_mnist_pkl("tiny.pkl.gz", (X, y), (X[:2], y[:2]), (X[:1], y[:1]))
+    (4, 2, 1)
+    >>> [split[0].shape for split in load_mnist_pkl("tiny.pkl.gz")]
+    [(4, 3), (2, 3), (1, 3)]
+    """
+    from fastnn.persistence import atomic_write
+
+    if protocol not in _PICKLE_PROTOCOLS:
+        raise ValueError(f"protocol must be one of {_PICKLE_PROTOCOLS}, got {protocol!r}")
+    splits, n_features = [], None
+    for name, split in zip(("training", "validation", "test"), (training, validation, test)):
+        if not isinstance(split, (tuple, list)) or len(split) != 2:
+            raise ValueError(f"{name} must be an (X, y) pair, got {_describe(split)}")
+        X, y = _book_split(split[0], split[1], name, n_features)
+        n_features = X.shape[1]
+        splits.append((X, y))
+    with atomic_write(path) as f:
+        with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as gz:  # mtime 0: same data, same bytes
+            pickle.dump(tuple(splits), gz, protocol=protocol)
+    return tuple(X.shape[0] for X, _ in splits)
+
+
+def idx_to_mnist_pkl(folder, path, n_validation=BOOK_VALIDATION_SIZE, protocol=4):
+    """Write the book's ``mnist.pkl.gz`` from a folder of MNIST-named IDX files.
+
+    As in the book's file, the first ``n - n_validation`` training images are
+    the training split, the last ``n_validation`` the validation split, and
+    the ``t10k`` files the test split: 50,000 / 10,000 / 10,000 for MNIST or
+    Fashion-MNIST.  Pixels are divided by 255 and stored as float32.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Folder with ``train-images-idx3-ubyte[.gz]``,
+        ``train-labels-idx1-ubyte[.gz]`` and the two ``t10k-*`` files.
+    path : str or os.PathLike
+        Output file, written atomically (see :func:`write_mnist_pkl`).
+    n_validation : int, default 10000
+        Training images moved to the validation split (from the end).
+    protocol : {2, 3, 4, 5}, default 4
+        Pickle protocol.
+
+    Returns
+    -------
+    tuple of int
+        ``(n_train, n_validation, n_test)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder or one of the four files is missing.
+    ValueError
+        If a file is corrupt, or ``n_validation`` does not leave at least one
+        training image.
+    """
+    X, y = load_idx_dir(folder, "train")
+    X_test, y_test = load_idx_dir(folder, "t10k")
+    n_validation = check_int(n_validation, "n_validation", 1)
+    if n_validation >= X.shape[0]:
+        raise ValueError(f"n_validation={n_validation} leaves no training images: the training "
+                         f"files hold {X.shape[0]} images; use a smaller n_validation")
+    cut = X.shape[0] - n_validation
+    return write_mnist_pkl(path, (X[:cut], y[:cut]), (X[cut:], y[cut:]), (X_test, y_test),
+                           protocol=protocol)

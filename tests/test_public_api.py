@@ -149,7 +149,4 @@ def test_console_script():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"fastnn {fastnn.__version__}"
     help_text = _run(str(script), "--help").stdout
-    from fastnn import cli
-
-    names = ",".join(command.__name__.rsplit(".", 1)[1] for command in cli.COMMANDS)
-    assert "{" + names + "}" in help_text and names.startswith("train,predict,")
+    assert re.search(r"\{train,predict,demo,sweep,compare,bench,colorize,[a-z,-]+\}", help_text)
