@@ -19,7 +19,6 @@ Two things differ from a softmax network and are worth knowing:
 Pickling goes through ``fastnn.Network``'s own ``__getstate__``: the trained
 parameters travel as one plain array, never a compiled kernel.
 """
-import inspect
 import numbers
 
 import numpy as np
@@ -29,6 +28,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from . import training
+from ._sklearn_monitor import _EpochMonitor
+from ._sklearn_names import _ALIASES, _DEFAULTS, _FIXED, _FIXED_WHY, _GUIDE, _REFUSED, _SklearnNames, _refuse, _same
 from ._training_rows import check_chunked, in_memory, is_chunked, load_rows, row_bounds
 from ._validation import check_dtype, check_flag, check_float, check_hidden_sizes, check_int, check_sample_weight
 from .network import Network
@@ -91,134 +92,6 @@ def _stopping_rule(est):
     patience = 0 if est.n_iter_no_change == np.inf else int(est.n_iter_no_change) + 1
     # eta is not scheduled here (eta_schedule_n=0): the rule only stops
     return training.PlateauRule(1.0, early_stopping_n=patience, tol=float(est.tol))
-
-
-# -- scikit-learn's parameter names ----------------------------------------------------------
-
-_GUIDE = ("See the guide page 'fastnn as a drop-in for scikit-learn's MLP' (docs/guide/sklearn.md, "
-          "Parameters: scikit-learn -> fastnn).")
-
-_ALIASES = {"max_iter": "epochs", "batch_size": "mini_batch_size", "learning_rate_init": "eta"}
-"""scikit-learn's names accepted for fastnn's parameters of the same meaning."""
-
-_DEFAULTS = {"epochs": 30, "mini_batch_size": 10, "eta": 3.0}
-"""fastnn's defaults of the aliased parameters (a value other than these, given together with the
-alias, is a conflict)."""
-
-_FIXED = {"solver": "sgd", "activation": "logistic", "learning_rate": "constant", "momentum": 0}
-"""scikit-learn's choices that fastnn makes one way only: the one value accepted."""
-
-_FIXED_WHY = {
-    "solver": "fastnn trains with the book's mini-batch SGD (network.py, network2.py) only.",
-    "activation": "the book's network is sigmoid ('logistic') throughout; its equations and kernels "
-                  "are written for sigma' = a(1 - a).",
-    "learning_rate": "fastnn's eta is constant (Network.fit's eta_schedule_n has chapter 3's "
-                     "halving schedule).",
-    "momentum": "fastnn's network has no momentum: its SGD is scikit-learn's solver='sgd' with "
-                "momentum=0.",
-}
-
-_REFUSED = {
-    "alpha": "use lmbda (the book's L2 parameter, eq. 93). They differ: scikit-learn divides alpha "
-             "by each mini-batch's size (or weight sum), the book divides lmbda by the training-set "
-             "size n; lmbda = alpha * n / mini_batch_size gives the same decay for full mini-batches.",
-    "loss": "use cost='quadratic' or cost='cross-entropy' (fastnn's output layer is sigmoid, "
-            "scikit-learn's regressor output is the identity, so no loss of one is the other's).",
-    "nesterovs_momentum": "fastnn's network has no momentum (momentum=0 is plain SGD).",
-    "beta_1": "an Adam parameter; fastnn trains with mini-batch SGD only (solver='sgd').",
-    "beta_2": "an Adam parameter; fastnn trains with mini-batch SGD only (solver='sgd').",
-    "epsilon": "an Adam parameter; fastnn trains with mini-batch SGD only (solver='sgd').",
-    "power_t": "only used by learning_rate='invscaling'; fastnn's eta is constant.",
-    "max_fun": "an L-BFGS parameter; fastnn trains with mini-batch SGD only (solver='sgd').",
-}
-"""scikit-learn's parameters with no exact meaning in fastnn, and what to do instead."""
-
-
-def _same(value, expected):
-    """``value == expected`` for plain values, without NumPy's elementwise comparison."""
-    try:
-        return bool(value == expected) and type(value) is not bool
-    except (TypeError, ValueError):
-        return False
-
-
-def _refuse(name, params):
-    """Raise TypeError for the keyword arguments ``params`` (names) an estimator ``name`` does not take:
-    scikit-learn's with the fastnn parameter to use, others as Python would."""
-    for key in params:
-        if key in _REFUSED:
-            raise TypeError(f"{name}({key}=...) is not supported: {_REFUSED[key]} {_GUIDE}")
-        raise TypeError(f"{name}() got an unexpected keyword argument {key!r}")
-
-
-class _EpochMonitor:
-    """The per-epoch callback of the estimators' training: scikit-learn's fitted curves,
-    its stopping rules, its ``verbose`` printing and the best parameters for early stopping.
-
-    Called by :meth:`fastnn.Network.fit` after every epoch with that epoch's record.
-    """
-
-    def __init__(self, est, n_train, validation, incremental):
-        self.est = est
-        self.n_train = n_train
-        self.validation = validation  # (X_val, y_val, sw_val) with early stopping, else None
-        self.incremental = incremental
-        self.epochs = 0
-        self.best_theta = None
-
-    def __call__(self, net, record):
-        est = self.est
-        self.epochs += 1
-        loss = record["training_cost"]
-        est.loss_curve_.append(loss)
-        est.t_ += self.n_train
-        if est.verbose:
-            print("Iteration %d, loss = %.8f" % (self.epochs, loss))
-        if self.validation is not None:
-            score = est.score(*self.validation[:2], sample_weight=self.validation[2])
-            est.validation_scores_.append(score)
-            if est.verbose:
-                print("Validation score: %f" % score)
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                self.best_theta = net._theta.copy()
-            watched = score
-        else:
-            est.best_loss_ = min(est.best_loss_, loss)
-            watched = -loss
-        if self.incremental:
-            return False
-        est._stopping.update(watched)
-        if est._stopping.stopped is None:
-            return False
-        if est.verbose:
-            what = "Validation score" if self.validation is not None else "Training loss"
-            print(f"{what} did not improve more than tol={est.tol:f} for "
-                  f"{est.n_iter_no_change} consecutive epochs. Stopping.")
-        return True
-
-    def finish(self, net):
-        """After training: ``n_iter_``, ``loss_``, and the best parameters back (early stopping)."""
-        est = self.est
-        est.n_iter_ = self.epochs
-        est.loss_ = est.loss_curve_[-1] if est.loss_curve_ else None
-        if self.best_theta is not None:
-            net._theta[...] = self.best_theta
-
-
-class _SklearnNames:
-    """Refuses, at construction, the keyword arguments ``__init__`` does not take, with a message
-    naming the public class (and, for scikit-learn's parameters, what to use in fastnn) rather
-    than Python's, which would name the private class defining ``__init__``.
-
-    Placed after the class defining ``__init__`` in the MRO, so that ``inspect.signature`` (and
-    so scikit-learn's ``get_params``) still sees ``__init__``'s parameters.
-    """
-
-    def __new__(cls, *args, **kwargs):
-        known = inspect.signature(cls.__init__).parameters
-        _refuse(cls.__name__, [key for key in kwargs if key not in known])
-        return super().__new__(cls)
 
 
 class _BaseMLP(BaseEstimator, _SklearnNames):
