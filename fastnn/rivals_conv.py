@@ -40,7 +40,7 @@ fully connected and softmax ``w`` is ``(n_in, n_out)`` and ``b`` ``(n_out,)``.
 
 PyTorch is optional (``pip install "fastnn[torch]"``) and only imported when
 a function that trains or predicts is called.  This module imports nothing of
-fastnn, so it can run in a child process (see :mod:`fastnn.rivals`).
+fastnn, so it can run in a child process (see :mod:`fastnn.bench.rivals`).
 """
 import time
 
