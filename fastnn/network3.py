@@ -47,9 +47,8 @@ FORMAT_NAME = "fastnn.network3.Network"
 FORMAT_VERSION = 1
 
 
-from ._network3_layers import (linear, ReLU, sigmoid, tanh, _ACTIVATIONS, _BY_NAME,
-    _check_activation, _check_shape, _check_p, _init_rng, _Layer, ConvPoolLayer,
-    FullyConnectedLayer, SoftmaxLayer, _layer_from_description, _check_layers, _layer_table)
+from ._network3_layers import (ConvPoolLayer, FullyConnectedLayer, ReLU, SoftmaxLayer, _check_layers,
+                               _layer_from_description, _layer_table, linear, sigmoid, tanh)
 
 
 def load_data_shared(filename="../data/mnist.pkl.gz"):
