@@ -37,10 +37,13 @@ x 4 positions at a time (8 running sums).  A layer with few inputs per output
 instead, one filter at a time, each weight one long contiguous update of the
 output (:func:`conv_direct`), and gathers ``cols`` only for its backward pass.
 
-**Threads.**  :func:`sgd_chunk_threads` and :func:`predict_proba_threads` run
-the independent per-sample forward passes in parallel; the gradients are still
-summed sample by sample in order by one thread, so every result is
-bit-identical to the serial kernels' for any thread count.
+**Threads.**  One kernel per job serves every thread count (``numba.set_num_threads``):
+:func:`sgd_chunk` runs the samples' conv forward passes in parallel, then the
+conv layers' weight gradients with the *filters* split between threads (each
+gradient element still receives the samples' terms in sample order), then the
+samples' input gradients in parallel; :func:`predict_proba` splits the rows.
+No sum is split between threads, so every result is bit-identical for any
+thread count, and equal to the plain per-sample kernels' (:func:`accumulate_gradient`).
 
 **Max-pooling** over ``ph x pw`` blocks, ignoring rows and columns that do
 not fill a block.  The forward pass records each block's argmax: its *first*
@@ -77,10 +80,10 @@ from .activations import one_like, sigmoid, zero_like
 
 __all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
            "conv_direct", "pool_filter", "conv_pool_forward", "dense_forward", "forward_sample",
-           "conv_pool_backward", "dense_backward", "backward_sample", "record_metrics", "accumulate_gradient",
-           "batch_buffers", "forward_convs", "dense_forward_batch", "dense_backward_batch",
-           "batch_forward_dense", "batch_backward", "batch_gradient", "apply_step", "sgd_chunk",
-           "predict_block", "predict_proba", "sgd_chunk_threads", "predict_proba_threads",
+           "filter_gradient", "input_gradient", "conv_pool_backward", "dense_backward", "backward_sample",
+           "record_metrics", "accumulate_gradient", "batch_buffers", "forward_convs", "dense_forward_batch",
+           "dense_backward_batch", "conv_backward_block", "batch_forward_dense", "batch_backward",
+           "batch_gradient", "apply_step", "sgd_chunk", "predict_block", "predict_proba",
            "FASTMATH", "NSPEC", "DIRECT_MAX_Q", "INFER_BLOCK", "TRAIN_BLOCK"]
 
 from .conv_parts import (FASTMATH, CONV, FC, SOFTMAX, SIGMOID, TANH, RELU, LINEAR, KIND, ACT, C, H,
@@ -207,42 +210,66 @@ def forward_sample(theta, spec, keep, x, act, args, masks, mrow, train, cols, zc
 
 # --------------------------------------------------------------------------- backward
 @njit(cache=True, fastmath=FASTMATH)
-def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcols, need_dx):
-    """Add one sample's dC/dw, dC/db of a conv-pool layer to ``nabla``; dC/dx into ``dprev``.
+def filter_gradient(theta, spec_l, f, args, delta, cols, nabla):
+    """Add one sample's dC/dw[f, :] and dC/db[f] of a conv-pool layer to ``nabla``.
 
-    ``delta[f*PHN*PWN + o]`` is dC/d(pooled + b).  Only each block's argmax
-    p* receives gradient: dw[f, :] += delta * cols[p*, :] (BP4's analogue),
-    dcols[p*, :] += delta * w[f, :] (BP2's), then dcols is scattered to dx.
+    ``delta[f*PHN*PWN + o]`` is dC/d(pooled + b) (``dC/db[f]`` is their sum); only each
+    block's argmax p* receives gradient: dw[f, :] += delta * cols[p*, :] (BP4's analogue).
+    """
+    phn, pwn = spec_l[PHN], spec_l[PWN]
+    q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
+    w0, b0, arg0, c0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF], spec_l[COLS_OFF]
+    zero = zero_like(theta[0])
+    grow = nabla[w0 + f * q_len:w0 + (f + 1) * q_len]
+    for o in range(phn * pwn):
+        d = delta[f * phn * pwn + o]
+        if d == zero:
+            continue
+        nabla[b0 + f] += d
+        p = args[arg0 + f * phn * pwn + o]
+        crow = cols[c0 + p * q_len:c0 + (p + 1) * q_len]
+        for q in range(q_len):
+            grow[q] += d * crow[q]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def input_gradient(theta, spec_l, args, delta, dcols, dprev):
+    """One sample's dC/dx of a conv-pool layer into ``dprev`` (BP2's analogue).
+
+    dcols[p*, :] += delta * w[f, :] for each pooled element's argmax p*, then
+    dcols is scattered back to the input (the full convolution of the routed
+    delta with the filters; :func:`col2im_add`).
     """
     nf, phn, pwn = spec_l[F], spec_l[PHN], spec_l[PWN]
     q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
     p_len = spec_l[OH] * spec_l[OW]
-    w0, b0, arg0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF]
+    w0, arg0 = spec_l[W_OFF], spec_l[ARG_OFF]
     zero = zero_like(theta[0])
-    c0 = spec_l[COLS_OFF]
-    if q_len < DIRECT_MAX_Q:  # gathered here: the forward pass convolved directly
-        im2col(act, spec_l[IN_OFF], spec_l, cols)
-    if need_dx:
-        for i in range(p_len * q_len):
-            dcols[i] = zero
+    for i in range(p_len * q_len):
+        dcols[i] = zero
     for f in range(nf):
         wrow = theta[w0 + f * q_len:w0 + (f + 1) * q_len]
-        grow = nabla[w0 + f * q_len:w0 + (f + 1) * q_len]
         for o in range(phn * pwn):
             d = delta[f * phn * pwn + o]
             if d == zero:
                 continue
-            nabla[b0 + f] += d
             p = args[arg0 + f * phn * pwn + o]
-            crow = cols[c0 + p * q_len:c0 + (p + 1) * q_len]
+            drow = dcols[p * q_len:(p + 1) * q_len]
             for q in range(q_len):
-                grow[q] += d * crow[q]
-            if need_dx:
-                drow = dcols[p * q_len:(p + 1) * q_len]
-                for q in range(q_len):
-                    drow[q] += d * wrow[q]
+                drow[q] += d * wrow[q]
+    col2im_add(dcols, spec_l, dprev)
+
+
+@njit(cache=True)
+def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcols, need_dx):
+    """Add one sample's dC/dw, dC/db of a conv-pool layer to ``nabla``; dC/dx into ``dprev``
+    if ``need_dx`` (:func:`filter_gradient` for every filter, :func:`input_gradient`)."""
+    if spec_l[C] * spec_l[FH] * spec_l[FW] < DIRECT_MAX_Q:  # gathered here: the forward pass convolved directly
+        im2col(act, spec_l[IN_OFF], spec_l, cols)
+    for f in range(spec_l[F]):
+        filter_gradient(theta, spec_l, f, args, delta, cols, nabla)
     if need_dx:
-        col2im_add(dcols, spec_l, dprev)
+        input_gradient(theta, spec_l, args, delta, dcols, dprev)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -359,8 +386,8 @@ def accumulate_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metr
 # for bit.  The network's layers are conv-pool layers first, then dense ones (the API checks it).
 
 @njit(cache=True)
-def batch_buffers(theta, spec, m):
-    """Buffers of ``m`` samples' passes: one row per sample (and one ``dcols`` for all)."""
+def batch_buffers(theta, spec, m, threads):
+    """Buffers of ``m`` samples' passes: one row per sample (``dcols``: one per thread)."""
     act_len, arg_len, cols_len, dcols_len, widest = buffer_sizes(spec)
     act = np.empty((m, act_len), dtype=theta.dtype)
     args = np.zeros((m, max(arg_len, 1)), dtype=np.int64)
@@ -370,7 +397,7 @@ def batch_buffers(theta, spec, m):
     z = np.empty((m, widest), dtype=theta.dtype)
     delta = np.empty((m, widest), dtype=theta.dtype)
     dprev = np.empty((m, widest), dtype=theta.dtype)
-    dcols = np.empty(dcols_len, dtype=theta.dtype)
+    dcols = np.empty((max(threads, 1), dcols_len), dtype=theta.dtype)
     return act, args, cols, zc, xd, z, delta, dprev, dcols
 
 
@@ -469,11 +496,44 @@ def batch_forward_dense(theta, spec, keep, act, n, masks, first, train, xd, z):
             dense_forward_batch(theta, spec[l], act, n, masks, first, train, one if train else keep[l], xd, z)
 
 
+@njit(cache=True, parallel=True)
+def conv_backward_block(theta, spec, l, act, args, n, delta, dprev, nabla, cols, dcols):
+    """Conv-pool layer ``l``'s backward pass for ``n`` samples (deltas in ``delta``).
+
+    Adds dC/dw and dC/db to ``nabla`` with the filters split between threads,
+    each filter receiving the samples' terms in sample order (the same sums as
+    :func:`conv_pool_backward` sample after sample, whatever the thread
+    count); then, unless ``l`` is the first layer, each sample's dC/dx
+    (samples split between threads, each with its own ``dcols`` row) times
+    f' of the layer below, written into ``delta``.
+    """
+    spec_l = spec[l]
+    nf = spec_l[F]
+    parts = dcols.shape[0]
+    if spec_l[C] * spec_l[FH] * spec_l[FW] < DIRECT_MAX_Q:  # the forward pass convolved directly
+        for s in prange(n):
+            im2col(act[s], spec_l[IN_OFF], spec_l, cols[s])
+    for t in prange(parts):
+        for s in range(n):
+            for f in range(t * nf // parts, (t + 1) * nf // parts):
+                filter_gradient(theta, spec_l, f, args[s], delta[s], cols[s], nabla)
+    if l == 0:
+        return
+    code = spec[l - 1, ACT]
+    in0 = spec_l[IN_OFF]
+    for t in prange(parts):
+        for s in range(t * n // parts, (t + 1) * n // parts):
+            input_gradient(theta, spec_l, args[s], delta[s], dcols[t], dprev[s])
+            for k in range(spec_l[N_IN]):
+                delta[s, k] = dprev[s, k] * derivative_from_output(code, act[s, in0 + k])
+
+
 @njit(cache=True)
 def batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dprev, nabla, cols, dcols):
     """Add the gradients of -log a_y of ``n`` samples (forward passes in ``act``) to ``nabla``.
 
-    Dense layers for all samples at once; conv layers sample by sample.
+    Dense layers for all samples at once, each weight row once
+    (:func:`dense_backward_batch`); conv layers by :func:`conv_backward_block`.
     """
     last = spec.shape[0] - 1
     out0 = spec[last, OUT_OFF]
@@ -483,14 +543,11 @@ def batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dpre
             delta[s, j] = act[s, out0 + j]  # softmax + log-likelihood: a_j - [j == y]
         delta[s, y[rows[s]]] -= one
     for l in range(last, -1, -1):
-        need_dx = l > 0
         if spec[l, KIND] == CONV:
-            for s in range(n):
-                conv_pool_backward(theta, spec[l], act[s], args[s], delta[s], dprev[s], nabla, cols[s], dcols,
-                                   need_dx)
-        else:
-            dense_backward_batch(theta, spec[l], act, n, masks, first, delta, dprev, nabla, need_dx)
-        if not need_dx:
+            conv_backward_block(theta, spec, l, act, args, n, delta, dprev, nabla, cols, dcols)
+            continue
+        dense_backward_batch(theta, spec[l], act, n, masks, first, delta, dprev, nabla, l > 0)
+        if l == 0:
             break
         code = spec[l - 1, ACT]
         in0 = spec[l, IN_OFF]
@@ -499,15 +556,18 @@ def batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dpre
                 delta[s, k] = dprev[s, k] * derivative_from_output(code, act[s, in0 + k])
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def batch_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metrics, bufs):
-    """:func:`accumulate_gradient` (same numbers, bit for bit) with the dense layers batched.
+    """:func:`accumulate_gradient` (same numbers, bit for bit) for a block of samples.
 
+    The samples' conv forward passes run in parallel (each is the same code on
+    the same numbers whichever thread runs it), the dense layers for all the
+    samples at once, the conv backward passes by :func:`conv_backward_block`.
     ``bufs``: :func:`batch_buffers` for at least ``len(rows)`` samples.
     """
     act, args, cols, zc, xd, z, delta, dprev, dcols = bufs
     n = rows.shape[0]
-    for s in range(n):
+    for s in prange(n):
         forward_convs(theta, spec, X[rows[s]], act[s], args[s], cols[s], zc[s])
     batch_forward_dense(theta, spec, keep, act, n, masks, first, True, xd, z)
     for s in range(n):
@@ -543,16 +603,18 @@ stay in the caches.  With 100 samples at once an epoch was 1.5x slower."""
 
 
 @njit(cache=True)
-def sgd_chunk(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
+def sgd_chunk(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics, threads):
     """Train the whole mini-batches of ``rows`` (len a multiple of ``mini_batch_size``) in one call.
 
     Mini-batch ``k`` is ``rows[k*m:(k+1)*m]``; ``masks[s]`` goes with ``rows[s]``.
     ``eta`` and ``decay_rate`` (= eta * lmbda / num_training_batches) are in
-    theta's dtype.  ``metrics``: see :func:`record_metrics`.
+    theta's dtype.  ``metrics``: see :func:`record_metrics`.  ``threads``: how many
+    parts the parallel loops split the work into (numba's thread count,
+    ``numba.get_num_threads()``); the results are the same for any count.
     """
     nabla = np.zeros_like(theta)
     m = mini_batch_size
-    bufs = batch_buffers(theta, spec, min(m, TRAIN_BLOCK))
+    bufs = batch_buffers(theta, spec, min(m, TRAIN_BLOCK), threads)
     rate = eta / theta.dtype.type(m)
     for start in range(0, rows.shape[0] - m + 1, m):
         for b in range(start, start + m, TRAIN_BLOCK):
@@ -583,50 +645,19 @@ def predict_block(theta, spec, keep, X, start, stop, out, bufs):
             out[start + s, j] = act[s, out0 + j]
 
 
-@njit(cache=True)
-def predict_proba(theta, spec, keep, X, out):
-    """Inference: the softmax outputs of every row of ``X`` into ``out`` (n, n_classes)."""
-    bufs = batch_buffers(theta, spec, INFER_BLOCK)
-    for start in range(0, X.shape[0], INFER_BLOCK):
-        predict_block(theta, spec, keep, X, start, min(start + INFER_BLOCK, X.shape[0]), out, bufs)
-
-
-# --------------------------------------------------------------------------- threads
-# The same computations with the independent per-sample forward passes spread over threads.
-# Every sample's forward pass is the same code on the same numbers whichever thread runs it,
-# and the gradients are still summed sample by sample in order by one thread, so the results
-# are bit-identical to the serial kernels for any number of threads.
-
 @njit(cache=True, parallel=True)
-def sgd_chunk_threads(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
-    """:func:`sgd_chunk`, bit for bit, with each mini-batch's conv forward passes run in parallel.
+def predict_proba(theta, spec, keep, X, out, threads):
+    """Inference: the softmax outputs of every row of ``X`` into ``out`` (n, n_classes).
 
-    The dense layers and the backward passes then run on one thread, as in
-    :func:`batch_gradient`.
+    The rows are split into ``threads`` contiguous ranges (numba's thread
+    count, ``numba.get_num_threads()``), each done in
+    blocks of ``INFER_BLOCK``; a row's outputs do not depend on the rows it
+    is computed with, so the results are the same for any thread count.
     """
-    m = mini_batch_size
-    act, args, cols, zc, xd, z, delta, dprev, dcols = batch_buffers(theta, spec, min(m, TRAIN_BLOCK))
-    nabla = np.zeros_like(theta)
-    rate = eta / theta.dtype.type(m)
-    for start in range(0, rows.shape[0] - m + 1, m):
-        for b in range(start, start + m, TRAIN_BLOCK):
-            block = rows[b:min(b + TRAIN_BLOCK, start + m)]
-            n = block.shape[0]
-            for s in prange(n):
-                forward_convs(theta, spec, X[block[s]], act[s], args[s], cols[s], zc[s])
-            batch_forward_dense(theta, spec, keep, act, n, masks, b, True, xd, z)
-            for s in range(n):
-                record_metrics(spec, act[s], y[block[s]], metrics)
-            batch_backward(theta, spec, act, args, n, masks, b, y, block, delta, dprev, nabla, cols, dcols)
-        apply_step(theta, nabla, spec, rate, decay_rate)
-
-
-@njit(cache=True, parallel=True)
-def predict_proba_threads(theta, spec, keep, X, out, blocks):
-    """:func:`predict_proba` over ``blocks`` contiguous ranges of rows in parallel (same results)."""
     n = X.shape[0]
-    for b in prange(blocks):
-        bufs = batch_buffers(theta, spec, INFER_BLOCK)
-        stop = (b + 1) * n // blocks
-        for start in range(b * n // blocks, stop, INFER_BLOCK):
+    parts = max(threads, 1)
+    for t in prange(parts):
+        bufs = batch_buffers(theta, spec, INFER_BLOCK, 1)
+        stop = (t + 1) * n // parts
+        for start in range(t * n // parts, stop, INFER_BLOCK):
             predict_block(theta, spec, keep, X, start, min(start + INFER_BLOCK, stop), out, bufs)

@@ -41,7 +41,7 @@ def book_net(m, dtype):
 PHASES = {0: "conv1 forward (direct conv, pool, activation)", 1: "conv2 forward: gather (im2col)",
           2: "conv2 forward: dot products", 3: "conv2 forward: pool, bias, activation",
           4: "dense layers forward (block)", 5: "dense layers backward (block)",
-          6: "conv2 backward: dW, db", 7: "conv2 backward: dx (dcols, col2im, f')",
+          6: "conv2 backward: dW, db", 7: "conv2 backward: dx (dcols, col2im), f'",
           8: "conv1 backward: gather + dW, db", 9: "step (per mini-batch)"}
 
 
@@ -69,14 +69,15 @@ def _run_phase(code, theta, spec, keep, X, y, m, bufs, nabla, masks):
                 for f in range(s1[K.F]):
                     K.pool_filter(theta, s1, f, zc[s][f * p_len:(f + 1) * p_len], s1[K.OW], act[s], args[s])
             elif code == 6:
-                K.conv_pool_backward(theta, s1, act[s], args[s], delta[s], dprev[s], nabla, cols[s], dcols, False)
+                for f in range(s1[K.F]):
+                    K.filter_gradient(theta, s1, f, args[s], delta[s], cols[s], nabla)
             elif code == 7:
-                K.conv_pool_backward(theta, s1, act[s], args[s], delta[s], dprev[s], nabla, cols[s], dcols, True)
+                K.input_gradient(theta, s1, args[s], delta[s], dcols[0], dprev[s])
                 code0 = spec[0, K.ACT]
                 for k in range(s1[K.N_IN]):
                     dprev[s, k] = dprev[s, k] * K.derivative_from_output(code0, act[s, s1[K.IN_OFF] + k])
             elif code == 8:
-                K.conv_pool_backward(theta, spec[0], act[s], args[s], dprev[s], delta[s], nabla, cols[s], dcols,
+                K.conv_pool_backward(theta, spec[0], act[s], args[s], dprev[s], delta[s], nabla, cols[s], dcols[0],
                                      False)
         if code == 4:
             K.batch_forward_dense(theta, spec, keep, act, m, masks, 0, True, xd, z)
@@ -104,9 +105,9 @@ def profile(X, y, m, dtype, repeats=3):
     net = book_net(m, dtype)
     # the softmax layer starts at zero (the book's init), which would stop every gradient below it
     net.layers[-1].w = np.random.default_rng(1).normal(0.0, 0.1, net.layers[-1].w.shape)
-    theta, spec, keep = net._theta.copy(), net._spec, net._keep
+    theta, spec, keep = net._theta.copy(), net._spec, net._keep  # the phases leave theta as it is
     block = min(m, K.TRAIN_BLOCK)
-    bufs = K.batch_buffers(theta, spec, block)
+    bufs = K.batch_buffers(theta, spec, block, 1)
     nabla = np.zeros_like(theta)
     masks = np.zeros((block, 0), dtype=np.uint8)
     times = {}
@@ -125,14 +126,14 @@ def profile(X, y, m, dtype, repeats=3):
     metrics = np.zeros(2)
     rows = np.arange(X.shape[0], dtype=np.int64)
     t_ = theta.dtype.type
-    K.sgd_chunk(net._theta.copy(), spec, keep, X, y, rows[:m], np.zeros((m, 0), np.uint8), m, t_(0.03), t_(0),
-                metrics)
+    K.sgd_chunk(theta.copy(), spec, keep, X, y, rows[:m], np.zeros((m, 0), np.uint8), m, t_(0.03), t_(0),
+                metrics, 1)
     best = np.inf
     for _ in range(repeats):
-        th = net._theta.copy()
+        th = theta.copy()
         t = time.process_time()
         K.sgd_chunk(th, spec, keep, X, y, rows, np.zeros((X.shape[0], 0), np.uint8), m, t_(0.03), t_(1e-6),
-                    metrics)
+                    metrics, 1)
         best = min(best, (time.process_time() - t) / X.shape[0] * 1e6)
     return times, best
 
