@@ -79,7 +79,7 @@ from numba import njit, prange
 from .activations import one_like, sigmoid, zero_like
 
 __all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
-           "conv_direct", "pool_filter", "conv_pool_forward", "dense_forward", "forward_sample",
+           "conv_direct", "pool_filter", "pool_filter_2x2", "conv_pool_forward", "dense_forward", "forward_sample",
            "filter_gradient", "input_gradient", "conv_pool_backward", "dense_backward", "backward_sample",
            "record_metrics", "accumulate_gradient", "batch_buffers", "forward_convs", "dense_forward_batch",
            "dense_backward_batch", "conv_backward_block", "batch_forward_dense", "batch_backward",
@@ -97,10 +97,14 @@ def pool_filter(theta, spec_l, f, zf, stride, act, args):
     """Max-pool filter f's convolution output (``zf[i*stride + j]``), add b[f], apply the activation.
 
     Writes a = f(pooled + b) at ``act[OUT_OFF:]`` and each block's argmax p* = i*OW + j
-    (its first maximum in row-major order: the comparison is strict) at ``args[ARG_OFF:]``.
+    (its first maximum in row-major order: the comparisons are strict) at ``args[ARG_OFF:]``.
+    2x2 blocks (the book's) take a path written out for them; the numbers are the same.
     """
-    ow, ph, pw = spec_l[OW], spec_l[PH], spec_l[PW]
-    phn, pwn = spec_l[PHN], spec_l[PWN]
+    ph, pw = spec_l[PH], spec_l[PW]
+    if ph == 2 and pw == 2:
+        pool_filter_2x2(theta, spec_l, f, zf, stride, act, args)
+        return
+    ow, phn, pwn = spec_l[OW], spec_l[PHN], spec_l[PWN]
     out0, arg0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[ACT]
     bias = theta[spec_l[B_OFF] + f]
     for pi in range(phn):
@@ -121,6 +125,38 @@ def pool_filter(theta, spec_l, f, zf, stride, act, args):
             o = (f * phn + pi) * pwn + pj
             args[arg0 + o] = best_i * ow + best_j
             act[out0 + o] = activate(code, best + bias)
+
+
+@njit(cache=True)
+def pool_filter_2x2(theta, spec_l, f, zf, stride, act, args):
+    """:func:`pool_filter` for 2x2 blocks: the four elements compared in row-major order,
+    strictly (a tie keeps the first), as selects."""
+    ow, phn, pwn = spec_l[OW], spec_l[PHN], spec_l[PWN]
+    out0, arg0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[ACT]
+    bias = theta[spec_l[B_OFF] + f]
+    for pi in range(phn):
+        r0 = 2 * pi * stride
+        r1 = r0 + stride
+        o0 = (f * phn + pi) * pwn
+        p0 = 2 * pi * ow
+        for pj in range(pwn):
+            j = 2 * pj
+            best = zf[r0 + j]
+            at = p0 + j
+            val = zf[r0 + j + 1]
+            better = val > best
+            at = p0 + j + 1 if better else at
+            best = val if better else best
+            val = zf[r1 + j]
+            better = val > best
+            at = p0 + ow + j if better else at
+            best = val if better else best
+            val = zf[r1 + j + 1]
+            better = val > best
+            at = p0 + ow + j + 1 if better else at
+            best = val if better else best
+            args[arg0 + o0 + pj] = at
+            act[out0 + o0 + pj] = activate(code, best + bias)
 
 
 @njit(cache=True)
@@ -215,48 +251,107 @@ def filter_gradient(theta, spec_l, f, args, delta, cols, nabla):
 
     ``delta[f*PHN*PWN + o]`` is dC/d(pooled + b) (``dC/db[f]`` is their sum); only each
     block's argmax p* receives gradient: dw[f, :] += delta * cols[p*, :] (BP4's analogue).
+    The nonzero deltas are taken four at a time, so that the row ``dw[f, :]`` is read and
+    written once per four rows of ``cols``.
     """
     phn, pwn = spec_l[PHN], spec_l[PWN]
     q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
     w0, b0, arg0, c0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF], spec_l[COLS_OFF]
     zero = zero_like(theta[0])
     grow = nabla[w0 + f * q_len:w0 + (f + 1) * q_len]
+    pending = 0
+    d0 = d1 = d2 = zero
+    p0 = p1 = p2 = 0
     for o in range(phn * pwn):
         d = delta[f * phn * pwn + o]
         if d == zero:
             continue
         nabla[b0 + f] += d
         p = args[arg0 + f * phn * pwn + o]
-        crow = cols[c0 + p * q_len:c0 + (p + 1) * q_len]
+        if pending == 0:
+            d0, p0, pending = d, p, 1
+        elif pending == 1:
+            d1, p1, pending = d, p, 2
+        elif pending == 2:
+            d2, p2, pending = d, p, 3
+        else:
+            r0 = cols[c0 + p0 * q_len:c0 + (p0 + 1) * q_len]
+            r1 = cols[c0 + p1 * q_len:c0 + (p1 + 1) * q_len]
+            r2 = cols[c0 + p2 * q_len:c0 + (p2 + 1) * q_len]
+            r3 = cols[c0 + p * q_len:c0 + (p + 1) * q_len]
+            for q in range(q_len):
+                grow[q] += (d0 * r0[q] + d1 * r1[q]) + (d2 * r2[q] + d * r3[q])
+            pending = 0
+    if pending > 0:
+        _add_rows(grow, cols, c0, q_len, pending, d0, p0, d1, p1, d2, p2)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _add_rows(out, rows, r0, q_len, n, d0, p0, d1, p1, d2, p2):
+    """out += d0 * rows[p0] (+ d1 * rows[p1] (+ d2 * rows[p2]) for n = 2, 3): the last
+    one to three terms of :func:`filter_gradient` and :func:`input_gradient`; rows of
+    ``rows`` are ``q_len`` long from ``r0``."""
+    a = rows[r0 + p0 * q_len:r0 + (p0 + 1) * q_len]
+    b = rows[r0 + p1 * q_len:r0 + (p1 + 1) * q_len]
+    c = rows[r0 + p2 * q_len:r0 + (p2 + 1) * q_len]
+    if n == 1:
         for q in range(q_len):
-            grow[q] += d * crow[q]
+            out[q] += d0 * a[q]
+    elif n == 2:
+        for q in range(q_len):
+            out[q] += d0 * a[q] + d1 * b[q]
+    else:
+        for q in range(q_len):
+            out[q] += (d0 * a[q] + d1 * b[q]) + d2 * c[q]
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def input_gradient(theta, spec_l, args, delta, dcols, dprev):
     """One sample's dC/dx of a conv-pool layer into ``dprev`` (BP2's analogue).
 
-    dcols[p*, :] += delta * w[f, :] for each pooled element's argmax p*, then
-    dcols is scattered back to the input (the full convolution of the routed
-    delta with the filters; :func:`col2im_add`).
+    dcols[p*, :] = sum of delta * w[f, :] over the pooled elements whose argmax is p*
+    (at most one per filter: the pooling blocks do not overlap), in filter order, four
+    filters per pass over the row; then dcols is scattered back to the input (the full
+    convolution of the routed delta with the filters; :func:`col2im_add`).
     """
     nf, phn, pwn = spec_l[F], spec_l[PHN], spec_l[PWN]
     q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
     p_len = spec_l[OH] * spec_l[OW]
     w0, arg0 = spec_l[W_OFF], spec_l[ARG_OFF]
     zero = zero_like(theta[0])
-    for i in range(p_len * q_len):
-        dcols[i] = zero
+    # the filters (and their deltas) routed to each position p, in filter order
+    count = np.zeros(p_len, dtype=np.int64)
+    which = np.empty(p_len * nf, dtype=np.int64)
+    value = np.empty(p_len * nf, dtype=theta.dtype)
     for f in range(nf):
-        wrow = theta[w0 + f * q_len:w0 + (f + 1) * q_len]
         for o in range(phn * pwn):
             d = delta[f * phn * pwn + o]
             if d == zero:
                 continue
             p = args[arg0 + f * phn * pwn + o]
-            drow = dcols[p * q_len:(p + 1) * q_len]
+            t = p * nf + count[p]
+            which[t] = f
+            value[t] = d
+            count[p] += 1
+    for p in range(p_len):
+        drow = dcols[p * q_len:(p + 1) * q_len]
+        for q in range(q_len):
+            drow[q] = zero
+        t = p * nf
+        stop = t + count[p]
+        while t + 4 <= stop:
+            r0 = theta[w0 + which[t] * q_len:w0 + (which[t] + 1) * q_len]
+            r1 = theta[w0 + which[t + 1] * q_len:w0 + (which[t + 1] + 1) * q_len]
+            r2 = theta[w0 + which[t + 2] * q_len:w0 + (which[t + 2] + 1) * q_len]
+            r3 = theta[w0 + which[t + 3] * q_len:w0 + (which[t + 3] + 1) * q_len]
+            e0, e1, e2, e3 = value[t], value[t + 1], value[t + 2], value[t + 3]
             for q in range(q_len):
-                drow[q] += d * wrow[q]
+                drow[q] += (e0 * r0[q] + e1 * r1[q]) + (e2 * r2[q] + e3 * r3[q])
+            t += 4
+        if t < stop:
+            n = stop - t
+            _add_rows(drow, theta, w0, q_len, n, value[t], which[t], value[min(t + 1, stop - 1)],
+                      which[min(t + 1, stop - 1)], value[min(t + 2, stop - 1)], which[min(t + 2, stop - 1)])
     col2im_add(dcols, spec_l, dprev)
 
 
