@@ -441,8 +441,8 @@ def _scratch(theta, spec):
 
 @njit(cache=True)
 def record_metrics(spec, act, label, metrics):
-    """If ``metrics`` has 2 entries, add this sample's cost -log a_label and whether it
-    was classified correctly (its training-path output in ``act``) to them."""
+    """If ``metrics`` (float64) has 2 entries, add this sample's cost -log a_label (in
+    float64) and whether it was classified correctly (its training-path output in ``act``)."""
     if metrics.shape[0] != 2:
         return
     last = spec.shape[0] - 1
@@ -451,7 +451,9 @@ def record_metrics(spec, act, label, metrics):
     for j in range(spec[last, N_OUT]):
         if act[out0 + j] > act[out0 + best]:
             best = j
-    metrics[0] += -math.log(act[out0 + label])
+    # summed in float64, as the reference computes it: the output converted first, so that
+    # no float32 value is promoted silently (float32 networks)
+    metrics[0] += -math.log(np.float64(act[out0 + label]))
     metrics[1] += 1.0 if best == label else 0.0
 
 

@@ -205,3 +205,29 @@ def test_batched_dense_layers_equal_the_per_sample_passes_bit_for_bit(dtype, m):
     for i in range(40):
         K.forward_sample(fast, net._spec, net._keep, X[i], act, args, masks, -1, False, cols, zc, xd, z)
         np.testing.assert_array_equal(out[i], act[out0:out0 + 10])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_metrics_are_the_training_path_cost_and_accuracy(dtype):
+    # sgd_chunk's running metrics: the sum of -log a_y (in float64) and the count classified
+    # correctly, each sample measured on its training-path output (dropout masks, no scaling)
+    # before its mini-batch's step
+    X, y = mnist40(dtype)
+    net = small_conv_net(n3.sigmoid, 0.5, dtype=dtype)
+    masks = net._draw_masks(20)
+    layers, params = reference_layers(net), reference_params(net)
+    t = np.dtype(dtype).type
+    metrics = np.zeros(2)
+    K.sgd_chunk(net._theta, net._spec, net._keep, X, y, np.arange(20), masks, 10, t(0.5), t(0), metrics, 2)
+    cost, correct = 0.0, 0
+    for k in range(2):
+        rows = slice(10 * k, 10 * k + 10)
+        batch_masks = [None if m is None else m[rows] for m in split_masks(net, masks)]
+        a = ref.forward(layers, params, X[rows].astype(np.float64), batch_masks, train=True)[-1]["a"]
+        cost += float(-np.sum(np.log(a[np.arange(10), y[rows]])))
+        correct += int(np.sum(np.argmax(a, axis=1) == y[rows]))
+        params = ref.sgd_step(layers, params, X[rows].astype(np.float64), y[rows], 0.5, batch_masks)
+    assert metrics.dtype == np.float64
+    assert metrics[0] == pytest.approx(cost, rel=1e-12 if dtype == "float64" else 1e-5)
+    assert metrics[1] == correct
+    assert 0 < correct < 20  # both outcomes occur, so a wrong argmax shows
