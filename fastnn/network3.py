@@ -191,11 +191,8 @@ class Network:
 
     def _proba(self, X):
         out = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
-        if self.threads == 1:
-            _kernels.predict_proba(self._theta, self._spec, self._keep, X, out)
-        else:
-            with self._numba_threads():
-                _kernels.predict_proba_threads(self._theta, self._spec, self._keep, X, out, self.threads)
+        with self._numba_threads():
+            _kernels.predict_proba(self._theta, self._spec, self._keep, X, out, self.threads)
         return out
 
     @contextlib.contextmanager
@@ -371,13 +368,9 @@ class Network:
                 sums = np.zeros(2)
                 for start, stop in self._chunks(sizer, ntb, epoch, print_batches):
                     masks = self._draw_masks(stop - start)
-                    if self.threads == 1:
+                    with self._numba_threads():
                         _kernels.sgd_chunk(self._theta, self._spec, self._keep, X, y, rows[start:stop], masks,
-                                           m, eta_t, decay_t, sums)
-                    else:
-                        with self._numba_threads():
-                            _kernels.sgd_chunk_threads(self._theta, self._spec, self._keep, X, y,
-                                                       rows[start:stop], masks, m, eta_t, decay_t, sums)
+                                           m, eta_t, decay_t, sums, self.threads)
                     guard.check_parameters(self.epochs_done_, eta, stop, ntb * m)
                     sizer.done()
                     bar.update(stop - start)

@@ -37,10 +37,13 @@ x 4 positions at a time (8 running sums).  A layer with few inputs per output
 instead, one filter at a time, each weight one long contiguous update of the
 output (:func:`conv_direct`), and gathers ``cols`` only for its backward pass.
 
-**Threads.**  :func:`sgd_chunk_threads` and :func:`predict_proba_threads` run
-the independent per-sample forward passes in parallel; the gradients are still
-summed sample by sample in order by one thread, so every result is
-bit-identical to the serial kernels' for any thread count.
+**Threads.**  One kernel per job serves every thread count (``numba.set_num_threads``):
+:func:`sgd_chunk` runs the samples' conv forward passes in parallel, then the
+conv layers' weight gradients with the *filters* split between threads (each
+gradient element still receives the samples' terms in sample order), then the
+samples' input gradients in parallel; :func:`predict_proba` splits the rows.
+No sum is split between threads, so every result is bit-identical for any
+thread count, and equal to the plain per-sample kernels' (:func:`accumulate_gradient`).
 
 **Max-pooling** over ``ph x pw`` blocks, ignoring rows and columns that do
 not fill a block.  The forward pass records each block's argmax: its *first*
@@ -76,11 +79,11 @@ from numba import njit, prange
 from .activations import one_like, sigmoid, zero_like
 
 __all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
-           "conv_direct", "pool_filter", "conv_pool_forward", "dense_forward", "forward_sample",
-           "conv_pool_backward", "dense_backward", "backward_sample", "record_metrics", "accumulate_gradient",
-           "batch_buffers", "forward_convs", "dense_forward_batch", "dense_backward_batch",
-           "batch_forward_dense", "batch_backward", "batch_gradient", "apply_step", "sgd_chunk",
-           "predict_block", "predict_proba", "sgd_chunk_threads", "predict_proba_threads",
+           "conv_direct", "pool_filter", "pool_filter_2x2", "conv_pool_forward", "dense_forward", "forward_sample",
+           "filter_gradient", "input_gradient", "conv_pool_backward", "dense_backward", "backward_sample",
+           "record_metrics", "accumulate_gradient", "batch_buffers", "forward_convs", "dense_forward_batch",
+           "dense_backward_batch", "conv_backward_block", "batch_forward_dense", "batch_backward",
+           "batch_gradient", "apply_step", "sgd_chunk", "predict_block", "predict_proba",
            "FASTMATH", "NSPEC", "DIRECT_MAX_Q", "INFER_BLOCK", "TRAIN_BLOCK"]
 
 from .conv_parts import (FASTMATH, CONV, FC, SOFTMAX, SIGMOID, TANH, RELU, LINEAR, KIND, ACT, C, H,
@@ -94,10 +97,14 @@ def pool_filter(theta, spec_l, f, zf, stride, act, args):
     """Max-pool filter f's convolution output (``zf[i*stride + j]``), add b[f], apply the activation.
 
     Writes a = f(pooled + b) at ``act[OUT_OFF:]`` and each block's argmax p* = i*OW + j
-    (its first maximum in row-major order: the comparison is strict) at ``args[ARG_OFF:]``.
+    (its first maximum in row-major order: the comparisons are strict) at ``args[ARG_OFF:]``.
+    2x2 blocks (the book's) take a path written out for them; the numbers are the same.
     """
-    ow, ph, pw = spec_l[OW], spec_l[PH], spec_l[PW]
-    phn, pwn = spec_l[PHN], spec_l[PWN]
+    ph, pw = spec_l[PH], spec_l[PW]
+    if ph == 2 and pw == 2:
+        pool_filter_2x2(theta, spec_l, f, zf, stride, act, args)
+        return
+    ow, phn, pwn = spec_l[OW], spec_l[PHN], spec_l[PWN]
     out0, arg0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[ACT]
     bias = theta[spec_l[B_OFF] + f]
     for pi in range(phn):
@@ -118,6 +125,38 @@ def pool_filter(theta, spec_l, f, zf, stride, act, args):
             o = (f * phn + pi) * pwn + pj
             args[arg0 + o] = best_i * ow + best_j
             act[out0 + o] = activate(code, best + bias)
+
+
+@njit(cache=True)
+def pool_filter_2x2(theta, spec_l, f, zf, stride, act, args):
+    """:func:`pool_filter` for 2x2 blocks: the four elements compared in row-major order,
+    strictly (a tie keeps the first), as selects."""
+    ow, phn, pwn = spec_l[OW], spec_l[PHN], spec_l[PWN]
+    out0, arg0, code = spec_l[OUT_OFF], spec_l[ARG_OFF], spec_l[ACT]
+    bias = theta[spec_l[B_OFF] + f]
+    for pi in range(phn):
+        r0 = 2 * pi * stride
+        r1 = r0 + stride
+        o0 = (f * phn + pi) * pwn
+        p0 = 2 * pi * ow
+        for pj in range(pwn):
+            j = 2 * pj
+            best = zf[r0 + j]
+            at = p0 + j
+            val = zf[r0 + j + 1]
+            better = val > best
+            at = p0 + j + 1 if better else at
+            best = val if better else best
+            val = zf[r1 + j]
+            better = val > best
+            at = p0 + ow + j if better else at
+            best = val if better else best
+            val = zf[r1 + j + 1]
+            better = val > best
+            at = p0 + ow + j + 1 if better else at
+            best = val if better else best
+            args[arg0 + o0 + pj] = at
+            act[out0 + o0 + pj] = activate(code, best + bias)
 
 
 @njit(cache=True)
@@ -207,42 +246,125 @@ def forward_sample(theta, spec, keep, x, act, args, masks, mrow, train, cols, zc
 
 # --------------------------------------------------------------------------- backward
 @njit(cache=True, fastmath=FASTMATH)
-def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcols, need_dx):
-    """Add one sample's dC/dw, dC/db of a conv-pool layer to ``nabla``; dC/dx into ``dprev``.
+def filter_gradient(theta, spec_l, f, args, delta, cols, nabla):
+    """Add one sample's dC/dw[f, :] and dC/db[f] of a conv-pool layer to ``nabla``.
 
-    ``delta[f*PHN*PWN + o]`` is dC/d(pooled + b).  Only each block's argmax
-    p* receives gradient: dw[f, :] += delta * cols[p*, :] (BP4's analogue),
-    dcols[p*, :] += delta * w[f, :] (BP2's), then dcols is scattered to dx.
+    ``delta[f*PHN*PWN + o]`` is dC/d(pooled + b) (``dC/db[f]`` is their sum); only each
+    block's argmax p* receives gradient: dw[f, :] += delta * cols[p*, :] (BP4's analogue).
+    The nonzero deltas are taken four at a time, so that the row ``dw[f, :]`` is read and
+    written once per four rows of ``cols``.
+    """
+    phn, pwn = spec_l[PHN], spec_l[PWN]
+    q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
+    w0, b0, arg0, c0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF], spec_l[COLS_OFF]
+    zero = zero_like(theta[0])
+    grow = nabla[w0 + f * q_len:w0 + (f + 1) * q_len]
+    pending = 0
+    d0 = d1 = d2 = zero
+    p0 = p1 = p2 = 0
+    for o in range(phn * pwn):
+        d = delta[f * phn * pwn + o]
+        if d == zero:
+            continue
+        nabla[b0 + f] += d
+        p = args[arg0 + f * phn * pwn + o]
+        if pending == 0:
+            d0, p0, pending = d, p, 1
+        elif pending == 1:
+            d1, p1, pending = d, p, 2
+        elif pending == 2:
+            d2, p2, pending = d, p, 3
+        else:
+            r0 = cols[c0 + p0 * q_len:c0 + (p0 + 1) * q_len]
+            r1 = cols[c0 + p1 * q_len:c0 + (p1 + 1) * q_len]
+            r2 = cols[c0 + p2 * q_len:c0 + (p2 + 1) * q_len]
+            r3 = cols[c0 + p * q_len:c0 + (p + 1) * q_len]
+            for q in range(q_len):
+                grow[q] += (d0 * r0[q] + d1 * r1[q]) + (d2 * r2[q] + d * r3[q])
+            pending = 0
+    if pending > 0:
+        _add_rows(grow, cols, c0, q_len, pending, d0, p0, d1, p1, d2, p2)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _add_rows(out, rows, r0, q_len, n, d0, p0, d1, p1, d2, p2):
+    """out += d0 * rows[p0] (+ d1 * rows[p1] (+ d2 * rows[p2]) for n = 2, 3): the last
+    one to three terms of :func:`filter_gradient` and :func:`input_gradient`; rows of
+    ``rows`` are ``q_len`` long from ``r0``."""
+    a = rows[r0 + p0 * q_len:r0 + (p0 + 1) * q_len]
+    b = rows[r0 + p1 * q_len:r0 + (p1 + 1) * q_len]
+    c = rows[r0 + p2 * q_len:r0 + (p2 + 1) * q_len]
+    if n == 1:
+        for q in range(q_len):
+            out[q] += d0 * a[q]
+    elif n == 2:
+        for q in range(q_len):
+            out[q] += d0 * a[q] + d1 * b[q]
+    else:
+        for q in range(q_len):
+            out[q] += (d0 * a[q] + d1 * b[q]) + d2 * c[q]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def input_gradient(theta, spec_l, args, delta, dcols, dprev):
+    """One sample's dC/dx of a conv-pool layer into ``dprev`` (BP2's analogue).
+
+    dcols[p*, :] = sum of delta * w[f, :] over the pooled elements whose argmax is p*
+    (at most one per filter: the pooling blocks do not overlap), in filter order, four
+    filters per pass over the row; then dcols is scattered back to the input (the full
+    convolution of the routed delta with the filters; :func:`col2im_add`).
     """
     nf, phn, pwn = spec_l[F], spec_l[PHN], spec_l[PWN]
     q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
     p_len = spec_l[OH] * spec_l[OW]
-    w0, b0, arg0 = spec_l[W_OFF], spec_l[B_OFF], spec_l[ARG_OFF]
+    w0, arg0 = spec_l[W_OFF], spec_l[ARG_OFF]
     zero = zero_like(theta[0])
-    c0 = spec_l[COLS_OFF]
-    if q_len < DIRECT_MAX_Q:  # gathered here: the forward pass convolved directly
-        im2col(act, spec_l[IN_OFF], spec_l, cols)
-    if need_dx:
-        for i in range(p_len * q_len):
-            dcols[i] = zero
+    # the filters (and their deltas) routed to each position p, in filter order
+    count = np.zeros(p_len, dtype=np.int64)
+    which = np.empty(p_len * nf, dtype=np.int64)
+    value = np.empty(p_len * nf, dtype=theta.dtype)
     for f in range(nf):
-        wrow = theta[w0 + f * q_len:w0 + (f + 1) * q_len]
-        grow = nabla[w0 + f * q_len:w0 + (f + 1) * q_len]
         for o in range(phn * pwn):
             d = delta[f * phn * pwn + o]
             if d == zero:
                 continue
-            nabla[b0 + f] += d
             p = args[arg0 + f * phn * pwn + o]
-            crow = cols[c0 + p * q_len:c0 + (p + 1) * q_len]
+            t = p * nf + count[p]
+            which[t] = f
+            value[t] = d
+            count[p] += 1
+    for p in range(p_len):
+        drow = dcols[p * q_len:(p + 1) * q_len]
+        for q in range(q_len):
+            drow[q] = zero
+        t = p * nf
+        stop = t + count[p]
+        while t + 4 <= stop:
+            r0 = theta[w0 + which[t] * q_len:w0 + (which[t] + 1) * q_len]
+            r1 = theta[w0 + which[t + 1] * q_len:w0 + (which[t + 1] + 1) * q_len]
+            r2 = theta[w0 + which[t + 2] * q_len:w0 + (which[t + 2] + 1) * q_len]
+            r3 = theta[w0 + which[t + 3] * q_len:w0 + (which[t + 3] + 1) * q_len]
+            e0, e1, e2, e3 = value[t], value[t + 1], value[t + 2], value[t + 3]
             for q in range(q_len):
-                grow[q] += d * crow[q]
-            if need_dx:
-                drow = dcols[p * q_len:(p + 1) * q_len]
-                for q in range(q_len):
-                    drow[q] += d * wrow[q]
+                drow[q] += (e0 * r0[q] + e1 * r1[q]) + (e2 * r2[q] + e3 * r3[q])
+            t += 4
+        if t < stop:
+            n = stop - t
+            _add_rows(drow, theta, w0, q_len, n, value[t], which[t], value[min(t + 1, stop - 1)],
+                      which[min(t + 1, stop - 1)], value[min(t + 2, stop - 1)], which[min(t + 2, stop - 1)])
+    col2im_add(dcols, spec_l, dprev)
+
+
+@njit(cache=True)
+def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcols, need_dx):
+    """Add one sample's dC/dw, dC/db of a conv-pool layer to ``nabla``; dC/dx into ``dprev``
+    if ``need_dx`` (:func:`filter_gradient` for every filter, :func:`input_gradient`)."""
+    if spec_l[C] * spec_l[FH] * spec_l[FW] < DIRECT_MAX_Q:  # gathered here: the forward pass convolved directly
+        im2col(act, spec_l[IN_OFF], spec_l, cols)
+    for f in range(spec_l[F]):
+        filter_gradient(theta, spec_l, f, args, delta, cols, nabla)
     if need_dx:
-        col2im_add(dcols, spec_l, dprev)
+        input_gradient(theta, spec_l, args, delta, dcols, dprev)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -319,8 +441,8 @@ def _scratch(theta, spec):
 
 @njit(cache=True)
 def record_metrics(spec, act, label, metrics):
-    """If ``metrics`` has 2 entries, add this sample's cost -log a_label and whether it
-    was classified correctly (its training-path output in ``act``) to them."""
+    """If ``metrics`` (float64) has 2 entries, add this sample's cost -log a_label (in
+    float64) and whether it was classified correctly (its training-path output in ``act``)."""
     if metrics.shape[0] != 2:
         return
     last = spec.shape[0] - 1
@@ -329,7 +451,9 @@ def record_metrics(spec, act, label, metrics):
     for j in range(spec[last, N_OUT]):
         if act[out0 + j] > act[out0 + best]:
             best = j
-    metrics[0] += -math.log(act[out0 + label])
+    # summed in float64, as the reference computes it: the output converted first, so that
+    # no float32 value is promoted silently (float32 networks)
+    metrics[0] += -math.log(np.float64(act[out0 + label]))
     metrics[1] += 1.0 if best == label else 0.0
 
 
@@ -359,8 +483,8 @@ def accumulate_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metr
 # for bit.  The network's layers are conv-pool layers first, then dense ones (the API checks it).
 
 @njit(cache=True)
-def batch_buffers(theta, spec, m):
-    """Buffers of ``m`` samples' passes: one row per sample (and one ``dcols`` for all)."""
+def batch_buffers(theta, spec, m, threads):
+    """Buffers of ``m`` samples' passes: one row per sample (``dcols``: one per thread)."""
     act_len, arg_len, cols_len, dcols_len, widest = buffer_sizes(spec)
     act = np.empty((m, act_len), dtype=theta.dtype)
     args = np.zeros((m, max(arg_len, 1)), dtype=np.int64)
@@ -370,7 +494,7 @@ def batch_buffers(theta, spec, m):
     z = np.empty((m, widest), dtype=theta.dtype)
     delta = np.empty((m, widest), dtype=theta.dtype)
     dprev = np.empty((m, widest), dtype=theta.dtype)
-    dcols = np.empty(dcols_len, dtype=theta.dtype)
+    dcols = np.empty((max(threads, 1), dcols_len), dtype=theta.dtype)
     return act, args, cols, zc, xd, z, delta, dprev, dcols
 
 
@@ -469,11 +593,44 @@ def batch_forward_dense(theta, spec, keep, act, n, masks, first, train, xd, z):
             dense_forward_batch(theta, spec[l], act, n, masks, first, train, one if train else keep[l], xd, z)
 
 
+@njit(cache=True, parallel=True)
+def conv_backward_block(theta, spec, l, act, args, n, delta, dprev, nabla, cols, dcols):
+    """Conv-pool layer ``l``'s backward pass for ``n`` samples (deltas in ``delta``).
+
+    Adds dC/dw and dC/db to ``nabla`` with the filters split between threads,
+    each filter receiving the samples' terms in sample order (the same sums as
+    :func:`conv_pool_backward` sample after sample, whatever the thread
+    count); then, unless ``l`` is the first layer, each sample's dC/dx
+    (samples split between threads, each with its own ``dcols`` row) times
+    f' of the layer below, written into ``delta``.
+    """
+    spec_l = spec[l]
+    nf = spec_l[F]
+    parts = dcols.shape[0]
+    if spec_l[C] * spec_l[FH] * spec_l[FW] < DIRECT_MAX_Q:  # the forward pass convolved directly
+        for s in prange(n):
+            im2col(act[s], spec_l[IN_OFF], spec_l, cols[s])
+    for t in prange(parts):
+        for s in range(n):
+            for f in range(t * nf // parts, (t + 1) * nf // parts):
+                filter_gradient(theta, spec_l, f, args[s], delta[s], cols[s], nabla)
+    if l == 0:
+        return
+    code = spec[l - 1, ACT]
+    in0 = spec_l[IN_OFF]
+    for t in prange(parts):
+        for s in range(t * n // parts, (t + 1) * n // parts):
+            input_gradient(theta, spec_l, args[s], delta[s], dcols[t], dprev[s])
+            for k in range(spec_l[N_IN]):
+                delta[s, k] = dprev[s, k] * derivative_from_output(code, act[s, in0 + k])
+
+
 @njit(cache=True)
 def batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dprev, nabla, cols, dcols):
     """Add the gradients of -log a_y of ``n`` samples (forward passes in ``act``) to ``nabla``.
 
-    Dense layers for all samples at once; conv layers sample by sample.
+    Dense layers for all samples at once, each weight row once
+    (:func:`dense_backward_batch`); conv layers by :func:`conv_backward_block`.
     """
     last = spec.shape[0] - 1
     out0 = spec[last, OUT_OFF]
@@ -483,14 +640,11 @@ def batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dpre
             delta[s, j] = act[s, out0 + j]  # softmax + log-likelihood: a_j - [j == y]
         delta[s, y[rows[s]]] -= one
     for l in range(last, -1, -1):
-        need_dx = l > 0
         if spec[l, KIND] == CONV:
-            for s in range(n):
-                conv_pool_backward(theta, spec[l], act[s], args[s], delta[s], dprev[s], nabla, cols[s], dcols,
-                                   need_dx)
-        else:
-            dense_backward_batch(theta, spec[l], act, n, masks, first, delta, dprev, nabla, need_dx)
-        if not need_dx:
+            conv_backward_block(theta, spec, l, act, args, n, delta, dprev, nabla, cols, dcols)
+            continue
+        dense_backward_batch(theta, spec[l], act, n, masks, first, delta, dprev, nabla, l > 0)
+        if l == 0:
             break
         code = spec[l - 1, ACT]
         in0 = spec[l, IN_OFF]
@@ -499,15 +653,18 @@ def batch_backward(theta, spec, act, args, n, masks, first, y, rows, delta, dpre
                 delta[s, k] = dprev[s, k] * derivative_from_output(code, act[s, in0 + k])
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def batch_gradient(theta, spec, keep, X, y, rows, masks, first, nabla, metrics, bufs):
-    """:func:`accumulate_gradient` (same numbers, bit for bit) with the dense layers batched.
+    """:func:`accumulate_gradient` (same numbers, bit for bit) for a block of samples.
 
+    The samples' conv forward passes run in parallel (each is the same code on
+    the same numbers whichever thread runs it), the dense layers for all the
+    samples at once, the conv backward passes by :func:`conv_backward_block`.
     ``bufs``: :func:`batch_buffers` for at least ``len(rows)`` samples.
     """
     act, args, cols, zc, xd, z, delta, dprev, dcols = bufs
     n = rows.shape[0]
-    for s in range(n):
+    for s in prange(n):
         forward_convs(theta, spec, X[rows[s]], act[s], args[s], cols[s], zc[s])
     batch_forward_dense(theta, spec, keep, act, n, masks, first, True, xd, z)
     for s in range(n):
@@ -543,16 +700,18 @@ stay in the caches.  With 100 samples at once an epoch was 1.5x slower."""
 
 
 @njit(cache=True)
-def sgd_chunk(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
+def sgd_chunk(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics, threads):
     """Train the whole mini-batches of ``rows`` (len a multiple of ``mini_batch_size``) in one call.
 
     Mini-batch ``k`` is ``rows[k*m:(k+1)*m]``; ``masks[s]`` goes with ``rows[s]``.
     ``eta`` and ``decay_rate`` (= eta * lmbda / num_training_batches) are in
-    theta's dtype.  ``metrics``: see :func:`record_metrics`.
+    theta's dtype.  ``metrics``: see :func:`record_metrics`.  ``threads``: how many
+    parts the parallel loops split the work into (numba's thread count,
+    ``numba.get_num_threads()``); the results are the same for any count.
     """
     nabla = np.zeros_like(theta)
     m = mini_batch_size
-    bufs = batch_buffers(theta, spec, min(m, TRAIN_BLOCK))
+    bufs = batch_buffers(theta, spec, min(m, TRAIN_BLOCK), threads)
     rate = eta / theta.dtype.type(m)
     for start in range(0, rows.shape[0] - m + 1, m):
         for b in range(start, start + m, TRAIN_BLOCK):
@@ -583,50 +742,19 @@ def predict_block(theta, spec, keep, X, start, stop, out, bufs):
             out[start + s, j] = act[s, out0 + j]
 
 
-@njit(cache=True)
-def predict_proba(theta, spec, keep, X, out):
-    """Inference: the softmax outputs of every row of ``X`` into ``out`` (n, n_classes)."""
-    bufs = batch_buffers(theta, spec, INFER_BLOCK)
-    for start in range(0, X.shape[0], INFER_BLOCK):
-        predict_block(theta, spec, keep, X, start, min(start + INFER_BLOCK, X.shape[0]), out, bufs)
-
-
-# --------------------------------------------------------------------------- threads
-# The same computations with the independent per-sample forward passes spread over threads.
-# Every sample's forward pass is the same code on the same numbers whichever thread runs it,
-# and the gradients are still summed sample by sample in order by one thread, so the results
-# are bit-identical to the serial kernels for any number of threads.
-
 @njit(cache=True, parallel=True)
-def sgd_chunk_threads(theta, spec, keep, X, y, rows, masks, mini_batch_size, eta, decay_rate, metrics):
-    """:func:`sgd_chunk`, bit for bit, with each mini-batch's conv forward passes run in parallel.
+def predict_proba(theta, spec, keep, X, out, threads):
+    """Inference: the softmax outputs of every row of ``X`` into ``out`` (n, n_classes).
 
-    The dense layers and the backward passes then run on one thread, as in
-    :func:`batch_gradient`.
+    The rows are split into ``threads`` contiguous ranges (numba's thread
+    count, ``numba.get_num_threads()``), each done in
+    blocks of ``INFER_BLOCK``; a row's outputs do not depend on the rows it
+    is computed with, so the results are the same for any thread count.
     """
-    m = mini_batch_size
-    act, args, cols, zc, xd, z, delta, dprev, dcols = batch_buffers(theta, spec, min(m, TRAIN_BLOCK))
-    nabla = np.zeros_like(theta)
-    rate = eta / theta.dtype.type(m)
-    for start in range(0, rows.shape[0] - m + 1, m):
-        for b in range(start, start + m, TRAIN_BLOCK):
-            block = rows[b:min(b + TRAIN_BLOCK, start + m)]
-            n = block.shape[0]
-            for s in prange(n):
-                forward_convs(theta, spec, X[block[s]], act[s], args[s], cols[s], zc[s])
-            batch_forward_dense(theta, spec, keep, act, n, masks, b, True, xd, z)
-            for s in range(n):
-                record_metrics(spec, act[s], y[block[s]], metrics)
-            batch_backward(theta, spec, act, args, n, masks, b, y, block, delta, dprev, nabla, cols, dcols)
-        apply_step(theta, nabla, spec, rate, decay_rate)
-
-
-@njit(cache=True, parallel=True)
-def predict_proba_threads(theta, spec, keep, X, out, blocks):
-    """:func:`predict_proba` over ``blocks`` contiguous ranges of rows in parallel (same results)."""
     n = X.shape[0]
-    for b in prange(blocks):
-        bufs = batch_buffers(theta, spec, INFER_BLOCK)
-        stop = (b + 1) * n // blocks
-        for start in range(b * n // blocks, stop, INFER_BLOCK):
+    parts = max(threads, 1)
+    for t in prange(parts):
+        bufs = batch_buffers(theta, spec, INFER_BLOCK, 1)
+        stop = (t + 1) * n // parts
+        for start in range(t * n // parts, stop, INFER_BLOCK):
             predict_block(theta, spec, keep, X, start, min(start + INFER_BLOCK, stop), out, bufs)

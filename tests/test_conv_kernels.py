@@ -51,7 +51,7 @@ def test_step_and_epoch_match_reference(act, p, lmbda):
     ntb = 4
     # one step
     step = net._theta.copy()
-    K.sgd_chunk(step, net._spec, net._keep, X, y, np.arange(10), masks, m, eta, eta * lmbda / ntb, np.zeros(0))
+    K.sgd_chunk(step, net._spec, net._keep, X, y, np.arange(10), masks, m, eta, eta * lmbda / ntb, np.zeros(0), 1)
     expected = ref.sgd_step(layers, params, X[:10], y[:10], eta, [None if k is None else k[:10] for k in
                                                                   split_masks(net, masks)], lmbda, ntb)
     stepped = small_conv_net(act, p)
@@ -60,7 +60,7 @@ def test_step_and_epoch_match_reference(act, p, lmbda):
     assert max_param_diff(stepped, params) > 1e-4  # the step moved the parameters
     # one epoch (4 mini-batches)
     K.sgd_chunk(net._theta, net._spec, net._keep, X, y, np.arange(40), masks, m, eta, eta * lmbda / ntb,
-                np.zeros(0))
+                np.zeros(0), 2)
     expected = ref.sgd_epoch(layers, params, X, y, m, eta, split_masks(net, masks), lmbda)
     assert max_param_diff(net, expected) <= EPOCH_TOL
 
@@ -69,7 +69,7 @@ def test_inference_matches_reference_with_dropout_scaling():
     X, y = mnist40()
     net = small_conv_net(n3.ReLU, 0.3)
     out = np.empty((40, 10))
-    K.predict_proba(net._theta, net._spec, net._keep, X, out)
+    K.predict_proba(net._theta, net._spec, net._keep, X, out, 1)
     expected = ref.feedforward(reference_layers(net), reference_params(net), X)
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-14)
 
@@ -81,14 +81,14 @@ def test_float32_kernels_stay_float32_and_match_reference():
     layers, params = reference_layers(net), reference_params(net)
     theta = net._theta.copy()
     K.sgd_chunk(theta, net._spec, net._keep, X, y, np.arange(10), masks, 10, np.float32(0.1),
-                np.float32(0.01), np.zeros(0))
+                np.float32(0.01), np.zeros(0), 1)
     assert theta.dtype == np.float32
     expected = ref.sgd_step(layers, params, X[:10].astype(np.float64), y[:10], 0.1,
                             [None if k is None else k[:10] for k in split_masks(net, masks)], 0.4, 4)
     net._theta[...] = theta
     assert max_param_diff(net, expected) <= 2e-5
     out = np.empty((40, 10), dtype=np.float32)
-    K.predict_proba(net._theta, net._spec, net._keep, X, out)
+    K.predict_proba(net._theta, net._spec, net._keep, X, out, 1)
     np.testing.assert_allclose(out, ref.feedforward(layers, reference_params(net), X.astype(np.float64)),
                                atol=2e-6)
     if not numba.config.DISABLE_JIT:  # every compiled signature of float32 input is all float32
@@ -153,7 +153,7 @@ def test_dense_only_network_matches_reference():
     net = n3.Network(layers, 5, seed=4)
     params = reference_params(net)
     masks = net._draw_masks(40)
-    K.sgd_chunk(net._theta, net._spec, net._keep, X, y, np.arange(40), masks, 5, 0.3, 0.3 * 0.2 / 8, np.zeros(0))
+    K.sgd_chunk(net._theta, net._spec, net._keep, X, y, np.arange(40), masks, 5, 0.3, 0.3 * 0.2 / 8, np.zeros(0), 1)
     expected = ref.sgd_epoch(reference_layers(net), params, X, y, 5, 0.3, split_masks(net, masks), 0.2)
     assert max_param_diff(net, expected) <= EPOCH_TOL
 
@@ -176,7 +176,7 @@ def test_odd_shapes_and_pools_match_reference(shape):
     flat = np.concatenate([a.ravel() for pair in expected for a in pair])
     assert np.abs(g - flat).max() <= 1e-12 * max(1.0, np.abs(flat).max())
     out = np.empty((8, 4))
-    K.predict_proba(net._theta, net._spec, net._keep, X, out)
+    K.predict_proba(net._theta, net._spec, net._keep, X, out, 1)
     np.testing.assert_allclose(out, ref.feedforward(reference_layers(net), reference_params(net), X), atol=1e-14)
 
 
@@ -190,7 +190,7 @@ def test_batched_dense_layers_equal_the_per_sample_passes_bit_for_bit(dtype, m):
     fast = net._theta.copy()
     t = np.dtype(dtype).type
     # (mini-batches of 20 run in blocks of K.TRAIN_BLOCK = 10 samples)
-    K.sgd_chunk(fast, net._spec, net._keep, X, y, np.arange(40), masks, m, t(0.1), t(0.01), np.zeros(0))
+    K.sgd_chunk(fast, net._spec, net._keep, X, y, np.arange(40), masks, m, t(0.1), t(0.01), np.zeros(0), 3)
     plain = net._theta.copy()
     nabla = np.zeros_like(plain)
     for start in range(0, 40, m):
@@ -199,9 +199,35 @@ def test_batched_dense_layers_equal_the_per_sample_passes_bit_for_bit(dtype, m):
         K.apply_step(plain, nabla, net._spec, t(0.1) / t(m), t(0.01))
     np.testing.assert_array_equal(fast, plain)
     out = np.empty((40, 10), dtype=dtype)
-    K.predict_proba(fast, net._spec, net._keep, X, out)
+    K.predict_proba(fast, net._spec, net._keep, X, out, 3)
     act, args, cols, dcols, zc, xd, z, delta, dprev = K._scratch(fast, net._spec)
     out0 = net._spec[-1, K.OUT_OFF]
     for i in range(40):
         K.forward_sample(fast, net._spec, net._keep, X[i], act, args, masks, -1, False, cols, zc, xd, z)
         np.testing.assert_array_equal(out[i], act[out0:out0 + 10])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_metrics_are_the_training_path_cost_and_accuracy(dtype):
+    # sgd_chunk's running metrics: the sum of -log a_y (in float64) and the count classified
+    # correctly, each sample measured on its training-path output (dropout masks, no scaling)
+    # before its mini-batch's step
+    X, y = mnist40(dtype)
+    net = small_conv_net(n3.sigmoid, 0.5, dtype=dtype)
+    masks = net._draw_masks(20)
+    layers, params = reference_layers(net), reference_params(net)
+    t = np.dtype(dtype).type
+    metrics = np.zeros(2)
+    K.sgd_chunk(net._theta, net._spec, net._keep, X, y, np.arange(20), masks, 10, t(0.5), t(0), metrics, 2)
+    cost, correct = 0.0, 0
+    for k in range(2):
+        rows = slice(10 * k, 10 * k + 10)
+        batch_masks = [None if m is None else m[rows] for m in split_masks(net, masks)]
+        a = ref.forward(layers, params, X[rows].astype(np.float64), batch_masks, train=True)[-1]["a"]
+        cost += float(-np.sum(np.log(a[np.arange(10), y[rows]])))
+        correct += int(np.sum(np.argmax(a, axis=1) == y[rows]))
+        params = ref.sgd_step(layers, params, X[rows].astype(np.float64), y[rows], 0.5, batch_masks)
+    assert metrics.dtype == np.float64
+    assert metrics[0] == pytest.approx(cost, rel=1e-12 if dtype == "float64" else 1e-5)
+    assert metrics[1] == correct
+    assert 0 < correct < 20  # both outcomes occur, so a wrong argmax shows
