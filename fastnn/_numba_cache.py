@@ -22,6 +22,11 @@ ENTRY_POINTS = ("tiled:_run",)
 compiled into them, so only these entry points are checked.  Edit this one line
 when the kernels are renamed or split."""
 
+CONV_ENTRY_POINTS = ("conv:sgd_chunk", "conv:predict_proba")
+"""The same for chapter 6's :class:`fastnn.network3.Network` (``fastnn network3``,
+``fastnn compare --net conv``); kept apart so that the dense commands never import
+the conv kernels."""
+
 COMPILE_NOTE = "compiling kernels (first run only, ~10 s)"
 """The line printed to stderr when the cache is cold."""
 
@@ -145,7 +150,16 @@ _ANNOUNCED = set()
 """Dtypes whose compilation was announced in this process (announced once only)."""
 
 
-def announce_if_cold(dtypes, stream=None):
+def command_entry_points(args):
+    """The entry points the parsed ``fastnn`` command ``args`` will run: :data:`CONV_ENTRY_POINTS`
+    for ``fastnn compare --net conv``, else :data:`ENTRY_POINTS` (``fastnn network3``
+    announces its own, once its arguments are checked)."""
+    if getattr(args, "command", None) == "compare" and getattr(args, "net", None) == "conv":
+        return CONV_ENTRY_POINTS
+    return ENTRY_POINTS
+
+
+def announce_if_cold(dtypes, stream=None, entry_points=ENTRY_POINTS):
     """Print :data:`COMPILE_NOTE` (one line) to ``stream`` if a kernel would compile,
     at most once per dtype and process.
 
@@ -155,6 +169,8 @@ def announce_if_cold(dtypes, stream=None):
         Float dtypes the caller is about to train or predict with.
     stream : file-like, optional
         Default ``sys.stderr``.
+    entry_points : sequence of str
+        The kernels to check, as in :func:`entry_kernels`.
 
     Returns
     -------
@@ -162,7 +178,7 @@ def announce_if_cold(dtypes, stream=None):
         True if the line was printed.
     """
     dtypes = [str(np.dtype(dt)) for dt in dtypes if str(np.dtype(dt)) not in _ANNOUNCED]
-    if not dtypes or not cold_kernels(dtypes):
+    if not dtypes or not cold_kernels(dtypes, entry_points):
         return False
     _ANNOUNCED.update(dtypes)
     print(COMPILE_NOTE, file=stream or sys.stderr, flush=True)

@@ -81,7 +81,8 @@ def test_command_dtypes(argv, dtypes):
 
 def test_main_announces_before_running(monkeypatch):
     calls = []
-    monkeypatch.setattr(_numba_cache, "announce_if_cold", lambda dtypes: calls.append(list(dtypes)))
+    monkeypatch.setattr(_numba_cache, "announce_if_cold",
+                        lambda dtypes, entry_points: calls.append(list(dtypes)))
     assert cli.main(["demo", "gates"]) == 0
     monkeypatch.setattr(cli, "build_parser", lambda: _parser_that_fails_in_its_command())
     assert cli.main(["x"]) == 2

@@ -149,4 +149,4 @@ def test_console_script():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"fastnn {fastnn.__version__}"
     help_text = _run(str(script), "--help").stdout
-    assert re.search(r"\{train,predict,demo,sweep,compare,bench,colorize,[a-z,-]+\}", help_text)
+    assert re.search(r"\{train,predict,demo,sweep,compare,bench,colorize,[a-z0-9,-]+\}", help_text)

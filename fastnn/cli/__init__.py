@@ -2,7 +2,8 @@
 
 One module per subcommand (:mod:`~fastnn.cli.train`, :mod:`~fastnn.cli.predict`,
 :mod:`~fastnn.cli.compare`, :mod:`~fastnn.cli.bench`, :mod:`~fastnn.cli.sweep`,
-:mod:`~fastnn.cli.colorize`, :mod:`~fastnn.cli.demo`, :mod:`~fastnn.cli.export`, :mod:`~fastnn.cli.book`, :mod:`~fastnn.cli.book_data`), each with ``add_parser(subparsers)``
+:mod:`~fastnn.cli.colorize`, :mod:`~fastnn.cli.demo`, :mod:`~fastnn.cli.export`, :mod:`~fastnn.cli.book`, :mod:`~fastnn.cli.book_data`,
+:mod:`~fastnn.cli.network3`), each with ``add_parser(subparsers)``
 and its command function, which takes the parsed arguments and returns an exit code;
 a command also sets ``check(args)``, the checks argparse cannot make, which
 returns the files it reads and writes (checked and locked by ``fastnn.cli._paths``).
@@ -15,12 +16,12 @@ import warnings
 
 from .. import _numba_cache
 from .._version import __version__
-from . import _paths, bench, book, book_data, colorize, compare, demo, export, predict, sweep, train
+from . import _paths, bench, book, book_data, colorize, compare, demo, export, network3, predict, sweep, train
 from ._args import Parser
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
-COMMANDS = (train, predict, demo, sweep, compare, bench, colorize, export, book, book_data)
+COMMANDS = (train, predict, demo, sweep, compare, bench, colorize, export, book, book_data, network3)
 """The subcommands' modules, in the order ``fastnn --help`` lists them."""
 
 
@@ -61,7 +62,8 @@ def main(argv=None):
             # the arguments and files first: a mistake ends the command before any work
             with _paths.writing(*(check(args) if check else ([],))):
                 # so that a slow first epoch is not read as the speed
-                _numba_cache.announce_if_cold(_numba_cache.command_dtypes(args))
+                _numba_cache.announce_if_cold(_numba_cache.command_dtypes(args),
+                                              entry_points=_numba_cache.command_entry_points(args))
                 return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"fastnn {command}: error: {exc}", file=sys.stderr)

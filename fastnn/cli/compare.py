@@ -19,15 +19,20 @@ def add_parser(subparsers):
     """Register ``fastnn compare`` on an argparse ``subparsers`` object; returns its parser."""
     compare = subcommand(subparsers, "compare", help="time fastnn, NumPy, JAX and PyTorch on the same run "
                                                      "and check agreement")
+    compare.add_argument("--net", choices=["dense", "conv"], default="dense",
+                         help="'dense': the chapter-1 network of --sizes; 'conv': chapter 6's CP20 -> CP40 -> "
+                              "FC100 -> softmax (ReLU, lmbda 0.1) in fastnn, the NumPy reference and PyTorch")
     compare.add_argument("--data", default="synthetic",
                          help="'synthetic' (default, shaped like --sizes), 'digits', a folder of IDX "
                               "files or mnist.pkl.gz (as in fastnn train)")
     compare.add_argument("--sizes", type=parse_sizes, default=None,
                          help="layer sizes, comma-separated positive integers (default 784,30,10)")
     compare.add_argument("--mini-batch-size", type=positive_int, default=10, help="samples per gradient step")
-    compare.add_argument("--samples", type=positive_int, default=5000, help="training samples of the timed run")
+    compare.add_argument("--samples", type=positive_int, default=None,
+                         help="training samples of the timed run (default 5000; 1000 with --net conv)")
     compare.add_argument("--epochs", type=positive_int, default=1, help="epochs of the timed run")
-    compare.add_argument("--eta", type=positive_float, default=3.0, help="learning rate")
+    compare.add_argument("--eta", type=positive_float, default=None,
+                         help="learning rate (default 3.0; 0.03 with --net conv)")
     compare.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the data and the initial weights")
     compare.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                          help="precision of every engine")
@@ -63,6 +68,12 @@ def _compare_header(args, sizes, n):
 
 def cmd_compare(args):
     """``fastnn compare``: print the table; exit 1 if the jit engine disagrees with the reference."""
+    if args.net == "conv":
+        from ._compare_conv import cmd_compare_conv
+
+        return cmd_compare_conv(args)
+    args.samples = args.samples or 5000
+    args.eta = args.eta or 3.0
     X, y, X_test, y_test, sizes = bench.load_data(args.data, args.samples, args.sizes, args.seed)
     tolerance = args.tolerance
     if tolerance is None:
