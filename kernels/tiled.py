@@ -40,7 +40,7 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .activations import one_like, sigmoid, zero_like
+from .activations import inf_like, one_like, sigmoid, zero_like
 from .mlp import CROSS_ENTROPY, QUADRATIC  # the cost codes, one definition
 
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
@@ -400,6 +400,7 @@ def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev
                     _dots(theta, w_start, n_in, j, min(2, j_hi - j), src, src_stride, rows, src_col,
                           s0, n_samples, out, act_stride, out_col)
     bad = 0
+    inf = inf_like(theta[0])
     if m > 0:
         # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order
         for s in range(m):
@@ -407,7 +408,7 @@ def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev
                 z = out[s * act_stride + out_col + j] + theta[b_start + j]
                 # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to
                 # True under reassoc + nsz; an ordered comparison is false for NaN and inf
-                if not abs(z) < math.inf:
+                if not abs(z) < inf:
                     bad += 1
                 out[s * act_stride + out_col + j] = sigmoid(z)
     return bad
