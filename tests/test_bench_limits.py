@@ -1,6 +1,7 @@
-"""fastnn.bench.limits: the GEMM rate printed beside ``fastnn compare``'s table and the GFLOP/s
-of every row.  Nothing is timed against a threshold: the rate is checked to be a positive
-finite number and the GFLOP/s to follow from the flop count and the seconds.
+"""fastnn.bench.limits and fastnn.bench.sizes: the GEMM rate printed beside ``fastnn compare``'s
+table, the GFLOP/s of every row, and ``fastnn bench --hidden-sweep``.  Nothing is timed against
+a threshold: the rate is checked to be a positive finite number, the GFLOP/s to follow from the
+flop count and the seconds, and the sweep's two trainers to agree on the parameters.
 """
 import math
 
@@ -8,6 +9,8 @@ import pytest
 
 from fastnn import bench, cli
 from fastnn.bench import limits
+
+from conftest import EPOCH_TOL
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -71,3 +74,38 @@ def test_compare_cli_prints_the_machine_limit(capsys):
     out = capsys.readouterr().out
     assert "Machine limit, dgemm through NumPy" in out and "epoch floor" in out
 
+
+
+# --------------------------------------------------------------------------- hidden-size sweep
+def test_hidden_sweep_trains_the_same_run_as_numpy():
+    X, y = bench.synthetic_data(120, 20, 10, seed=3)
+    rows = bench.run_hidden_sweep(X, y, hidden=(4, 9), mini_batches=(10, 7))
+    assert [(r["hidden"], r["mini_batch_size"]) for r in rows] == [(4, 10), (4, 7), (9, 10), (9, 7)]
+    for r in rows:
+        assert r["sizes"] == [20, r["hidden"], 10] and r["threads"] == 1
+        assert r["max_diff"] <= EPOCH_TOL  # fastnn and NumPy trained the same run
+        assert r["speedup"] == pytest.approx(r["numpy_seconds"] / r["seconds"])
+        assert r["gflops"] == pytest.approx(bench.flops_per_sample(r["sizes"]) * 120 / r["seconds"] / 1e9)
+    table = bench.format_hidden_sweep(rows)
+    assert len(table.splitlines()) == 2 + len(rows) and "| [20, 9, 10] | 7 | float64 | 1 |" in table
+
+
+def test_hidden_sweep_refuses_no_threads():
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        bench.run_hidden_sweep(*bench.synthetic_data(20, 5, 3), threads=0)
+
+
+def test_bench_cli_hidden_sweep(monkeypatch, capsys):
+    seen = {}
+    real = bench.run_hidden_sweep
+
+    def small_sweep(X, y, **kw):
+        seen.update(kw, n=len(X))
+        return real(X[:60], y[:60], hidden=(5,), mini_batches=(10,), dtype=kw["dtype"], threads=kw["threads"])
+
+    monkeypatch.setattr(bench, "run_hidden_sweep", small_sweep)
+    assert cli.main(["bench", "--hidden-sweep", "--samples", "300"]) == 0
+    out = capsys.readouterr().out
+    assert seen["n"] == 300 and seen["threads"] == 1 and seen["dtype"] == "float64"
+    assert "| [784, 5, 10] | 10 | float64 | 1 |" in out and "CPU time of the process" in out
+    assert "Machine limit, dgemm" in out

@@ -11,7 +11,9 @@
 * ``fastnn.bench.speed``: ``bench`` times ``Network.fit`` and ``predict_proba``
   over a few shapes, mini-batch sizes, dtypes and thread counts;
 * ``fastnn.bench.rivals``: the other tools' trainers (tuned NumPy, JAX, PyTorch);
-* ``fastnn.bench.limits``: the machine's dgemm/sgemm rate through NumPy and an epoch's GFLOP/s.
+* ``fastnn.bench.limits``: the machine's dgemm/sgemm rate through NumPy and an epoch's GFLOP/s;
+* ``fastnn.bench.sizes``: ``bench --hidden-sweep``, fastnn against the NumPy matrix form as the
+  hidden layer grows.
 
 The functions return rows (lists of dicts) and tables (strings); the commands are
 ``fastnn.cli.compare`` and ``fastnn.cli.bench``.  Timings never include
@@ -19,7 +21,7 @@ compilation: the jit kernels are warmed up on a tiny network of the same dtype
 first, and every other row has its own untimed warm-up (stated under the compare
 table).  Every name below is importable from ``fastnn.bench``.
 """
-from . import limits, rivals
+from . import limits, rivals, sizes
 from .compare import (COMPARE_ENGINES, FLOAT32_TOLERANCE, FLOAT64_TOLERANCE, LEGEND, WARMUP, Run,
                       best_of_threads, compare_legend, compare_rows, format_compare, jit_disagreements,
                       plot_compare, run_compare)
@@ -27,6 +29,7 @@ from .harness import (DEFAULT_SIZES, blas_threads, core_count, cpu_model, flops_
                       initial_state, load_data, max_param_difference, network_with, synthetic_data,
                       time_fit, train_fastnn, warm_up)
 from .limits import epoch_gflops, format_limits, gemm_rate, machine_limits
+from .sizes import SWEEP_HIDDEN, SWEEP_MINI_BATCHES, format_hidden_sweep, run_hidden_sweep
 from .speed import (BENCH_MINI_BATCHES, BENCH_SIZES, format_bench, format_inference, numpy_forward,
                     run_bench, run_inference_bench, thread_choices)
 
@@ -41,6 +44,8 @@ __all__ = [
     "FLOAT64_TOLERANCE", "FLOAT32_TOLERANCE",
     # limits
     "gemm_rate", "machine_limits", "format_limits", "epoch_gflops",
+    # sizes
+    "run_hidden_sweep", "format_hidden_sweep", "SWEEP_HIDDEN", "SWEEP_MINI_BATCHES",
     # speed
     "run_bench", "format_bench", "run_inference_bench", "format_inference", "numpy_forward",
     "thread_choices", "BENCH_SIZES", "BENCH_MINI_BATCHES",
