@@ -24,6 +24,19 @@ def _one_like_jit(z):
     return lambda z: 1.0
 
 
+def inf_like(z):
+    """Return +inf in the floating type of ``z`` (plain-Python version)."""
+    return type(z)(math.inf)
+
+
+@overload(inf_like)
+def _inf_like_jit(z):
+    # Compiled version: comparing a float32 with a float64 inf would convert it to float64.
+    if z == types.float32:
+        return lambda z: np.float32(np.inf)
+    return lambda z: np.inf
+
+
 def zero_like(z):
     """Return 0 in the floating type of ``z`` (plain-Python version)."""
     return type(z)(0)
@@ -41,9 +54,12 @@ def _zero_like_jit(z):
 def sigmoid(z):
     """sigma(z) = 1 / (1 + exp(-z)) (equation 3), never overflowing.
 
-    exp() is only ever called on a non-positive number, so it cannot overflow:
-    for z < 0 the equivalent form exp(z) / (1 + exp(z)) is used.  The limits
-    are exact: sigmoid(-inf) == 0 and sigmoid(+inf) == 1.
+    exp() is only ever called on a non-positive number, -|z|, so it cannot
+    overflow: with e = exp(-|z|), sigma(z) = 1 / (1 + e) for z >= 0 and the
+    equivalent form e / (1 + e) for z < 0.  Only the numerator depends on the
+    sign (a select, no branch), so a loop of sigmoids has no unpredictable
+    branch; the bits are those of the two-branch form.  The limits are exact:
+    sigmoid(-inf) == 0 and sigmoid(+inf) == 1; NaN gives NaN.
 
     Examples
     --------
@@ -52,10 +68,9 @@ def sigmoid(z):
     (0.5, 0.0, 1.0)
     """
     one = one_like(z)
-    if z >= 0:
-        return one / (one + math.exp(-z))
-    e = math.exp(z)
-    return e / (one + e)
+    e = math.exp(-abs(z))
+    numerator = one if z >= 0 else e
+    return numerator / (one + e)
 
 
 @njit(cache=True)

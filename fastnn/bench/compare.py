@@ -176,11 +176,14 @@ def run_compare(X, y, X_test, y_test, sizes, *, epochs=1, mini_batch_size=10, et
                                 mini_batch_size=mini_batch_size, eta=eta, dtype=dtype)
     if perturb is not None:
         perturb(runs)
-    return compare_rows(runs, X_test, y_test)
+    return compare_rows(runs, X_test, y_test, epoch_flops=harness.flops_per_sample(sizes) * len(X))
 
 
-def compare_rows(runs, X_test, y_test):
+def compare_rows(runs, X_test, y_test, epoch_flops=None):
     """Score the runs against the one of kind "reference".
+
+    ``epoch_flops`` (floating-point operations of one epoch, optional) gives
+    each timed row its ``gflops``.
 
     Returns
     -------
@@ -197,7 +200,9 @@ def compare_rows(runs, X_test, y_test):
     for run in runs:
         row = {"engine": run.name, "kind": run.kind, "group": run.group, "seconds": run.seconds,
                "speedup": None, "max_diff": None, "accuracy": None, "warmup": run.warmup,
-               "note": run.note}
+               "note": run.note, "gflops": None}
+        if epoch_flops and run.seconds:
+            row["gflops"] = epoch_flops / run.seconds / 1e9
         if run.net is not None:
             row.update(speedup=reference.seconds / run.seconds,
                        max_diff=harness.max_param_difference(run.net, reference.net),
@@ -216,15 +221,18 @@ def _cell(value, fmt):
 
 
 def format_compare(rows):
-    """The compare table as Markdown (rows that did not run show their note)."""
-    lines = ["| row | s/epoch | speed vs reference | max abs param diff | accuracy |",
-             "|---|---:|---:|---:|---:|"]
+    """The compare table as Markdown (rows that did not run show their note; the GFLOP/s
+    column when the rows have ``gflops``)."""
+    rate = any(r.get("gflops") is not None for r in rows)
+    lines = ["| row | s/epoch | speed vs reference | max abs param diff | accuracy |" + (" GFLOP/s |" if rate else ""),
+             "|---|---:|---:|---:|---:|" + ("---:|" if rate else "")]
     for r in rows:
         if r["seconds"] is None:
-            lines.append(f"| {r['engine']} | {r['note']} | | | |")
+            lines.append(f"| {r['engine']} | {r['note']} | | | |" + (" |" if rate else ""))
             continue
         lines.append(f"| {r['engine']} | {r['seconds']:.4f} | {r['speedup']:.1f}x | "
-                     f"{_cell(r['max_diff'], '.1e')} | {_cell(r['accuracy'], '.2%')} |")
+                     f"{_cell(r['max_diff'], '.1e')} | {_cell(r['accuracy'], '.2%')} |"
+                     + (f" {_cell(r.get('gflops'), '.1f')} |" if rate else ""))
     return "\n".join(lines)
 
 
@@ -244,7 +252,9 @@ def compare_legend(rows):
     lines = ["Rows:"] + [f"- {LEGEND[k]}" for k in kinds]
     lines.append("s/epoch: training seconds per epoch, mean over the epochs; speed: reference "
                  "s/epoch / row s/epoch; max abs param diff: largest |parameter - reference's| "
-                 "after training (same initial parameters and order of samples); accuracy: test set.")
+                 "after training (same initial parameters and order of samples); accuracy: test set"
+                 + ("; GFLOP/s: the epoch's floating-point operations (6 per weight per sample, 4 in the "
+                    "first layer) / s/epoch." if any(r.get("gflops") is not None for r in rows) else "."))
     best = best_of_threads(rows)
     if best:
         lines.append("Best thread count: " + "; ".join(

@@ -3,6 +3,7 @@ import argparse
 import os
 
 from .. import bench
+from ..bench import limits
 from ._args import nonnegative_float, nonnegative_int, parse_sizes, positive_float, positive_int, subcommand
 
 
@@ -85,6 +86,7 @@ def cmd_compare(args):
     print(header)
     print(bench.format_compare(rows))
     print("\n".join(bench.compare_legend(rows)))
+    print(limits.format_limits(args.dtype, limits.machine_limits(args.dtype), sizes, len(X)))
     if args.plot:
         bench.plot_compare(rows, args.plot, title=header)
         print(f"Wrote the bar chart to {args.plot}")

@@ -1,6 +1,7 @@
 """The activation kernels of :mod:`fastnn.kernels.activations` (the sigmoid and its derivative)
 against exact arithmetic: 60-digit decimals, the formula's limits, finite differences."""
 import decimal
+import math
 import warnings
 
 import numba
@@ -54,3 +55,41 @@ def test_sigmoid_prime_matches_finite_difference():
         h = 1e-6
         fd = (activations.sigmoid(z + h) - activations.sigmoid(z - h)) / (2 * h)
         assert activations.sigmoid_prime(z) == pytest.approx(fd, rel=1e-8)
+
+
+@numba.njit
+def _two_branch_sigmoids(z, out):
+    """The sigmoid as a branch on the sign of z (the form before the select), element by element."""
+    for i in range(z.size):
+        one = activations.one_like(z[i])
+        if z[i] >= 0:
+            out[i] = one / (one + math.exp(-z[i]))
+        else:
+            e = math.exp(z[i])
+            out[i] = e / (one + e)
+
+
+@numba.njit
+def _sigmoids(z, out):
+    for i in range(z.size):
+        out[i] = activations.sigmoid(z[i])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_branchless_sigmoid_has_the_bits_of_the_two_branch_form(dtype):
+    z = (np.random.default_rng(0).standard_normal(20000) * 8).astype(dtype)
+    z[:7] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30]
+    got, expected = np.empty_like(z), np.empty_like(z)
+    _sigmoids(z, got)
+    _two_branch_sigmoids(z, expected)
+    assert got.dtype == dtype
+    nan = np.isnan(expected)
+    np.testing.assert_array_equal(np.isnan(got), nan)  # NaN for NaN only (its sign bit may differ)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(got[~nan].view(bits), expected[~nan].view(bits))
+
+
+def test_inf_like_keeps_the_type():
+    assert activations.inf_like(np.float32(2.0)) == np.inf
+    assert type(activations.inf_like(np.float32(2.0))) is np.float32
+    assert activations.inf_like(-1.0) == np.inf

@@ -4,7 +4,8 @@ NumPy reference in tests/kernels/test_kernel_mlp.py).
 
 Only the public functions are called, ``tiled.sgd_epoch`` and ``tiled.feedforward_batch``
 (plus the cost term of the running metrics), over shapes that hit every remainder of the
-kernel's register blocks of 2 rows x 5 samples: layer widths odd and even (the odd last row),
+kernel's register blocks of 2 rows x 5 samples and of 4 rows x 5 samples (both blocks on every
+machine, whatever block the CPU gets by default): layer widths odd and even (the odd last row),
 a single-neuron layer, a single input, deep nets; mini-batches 1..11 (a group of 5 samples,
 less, several groups with a short last one), 16, and larger than the data; inference around its
 chunk of ``INFER_CHUNK`` samples.
@@ -56,12 +57,13 @@ def samples(sizes, n, dtype=np.float64, seed=1):
     return rng.random((n, sizes[0])).astype(dtype), rng.random((n, sizes[-1])).astype(dtype)
 
 
-def train_both(sizes, X, Y, order, mb, decay, cost, dtype=np.float64):
-    """The same epoch by tiled.sgd_epoch and mlp.sgd_epoch from the same parameters."""
+def train_both(sizes, X, Y, order, mb, decay, cost, dtype=np.float64, block_rows=None):
+    """The same epoch by tiled.sgd_epoch (register blocks of ``block_rows`` rows, default the
+    CPU's) and mlp.sgd_epoch from the same parameters."""
     theta, w_off, b_off, sizes = flat_net(sizes, dtype)
     fast, plain = theta.copy(), theta.copy()
     decay = theta.dtype.type(decay)
-    tiled.sgd_epoch(fast, w_off, b_off, sizes, X, Y, order, mb, ETA, decay, cost)
+    tiled.sgd_epoch(fast, w_off, b_off, sizes, X, Y, order, mb, ETA, decay, cost, block_rows=block_rows)
     mlp.sgd_epoch(plain, w_off, b_off, sizes, X, Y, order, mb, ETA, decay, cost)
     assert not np.array_equal(plain, theta)  # it trained
     return fast, plain
@@ -108,16 +110,17 @@ def direct_epoch(theta, w_off, b_off, sizes, X, Y, order, mb, decay, cost, weigh
     return theta, metrics
 
 
+@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
 @pytest.mark.parametrize("decay", [1.0, DECAY])
 @pytest.mark.parametrize("cost", [mlp.QUADRATIC, mlp.CROSS_ENTROPY])
 @pytest.mark.parametrize("sizes", SHAPES, ids=shape_id)
-def test_one_step_matches_mlp(sizes, cost, decay):
+def test_one_step_matches_mlp(sizes, cost, decay, block_rows):
     """One mini-batch of m samples (a shuffled chunk, not the first rows of X): one step."""
     for m in MINI_BATCHES:
         X, Y = samples(sizes, m + 5)
         order = np.random.default_rng(m).permutation(m + 5)[:m]
         for mb in (m, m + 3):  # mini_batch_size == m, or larger than the chunk
-            fast, plain = train_both(sizes, X, Y, order, mb, decay, cost)
+            fast, plain = train_both(sizes, X, Y, order, mb, decay, cost, block_rows=block_rows)
             assert max_diff(fast, plain) <= STEP_TOL, (m, mb)
         # the step is mlp.update_mini_batch's: w -> decay w - (eta / m) nabla_w
         theta, w_off, b_off, sizes_arr = flat_net(sizes)
@@ -125,17 +128,18 @@ def test_one_step_matches_mlp(sizes, cost, decay):
         assert max_diff(fast, theta) <= STEP_TOL, m
 
 
+@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
 @pytest.mark.parametrize("n", [37, 40])
 @pytest.mark.parametrize("decay", [1.0, DECAY])
 @pytest.mark.parametrize("cost", [mlp.QUADRATIC, mlp.CROSS_ENTROPY])
 @pytest.mark.parametrize("sizes", SHAPES, ids=shape_id)
-def test_epoch_matches_mlp(sizes, cost, decay, n):
+def test_epoch_matches_mlp(sizes, cost, decay, n, block_rows):
     """Whole epochs: every mini-batch size, a last mini-batch shorter than the others (n = 37)
     or not (n = 40 with mb 1, 2, 4, 5, 8, 10), and mini-batches larger than the data."""
     X, Y = samples(sizes, n)
     order = np.random.default_rng(n).permutation(n)
     for mb in MINI_BATCHES:
-        fast, plain = train_both(sizes, X, Y, order, mb, decay, cost)
+        fast, plain = train_both(sizes, X, Y, order, mb, decay, cost, block_rows=block_rows)
         assert max_diff(fast, plain) <= EPOCH_TOL, mb
 
 
@@ -165,8 +169,9 @@ INFERENCE_SIZES = [1, 2, 3, 4, 5, 6, 7, 11, tiled.INFER_CHUNK - 1, tiled.INFER_C
                    tiled.INFER_CHUNK + 1, tiled.INFER_CHUNK + 4, 2 * tiled.INFER_CHUNK + 3]
 
 
+@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
 @pytest.mark.parametrize("sizes", SHAPES, ids=shape_id)
-def test_feedforward_batch_matches_mlp(sizes):
+def test_feedforward_batch_matches_mlp(sizes, block_rows):
     """Every entry written, equal to mlp's within 1e-12 (with numba's threads: the larger
     shapes take the sample-parallel path; tests/test_threads.py forces threads)."""
     theta, w_off, b_off, sizes_arr = flat_net(sizes)
@@ -174,7 +179,7 @@ def test_feedforward_batch_matches_mlp(sizes):
         X, _ = samples(sizes, n, seed=n)
         fast = np.full((n, sizes[-1]), np.nan)  # every entry must be written
         plain = np.empty((n, sizes[-1]))
-        assert tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, fast) == 0
+        assert tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, fast, block_rows=block_rows) == 0
         mlp.feedforward_batch(theta, w_off, b_off, sizes_arr, X, plain)
         assert max_diff(fast, plain) <= STEP_TOL, n
 
@@ -203,23 +208,24 @@ def test_feedforward_batch_counts_the_non_finite_weighted_inputs_of_the_first_la
     assert tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X[good], out[:len(good)]) == 0
 
 
+@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
 @pytest.mark.parametrize("sizes", [[5, 7, 3], [9, 13, 1], [11, 9, 6, 5, 3], [17, 33, 10]], ids=shape_id)
-def test_float32_matches_mlp_in_float32(sizes):
+def test_float32_matches_mlp_in_float32(sizes, block_rows):
     """The same comparison in float32 (both kernels in float32) at float32-sized tolerances."""
     X, Y = samples(sizes, 37, np.float32)
     order = np.random.default_rng(3).permutation(37)
     for mb in (1, 4, 5, 9, 11, 37):
-        fast, plain = train_both(sizes, X, Y, order[:mb], mb, DECAY, mlp.CROSS_ENTROPY, np.float32)
+        fast, plain = train_both(sizes, X, Y, order[:mb], mb, DECAY, mlp.CROSS_ENTROPY, np.float32, block_rows)
         assert fast.dtype == np.float32 and max_diff(fast, plain) <= FLOAT32_TOL["step"], mb
         if mb > 1:
-            fast, plain = train_both(sizes, X, Y, order, mb, 1.0, mlp.QUADRATIC, np.float32)
+            fast, plain = train_both(sizes, X, Y, order, mb, 1.0, mlp.QUADRATIC, np.float32, block_rows)
             assert max_diff(fast, plain) <= FLOAT32_TOL["epoch"], mb
     theta, w_off, b_off, sizes_arr = flat_net(sizes, np.float32)
     for n in (37, tiled.INFER_CHUNK + 1):
         X, _ = samples(sizes, n, np.float32)
         fast = np.full((n, sizes[-1]), np.nan, dtype=np.float32)
         plain = np.empty((n, sizes[-1]), dtype=np.float32)
-        tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, fast)
+        tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, fast, block_rows=block_rows)
         mlp.feedforward_batch(theta, w_off, b_off, sizes_arr, X, plain)
         assert max_diff(fast, plain) <= FLOAT32_TOL["forward"], n
 
@@ -377,18 +383,19 @@ def test_cross_entropy_term_is_network2s_nan_to_num():
 
 
 # --------------------------------------------------------------------------- splits between threads
-def run_on(threads, theta, w_off, b_off, sizes, X, Y, order, mb, cost, weight, out):
+def run_on(threads, theta, w_off, b_off, sizes, X, Y, order, mb, cost, weight, out, block_rows=2):
     """tiled._run (the kernel's one entry) told to split layers into ``threads`` parts; numba
     runs the parts on however many threads it has (one is enough), so every partition of a
     layer's rows (training) or sample groups (inference) is exercised on any machine."""
     metrics = np.zeros(3)
     bad = tiled._run(theta, w_off, b_off, sizes, X, Y, order, mb, ETA, theta.dtype.type(DECAY), cost,
-                     threads, weight, metrics, out)
+                     threads, weight, metrics, out, block_rows)
     return metrics, bad
 
 
+@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_every_split_between_threads_gives_the_same_bits(dtype):
+def test_every_split_between_threads_gives_the_same_bits(dtype, block_rows):
     """Layers above PARALLEL_MIN_WORK split into 1..5 parts (33 rows: an odd pair; 403 samples:
     a short last group of 5), bit-identical whatever the split and equal to mlp's."""
     sizes = [40, 33, 9, 3]
@@ -403,7 +410,7 @@ def test_every_split_between_threads_gives_the_same_bits(dtype):
     for threads in (1, 2, 3, 5):
         theta = theta0.copy()
         metrics, _ = run_on(threads, theta, w_off, b_off, sizes_arr, X, Y, order, 13, mlp.CROSS_ENTROPY,
-                            weight, np.empty((0, 3), dtype))
+                            weight, np.empty((0, 3), dtype), block_rows)
         # first other inputs of the same shape, on one thread: a sample that the split misses
         # would keep their activations (freed buffers are reused), not by luck the right ones
         other = np.empty((403, 3), dtype)
@@ -411,7 +418,7 @@ def test_every_split_between_threads_gives_the_same_bits(dtype):
                tiled.INFER_CHUNK, mlp.QUADRATIC, theta[:0], other)
         out = np.full((403, 3), np.nan, dtype)
         _, bad = run_on(threads, theta, w_off, b_off, sizes_arr, X, out, np.arange(403),
-                        tiled.INFER_CHUNK, mlp.QUADRATIC, theta[:0], out)
+                        tiled.INFER_CHUNK, mlp.QUADRATIC, theta[:0], out, block_rows)
         assert bad == 2 * 33, threads
         trained[threads] = (theta, metrics)
         outputs[threads] = out
@@ -428,3 +435,32 @@ def test_every_split_between_threads_gives_the_same_bits(dtype):
     mlp.feedforward_batch(trained[1][0], w_off, b_off, sizes_arr, X, plain)
     finite = np.isfinite(X).all(axis=1)
     assert max_diff(outputs[1][finite], plain[finite]) <= (STEP_TOL if dtype == np.float64 else 1e-6)
+
+
+# --------------------------------------------------------------------------- register block per CPU
+def test_block_rows_for_cpu_follows_avx512():
+    assert tiled.block_rows_for_cpu({"avx512f": True, "avx2": True}) == 4
+    assert tiled.block_rows_for_cpu({"avx512f": False, "avx2": True}) == 2
+    assert tiled.block_rows_for_cpu({}) == 2
+    assert tiled.block_rows_for_cpu() in tiled.BLOCK_ROWS  # this machine's
+
+
+@pytest.mark.parametrize("block_rows", [0, 3, 8, "4"])
+def test_other_block_rows_are_refused(block_rows):
+    theta, w_off, b_off, sizes_arr = flat_net([5, 7, 3])
+    X, Y = samples([5, 7, 3], 6)
+    with pytest.raises(ValueError, match=r"block_rows must be one of \(2, 4\)"):
+        tiled.sgd_epoch(theta, w_off, b_off, sizes_arr, X, Y, np.arange(6), 5, ETA, 1.0, mlp.QUADRATIC,
+                        block_rows=block_rows)
+    with pytest.raises(ValueError, match="block_rows must be one of"):
+        tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, np.empty((6, 3)), block_rows=block_rows)
+
+
+def test_both_blocks_agree_on_a_wide_layer():
+    """4-row blocks with every remainder (37 rows: 9 blocks and one row) against 2-row blocks."""
+    sizes = [50, 37, 10]
+    X, Y = samples(sizes, 60)
+    order = np.random.default_rng(4).permutation(60)
+    four, plain = train_both(sizes, X, Y, order, 10, DECAY, mlp.QUADRATIC, block_rows=4)
+    two, _ = train_both(sizes, X, Y, order, 10, DECAY, mlp.QUADRATIC, block_rows=2)
+    assert max_diff(four, two) <= EPOCH_TOL and max_diff(four, plain) <= EPOCH_TOL
