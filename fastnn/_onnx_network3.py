@@ -111,19 +111,18 @@ def _conv_pool_nhwc(b, x, layer, w, bias, dtype):
 
 def _forward(b, net, params, dtype):
     """The graph from ``X`` to the softmax outputs; returns their name."""
-    from .network3 import ConvPoolLayer, SoftmaxLayer
-
     layers = net.layers
+    kinds = [layer._describe()["kind"] for layer in layers]      # "conv", "fc" or "softmax"
     channel_last = dtype == np.float64
     x = "X"
-    if isinstance(layers[0], ConvPoolLayer):
+    if kinds[0] == "conv":
         _, C, H, W = layers[0].image_shape
         x = b.node("Reshape", [x, _ints(b, "image_shape", [0, C, H, W])])      # 0: keep the batch size
         if channel_last:
             x = b.node("Transpose", [x], perm=[0, 2, 3, 1])
     image = False                          # whether x holds images (the input or a conv-pool output)
-    for layer, (w, bias) in zip(layers, params):
-        if isinstance(layer, ConvPoolLayer):
+    for layer, kind, (w, bias) in zip(layers, kinds, params):
+        if kind == "conv":
             conv = _conv_pool_nhwc if channel_last else _conv_pool_nchw
             x = conv(b, x, layer, w, bias, dtype)
             image = True
@@ -133,20 +132,28 @@ def _forward(b, net, params, dtype):
                 x = b.node("Transpose", [x], perm=[0, 3, 1, 2])
             x = b.node("Flatten", [x], axis=1)
             image = False
-        keep = 1.0 - layer.p_dropout
-        # inference scales x w (not b) by keep = 1 - p_dropout: folded into the weights
-        scaled = np.ascontiguousarray(w * w.dtype.type(keep) if keep != 1.0 else w, dtype=dtype)
-        z = b.node("Gemm", [x, b.constant("weights", scaled), b.constant("biases", np.asarray(bias, dtype=dtype))])
-        if isinstance(layer, SoftmaxLayer):
+        z = b.node("Gemm", [x, b.constant("weights", w), b.constant("biases", bias)])
+        if kind == "softmax":
             return b.node("Softmax", [z], axis=1)
         x = _activation(b, layer._describe()["activation_fn"], z, dtype)
     raise AssertionError("a network3.Network ends with a SoftmaxLayer")
 
 
 def _parameters(net, dtype):
-    """Every layer's ``(w, b)`` in ``dtype``, checked finite."""
+    """Every layer's ``(w, b)`` in ``dtype``, checked finite.
+
+    Inference scales ``x w`` (not ``b``) of a layer with dropout by ``keep = 1 - p_dropout``:
+    that factor is folded into its weights here, multiplied in the network's dtype (as the
+    kernels' ``keep``) before the conversion to ``dtype``, so one rounding for a conversion.
+    """
+    params = []
     with np.errstate(over="ignore"):
-        params = [(np.asarray(layer.w).astype(dtype), np.asarray(layer.b).astype(dtype)) for layer in net.layers]
+        for layer in net.layers:
+            w = np.asarray(layer.w)
+            keep = 1.0 - getattr(layer, "p_dropout", 0.0)
+            if keep != 1.0:
+                w = w * net.dtype.type(keep)
+            params.append((np.ascontiguousarray(w, dtype=dtype), np.ascontiguousarray(layer.b, dtype=dtype)))
     if not all(np.isfinite(w).all() and np.isfinite(bias).all() for w, bias in params):
         raise ValueError(f"the network has parameters too large for {dtype.name} (they overflow to "
                          f"infinity): export it as {net.dtype.name}")
@@ -155,10 +162,6 @@ def _parameters(net, dtype):
 
 def export_network3(net, *, opset=None, dtype=None, allow_untrained=False):
     """The checked ONNX model of a :class:`fastnn.network3.Network` (see its ``to_onnx``)."""
-    from .network3 import Network
-
-    if not isinstance(net, Network):
-        raise TypeError(f"export_network3 takes a fastnn.network3.Network, got {type(net).__name__}")
     opset = check_opset(opset)
     dtype = net.dtype if dtype is None else np.dtype(check_dtype(dtype))
     if net.epochs_done_ == 0 and not allow_untrained:

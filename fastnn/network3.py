@@ -465,8 +465,12 @@ class Network:
         ImportError
             If onnx is not installed.
         """
-        from .onnx import to_onnx
-        return to_onnx(self, path, opset=opset, dtype=dtype, allow_untrained=allow_untrained)
+        from . import _onnx_graph, _onnx_network3
+
+        model = _onnx_network3.export_network3(self, opset=opset, dtype=dtype, allow_untrained=allow_untrained)
+        if path is not None:
+            _onnx_graph.write_model(model, path)
+        return model
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, path):
