@@ -14,12 +14,13 @@ Imported only when something is exported (it imports ``onnx`` through
   convolution is ONNX's ``Conv`` (a cross-correlation) with the filters
   flipped in the stored weights.  ONNX Runtime has no float64 ``Conv``
   kernel, so in float64 it is written with standard operators that ONNX
-  Runtime runs in float64: images kept channel-last ``(batch, H, W, C)``,
-  one ``Slice`` of the input per filter tap ``(k, l)`` (at ``fh-1-k, fw-1-l``:
-  the flip) multiplied by the tap's ``(C, F)`` weights (``MatMul``) and summed
-  (``Add``); pooling is a ``Reshape`` into blocks and ``ReduceMax``.  Memory
-  stays of the order of the layer's output (no im2col copy of every input
-  window), and the pooled area only is computed;
+  Runtime runs in float64: a ``Gather`` of every window's inputs in the
+  flipped order (the kernels' ``cols``, for the positions inside whole
+  pooling blocks only), a ``MatMul`` by the filters, and a ``ReduceMax`` over
+  each block's rows, the images kept channel-last between conv layers.  The
+  gathered windows take ``8 * P * C*fh*fw`` bytes per row and layer (115 kB
+  per row for a 20-filter 5x5 layer on 28x28 images), so feed such a model a
+  thousand rows or so per run;
 * a fully connected layer is ``Gemm`` with the book's ``(n_in, n_out)``
   weights, which at inference are scaled by ``keep = 1 - p_dropout`` (folded
   into the stored weights; the bias is not scaled), then the activation;
@@ -40,8 +41,6 @@ from ._onnx_graph import PROTO, GraphBuilder, check_opset, sigmoid
 from ._validation import check_dtype
 from ._version import __version__
 
-#: ``Slice`` takes starts/ends/axes as inputs instead of attributes from this opset on.
-_SLICE_INPUTS = 10
 #: ``ReduceMax`` takes its axes as an input from this opset on.
 _REDUCE_MAX_AXES_INPUT = 18
 
@@ -63,13 +62,6 @@ def _ints(b, prefix, values):
     return b.constant(prefix, np.array(values, dtype=np.int64))
 
 
-def _slice(b, x, starts, ends, axes):
-    """``x`` sliced to ``starts:ends`` along ``axes`` (steps of 1)."""
-    if b.opset >= _SLICE_INPUTS:
-        return b.node("Slice", [x, _ints(b, "starts", starts), _ints(b, "ends", ends), _ints(b, "axes", axes)])
-    return b.node("Slice", [x], starts=list(starts), ends=list(ends), axes=list(axes))
-
-
 def _reduce_max(b, x, axes):
     if b.opset >= _REDUCE_MAX_AXES_INPUT:
         return b.node("ReduceMax", [x, _ints(b, "axes", axes)], keepdims=0)
@@ -85,26 +77,44 @@ def _conv_pool_nchw(b, x, layer, w, bias, dtype):
     return _activation(b, layer._describe()["activation_fn"], shifted, dtype)
 
 
-def _conv_pool_nhwc(b, x, layer, w, bias, dtype):
-    """A conv-pool layer on channel-last images ``(batch, H, W, C)`` from Slice, MatMul, Add, ReduceMax.
+def window_indices(layer, channel_last):
+    """Where each input of each convolution window sits in a sample's flattened input.
 
-    z[n, i, j, f] = sum over taps (k, l) of x[n, i+fh-1-k, j+fw-1-l, :] @ w[f, :, k, l]^T, for the
-    positions (i, j) inside whole pooling blocks only; then the blocks' maxima, bias, activation.
+    Row ``p`` is the output position ``(i, j) = (pi*ph + u, pj*pw + v)``, ordered ``(pi, pj,
+    u, v)`` so that each pooling block is ``ph*pw`` consecutive rows (positions outside whole
+    blocks are left out); column ``q = (c*fh + k)*fw + l`` is the input that meets
+    ``w[f, c, k, l]``: ``x[c, i+fh-1-k, j+fw-1-l]`` (Theano's flip), as the kernels' ``cols``.
+    The input is ``(C, H, W)`` flattened, or ``(H, W, C)`` if ``channel_last``.
     """
-    F, C, fh, fw = w.shape
+    F, C, fh, fw = layer.filter_shape
+    _, _, H, W = layer.image_shape
     ph, pw = layer.poolsize
     _, phn, pwn = layer.output_shape
-    rows, cols = phn * ph, pwn * pw             # the pooled area of the convolution's output
-    z = None
-    for k in range(fh):
-        for l in range(fw):
-            i0, j0 = fh - 1 - k, fw - 1 - l     # the flip: tap (k, l) reads x[i + fh-1-k, j + fw-1-l]
-            window = _slice(b, x, [i0, j0], [i0 + rows, j0 + cols], [1, 2])
-            tap = b.constant("tap", np.ascontiguousarray(w[:, :, k, l].T, dtype=dtype))     # (C, F)
-            term = b.node("MatMul", [window, tap])                                        # (batch, rows, cols, F)
-            z = term if z is None else b.node("Add", [z, term])
-    blocks = b.node("Reshape", [z, _ints(b, "blocks", [0, phn, ph, pwn, pw, F])])
-    pooled = _reduce_max(b, blocks, [2, 4])                                               # (batch, phn, pwn, F)
+    pi, pj, u, v = np.meshgrid(np.arange(phn), np.arange(pwn), np.arange(ph), np.arange(pw), indexing="ij")
+    i, j = (pi * ph + u).reshape(-1, 1), (pj * pw + v).reshape(-1, 1)
+    c, k, l = (a.reshape(1, -1) for a in np.meshgrid(np.arange(C), np.arange(fh), np.arange(fw), indexing="ij"))
+    row, col = i + fh - 1 - k, j + fw - 1 - l
+    flat = (row * W + col) * C + c if channel_last else (c * H + row) * W + col
+    return flat.astype(np.int64)
+
+
+def _conv_pool_gather(b, x, layer, w, bias, dtype, channel_last):
+    """A conv-pool layer from ``Gather``, ``MatMul`` and ``ReduceMax`` (float64).
+
+    ``x``: the samples flattened, ``(batch, C*H*W)`` (channel-first) or ``(batch, H*W*C)``
+    (channel-last).  Each sample's windows are gathered, ``(batch, P, Q)`` (the kernels'
+    ``cols``: Q = C*fh*fw inputs of each of the P positions inside whole pooling blocks), and
+    multiplied by the filters ``(Q, F)``; each block's ``ph*pw`` rows are maxed, the bias added
+    and the activation applied.  Returns the output channel-last, ``(batch, PH*PW, F)``.
+    """
+    F = w.shape[0]
+    ph, pw = layer.poolsize
+    _, phn, pwn = layer.output_shape
+    windows = b.node("Gather", [x, b.constant("windows", window_indices(layer, channel_last))], axis=1)
+    filters = b.constant("filters", np.ascontiguousarray(w.reshape(F, -1).T, dtype=dtype))        # (Q, F)
+    z = b.node("MatMul", [windows, filters])                                                      # (batch, P, F)
+    blocks = b.node("Reshape", [z, _ints(b, "blocks", [0, phn * pwn, ph * pw, F])])
+    pooled = _reduce_max(b, blocks, [2])                                                          # (batch, PH*PW, F)
     shifted = b.node("Add", [pooled, b.constant("conv_bias", np.asarray(bias, dtype=dtype))])
     return _activation(b, layer._describe()["activation_fn"], shifted, dtype)
 
@@ -113,25 +123,28 @@ def _forward(b, net, params, dtype):
     """The graph from ``X`` to the softmax outputs; returns their name."""
     layers = net.layers
     kinds = [layer._describe()["kind"] for layer in layers]      # "conv", "fc" or "softmax"
-    channel_last = dtype == np.float64
+    gather = dtype == np.float64          # ONNX Runtime has no float64 Conv: gather the windows
     x = "X"
-    if kinds[0] == "conv":
+    if kinds[0] == "conv" and not gather:
         _, C, H, W = layers[0].image_shape
         x = b.node("Reshape", [x, _ints(b, "image_shape", [0, C, H, W])])      # 0: keep the batch size
-        if channel_last:
-            x = b.node("Transpose", [x], perm=[0, 2, 3, 1])
-    image = False                          # whether x holds images (the input or a conv-pool output)
+    layout = "flat"                       # x: "flat" rows, "nchw" images or "channel_last" (batch, H*W, C)
     for layer, kind, (w, bias) in zip(layers, kinds, params):
         if kind == "conv":
-            conv = _conv_pool_nhwc if channel_last else _conv_pool_nchw
-            x = conv(b, x, layer, w, bias, dtype)
-            image = True
+            if gather:
+                if layout == "channel_last":
+                    x = b.node("Reshape", [x, _ints(b, "flat", [0, -1])])
+                x = _conv_pool_gather(b, x, layer, w, bias, dtype, channel_last=layout == "channel_last")
+                layout = "channel_last"
+            else:
+                x = _conv_pool_nchw(b, x, layer, w, bias, dtype)
+                layout = "nchw"
             continue
-        if image:                          # flattened in the book's channel-first order
-            if channel_last:
-                x = b.node("Transpose", [x], perm=[0, 3, 1, 2])
+        if layout == "channel_last":      # back to the book's channel-first order before flattening
+            x = b.node("Transpose", [x], perm=[0, 2, 1])
+        if layout != "flat":
             x = b.node("Flatten", [x], axis=1)
-            image = False
+            layout = "flat"
         z = b.node("Gemm", [x, b.constant("weights", w), b.constant("biases", bias)])
         if kind == "softmax":
             return b.node("Softmax", [z], axis=1)

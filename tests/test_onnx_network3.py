@@ -292,3 +292,16 @@ def test_cli_export_of_a_network3_file(tmp_path, capsys, digits3):
     assert cli.main(["export", str(tmp_path / "fresh.npz"), str(tmp_path / "fresh.onnx")]) == 2
     assert "--allow-untrained" in capsys.readouterr().err
     assert not (tmp_path / "fresh.onnx").exists()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_pool_border_rectangular_filters_and_pools(dtype, digits3):
+    # conv outputs 7x6 pooled by (2, 3): the last row is ignored; then a 2x1 filter over 3 maps
+    X, y, X_test, _ = digits3
+    net = n3.Network([n3.ConvPoolLayer((3, 1, 2, 3), (10, 1, 8, 8), (2, 3), activation_fn=n3.tanh),
+                      n3.ConvPoolLayer((5, 3, 2, 1), (10, 3, 3, 2), (1, 2), activation_fn=n3.ReLU),
+                      n3.SoftmaxLayer(5 * 2 * 1, 10)], 10, seed=1, dtype=dtype)
+    net.fit(X, y, epochs=1, mini_batch_size=10, eta=0.1)
+    check_outputs(net, X_test, in_range=True)
+    check_outputs(net, far_rows(X_test, 500), in_range=False)
+    np.testing.assert_array_equal(run(net.to_onnx(), X_test.astype(dtype))[1], net.predict(X_test))
