@@ -54,8 +54,21 @@ autosummary_generate = True
 autosummary_ignore_module_all = False      # a module's __all__ is its public API
 autosummary_imported_members = False
 # Names documented once, at the top level (``fastnn.Network``) or on the Errors page, are
-# not repeated on the pages of the modules that define them.
-autosummary_context = {"documented_elsewhere": sorted(fastnn.__all__)}
+# not repeated on the pages of the modules that define them.  A name is left out only where
+# it is the same object as the top-level one: ``fastnn.network3.Network`` (chapter 6's
+# network, another class of the same name) keeps its entry.
+
+
+def shown_names(module_name, names):
+    """``names`` of module ``module_name`` minus those that are fastnn's top-level objects."""
+    import importlib
+
+    module = importlib.import_module(module_name)
+    return [name for name in names
+            if not (name in fastnn.__all__ and getattr(module, name, None) is getattr(fastnn, name))]
+
+
+autosummary_context = {"shown_names": shown_names}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False        # class pages list members through autosummary
 numpydoc_class_members_toctree = False
