@@ -59,16 +59,26 @@ autosummary_imported_members = False
 # network, another class of the same name) keeps its entry.
 
 
-def shown_names(module_name, names):
-    """``names`` of module ``module_name`` minus those that are fastnn's top-level objects."""
+def _top_level_objects_by_module():
+    """For each fastnn module, its names that are the very objects of ``fastnn.__all__``."""
     import importlib
+    import pkgutil
 
-    module = importlib.import_module(module_name)
-    return [name for name in names
-            if not (name in fastnn.__all__ and getattr(module, name, None) is getattr(fastnn, name))]
+    found = {}
+    for info in pkgutil.walk_packages(fastnn.__path__, "fastnn."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional dependency is missing: its page is not built either
+            continue
+        same = [name for name in fastnn.__all__ if getattr(module, name, None) is getattr(fastnn, name)]
+        if same:
+            found[info.name] = sorted(same)
+    return found
 
 
-autosummary_context = {"shown_names": shown_names}
+autosummary_context = {"documented_elsewhere": _top_level_objects_by_module()}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False        # class pages list members through autosummary
 numpydoc_class_members_toctree = False
