@@ -5,8 +5,9 @@ Imported only when something is exported (it imports ``onnx`` through
 :mod:`fastnn.kernels.conv` compute, layer by layer, in the same order:
 
 * the input row ``X`` ``(batch, n_in)`` is reshaped inside the graph to the
-  first layer's images ``(batch, C, H, W)`` (or kept flat for a network
-  without conv layers);
+  first layer's images ``(batch, C, H, W)`` in float32 (in float64 the
+  windows are gathered from the rows themselves, and a network without conv
+  layers keeps them flat);
 * a conv-pool layer is Theano's convolution (the filter flipped), max-pooling
   over ``ph x pw`` blocks that ignores the rows and columns not filling a
   block, then the bias, then the activation (``a = f(max(z) + b)``, which
@@ -111,10 +112,10 @@ def _conv_pool_gather(b, x, layer, w, bias, dtype, channel_last):
     ph, pw = layer.poolsize
     _, phn, pwn = layer.output_shape
     windows = b.node("Gather", [x, b.constant("windows", window_indices(layer, channel_last))], axis=1)
-    filters = b.constant("filters", np.ascontiguousarray(w.reshape(F, -1).T, dtype=dtype))        # (Q, F)
-    z = b.node("MatMul", [windows, filters])                                                      # (batch, P, F)
+    filters = b.constant("filters", np.ascontiguousarray(w.reshape(F, -1).T, dtype=dtype))  # (Q, F)
+    z = b.node("MatMul", [windows, filters])                                    # (batch, P, F)
     blocks = b.node("Reshape", [z, _ints(b, "blocks", [0, phn * pwn, ph * pw, F])])
-    pooled = _reduce_max(b, blocks, [2])                                                          # (batch, PH*PW, F)
+    pooled = _reduce_max(b, blocks, [2])                                        # (batch, PH*PW, F)
     shifted = b.node("Add", [pooled, b.constant("conv_bias", np.asarray(bias, dtype=dtype))])
     return _activation(b, layer._describe()["activation_fn"], shifted, dtype)
 

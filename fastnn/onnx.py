@@ -213,7 +213,7 @@ def _network3_class(src):
 
 
 def export_file(src, dst, *, opset=None, dtype=None, allow_untrained=False):
-    """Convert a network file written by :meth:`fastnn.Network.save` (or ``network3.Network.save``) into an ONNX file.
+    """Convert a network file written by :meth:`fastnn.Network.save` or ``network3.Network.save`` to ONNX.
 
     The engine of ``fastnn export MODEL.npz MODEL.onnx``.
 

@@ -284,7 +284,8 @@ def test_cli_export_of_a_network3_file(tmp_path, capsys, digits3):
     activations, label = run(tmp_path / "cnn.onnx", X_test)
     assert rel_diff(activations, net.predict_proba(X_test)).max() <= F64_RTOL
     np.testing.assert_array_equal(label, net.predict(X_test))
-    assert cli.main(["export", str(tmp_path / "cnn.npz"), str(tmp_path / "cnn32.onnx"), "--dtype", "float32"]) == 0
+    assert cli.main(["export", str(tmp_path / "cnn.npz"), str(tmp_path / "cnn32.onnx"),
+                     "--dtype", "float32"]) == 0
     activations, _ = run(tmp_path / "cnn32.onnx", X_test.astype(np.float32))
     assert np.abs(activations - net.predict_proba(X_test)).max() <= F32_ATOL_IN_RANGE
     fresh = digits_net(n3.ReLU, "float64")

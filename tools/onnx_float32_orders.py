@@ -73,8 +73,9 @@ def split_sums(net, blocks):
         a = sigmoid(b, b.node("Add", [total, b.constant("b", bias[:, 0].astype(np.float32))]), F32)
     b.node("Identity", [a], "activations")
     n_in = net.sizes[0]
-    graph = helper.make_graph(b.nodes, "split_sums", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", n_in])],
-                              [helper.make_tensor_value_info("activations", TensorProto.FLOAT, ["batch", net.sizes[-1]])],
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", n_in])]
+    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, ["batch", net.sizes[-1]])]
+    graph = helper.make_graph(b.nodes, "split_sums", inputs, outputs,
                               initializer=b.initializers)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
 
