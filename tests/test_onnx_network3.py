@@ -306,3 +306,20 @@ def test_pool_border_rectangular_filters_and_pools(dtype, digits3):
     check_outputs(net, X_test, in_range=True)
     check_outputs(net, far_rows(X_test, 500), in_range=False)
     np.testing.assert_array_equal(run(net.to_onnx(), X_test.astype(dtype))[1], net.predict(X_test))
+
+
+@pytest.mark.parametrize("channel_last", [False, True])
+def test_window_indices_gather_theanos_flipped_convolution(channel_last):
+    # the gathered windows times the filters give the reference's convolution, pooled area only
+    from fastnn._onnx_network3 import window_indices
+    from fastnn.reference.network3_np import conv_valid
+
+    layer = n3.ConvPoolLayer((3, 2, 3, 2), (10, 2, 7, 6), (2, 2))
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(2, 7, 6)), rng.normal(size=(3, 2, 3, 2))
+    flat = x.transpose(1, 2, 0).ravel() if channel_last else x.ravel()
+    z = flat[window_indices(layer, channel_last)] @ w.reshape(3, -1).T      # (positions, filters)
+    _, phn, pwn = layer.output_shape                                         # conv 5x5 pooled to 2x2
+    expected = conv_valid(x, w)[:, :phn * 2, :pwn * 2]                       # (3, 4, 4): border dropped
+    blocks = expected.reshape(3, phn, 2, pwn, 2).transpose(1, 3, 2, 4, 0).reshape(-1, 3)
+    np.testing.assert_allclose(z, blocks, rtol=1e-13, atol=1e-13)
