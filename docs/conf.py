@@ -54,8 +54,31 @@ autosummary_generate = True
 autosummary_ignore_module_all = False      # a module's __all__ is its public API
 autosummary_imported_members = False
 # Names documented once, at the top level (``fastnn.Network``) or on the Errors page, are
-# not repeated on the pages of the modules that define them.
-autosummary_context = {"documented_elsewhere": sorted(fastnn.__all__)}
+# not repeated on the pages of the modules that define them.  A name is left out only where
+# it is the same object as the top-level one: ``fastnn.network3.Network`` (chapter 6's
+# network, another class of the same name) keeps its entry.
+
+
+def _top_level_objects_by_module():
+    """For each fastnn module, its names that are the very objects of ``fastnn.__all__``."""
+    import importlib
+    import pkgutil
+
+    found = {}
+    for info in pkgutil.walk_packages(fastnn.__path__, "fastnn."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional dependency is missing: its page is not built either
+            continue
+        same = [name for name in fastnn.__all__ if getattr(module, name, None) is getattr(fastnn, name)]
+        if same:
+            found[info.name] = sorted(same)
+    return found
+
+
+autosummary_context = {"documented_elsewhere": _top_level_objects_by_module()}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False        # class pages list members through autosummary
 numpydoc_class_members_toctree = False

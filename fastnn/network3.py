@@ -422,6 +422,49 @@ class Network:
             yield batch * m, stop * m
             batch = stop
 
+    def to_onnx(self, path=None, *, opset=None, dtype=None, allow_untrained=False):
+        """Export the network's inference path to ONNX; optionally write it to ``path``.
+
+        The model has input ``X`` ``(batch, n_in)`` (reshaped to images inside the
+        graph) and outputs ``activations`` ``(batch, n_classes)`` (what
+        :meth:`predict_proba` returns) and ``label`` ``(batch,)`` (int64, what
+        :meth:`predict` returns).  See :func:`fastnn.onnx.to_onnx` and the user
+        guide page *Deploying a trained network*.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Write the model there, atomically.
+        opset : int, optional
+            ONNX operator set, :data:`fastnn.onnx.MIN_OPSET` or newer (default
+            :data:`fastnn.onnx.DEFAULT_OPSET`).
+        dtype : {"float64", "float32"}, optional
+            Precision of the exported computation (default: the network's).
+        allow_untrained : bool, default False
+            Export a network that was never trained instead of raising.
+
+        Returns
+        -------
+        onnx.ModelProto
+            Passed by ``onnx.checker.check_model``.
+
+        Raises
+        ------
+        ValueError
+            For an untrained network, an unsupported opset, or parameters that
+            overflow ``dtype``.
+        OSError
+            If ``path`` cannot be written.
+        ImportError
+            If onnx is not installed.
+        """
+        from . import _onnx_graph, _onnx_network3
+
+        model = _onnx_network3.export_network3(self, opset=opset, dtype=dtype, allow_untrained=allow_untrained)
+        if path is not None:
+            _onnx_graph.write_model(model, path)
+        return model
+
     # -- files ---------------------------------------------------------------------------------
     def save(self, path):
         """Save the network to ``path`` (``.npz``, no pickle, written atomically).

@@ -3,7 +3,8 @@
 A trained :class:`fastnn.Network` becomes an ONNX model with standard
 operators only (``Gemm``, ``Exp``, ``Where``, ...), which ONNX Runtime (and
 any other ONNX runtime) executes from Python, C, C++, C#, Java or
-JavaScript.  The scikit-learn estimators :class:`fastnn.sklearn.MLPClassifier`
+JavaScript; so does a chapter-6 :class:`fastnn.network3.Network` (``Conv``,
+``MaxPool``, ``Gemm``, ``Softmax``, ...).  The scikit-learn estimators :class:`fastnn.sklearn.MLPClassifier`
 and :class:`~fastnn.sklearn.MLPRegressor` convert through ``skl2onnx``, alone
 or inside a ``Pipeline``, once :func:`register_converters` has run.
 
@@ -103,11 +104,13 @@ def to_onnx(model, path=None, *, opset=None, dtype=None, allow_untrained=False, 
 
     Parameters
     ----------
-    model : fastnn.Network, fastnn.sklearn.MLPClassifier, fastnn.sklearn.MLPRegressor or Pipeline
+    model : fastnn.Network, fastnn.network3.Network, fastnn.sklearn.MLPClassifier, MLPRegressor or Pipeline
         A :class:`~fastnn.Network` gives a model with input ``X``
         ``(batch, sizes[0])`` and outputs ``activations`` ``(batch,
         sizes[-1])`` (what ``predict_proba`` returns) and ``label``
-        ``(batch,)`` (int64, what ``predict`` returns).  A fitted
+        ``(batch,)`` (int64, what ``predict`` returns); a chapter-6
+        :class:`fastnn.network3.Network` the same with ``(batch, n_in)``
+        and ``(batch, n_classes)`` (its softmax outputs).  A fitted
         scikit-learn estimator or pipeline is converted by ``skl2onnx`` with
         input ``X`` (see :func:`register_converters` for the outputs).
     path : str or os.PathLike, optional
@@ -170,21 +173,47 @@ def to_onnx(model, path=None, *, opset=None, dtype=None, allow_untrained=False, 
     True
     """
     from .network import Network
+    from .network3 import Network as Network3
 
     if isinstance(model, Network):
         proto = export_network(model, opset=opset, dtype=dtype, allow_untrained=allow_untrained)
+    elif isinstance(model, Network3):
+        from ._onnx_network3 import export_network3
+
+        proto = export_network3(model, opset=opset, dtype=dtype, allow_untrained=allow_untrained)
     elif hasattr(model, "fit") and hasattr(model, "get_params"):
         proto = _estimator_model(model, opset, dtype, options)
     else:
         raise TypeError(f"cannot export {type(model).__name__} to ONNX: to_onnx takes a fastnn.Network, "
+                        f"a fastnn.network3.Network, "
                         f"a fastnn.sklearn.MLPClassifier or MLPRegressor, or a scikit-learn pipeline of them")
     if path is not None:
         write_model(proto, path)
     return proto
 
 
+def _network3_class(src):
+    """:class:`fastnn.network3.Network` if ``src`` is a chapter-6 model file, else None.
+
+    Only the ``format`` entry is read (no pickle); anything unreadable is left
+    to ``Network.load``, which says what is wrong with the file.
+    """
+    import numpy as np
+
+    from . import network3
+
+    try:
+        with np.load(src, allow_pickle=False) as npz:
+            fmt = npz["format"] if "format" in npz.files else None
+            if fmt is not None and fmt.shape == () and fmt.dtype.kind == "U" and str(fmt) == network3.FORMAT_NAME:
+                return network3.Network
+    except Exception:  # noqa: BLE001 -- any unreadable file: Network.load raises the clear error
+        return None
+    return None
+
+
 def export_file(src, dst, *, opset=None, dtype=None, allow_untrained=False):
-    """Convert a network file written by :meth:`fastnn.Network.save` into an ONNX file.
+    """Convert a network file written by :meth:`fastnn.Network.save` or ``network3.Network.save`` to ONNX.
 
     The engine of ``fastnn export MODEL.npz MODEL.onnx``.
 
@@ -192,7 +221,8 @@ def export_file(src, dst, *, opset=None, dtype=None, allow_untrained=False):
     ----------
     src : str or os.PathLike
         A ``.npz`` model or checkpoint file of any fastnn version that
-        :meth:`fastnn.Network.load` reads.
+        :meth:`fastnn.Network.load` reads, or a chapter-6 network's file
+        written by :meth:`fastnn.network3.Network.save`.
     dst : str or os.PathLike
         The ONNX file to write (atomically).
     opset, dtype, allow_untrained
@@ -217,5 +247,6 @@ def export_file(src, dst, *, opset=None, dtype=None, allow_untrained=False):
     if os.path.exists(dst) and os.path.isdir(dst):
         raise ValueError(f"output {os.fspath(dst)!r} is a directory: give the ONNX file's name, "
                          f"e.g. {os.path.join(os.fspath(dst), 'model.onnx')!r}")
-    net = Network.load(src)
+    net = _network3_class(src) or Network
+    net = net.load(src)
     return to_onnx(net, dst, opset=opset, dtype=dtype, allow_untrained=allow_untrained)

@@ -44,3 +44,44 @@ class OnnxInference:
 
     def time_inference(self, X, sizes, dtype, runtime):
         self.run(self.X)
+
+
+N3_ROWS = 2_000
+"""Rows of the chapter-6 benchmark (its inference costs about 0.4 ms per row and dtype)."""
+
+
+class Network3OnnxInference:
+    """Seconds of one forward pass of chapter 6's CP20-FC100-S network over N3_ROWS rows.
+
+    "fastnn" is ``network3.Network.predict_proba`` (one thread); "onnxruntime" runs the model
+    of ``network3.Network.to_onnx`` fed 1,000 rows per ``run`` (the deployment guide's advice
+    for chapter-6 models), with ONNX Runtime's default threads.
+    """
+
+    params = (["float64", "float32"], ["fastnn", "onnxruntime"])
+    param_names = ["dtype", "runtime"]
+
+    def setup_cache(self):
+        return synthetic_data(N3_ROWS)[0]
+
+    def setup(self, X, dtype, runtime):
+        from fastnn.network3 import ConvPoolLayer, FullyConnectedLayer, Network, SoftmaxLayer
+
+        self.X = X.astype(dtype)
+        net = Network([ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), (2, 2)),
+                       FullyConnectedLayer(20 * 12 * 12, 100), SoftmaxLayer(100, 10)], 10, seed=0, dtype=dtype)
+        if runtime == "fastnn":
+            self.run = net.predict_proba
+        else:
+            try:
+                import onnxruntime
+            except ImportError:
+                raise NotImplementedError("onnxruntime is not installed (pip install 'fastnn[onnx]')")
+            model = net.to_onnx(allow_untrained=True).SerializeToString()
+            session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+            self.run = lambda X: [session.run(["activations"], {"X": X[i:i + 1000]})[0]
+                                  for i in range(0, len(X), 1000)]
+        self.run(self.X[:20])  # kernels compiled (or loaded), threads started
+
+    def time_inference(self, X, dtype, runtime):
+        self.run(self.X)

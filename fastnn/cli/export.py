@@ -8,7 +8,8 @@ from ._args import subcommand
 def add_parser(subparsers):
     """Register ``fastnn export`` on an argparse ``subparsers`` object; returns its parser."""
     export = subcommand(subparsers, "export", help="convert a saved network to an ONNX file (for ONNX Runtime)")
-    export.add_argument("model", help="a .npz file written by 'fastnn train --save' or Network.save")
+    export.add_argument("model", help="a .npz file written by 'fastnn train --save', Network.save or "
+                        "network3.Network.save (a chapter-6 network)")
     export.add_argument("output", help="the ONNX file to write, e.g. model.onnx")
     export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 18, at least 9)")
     export.add_argument("--dtype", choices=["float64", "float32"], default=None,
