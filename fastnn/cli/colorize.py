@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import colorize
 from ..persistence import atomic_write
-from ._args import nonnegative_int, parse_hidden, positive_float, positive_int, subcommand
+from ._args import nonnegative_float, nonnegative_int, parse_hidden, positive_float, positive_int, subcommand
 from ._paths import image_format
 
 
@@ -28,8 +28,11 @@ def colorizer_from_args(args):
     """The unfitted Colorizer of the model options (:func:`add_model_arguments`)."""
     return colorize.Colorizer(patch_size=args.patch_size, hidden_layer_sizes=args.hidden,
                               epochs=args.epochs, mini_batch_size=args.mini_batch_size, eta=args.eta,
-                              cost=args.cost, dtype=args.dtype,
-                              samples_per_image=args.samples_per_image, random_state=args.seed)
+                              lmbda=args.lmbda, cost=args.cost, dtype=args.dtype,
+                              samples_per_image=args.samples_per_image,
+                              refine=None if args.refine == "none" else args.refine,
+                              refine_radius=args.refine_radius, refine_eps=args.refine_eps,
+                              random_state=args.seed)
 
 
 def check_train(args):
@@ -83,12 +86,21 @@ def add_model_arguments(parser):
                         help="samples per gradient step (default %(default)s)")
     parser.add_argument("--eta", type=positive_float, default=defaults.eta,
                         help="learning rate (default %(default)s)")
+    parser.add_argument("--lmbda", type=nonnegative_float, default=defaults.lmbda,
+                        help="L2 regularisation of the weights (default %(default)s)")
     parser.add_argument("--cost", choices=["cross-entropy", "quadratic"], default=defaults.cost,
                         help="the network's cost function (default %(default)s)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default=defaults.dtype,
                         help="precision of the network (default %(default)s)")
     parser.add_argument("--samples-per-image", type=positive_int, default=defaults.samples_per_image,
                         help="training pixels drawn from each image (default %(default)s)")
+    parser.add_argument("--refine", choices=["guided", "none"], default=defaults.refine or "none",
+                        help="edge-aware refinement of the predicted chroma, guided by the lightness "
+                             "(default %(default)s)")
+    parser.add_argument("--refine-radius", type=positive_int, default=defaults.refine_radius,
+                        help="the refinement's window radius in pixels (default %(default)s)")
+    parser.add_argument("--refine-eps", type=positive_float, default=defaults.refine_eps,
+                        help="the refinement's regularisation in (L*/100)^2 (default %(default)s)")
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="random_state: pixel draws, initial weights, shuffles (default %(default)s)")
 

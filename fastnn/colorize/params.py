@@ -2,10 +2,14 @@
 import numpy as np
 
 from .. import _validation
+from .refine import check_refine
 
-PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "cost", "dtype",
-          "samples_per_image", "random_state")
+PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "lmbda", "cost", "dtype",
+          "samples_per_image", "refine", "refine_radius", "refine_eps", "random_state")
 """The constructor's parameters, in order."""
+
+PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "refine_eps": 0.01}
+"""The values of the parameters that files of format version 1 lack: those that reproduce them."""
 
 COSTS = ("cross-entropy", "quadratic")
 
@@ -24,14 +28,19 @@ def check_params(params):
     random_state = params["random_state"]
     if random_state is not None:
         random_state = _validation.check_int(random_state, "random_state", 0)
+    refine, radius, eps = check_refine(params["refine"], params["refine_radius"], params["refine_eps"])
     return {
         "patch_size": patch,
         "hidden_layer_sizes": _validation.check_hidden_sizes(params["hidden_layer_sizes"]),
         "epochs": _validation.check_int(params["epochs"], "epochs", 1),
         "mini_batch_size": _validation.check_int(params["mini_batch_size"], "mini_batch_size", 1),
         "eta": _validation.check_float(params["eta"], "eta", positive=True),
+        "lmbda": _validation.check_float(params["lmbda"], "lmbda", nonnegative=True),
         "cost": _validation.check_choice(params["cost"], "cost", COSTS),
         "dtype": np.dtype(_validation.check_dtype(params["dtype"])).name,
         "samples_per_image": _validation.check_int(params["samples_per_image"], "samples_per_image", 1),
+        "refine": refine,
+        "refine_radius": radius,
+        "refine_eps": eps,
         "random_state": random_state,
     }

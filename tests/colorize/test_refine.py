@@ -1,0 +1,117 @@
+"""The guided-filter refinement of predicted chroma (fastnn.colorize.refine) and its Colorizer parameters.
+
+Tolerances: a constant chroma map comes back constant to 1e-9 (box means of a constant, in float64);
+the L* of a refined prediction equals the input's as for an unrefined one (see test_colorize.py).
+"""
+import numpy as np
+import pytest
+from skimage.color import lab2rgb, rgb2lab
+
+from fastnn.colorize import Colorizer
+from fastnn.colorize.refine import guided_filter, refine_chroma
+
+SMALL = {"hidden_layer_sizes": (8,), "epochs": 2, "samples_per_image": 300, "random_state": 0}
+
+
+def textured_lightness(height, width, seed):
+    rng = np.random.default_rng(seed)
+    cols = np.arange(width)[None, :].repeat(height, axis=0)
+    return np.where(cols < width // 2, 30.0 + 20.0 * ((cols // 2) % 2), 70.0) + rng.standard_normal((height, width))
+
+
+def scene(height, width, seed):
+    L = textured_lightness(height, width, seed)
+    ab = np.where((np.arange(width) < width // 2)[None, :, None], (40.0, 20.0), (-10.0, -35.0))
+    return lab2rgb(np.dstack([L, np.broadcast_to(ab, (height, width, 2))]))
+
+
+def test_constant_chroma_is_left_unchanged():
+    L = textured_lightness(40, 50, 0)
+    chroma = np.broadcast_to(np.array([12.5, -30.0]), (40, 50, 2))
+    for radius, eps in ((1, 1e-4), (4, 0.01), (30, 1.0)):
+        np.testing.assert_allclose(refine_chroma(L, chroma, radius, eps), chroma, rtol=0, atol=1e-9)
+
+
+def test_noise_is_smoothed_where_lightness_is_flat_and_edges_kept():
+    L = np.zeros((40, 40))
+    L[:, 20:] = 80.0
+    truth = np.where((np.arange(40) < 20)[None, :, None], (30.0, 0.0), (-20.0, 10.0)) * np.ones((40, 40, 2))
+    noisy = truth + np.random.default_rng(1).normal(0, 5, truth.shape)
+    out = refine_chroma(L, noisy, 4, 0.01)
+    assert np.abs(out - truth).mean() < 0.5 * np.abs(noisy - truth).mean()
+    # the step in L* at column 20 stays a step in chroma: the columns next to it keep their sides' colours
+    assert np.abs(out[:, 19] - truth[:, 19]).mean() < 3.0 and np.abs(out[:, 20] - truth[:, 20]).mean() < 3.0
+
+
+def test_guided_filter_of_a_plane_equals_the_per_channel_filter():
+    rng = np.random.default_rng(2)
+    guide, image = rng.random((15, 17)), rng.random((15, 17, 2))
+    both = guided_filter(guide, image, 2, 0.05)
+    for k in range(2):
+        np.testing.assert_array_equal(guided_filter(guide, image[..., k], 2, 0.05), both[..., k])
+
+
+@pytest.mark.parametrize("radius, eps, error, message", [
+    (0, 0.01, ValueError, "radius must be >= 1"),
+    (2.5, 0.01, TypeError, "radius must be an integer"),
+    (2, 0.0, ValueError, "eps must be"),
+    (2, float("nan"), ValueError, "eps must be finite"),
+])
+def test_guided_filter_refuses_bad_parameters(radius, eps, error, message):
+    with pytest.raises(error, match=message):
+        guided_filter(np.zeros((8, 8)), np.zeros((8, 8, 2)), radius, eps)
+
+
+def test_guided_filter_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="same h, w"):
+        guided_filter(np.zeros((8, 8)), np.zeros((8, 9, 2)), 2, 0.1)
+
+
+@pytest.mark.parametrize("params, error, message", [
+    ({"refine": "bilateral"}, ValueError, "refine must be one of"),
+    ({"refine_radius": 0}, ValueError, "refine_radius must be >= 1"),
+    ({"refine_radius": 1.5}, TypeError, "refine_radius must be an integer"),
+    ({"refine_eps": -1.0}, ValueError, "refine_eps must be"),
+    ({"refine_eps": "0.1"}, TypeError, "refine_eps must be a real number"),
+    ({"lmbda": -0.5}, ValueError, "lmbda must be"),
+    ({"lmbda": None}, TypeError, "lmbda must be a real number"),
+])
+def test_colorizer_refuses_bad_refinement_and_lmbda(params, error, message):
+    with pytest.raises(error, match=message):
+        Colorizer(**dict(SMALL, **params)).fit([scene(20, 24, 0)])
+
+
+@pytest.fixture(scope="module")
+def pair():
+    train = [scene(24, 32, 0), scene(30, 28, 1)]
+    return Colorizer(**SMALL).fit(train), Colorizer(**dict(SMALL, refine=None)).fit(train)
+
+
+def test_refined_prediction_keeps_lightness_exactly(pair):
+    refined, _ = pair
+    test = scene(21, 27, 3)
+    L = rgb2lab(test)[..., 0]
+    out = rgb2lab(refined.predict(test))
+    assert np.abs(out[..., 0] - L).max() <= 1e-5
+
+
+def test_refinement_is_the_filter_of_the_raw_prediction(pair):
+    refined, raw = pair
+    # same seed, same samples: the same network; only the refinement differs
+    for w, w2 in zip(refined.network_.weights, raw.network_.weights):
+        np.testing.assert_array_equal(w, w2)
+    test = scene(21, 27, 3)
+    L = rgb2lab(test)[..., 0]
+    chroma = raw.chroma_maps(L, {"net": raw.predict_chroma})["net"]
+    np.testing.assert_array_equal(raw.refine_chroma(L, chroma), chroma)
+    expected = refine_chroma(L, chroma, refined.refine_radius, refined.refine_eps)
+    np.testing.assert_array_equal(refined.refine_chroma(L, chroma), expected)
+    assert not np.allclose(refined.predict(test), raw.predict(test))
+
+
+def test_lmbda_reaches_the_network():
+    train = [scene(24, 32, 0)]
+    weak = Colorizer(**dict(SMALL, lmbda=0.0)).fit(train)
+    strong = Colorizer(**dict(SMALL, lmbda=200.0)).fit(train)
+    # L2 regularisation shrinks the weights (eq. 93's weight decay)
+    assert np.linalg.norm(strong.network_.weights[0]) < np.linalg.norm(weak.network_.weights[0])
