@@ -41,8 +41,20 @@ def check_train(args):
 
 
 def check_apply(args):
-    """What ``colorize apply`` reads and writes (for :func:`fastnn.cli._paths.writing`)."""
-    return [("output", args.output, "image")], [("model", args.model, "file"), ("input", args.input, "file")], ()
+    """What ``colorize apply`` reads and writes (for :func:`fastnn.cli._paths.writing`).
+
+    Exactly one of a model file and ``--reference`` photos must be given.
+    """
+    if args.model is not None and args.reference:
+        raise ValueError("give either a model file or --reference photos, not both")
+    if args.model is None and not args.reference:
+        raise ValueError("give a model file (written by 'fastnn colorize train') or --reference photos "
+                         "to train on")
+    inputs = [("input", args.input, "file")]
+    if args.model is not None:
+        inputs.insert(0, ("model", args.model, "file"))
+    inputs += [("--reference", path, "any") for path in args.reference or ()]
+    return [("output", args.output, "image")], inputs, ()
 
 
 def cmd_train(args):
@@ -62,11 +74,36 @@ def cmd_train(args):
     return 0
 
 
+def train_on_references(args, gray):
+    """The colorizer of ``apply --reference``, fitted on the reference photos (None if interrupted)."""
+    files = colorize.image_files(args.reference)
+    model = colorizer_from_args(args)
+    if min(gray.shape[:2]) < model.patch_size:
+        raise ValueError(f"input {args.input!r} is smaller than the {model.patch_size} x {model.patch_size} patch")
+    print(f"Training on {len(files)} reference photo(s): {model!r}")
+    try:
+        model.fit(files, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("Interrupted: nothing written", file=sys.stderr)
+        return None
+    print(f"{model.n_samples_} pixels x {model.n_features_in_} features, {model.fit_seconds_:.1f} s of training")
+    return model
+
+
 def cmd_apply(args):
-    """``fastnn colorize apply``: colourise one image with a saved colorizer."""
+    """``fastnn colorize apply``: colourise one image with a saved colorizer, or with one trained
+    on ``--reference`` photos first (every file is checked before training; nothing is written
+    if any is bad)."""
     fmt = image_format(args.output, "output")
-    model = colorize.Colorizer.load(args.model)
-    rgb = model.predict(args.input)
+    if args.reference:
+        gray = colorize.read_image(args.input)  # a bad input fails before the training
+        model = train_on_references(args, gray)
+        if model is None:
+            return 130
+    else:
+        model = colorize.Colorizer.load(args.model)
+        gray = args.input
+    rgb = model.predict(gray)
     write_image(rgb, args.output, fmt)
     print(f"Wrote {args.output} ({rgb.shape[1]} x {rgb.shape[0]} pixels)")
     return 0
@@ -122,9 +159,16 @@ def add_parser(subparsers):
     add_model_arguments(train)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train, check=check_train)
-    apply = subcommand(sub, "apply", help="colour an image with a saved colorizer")
-    apply.add_argument("model", help="a .npz file written by 'fastnn colorize train'")
+    apply = subcommand(sub, "apply", help="colour an image with a saved colorizer, or train on reference photos "
+                                          "and colour it in one step")
+    apply.add_argument("model", nargs="?", help="a .npz file written by 'fastnn colorize train' "
+                                                "(omit it with --reference)")
     apply.add_argument("input", help="the image (grayscale, or colour: its lightness is used)")
     apply.add_argument("output", help="the coloured image (.png, .jpg, ...); not the input image")
+    apply.add_argument("--reference", action="append", metavar="PHOTO",
+                       help="a colour photo (or folder of them) of the same kind of scene to train on first; "
+                            "repeat for several (default: none, a model file is applied)")
+    add_model_arguments(apply)
+    apply.add_argument("--no-progress", action="store_true", help="no progress bar")
     apply.set_defaults(func=cmd_apply, check=check_apply)
     return parser

@@ -425,6 +425,46 @@ def test_cli_bad_input_writes_nothing(tmp_path, files, capsys):
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".npz", ".xyz")) == ["bad.npz"]
 
 
+REFERENCE_OPTIONS = ["--epochs", "2", "--hidden", "8", "--samples-per-image", "300", "--no-progress"]
+
+
+def test_cli_apply_with_references_trains_and_colours(tmp_path, capsys):
+    refs = [save_png(tmp_path / f"ref{i}.png", image) for i, image in enumerate(TRAIN)]
+    gray = tmp_path / "gray.png"
+    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
+    out = tmp_path / "out.png"
+    args = ["colorize", "apply", "--reference", refs[0], "--reference", refs[1], str(gray), str(out)]
+    assert cli.main(args + REFERENCE_OPTIONS) == 0
+    assert "Training on 2 reference photo(s)" in capsys.readouterr().out
+    # the same colorizer as fit + predict through the API (the same seed, the same files)
+    model = Colorizer(hidden_layer_sizes=(8,), epochs=2, samples_per_image=300, random_state=0).fit(refs)
+    with Image.open(out) as image:
+        written = np.asarray(image)
+    expected = np.clip(np.rint(model.predict(str(gray)) * 255), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(written, expected)
+
+
+def test_cli_apply_with_references_writes_nothing_on_bad_input(tmp_path, files, capsys):
+    out = tmp_path / "out.png"
+    base = ["colorize", "apply"]
+    cases = [  # (arguments, what the message says)
+        (["--reference", files["good"], "--reference", files["truncated_png"], files["good"], str(out)],
+         "truncated or corrupted"),
+        (["--reference", files["gray"], files["good"], str(out)], "no colour to learn"),
+        (["--reference", files["good"], files["not_image"], str(out)], "is not an image file"),
+        (["--reference", files["good"], files["tiny"], str(out)], "smaller than the 7 x 7 patch"),
+        (["--reference", files["good"], str(tmp_path / "missing.png"), str(out)], "no such file"),
+        (["--reference", files["good"], files["good"], files["good"], str(out)], "not both"),
+        ([files["good"], str(out)], "or --reference photos"),
+    ]
+    for args, message in cases:
+        assert cli.main(base + args + REFERENCE_OPTIONS) == 2, args
+        err = capsys.readouterr().err
+        assert "fastnn colorize apply: error:" in err and message in err, (args, err)
+        assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))]  # no temporary file
+
+
 @pytest.mark.slow
 def test_demo_colorize_on_the_bundled_photos(tmp_path, capsys):
     picture = tmp_path / "demo.png"
