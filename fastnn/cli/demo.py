@@ -48,7 +48,9 @@ def run_demo(args):
 
 
 def demo_figure(rows, photos, path):
-    """Write a grayscale | fastnn | original picture, one row per held-out photo, atomically.
+    """Write a grayscale | fastnn unrefined | fastnn | original picture, one row per photo, atomically.
+
+    The unrefined panel (the network's chroma before the guided filter) is shown when the rows have it.
 
     Parameters
     ----------
@@ -67,12 +69,19 @@ def demo_figure(rows, photos, path):
     height = sum(photos[n].shape[0] / photos[n].shape[1] for n in names)
     fig = Figure(figsize=(9.0, 3.0 * height + 0.3 * len(names)), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(len(names), 3, squeeze=False)
+    methods = ["fastnn unrefined", "fastnn"] if any(row["method"] == "fastnn unrefined" for row in rows) \
+        else ["fastnn"]
+    fig.set_size_inches(3.0 * (len(methods) + 2), fig.get_size_inches()[1])
+    axes = fig.subplots(len(names), len(methods) + 2, squeeze=False)
     for ax_row, name in zip(axes, names):
-        gray, net = result[(name, "grayscale")], result[(name, "fastnn")]
-        panels = [(gray["image_rgb"], f"{name}: grayscale input\n{gray['psnr']:.1f} dB, a*b* error {gray['ab_error']:.1f}"),
-                  (net["image_rgb"], f"fastnn\n{net['psnr']:.1f} dB, a*b* error {net['ab_error']:.1f}"),
-                  (photos[name], "original")]
+        gray = result[(name, "grayscale")]
+        panels = [(gray["image_rgb"], f"{name}: grayscale input\n{gray['psnr']:.1f} dB, a*b* error {gray['ab_error']:.1f}")]
+        for method in methods:
+            net = result[(name, method)]
+            label = "fastnn, refined" if method == "fastnn" and len(methods) > 1 else method
+            panels.append((net["image_rgb"], f"{label}\na*b* error {net['ab_error']:.1f}, "
+                                             f"blotchiness {net['blotchiness']:.2f}"))
+        panels.append((photos[name], "original"))
         for ax, (image, title) in zip(ax_row, panels):
             ax.imshow(image)
             ax.set_title(title, fontsize=9)
@@ -108,12 +117,19 @@ def run_colorize_demo(args):
     result = colorize.compare([photos[n] for n in colorize.TRAIN_PHOTOS],
                               [photos[n] for n in colorize.TEST_PHOTOS], model,
                               names=list(colorize.TEST_PHOTOS), mlp=not args.no_mlp,
-                              progress=not args.no_progress, keep_images=True)
+                              progress=not args.no_progress, keep_images=True,
+                              unrefined=model.refine is not None)
     print()
     print(timing_summary(result, model))
     print()
     print("Held-out photos: PSNR (higher is better) / mean |a*b* error| (lower is better)")
     print(colorize.format_table(result["rows"]))
+    print()
+    print("Colourfulness (mean |a*b*|; the originals': "
+          + ", ".join(f"{row['image']} {row['true_colourfulness']:.1f}" for row in result["rows"]
+                      if row["method"] == "grayscale")
+          + ") / blotchiness (a*b* noise where L* is flat, lower is better)")
+    print(colorize.format_table(result["rows"], metrics=("colourfulness", "blotchiness")))
     demo_figure(result["rows"], photos, args.out)
     print(f"\nWrote {args.out}")
     return 0

@@ -35,7 +35,8 @@ importable from ``fastnn.colorize``:
   ``fileformat``;
 * ``refine``: :func:`guided_filter`, the edge-aware refinement of the
   predicted chroma (``Colorizer(refine="guided")``, the default);
-* ``evaluation``: :func:`evaluate` and :func:`format_table`;
+* ``evaluation``: :func:`evaluate`, :func:`format_table` and the metrics
+  :func:`colourfulness` and :func:`blotchiness`;
 * ``baselines``: :func:`fit_baselines` and :func:`compare`;
 * ``photos``: :func:`bundled_photos`, :data:`TRAIN_PHOTOS`,
   :data:`TEST_PHOTOS`.
@@ -45,7 +46,7 @@ The command line (``fastnn colorize``, ``fastnn demo colorize``) is ``fastnn.cli
 from .baselines import compare, fit_baselines
 from .colour import CHROMA_RANGE, GAMUT_STEPS, GAMUT_TOL, lab_to_rgb
 from .estimator import GRAY_CHROMA, Colorizer
-from .evaluation import evaluate, format_table
+from .evaluation import blotchiness, colourfulness, evaluate, format_table
 from .features import CONTEXT, PREDICT_BATCH, feature_count
 from .fileformat import FORMAT_NAME, FORMAT_VERSION
 from .images import IMAGE_EXTENSIONS, image_files, read_image
@@ -61,7 +62,7 @@ TEST_PHOTOS = _photos.TEST_PHOTOS
 
 __all__ = ["Colorizer", "read_image", "image_files", "lab_to_rgb", "feature_count", "fit_baselines",
            "evaluate", "compare", "format_table", "bundled_photos", "TRAIN_PHOTOS", "TEST_PHOTOS",
-           "guided_filter"]
+           "guided_filter", "colourfulness", "blotchiness"]
 # also importable from here, as before the package was split: the constants CHROMA_RANGE,
 # CONTEXT, GRAY_CHROMA, PREDICT_BATCH, GAMUT_TOL, GAMUT_STEPS, IMAGE_EXTENSIONS, FORMAT_NAME,
 # FORMAT_VERSION (set them in their own modules: fastnn.colorize.features.PREDICT_BATCH, ...)

@@ -22,7 +22,8 @@ from fastnn.colorize import Colorizer, evaluate, lab_to_rgb
 L_TOL = 5e-4
 L_TOL_BELOW_WHITE = 1e-5
 UINT8_L_TOL = 0.6
-SMALL = {"hidden_layer_sizes": (16,), "epochs": 4, "samples_per_image": 400, "random_state": 0}
+SMALL = {"hidden_layer_sizes": (16,), "epochs": 4, "samples_per_image": 400, "refine_radius": 4, "random_state": 0}
+# refine_radius 4: the default window (33 x 33) is wider than these tiny scenes
 RED, BLUE = (40.0, 20.0), (-10.0, -35.0)
 
 
@@ -474,9 +475,48 @@ def test_demo_colorize_on_the_bundled_photos(tmp_path, capsys):
     out = capsys.readouterr().out
     for photo in colorize.TEST_PHOTOS:
         assert f"| {photo} |" in out
-    assert "| photo | fastnn | grayscale | mean chroma | LinearRegression | MLPRegressor |" in out
+    assert "| photo | fastnn | grayscale | mean chroma | LinearRegression | MLPRegressor | fastnn unrefined |" in out
+    assert "blotchiness" in out
     assert "MLPRegressor" in out and "x fastnn's time" in out
     with Image.open(picture) as image:
         assert image.format == "PNG" and image.size[0] > 300
     assert cli.main(["demo", "colorize", "--out", str(tmp_path / "demo.xyz")]) == 2
     assert "matplotlib cannot write '.xyz'" in capsys.readouterr().err
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+def test_colourfulness_is_the_mean_chroma_magnitude():
+    chroma = np.zeros((4, 5, 2))
+    assert colorize.colourfulness(chroma) == 0.0
+    chroma[0, 0] = (6.0, 8.0)
+    assert colorize.colourfulness(chroma) == pytest.approx(10.0 / 20)
+
+
+def test_blotchiness_counts_colour_noise_where_lightness_is_flat_only():
+    rng = np.random.default_rng(0)
+    L = np.full((40, 40), 50.0)
+    L[:, 20:] += 30.0 * (np.arange(20) % 2)  # striped right half: not flat
+    smooth = np.ones((40, 40, 2)) * (10.0, -5.0)
+    assert colorize.blotchiness(L, smooth) == pytest.approx(0.0, abs=1e-9)
+    noisy_flat, noisy_striped = smooth.copy(), smooth.copy()
+    noisy_flat[:, :15] += rng.normal(0, 5, (40, 15, 2))
+    noisy_striped[:, 25:] += rng.normal(0, 5, (40, 15, 2))
+    assert colorize.blotchiness(L, noisy_flat) > 2.0
+    assert colorize.blotchiness(L, noisy_striped) < 0.1 * colorize.blotchiness(L, noisy_flat)
+    assert np.isnan(colorize.blotchiness(30.0 * (np.indices((9, 9)).sum(0) % 2), np.zeros((9, 9, 2))))
+
+
+def test_evaluate_reports_every_metric_and_the_unrefined_chroma(fitted):
+    rows = evaluate(fitted, TEST, unrefined=True)
+    by = {row["method"]: row for row in rows}
+    assert list(by) == ["fastnn", "grayscale", "mean chroma", "fastnn unrefined"]
+    for row in rows:
+        assert {"psnr", "ab_error", "colourfulness", "blotchiness", "true_colourfulness"} <= set(row)
+    assert by["grayscale"]["colourfulness"] < 0.5  # gray stays gray (up to the colour conversions)
+    lab = rgb2lab(TEST[0])
+    assert by["fastnn"]["true_colourfulness"] == pytest.approx(colorize.colourfulness(lab[..., 1:]))
+    table = colorize.format_table(rows, metrics=("colourfulness", "blotchiness"))
+    assert table.splitlines()[0] == "| photo | fastnn | grayscale | mean chroma | fastnn unrefined |"
+    with pytest.raises(ValueError, match="metrics must be some of"):
+        colorize.format_table(rows, metrics=("sharpness",))
