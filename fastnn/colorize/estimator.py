@@ -18,6 +18,28 @@ GRAY_CHROMA = 1.0
 """An RGB image whose |a*| and |b*| never exceed this holds no colour to learn."""
 
 
+class _EarlyStopping:
+    """Tracks the held-out pixels' a*b* error per epoch; keeps the best network's parameters."""
+
+    def __init__(self, X, chroma, patience):
+        self.X, self.chroma, self.patience = X, chroma, patience
+        self.errors, self.best_epoch, self.best = [], 0, None
+
+    def update(self, net):
+        """Record this epoch's error; True (stop) after ``patience`` epochs without improvement."""
+        error = float(np.mean(np.abs(from_outputs(net.predict_proba(self.X)) - self.chroma)))
+        self.errors.append(error)
+        if self.best is None or error < min(self.errors[:-1]):
+            self.best_epoch = len(self.errors)
+            self.best = ([w.copy() for w in net.weights], [b.copy() for b in net.biases])
+        return len(self.errors) - self.best_epoch >= self.patience
+
+    def restore(self, net):
+        """Put the best epoch's parameters back into ``net``."""
+        if self.best is not None:
+            net.weights, net.biases = self.best
+
+
 class Colorizer:
     """Predicts the colour of grayscale photos with fastnn's sigmoid :class:`~fastnn.Network`.
 
@@ -55,6 +77,14 @@ class Colorizer:
     samples_per_image : int, default 30000
         Pixels drawn (uniformly, without replacement) from each training
         image; all pixels of a smaller image.
+    validation_fraction : float or None, default None
+        Early stopping: this fraction of the training pixels (drawn at
+        random) is held out, the a*b* error of their prediction is measured
+        after every epoch, training stops after ``n_iter_no_change`` epochs
+        without a lower error, and the network of the best epoch is kept.
+        None: no early stopping, every epoch on all the pixels.
+    n_iter_no_change : int, default 3
+        Epochs without improvement before early stopping.
     random_state : int or None
         Seeds the pixel draws and the network (its initial weights and
         shuffles): the same value gives the same colorizer.
@@ -75,6 +105,11 @@ class Colorizer:
         Training samples (pixels).
     fit_seconds_ : float
         Seconds spent training the network (features excluded).
+    best_epoch_ : int
+        With early stopping, the epoch (1-based) whose network was kept; else ``epochs``.
+    validation_errors_ : list of float
+        With early stopping, the held-out pixels' mean absolute a*b* error after each epoch;
+        else empty.
 
     Examples
     --------
@@ -92,7 +127,8 @@ class Colorizer:
 
     def __init__(self, patch_size=7, hidden_layer_sizes=(32, 32), epochs=10, mini_batch_size=10,
                  eta=1.5, lmbda=5.0, cost="cross-entropy", dtype="float32", samples_per_image=30000,
-                 refine="guided", refine_radius=16, refine_eps=0.01, random_state=None):
+                 refine="guided", refine_radius=16, refine_eps=0.01, validation_fraction=None,
+                 n_iter_no_change=3, random_state=None):
         self.patch_size = patch_size
         self.hidden_layer_sizes = hidden_layer_sizes
         self.epochs = epochs
@@ -105,6 +141,8 @@ class Colorizer:
         self.refine = refine
         self.refine_radius = refine_radius
         self.refine_eps = refine_eps
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
 
     def __repr__(self):
@@ -243,17 +281,40 @@ class Colorizer:
         sizes = [X.shape[1], *params["hidden_layer_sizes"], 2]
         net = Network(sizes, seed=self._network_seed, dtype=params["dtype"], cost=params["cost"],
                       init="default")
+        X, chroma, stopper = self._early_stopping(X, chroma, params)
         targets = to_targets(chroma).astype(net.dtype)
         bar = EpochBar(progress, params["epochs"], len(X))
+
+        def after_epoch(network, record):
+            bar.update(network, record)
+            return stopper is not None and stopper.update(network)
+
         start = time.perf_counter()
         try:
             net.fit(X, targets, epochs=params["epochs"], mini_batch_size=params["mini_batch_size"],
-                    eta=params["eta"], lmbda=params["lmbda"], callback=bar.update)
+                    eta=params["eta"], lmbda=params["lmbda"], callback=after_epoch)
         finally:
             bar.close()
         self.fit_seconds_ = time.perf_counter() - start
+        self.best_epoch_, self.validation_errors_ = params["epochs"], []
+        if stopper is not None:
+            stopper.restore(net)
+            self.best_epoch_, self.validation_errors_ = stopper.best_epoch, stopper.errors
         self.network_ = net
         return self
+
+    def _early_stopping(self, X, chroma, params):
+        """The training rows and, with ``validation_fraction``, a stopper watching the held-out rest."""
+        fraction = params["validation_fraction"]
+        if fraction is None:
+            return X, chroma, None
+        held = int(round(fraction * len(X)))
+        if held < 1 or held >= len(X):
+            raise ValueError(f"validation_fraction {fraction} of {len(X)} training pixels leaves no "
+                             f"validation or no training pixel")
+        order = np.random.default_rng(self._network_seed).permutation(len(X))
+        val, train = order[:held], order[held:]
+        return X[train], chroma[train], _EarlyStopping(X[val], chroma[val], params["n_iter_no_change"])
 
     def fit(self, images, progress=False):
         """Learn chroma from colour images.

@@ -5,10 +5,12 @@ from .. import _validation
 from .refine import check_refine
 
 PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "lmbda", "cost", "dtype",
-          "samples_per_image", "refine", "refine_radius", "refine_eps", "random_state")
+          "samples_per_image", "refine", "refine_radius", "refine_eps", "validation_fraction",
+          "n_iter_no_change", "random_state")
 """The constructor's parameters, in order."""
 
-PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "refine_eps": 0.01}
+PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "refine_eps": 0.01,
+                           "validation_fraction": None, "n_iter_no_change": 3}
 """The values of the parameters that files of format version 1 lack: those that reproduce them."""
 
 COSTS = ("cross-entropy", "quadratic")
@@ -28,6 +30,11 @@ def check_params(params):
     random_state = params["random_state"]
     if random_state is not None:
         random_state = _validation.check_int(random_state, "random_state", 0)
+    fraction = params["validation_fraction"]
+    if fraction is not None:
+        fraction = _validation.check_float(fraction, "validation_fraction", positive=True)
+        if fraction >= 1:
+            raise ValueError(f"validation_fraction must be None or in (0, 1), got {fraction}")
     refine, radius, eps = check_refine(params["refine"], params["refine_radius"], params["refine_eps"])
     return {
         "patch_size": patch,
@@ -42,5 +49,7 @@ def check_params(params):
         "refine": refine,
         "refine_radius": radius,
         "refine_eps": eps,
+        "validation_fraction": fraction,
+        "n_iter_no_change": _validation.check_int(params["n_iter_no_change"], "n_iter_no_change", 1),
         "random_state": random_state,
     }

@@ -115,3 +115,37 @@ def test_lmbda_reaches_the_network():
     strong = Colorizer(**dict(SMALL, lmbda=200.0)).fit(train)
     # L2 regularisation shrinks the weights (eq. 93's weight decay)
     assert np.linalg.norm(strong.network_.weights[0]) < np.linalg.norm(weak.network_.weights[0])
+
+
+@pytest.mark.filterwarnings("ignore::fastnn.DivergenceWarning")
+def test_early_stopping_keeps_the_best_epoch_of_the_held_out_error():
+    train = [scene(24, 32, 0), scene(30, 28, 1)]
+    params = dict(SMALL, epochs=12, eta=40.0, validation_fraction=0.25, n_iter_no_change=2)
+    model = Colorizer(**params).fit(train)
+    errors = model.validation_errors_
+    assert 1 <= model.best_epoch_ <= len(errors) <= 12
+    assert errors[model.best_epoch_ - 1] == min(errors)
+    assert len(errors) == 12 or len(errors) - model.best_epoch_ == 2  # stopped by patience
+    assert model.n_samples_ == 600 and model.network_.epochs_done_ == len(errors)
+    # the kept network is the best epoch's: its error on the held-out rows is the recorded minimum
+    fresh = Colorizer(**params)
+    X, chroma = fresh.prepare(train)
+    _, _, stopper = fresh._early_stopping(X, chroma, fresh.params_)
+    held_out = np.mean(np.abs(model.predict_chroma(stopper.X) - stopper.chroma))
+    assert held_out == pytest.approx(min(errors), rel=1e-12)
+    assert model.best_epoch_ < len(errors)  # eta 40 diverges: later epochs were worse and dropped
+    again = Colorizer(**params).fit(train)
+    assert again.validation_errors_ == errors  # deterministic with random_state
+    plain = Colorizer(**SMALL).fit(train)
+    assert plain.best_epoch_ == SMALL["epochs"] and plain.validation_errors_ == []
+
+
+@pytest.mark.parametrize("params, error, message", [
+    ({"validation_fraction": 1.0}, ValueError, r"validation_fraction must be None or in \(0, 1\)"),
+    ({"validation_fraction": 0.0}, ValueError, "validation_fraction must be"),
+    ({"validation_fraction": 0.0001}, ValueError, "leaves no validation"),
+    ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change must be >= 1"),
+])
+def test_early_stopping_refuses_bad_parameters(params, error, message):
+    with pytest.raises(error, match=message):
+        Colorizer(**dict(SMALL, **params)).fit([scene(20, 24, 0)])
