@@ -29,7 +29,9 @@ def colorizer_from_args(args):
     return colorize.Colorizer(patch_size=args.patch_size, hidden_layer_sizes=args.hidden,
                               epochs=args.epochs, mini_batch_size=args.mini_batch_size, eta=args.eta,
                               lmbda=args.lmbda, cost=args.cost, dtype=args.dtype,
-                              samples_per_image=args.samples_per_image,
+                              samples_per_image=args.samples_per_image, mode=args.mode,
+                              bin_size=args.bin_size, temperature=args.temperature,
+                              validation_fraction=args.validation_fraction,
                               refine=None if args.refine == "none" else args.refine,
                               refine_radius=args.refine_radius, refine_eps=args.refine_eps,
                               random_state=args.seed)
@@ -131,6 +133,15 @@ def add_model_arguments(parser):
                         help="precision of the network (default %(default)s)")
     parser.add_argument("--samples-per-image", type=positive_int, default=defaults.samples_per_image,
                         help="training pixels drawn from each image (default %(default)s)")
+    parser.add_argument("--mode", choices=["regression", "bins"], default=defaults.mode,
+                        help="regression of a*, b*, or classification over a*b* bins (default %(default)s)")
+    parser.add_argument("--bin-size", type=positive_int, default=defaults.bin_size,
+                        help="side of the a*b* bins with --mode bins (default %(default)s)")
+    parser.add_argument("--temperature", type=positive_float, default=defaults.temperature,
+                        help="the annealed mean's temperature with --mode bins (default %(default)s)")
+    parser.add_argument("--validation-fraction", type=positive_float, default=None,
+                        help="early stopping: fraction of the training pixels held out, stop when their "
+                             "a*b* error stops falling (default: off)")
     parser.add_argument("--refine", choices=["guided", "none"], default=defaults.refine or "none",
                         help="edge-aware refinement of the predicted chroma, guided by the lightness "
                              "(default %(default)s)")

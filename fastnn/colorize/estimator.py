@@ -11,7 +11,8 @@ from .colour import from_outputs, lab_to_rgb, to_targets
 from .features import feature_planes, gather, row_batches
 from .fileformat import FORMAT_NAME, colorizer_arrays, colorizer_from_arrays
 from .images import check_image_list, check_size, image_name, lightness, to_float
-from .params import PARAMS, check_params
+from .bins import annealed_mean, bin_centres, soft_targets
+from .params import PARAMS, check_params, output_count
 from .refine import refine_chroma
 
 GRAY_CHROMA = 1.0
@@ -21,13 +22,13 @@ GRAY_CHROMA = 1.0
 class _EarlyStopping:
     """Tracks the held-out pixels' a*b* error per epoch; keeps the best network's parameters."""
 
-    def __init__(self, X, chroma, patience):
-        self.X, self.chroma, self.patience = X, chroma, patience
+    def __init__(self, X, chroma, patience, decode):
+        self.X, self.chroma, self.patience, self.decode = X, chroma, patience, decode
         self.errors, self.best_epoch, self.best = [], 0, None
 
     def update(self, net):
         """Record this epoch's error; True (stop) after ``patience`` epochs without improvement."""
-        error = float(np.mean(np.abs(from_outputs(net.predict_proba(self.X)) - self.chroma)))
+        error = float(np.mean(np.abs(self.decode(net.predict_proba(self.X)) - self.chroma)))
         self.errors.append(error)
         if self.best is None or error < min(self.errors[:-1]):
             self.best_epoch = len(self.errors)
@@ -77,6 +78,16 @@ class Colorizer:
     samples_per_image : int, default 30000
         Pixels drawn (uniformly, without replacement) from each training
         image; all pixels of a smaller image.
+    mode : {"regression", "bins"}, default "regression"
+        ``"regression"``: two sigmoid outputs, a* and b*.  ``"bins"``: one
+        sigmoid output per in-gamut a*b* bin (:mod:`fastnn.colorize.bins`),
+        trained on soft targets and decoded by the annealed mean: more vivid
+        colour, usually a higher per-pixel error.
+    bin_size : int, default 10
+        Side of the a*b* bins in ``"bins"`` mode (10: 143 bins).
+    temperature : float, default 0.38
+        The annealed mean's temperature in ``"bins"`` mode (Zhang et al.'s
+        value): 1 is the distribution's mean, towards 0 its most likely bin.
     validation_fraction : float or None, default None
         Early stopping: this fraction of the training pixels (drawn at
         random) is held out, the a*b* error of their prediction is measured
@@ -95,7 +106,8 @@ class Colorizer:
         The parameters the colorizer was fitted with, checked (``hidden_layer_sizes`` a tuple,
         ``dtype`` a name); :meth:`set_params` after fitting does not change them.
     network_ : fastnn.Network
-        Sizes ``[n_features_in_, *hidden_layer_sizes, 2]``, e.g. ``[99, 32, 32, 2]``.
+        Sizes ``[n_features_in_, *hidden_layer_sizes, 2]``, e.g. ``[99, 32, 32, 2]`` (one output
+        per bin instead of 2 in ``"bins"`` mode).
     n_features_in_ : int
     feature_mean_, feature_scale_ : ndarray, shape (n_features,)
         Standardisation of the features (training mean and std).
@@ -127,7 +139,7 @@ class Colorizer:
 
     def __init__(self, patch_size=7, hidden_layer_sizes=(32, 32), epochs=10, mini_batch_size=10,
                  eta=1.5, lmbda=5.0, cost="cross-entropy", dtype="float32", samples_per_image=30000,
-                 refine="guided", refine_radius=16, refine_eps=0.01, validation_fraction=None,
+                 mode="regression", bin_size=10, temperature=0.38, refine="guided", refine_radius=16, refine_eps=0.01, validation_fraction=None,
                  n_iter_no_change=3, random_state=None):
         self.patch_size = patch_size
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -138,6 +150,9 @@ class Colorizer:
         self.cost = cost
         self.dtype = dtype
         self.samples_per_image = samples_per_image
+        self.mode = mode
+        self.bin_size = bin_size
+        self.temperature = temperature
         self.refine = refine
         self.refine_radius = refine_radius
         self.refine_eps = refine_eps
@@ -278,11 +293,14 @@ class Colorizer:
             raise ValueError(f"X must have shape (n_samples, {self.n_features_in_}) as prepare() returned, "
                              f"got {np.shape(X)}")
         params = self.params_
-        sizes = [X.shape[1], *params["hidden_layer_sizes"], 2]
+        sizes = [X.shape[1], *params["hidden_layer_sizes"], output_count(params)]
         net = Network(sizes, seed=self._network_seed, dtype=params["dtype"], cost=params["cost"],
                       init="default")
         X, chroma, stopper = self._early_stopping(X, chroma, params)
-        targets = to_targets(chroma).astype(net.dtype)
+        if params["mode"] == "bins":
+            targets = soft_targets(chroma, bin_centres(params["bin_size"]), net.dtype)
+        else:
+            targets = to_targets(chroma).astype(net.dtype)
         bar = EpochBar(progress, params["epochs"], len(X))
 
         def after_epoch(network, record):
@@ -314,7 +332,8 @@ class Colorizer:
                              f"validation or no training pixel")
         order = np.random.default_rng(self._network_seed).permutation(len(X))
         val, train = order[:held], order[held:]
-        return X[train], chroma[train], _EarlyStopping(X[val], chroma[val], params["n_iter_no_change"])
+        stopper = _EarlyStopping(X[val], chroma[val], params["n_iter_no_change"], self._decode)
+        return X[train], chroma[train], stopper
 
     def fit(self, images, progress=False):
         """Learn chroma from colour images.
@@ -395,7 +414,14 @@ class Colorizer:
         -------
         ndarray of float64, shape (n, 2)
         """
-        return from_outputs(self.network_.predict_proba(X))
+        return self._decode(self.network_.predict_proba(X))
+
+    def _decode(self, outputs):
+        """The network's outputs -> a*, b* (the sigmoid scaling, or the bins' annealed mean)."""
+        params = self.params_
+        if params["mode"] == "bins":
+            return annealed_mean(outputs, bin_centres(params["bin_size"]), params["temperature"])
+        return from_outputs(outputs)
 
     def refine_chroma(self, L, chroma):
         """The chroma maps after the colorizer's refinement (unchanged if ``refine`` is None).

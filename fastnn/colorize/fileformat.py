@@ -17,7 +17,7 @@ from .._version import __version__
 from ..exceptions import ModelFileError
 from ..network import Network
 from .features import feature_count
-from .params import PARAMS, PARAMS_BEFORE_VERSION_2, check_params
+from .params import PARAMS, PARAMS_BEFORE_VERSION_2, check_params, output_count
 
 FORMAT_NAME = "fastnn.Colorizer"
 FORMAT_VERSION = 2
@@ -68,7 +68,7 @@ def colorizer_from_arrays(cls, arrays, path):
     network_arrays = {key[len("network."):]: value for key, value in arrays.items()
                       if key.startswith("network.")}
     net = persistence.network_from_payload(Network, persistence.parse_model_arrays(network_arrays, path), path)
-    expected = [n_features, *params["hidden_layer_sizes"], 2]
+    expected = [n_features, *params["hidden_layer_sizes"], output_count(params)]
     if net.sizes != expected or net.dtype.name != params["dtype"] or net.cost != params["cost"]:
         raise error(f"{path!r}: the network ({net.sizes}, {net.dtype.name}, {net.cost}) does not match the "
                     f"colorizer's parameters (expected {expected}, {params['dtype']}, {params['cost']})")

@@ -5,15 +5,18 @@ from .. import _validation
 from .refine import check_refine
 
 PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "lmbda", "cost", "dtype",
-          "samples_per_image", "refine", "refine_radius", "refine_eps", "validation_fraction",
+          "samples_per_image", "mode", "bin_size", "temperature", "refine", "refine_radius", "refine_eps", "validation_fraction",
           "n_iter_no_change", "random_state")
 """The constructor's parameters, in order."""
 
 PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "refine_eps": 0.01,
-                           "validation_fraction": None, "n_iter_no_change": 3}
+                           "validation_fraction": None, "n_iter_no_change": 3, "mode": "regression",
+                           "bin_size": 10, "temperature": 0.38}
 """The values of the parameters that files of format version 1 lack: those that reproduce them."""
 
 COSTS = ("cross-entropy", "quadratic")
+
+MODES = ("regression", "bins")
 
 
 def check_params(params):
@@ -46,6 +49,9 @@ def check_params(params):
         "cost": _validation.check_choice(params["cost"], "cost", COSTS),
         "dtype": np.dtype(_validation.check_dtype(params["dtype"])).name,
         "samples_per_image": _validation.check_int(params["samples_per_image"], "samples_per_image", 1),
+        "mode": _validation.check_choice(params["mode"], "mode", MODES),
+        "bin_size": _validation.check_int(params["bin_size"], "bin_size", 1),
+        "temperature": _validation.check_float(params["temperature"], "temperature", positive=True),
         "refine": refine,
         "refine_radius": radius,
         "refine_eps": eps,
@@ -53,3 +59,10 @@ def check_params(params):
         "n_iter_no_change": _validation.check_int(params["n_iter_no_change"], "n_iter_no_change", 1),
         "random_state": random_state,
     }
+
+
+def output_count(params):
+    """The network's outputs for checked ``params``: 2 (a*, b*) or one per bin."""
+    from .bins import bin_centres
+
+    return 2 if params["mode"] == "regression" else len(bin_centres(params["bin_size"]))

@@ -149,3 +149,62 @@ def test_early_stopping_keeps_the_best_epoch_of_the_held_out_error():
 def test_early_stopping_refuses_bad_parameters(params, error, message):
     with pytest.raises(error, match=message):
         Colorizer(**dict(SMALL, **params)).fit([scene(20, 24, 0)])
+
+
+# -- the bins mode ---------------------------------------------------------------------------
+
+def test_a_one_hot_distribution_decodes_to_its_bin_centre():
+    from fastnn.colorize.bins import annealed_mean, bin_centres
+
+    centres = bin_centres(10)
+    for temperature in (0.1, 0.38, 1.0):
+        decoded = annealed_mean(np.eye(len(centres)), centres, temperature)
+        np.testing.assert_allclose(decoded, centres, rtol=0, atol=1e-9)
+
+
+def test_annealed_mean_moves_from_the_mean_to_the_mode():
+    from fastnn.colorize.bins import annealed_mean
+
+    centres = np.array([[0.0, 0.0], [20.0, 0.0]])
+    scores = np.array([[0.3, 0.7]])
+    np.testing.assert_allclose(annealed_mean(scores, centres, 1.0), [[14.0, 0.0]])  # the plain mean
+    assert annealed_mean(scores, centres, 0.05)[0, 0] > 19.9  # close to the likelier bin
+    np.testing.assert_allclose(annealed_mean(2 * scores, centres, 1.0), [[14.0, 0.0]])  # normalised first
+
+
+def test_bins_are_in_gamut_and_soft_targets_are_distributions():
+    from fastnn.colorize.bins import bin_centres, soft_targets
+    from fastnn.colorize.colour import in_gamut
+
+    centres = bin_centres(10)
+    assert len(centres) == len({tuple(c) for c in centres}) and np.abs(centres).max() <= 64
+    probes = np.linspace(1, 99, 50)
+    for c in centres[::7]:
+        assert in_gamut(np.column_stack([probes, np.full(50, c[0]), np.full(50, c[1])])).any()
+    assert not any((c == (-60.0, -60.0)).all() for c in centres)  # deep green-blue: no sRGB colour
+    chroma = np.array([[0.0, 0.0], [12.0, -7.0], [200.0, 0.0]])
+    targets = soft_targets(chroma, centres)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0)
+    assert (np.count_nonzero(targets, axis=1) == 5).all()
+    assert np.argmax(targets[0]) == np.flatnonzero((centres == 0).all(axis=1))[0]  # the nearest bin weighs most
+    with pytest.raises(ValueError, match="bin_size must be a positive integer"):
+        bin_centres(0)
+
+
+def test_bins_mode_fits_predicts_saves_and_loads(tmp_path):
+    train = [scene(24, 32, 0), scene(30, 28, 1)]
+    model = Colorizer(**dict(SMALL, mode="bins", bin_size=16, epochs=3)).fit(train)
+    from fastnn.colorize.bins import bin_centres
+
+    assert model.network_.sizes == [99, 8, len(bin_centres(16))]
+    test = scene(21, 27, 3)
+    rgb = model.predict(test)
+    assert np.abs(rgb2lab(rgb)[..., 0] - rgb2lab(test)[..., 0]).max() <= 1e-5
+    model.save(tmp_path / "bins.npz")
+    again = Colorizer.load(tmp_path / "bins.npz")
+    assert again.get_params() == model.get_params()
+    np.testing.assert_array_equal(again.predict(test), rgb)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        Colorizer(**dict(SMALL, mode="classes")).fit(train)
+    with pytest.raises(ValueError, match="temperature must be"):
+        Colorizer(**dict(SMALL, mode="bins", temperature=0.0)).fit(train)
