@@ -5,6 +5,11 @@ Usage::
     python tools/colorize_eval.py same-scene --seeds 0 --json same_scene.jsonl
     python tools/colorize_eval.py leave-one-out --seeds 0 1 2 --json loo.jsonl
     python tools/colorize_eval.py tables same_scene.jsonl      # the tables again, from saved results
+    python tools/colorize_eval.py same-scene --untuned --set mode=bins --json bins.jsonl  # a variant
+
+``--untuned`` skips the inner tuning (the Colorizer's defaults for ``lmbda`` and the refinement);
+``--set name=value`` changes a base parameter of every case (a variant to measure, e.g.
+``mode=bins`` or ``validation_fraction=0.1``).
 
 Each case's result is appended to ``--json`` as one JSON line as soon as it is done (a run that
 is stopped keeps what it finished; ``--resume`` skips the cases already in the file).  The tables
@@ -26,12 +31,24 @@ from fastnn.colorize import bundled_photos
 from fastnn.colorize import protocol
 
 
-def run(part, seeds, path, resume, tuned):
+def parse_setting(text):
+    """``name=value`` -> (name, value), the value read as JSON if it parses (numbers), else a string."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
+def run(part, seeds, path, resume, tuned, settings=()):
     photos = bundled_photos()
     if part == "same-scene":
         cases, base = protocol.same_scene_cases(photos), protocol.SAME_SCENE_BASE
     else:
         cases, base = protocol.leave_one_out_cases(photos), protocol.LEAVE_ONE_OUT_BASE
+    base = dict(base, **dict(settings))
     done = set()
     if resume and path and os.path.exists(path):
         done = {(r["case"], r["seed"]) for r in read(path)}
@@ -42,7 +59,7 @@ def run(part, seeds, path, resume, tuned):
                 continue
             start = time.process_time()
             result = protocol.run_case(base, train, split, test, seed, name, tuned=tuned)
-            result.update(part=part, cpu_seconds=time.process_time() - start, tuned=tuned)
+            result.update(part=part, cpu_seconds=time.process_time() - start, tuned=tuned, base=base)
             results.append(result)
             print(f"{name} seed {seed}: fastnn {result['fastnn']['ab_error']:.2f}, grayscale "
                   f"{result['grayscale']['ab_error']:.2f}, mean chroma {result['mean chroma']['ab_error']:.2f} "
@@ -133,13 +150,15 @@ def main(argv=None):
     parser.add_argument("--resume", action="store_true", help="skip the cases already in --json")
     parser.add_argument("--untuned", action="store_true",
                         help="the Colorizer's defaults for lmbda and the refinement (no inner tuning)")
+    parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="change a base Colorizer parameter of every case")
     args = parser.parse_args(argv)
     if args.part == "tables":
         if not args.results:
             parser.error("tables needs a results file")
         results = read(args.results)
     else:
-        results = run(args.part, args.seeds, args.json, args.resume, not args.untuned)
+        results = run(args.part, args.seeds, args.json, args.resume, not args.untuned, args.set)
     print(case_table(results))
     print()
     print(summary(results))

@@ -25,8 +25,10 @@ def add_parser(subparsers):
     for name, text in [("gates", "truth tables and the NAND adder"),
                        ("regression", "every linear-regression solver on the diabetes set")]:
         subcommand(which, name, help=text, description=text).set_defaults(func=run_demo)
-    colour = subcommand(which, "colorize", help="colour held-out bundled photos, with baselines",
-                        description="Train a colorizer on the bundled photos and colour the held-out ones.")
+    colour = subcommand(which, "colorize", help="colour bundled photos: the same scene, then held-out photos, "
+                                                "with baselines",
+                        description="Train a colorizer on one view of the stereo pair and colour the other; "
+                                    "then train on six bundled photos and colour the two held out.")
     add_colorize_demo_arguments(colour)
     colour.set_defaults(func=run_demo, check=check_colorize)
     return parser
@@ -106,11 +108,35 @@ def timing_summary(result, colorizer):
     return "\n".join(lines)
 
 
-def run_colorize_demo(args):
-    """``fastnn demo colorize``: train on the bundled photos, colour the held-out ones."""
-    photos = colorize.bundled_photos()
+SAME_SCENE = ("motorcycle_left", "motorcycle_right")
+"""The demo's same-scene case: trained on the first photo, colouring the second."""
+
+
+def same_scene_demo(args, photos):
+    """The demo's first part: train on one view of the stereo pair, colour the other.
+
+    Returns :func:`fastnn.colorize.evaluate`'s rows (with the images).
+    """
+    train, test = SAME_SCENE
     model = colorizer_from_args(args)
-    print(f"Training on {', '.join(colorize.TRAIN_PHOTOS)}; held out: {', '.join(colorize.TEST_PHOTOS)}")
+    print(f"Same scene: training on {train} only, colouring {test} (the other view of the scene)")
+    model.fit([photos[train]], progress=not args.no_progress)
+    rows = colorize.evaluate(model, [photos[test]], names=[test], keep_images=True,
+                             unrefined=model.refine is not None)
+    print("PSNR (higher is better) / mean |a*b* error| (lower is better)")
+    print(colorize.format_table(rows))
+    print(colorize.format_table(rows, metrics=("colourfulness", "blotchiness")))
+    return rows
+
+
+def run_colorize_demo(args):
+    """``fastnn demo colorize``: a same-scene case, then the bundled photos held out across scenes."""
+    photos = colorize.bundled_photos()
+    same_rows = same_scene_demo(args, photos)
+    print()
+    model = colorizer_from_args(args)
+    print(f"Across scenes: training on {', '.join(colorize.TRAIN_PHOTOS)}; held out: "
+          f"{', '.join(colorize.TEST_PHOTOS)}")
     print(f"{model!r}")
     if not args.no_mlp:
         print("scikit-learn's MLPRegressor trains on the same samples afterwards (slower)")
@@ -130,7 +156,7 @@ def run_colorize_demo(args):
                       if row["method"] == "grayscale")
           + ") / blotchiness (a*b* noise where L* is flat, lower is better)")
     print(colorize.format_table(result["rows"], metrics=("colourfulness", "blotchiness")))
-    demo_figure(result["rows"], photos, args.out)
+    demo_figure(same_rows + result["rows"], photos, args.out)
     print(f"\nWrote {args.out}")
     return 0
 

@@ -473,7 +473,8 @@ def test_demo_colorize_on_the_bundled_photos(tmp_path, capsys):
             "--samples-per-image", "300", "--no-progress"]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
-    for photo in colorize.TEST_PHOTOS:
+    assert out.index("Same scene: training on motorcycle_left only") < out.index("Across scenes")
+    for photo in colorize.TEST_PHOTOS + ("motorcycle_right",):
         assert f"| {photo} |" in out
     assert "| photo | fastnn | grayscale | mean chroma | LinearRegression | MLPRegressor | fastnn unrefined |" in out
     assert "blotchiness" in out
