@@ -25,8 +25,10 @@ def add_parser(subparsers):
     for name, text in [("gates", "truth tables and the NAND adder"),
                        ("regression", "every linear-regression solver on the diabetes set")]:
         subcommand(which, name, help=text, description=text).set_defaults(func=run_demo)
-    colour = subcommand(which, "colorize", help="colour held-out bundled photos, with baselines",
-                        description="Train a colorizer on the bundled photos and colour the held-out ones.")
+    colour = subcommand(which, "colorize", help="colour bundled photos: the same scene, then held-out photos, "
+                                                "with baselines",
+                        description="Train a colorizer on one view of the stereo pair and colour the other; "
+                                    "then train on six bundled photos and colour the two held out.")
     add_colorize_demo_arguments(colour)
     colour.set_defaults(func=run_demo, check=check_colorize)
     return parser
@@ -48,7 +50,9 @@ def run_demo(args):
 
 
 def demo_figure(rows, photos, path):
-    """Write a grayscale | fastnn | original picture, one row per held-out photo, atomically.
+    """Write a grayscale | fastnn unrefined | fastnn | original picture, one row per photo, atomically.
+
+    The unrefined panel (the network's chroma before the guided filter) is shown when the rows have it.
 
     Parameters
     ----------
@@ -67,12 +71,19 @@ def demo_figure(rows, photos, path):
     height = sum(photos[n].shape[0] / photos[n].shape[1] for n in names)
     fig = Figure(figsize=(9.0, 3.0 * height + 0.3 * len(names)), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(len(names), 3, squeeze=False)
+    methods = ["fastnn unrefined", "fastnn"] if any(row["method"] == "fastnn unrefined" for row in rows) \
+        else ["fastnn"]
+    fig.set_size_inches(3.0 * (len(methods) + 2), fig.get_size_inches()[1])
+    axes = fig.subplots(len(names), len(methods) + 2, squeeze=False)
     for ax_row, name in zip(axes, names):
-        gray, net = result[(name, "grayscale")], result[(name, "fastnn")]
-        panels = [(gray["image_rgb"], f"{name}: grayscale input\n{gray['psnr']:.1f} dB, a*b* error {gray['ab_error']:.1f}"),
-                  (net["image_rgb"], f"fastnn\n{net['psnr']:.1f} dB, a*b* error {net['ab_error']:.1f}"),
-                  (photos[name], "original")]
+        gray = result[(name, "grayscale")]
+        panels = [(gray["image_rgb"], f"{name}: grayscale input\n{gray['psnr']:.1f} dB, a*b* error {gray['ab_error']:.1f}")]
+        for method in methods:
+            net = result[(name, method)]
+            label = "fastnn, refined" if method == "fastnn" and len(methods) > 1 else method
+            panels.append((net["image_rgb"], f"{label}\na*b* error {net['ab_error']:.1f}, "
+                                             f"blotchiness {net['blotchiness']:.2f}"))
+        panels.append((photos[name], "original"))
         for ax, (image, title) in zip(ax_row, panels):
             ax.imshow(image)
             ax.set_title(title, fontsize=9)
@@ -97,24 +108,55 @@ def timing_summary(result, colorizer):
     return "\n".join(lines)
 
 
-def run_colorize_demo(args):
-    """``fastnn demo colorize``: train on the bundled photos, colour the held-out ones."""
-    photos = colorize.bundled_photos()
+SAME_SCENE = ("motorcycle_left", "motorcycle_right")
+"""The demo's same-scene case: trained on the first photo, colouring the second."""
+
+
+def same_scene_demo(args, photos):
+    """The demo's first part: train on one view of the stereo pair, colour the other.
+
+    Returns :func:`fastnn.colorize.evaluate`'s rows (with the images).
+    """
+    train, test = SAME_SCENE
     model = colorizer_from_args(args)
-    print(f"Training on {', '.join(colorize.TRAIN_PHOTOS)}; held out: {', '.join(colorize.TEST_PHOTOS)}")
+    print(f"Same scene: training on {train} only, colouring {test} (the other view of the scene)")
+    model.fit([photos[train]], progress=not args.no_progress)
+    rows = colorize.evaluate(model, [photos[test]], names=[test], keep_images=True,
+                             unrefined=model.refine is not None)
+    print("PSNR (higher is better) / mean |a*b* error| (lower is better)")
+    print(colorize.format_table(rows))
+    print(colorize.format_table(rows, metrics=("colourfulness", "blotchiness")))
+    return rows
+
+
+def run_colorize_demo(args):
+    """``fastnn demo colorize``: a same-scene case, then the bundled photos held out across scenes."""
+    photos = colorize.bundled_photos()
+    same_rows = same_scene_demo(args, photos)
+    print()
+    model = colorizer_from_args(args)
+    print(f"Across scenes: training on {', '.join(colorize.TRAIN_PHOTOS)}; held out: "
+          f"{', '.join(colorize.TEST_PHOTOS)}")
     print(f"{model!r}")
     if not args.no_mlp:
         print("scikit-learn's MLPRegressor trains on the same samples afterwards (slower)")
     result = colorize.compare([photos[n] for n in colorize.TRAIN_PHOTOS],
                               [photos[n] for n in colorize.TEST_PHOTOS], model,
                               names=list(colorize.TEST_PHOTOS), mlp=not args.no_mlp,
-                              progress=not args.no_progress, keep_images=True)
+                              progress=not args.no_progress, keep_images=True,
+                              unrefined=model.refine is not None)
     print()
     print(timing_summary(result, model))
     print()
     print("Held-out photos: PSNR (higher is better) / mean |a*b* error| (lower is better)")
     print(colorize.format_table(result["rows"]))
-    demo_figure(result["rows"], photos, args.out)
+    print()
+    print("Colourfulness (mean |a*b*|; the originals': "
+          + ", ".join(f"{row['image']} {row['true_colourfulness']:.1f}" for row in result["rows"]
+                      if row["method"] == "grayscale")
+          + ") / blotchiness (a*b* noise where L* is flat, lower is better)")
+    print(colorize.format_table(result["rows"], metrics=("colourfulness", "blotchiness")))
+    demo_figure(same_rows + result["rows"], photos, args.out)
     print(f"\nWrote {args.out}")
     return 0
 

@@ -5,7 +5,7 @@ from the lightness around it.  Colours are handled in CIE L*a*b*
 (scikit-image's ``rgb2lab``/``lab2rgb``): L* is the lightness a grayscale
 photo keeps, a* (green-red) and b* (blue-yellow) are the chroma the network
 predicts.  The result keeps the input's L* exactly and adds the predicted
-a*, b*.
+a*, b*, by default smoothed by a guided filter guided by L* (``refine``).
 
 Features (all from L*, none from the pixel's position):
 
@@ -33,7 +33,10 @@ importable from ``fastnn.colorize``:
 * ``estimator``: :class:`Colorizer`, with its parameters'
   checks in ``params`` and its file format in
   ``fileformat``;
-* ``evaluation``: :func:`evaluate` and :func:`format_table`;
+* ``refine``: :func:`guided_filter`, the edge-aware refinement of the
+  predicted chroma (``Colorizer(refine="guided")``, the default);
+* ``evaluation``: :func:`evaluate`, :func:`format_table` and the metrics
+  :func:`colourfulness` and :func:`blotchiness`;
 * ``baselines``: :func:`fit_baselines` and :func:`compare`;
 * ``photos``: :func:`bundled_photos`, :data:`TRAIN_PHOTOS`,
   :data:`TEST_PHOTOS`.
@@ -43,12 +46,13 @@ The command line (``fastnn colorize``, ``fastnn demo colorize``) is ``fastnn.cli
 from .baselines import compare, fit_baselines
 from .colour import CHROMA_RANGE, GAMUT_STEPS, GAMUT_TOL, lab_to_rgb
 from .estimator import GRAY_CHROMA, Colorizer
-from .evaluation import evaluate, format_table
+from .evaluation import blotchiness, colourfulness, evaluate, format_table
 from .features import CONTEXT, PREDICT_BATCH, feature_count
 from .fileformat import FORMAT_NAME, FORMAT_VERSION
 from .images import IMAGE_EXTENSIONS, image_files, read_image
 from . import photos as _photos
 from .photos import bundled_photos
+from .refine import guided_filter
 
 TRAIN_PHOTOS = _photos.TRAIN_PHOTOS
 """Bundled photos the demo trains on."""
@@ -57,7 +61,8 @@ TEST_PHOTOS = _photos.TEST_PHOTOS
 """Bundled photos the demo keeps out of training (see docs/guide/colorize.md for the others)."""
 
 __all__ = ["Colorizer", "read_image", "image_files", "lab_to_rgb", "feature_count", "fit_baselines",
-           "evaluate", "compare", "format_table", "bundled_photos", "TRAIN_PHOTOS", "TEST_PHOTOS"]
+           "evaluate", "compare", "format_table", "bundled_photos", "TRAIN_PHOTOS", "TEST_PHOTOS",
+           "guided_filter", "colourfulness", "blotchiness"]
 # also importable from here, as before the package was split: the constants CHROMA_RANGE,
 # CONTEXT, GRAY_CHROMA, PREDICT_BATCH, GAMUT_TOL, GAMUT_STEPS, IMAGE_EXTENSIONS, FORMAT_NAME,
 # FORMAT_VERSION (set them in their own modules: fastnn.colorize.features.PREDICT_BATCH, ...)

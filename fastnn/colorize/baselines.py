@@ -74,7 +74,7 @@ def fit_baselines(colorizer, X, chroma, *, mlp=True):
 
 
 def compare(train_images, test_images, colorizer=None, *, names=None, mlp=True, progress=False,
-            keep_images=False):
+            keep_images=False, unrefined=False):
     """Train a colorizer and the baselines on the same samples; evaluate them on held-out images.
 
     Parameters
@@ -90,6 +90,8 @@ def compare(train_images, test_images, colorizer=None, *, names=None, mlp=True, 
         Progress bar for the network's training.
     keep_images : bool
         Keep the RGB results in the rows (see :func:`evaluate`).
+    unrefined : bool
+        Also evaluate the network's chroma before the refinement (see :func:`evaluate`).
 
     Returns
     -------
@@ -112,6 +114,7 @@ def compare(train_images, test_images, colorizer=None, *, names=None, mlp=True, 
     colorizer.fit_samples(X, chroma, progress)
     baselines, seconds = fit_baselines(colorizer, X, chroma, mlp=mlp)
     del X
-    rows = evaluate(colorizer, test_images, baselines, names=names, keep_images=keep_images)
+    rows = evaluate(colorizer, test_images, baselines, names=names, keep_images=keep_images,
+                    unrefined=unrefined)
     return {"colorizer": colorizer, "rows": rows, "seconds": {"fastnn": colorizer.fit_seconds_, **seconds},
             "samples": colorizer.n_samples_, "features": colorizer.n_features_in_}

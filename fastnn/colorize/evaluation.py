@@ -1,4 +1,5 @@
-"""Evaluation: PSNR and a*b* error of the colorizer and of baselines on held-out colour photos."""
+"""Evaluation on held-out colour photos: PSNR, a*b* error, colourfulness and blotchiness of the
+colorizer and of baselines."""
 import os
 
 import numpy as np
@@ -13,25 +14,99 @@ def _constant(chroma):
     return lambda X: np.broadcast_to(chroma, (len(X), 2))
 
 
+BLOTCH_SIGMA = 4.0
+"""Gaussian sigma (pixels) of :func:`blotchiness`'s low-pass: variations finer than this count."""
+
+FLAT_WINDOW, FLAT_STD = 7, 2.0
+"""A pixel is in a flat region when the std of L* over the 7 x 7 window around it is below 2."""
+
+
+def colourfulness(chroma):
+    """Mean chroma magnitude sqrt(a*^2 + b*^2) of a chroma map (0 for gray; higher is more vivid).
+
+    Parameters
+    ----------
+    chroma : ndarray, shape (..., 2)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> colourfulness(np.array([[[3.0, 4.0], [0.0, 0.0]]]))
+    2.5
+    """
+    chroma = np.asarray(chroma, dtype=np.float64)
+    return float(np.mean(np.hypot(chroma[..., 0], chroma[..., 1])))
+
+
+def flat_mask(L):
+    """Pixels whose neighbourhood is flat in lightness (std of L* over :data:`FLAT_WINDOW` < :data:`FLAT_STD`)."""
+    from scipy.ndimage import uniform_filter
+
+    L = np.asarray(L, dtype=np.float64)
+    mean = uniform_filter(L, FLAT_WINDOW, mode="reflect")
+    var = uniform_filter(L * L, FLAT_WINDOW, mode="reflect") - mean * mean
+    return var < FLAT_STD ** 2
+
+
+def blotchiness(L, chroma):
+    """Colour noise: the RMS high-frequency a*b* variation over the pixels where L* is flat.
+
+    The chroma minus its Gaussian blur (sigma :data:`BLOTCH_SIGMA`), root mean square over both
+    channels and the pixels of :func:`flat_mask`: where the lightness shows no edge, an object's
+    colour should not change, so any such variation is a blotch.  In a*b* units; 0 for a
+    constant chroma; NaN if no pixel is flat.
+
+    Parameters
+    ----------
+    L : ndarray, shape (h, w)
+    chroma : ndarray, shape (h, w, 2)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> L = np.full((20, 20), 50.0)
+    >>> blotchiness(L, np.zeros((20, 20, 2)))
+    0.0
+    """
+    from scipy.ndimage import gaussian_filter
+
+    chroma = np.asarray(chroma, dtype=np.float64)
+    mask = flat_mask(L)
+    if not mask.any():
+        return float("nan")
+    low = gaussian_filter(chroma, (BLOTCH_SIGMA, BLOTCH_SIGMA, 0), mode="reflect")
+    return float(np.sqrt(np.mean((chroma - low)[mask] ** 2)))
+
+
 def _metrics(original_lab, original_rgb, result):
-    """PSNR (dB) of an RGB result and its mean absolute a*, b* error."""
+    """PSNR (dB) of an RGB result, its mean absolute a*, b* error, colourfulness and blotchiness."""
     from skimage.color import rgb2lab
     from skimage.metrics import peak_signal_noise_ratio
 
     psnr = peak_signal_noise_ratio(original_rgb, result, data_range=1.0)
-    ab_error = float(np.mean(np.abs(rgb2lab(result)[..., 1:] - original_lab[..., 1:])))
-    return float(psnr), ab_error
+    chroma = rgb2lab(result)[..., 1:]
+    ab_error = float(np.mean(np.abs(chroma - original_lab[..., 1:])))
+    return {"psnr": float(psnr), "ab_error": ab_error, "colourfulness": colourfulness(chroma),
+            "blotchiness": blotchiness(original_lab[..., 0], chroma)}
 
 
-def evaluate(colorizer, images, baselines=None, names=None, keep_images=False):
+def evaluate(colorizer, images, baselines=None, names=None, keep_images=False, unrefined=False):
     """Per-image metrics of a fitted colorizer and of the baselines.
 
     Each image's lightness is colourised by every method; the result is
     compared with the original: PSNR of the RGB image
     (``skimage.metrics.peak_signal_noise_ratio``, data range 1) and the mean
     absolute error of a* and b* (over pixels and both channels, in L*a*b*
-    units).  Always included: ``"fastnn"``, ``"grayscale"`` (a* = b* = 0)
-    and ``"mean chroma"`` (the training pixels' mean a*, b*).
+    units); and measured alone: its :func:`colourfulness` and
+    :func:`blotchiness`.  Always included: ``"fastnn"`` (refined if the
+    colorizer's ``refine`` is set), ``"grayscale"`` (a* = b* = 0) and
+    ``"mean chroma"`` (the training pixels' mean a*, b*).
 
     Parameters
     ----------
@@ -46,12 +121,16 @@ def evaluate(colorizer, images, baselines=None, names=None, keep_images=False):
         Image names for the rows (default: file names or ``images[i]``).
     keep_images : bool
         Add each method's RGB result to its row (key ``"image_rgb"``).
+    unrefined : bool
+        Also a ``"fastnn unrefined"`` row: the network's chroma before the
+        refinement (only if the colorizer's ``refine`` is set).
 
     Returns
     -------
     list of dict
         One row per image and method: ``image``, ``method``, ``psnr``,
-        ``ab_error``.
+        ``ab_error``, ``colourfulness``, ``blotchiness``, and the original
+        photo's ``true_colourfulness`` and ``true_blotchiness``.
 
     Examples
     --------
@@ -80,22 +159,34 @@ def evaluate(colorizer, images, baselines=None, names=None, keep_images=False):
         lab = rgb2lab(rgb)
         label = names[i] if names is not None else image_name(images[i], i, "images").strip("'")
         maps = colorizer.chroma_maps(lab[..., 0], predictors)
+        if colorizer.params_["refine"] is not None:
+            raw = maps["fastnn"]
+            maps["fastnn"] = colorizer.refine_chroma(lab[..., 0], raw)
+            if unrefined:
+                maps["fastnn unrefined"] = raw
+        truth = {"true_colourfulness": colourfulness(lab[..., 1:]),
+                 "true_blotchiness": blotchiness(lab[..., 0], lab[..., 1:])}
         for method, chroma in maps.items():
             result = lab_to_rgb(lab[..., 0], chroma)
-            psnr, ab_error = _metrics(lab, rgb, result)
-            row = {"image": os.path.basename(label), "method": method, "psnr": psnr, "ab_error": ab_error}
+            row = {"image": os.path.basename(label), "method": method, **_metrics(lab, rgb, result), **truth}
             if keep_images:
                 row["image_rgb"] = result
             rows.append(row)
     return rows
 
 
-def format_table(rows):
-    """A Markdown table of :func:`evaluate`'s rows: one line per image, PSNR / a*b* error per method.
+METRIC_CELLS = {"psnr": "{:.2f} dB", "ab_error": "{:.2f}", "colourfulness": "{:.1f}", "blotchiness": "{:.2f}"}
+"""How :func:`format_table` writes each metric."""
+
+
+def format_table(rows, metrics=("psnr", "ab_error")):
+    """A Markdown table of :func:`evaluate`'s rows: one line per image, the metrics per method.
 
     Parameters
     ----------
     rows : list of dict
+    metrics : sequence of str
+        Keys of :data:`METRIC_CELLS`, joined by " / " in each cell (default PSNR / a*b* error).
 
     Returns
     -------
@@ -110,6 +201,9 @@ def format_table(rows):
     | cat | 20.00 dB / 9.50 |
     | mean | 20.00 dB / 9.50 |
     """
+    unknown = [m for m in metrics if m not in METRIC_CELLS]
+    if unknown or not metrics:
+        raise ValueError(f"metrics must be some of {list(METRIC_CELLS)}, got {list(metrics)!r}")
     methods = list(dict.fromkeys(row["method"] for row in rows))
     images = list(dict.fromkeys(row["image"] for row in rows))
     cell = {(row["image"], row["method"]): row for row in rows}
@@ -118,7 +212,6 @@ def format_table(rows):
         values = []
         for method in methods:
             picked = [cell[(i, method)] for i in images] if image == "mean" else [cell[(image, method)]]
-            values.append(f"{np.mean([r['psnr'] for r in picked]):.2f} dB / "
-                          f"{np.mean([r['ab_error'] for r in picked]):.2f}")
+            values.append(" / ".join(METRIC_CELLS[m].format(np.mean([r[m] for r in picked])) for m in metrics))
         lines.append(f"| {image} | " + " | ".join(values) + " |")
     return "\n".join(lines)

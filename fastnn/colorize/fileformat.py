@@ -1,10 +1,12 @@
 """The colorizer's file: an ``.npz`` of the parameters, the standardisation, the mean chroma and
 the network (in :meth:`fastnn.Network.save`'s format, under ``network.`` keys).  No pickle.
 
-Format version 1 (``format = "fastnn.Colorizer"``, ``format_version = 1``): entries
+Format version 2 (``format = "fastnn.Colorizer"``, ``format_version = 2``): entries
 ``meta`` (JSON: ``params``, ``chroma_mean``, ``n_samples``, ``fit_seconds``,
 ``fastnn_version``), ``feature_mean`` and ``feature_scale`` (float64, one per feature)
 and ``network.*``.  Every entry is checked against the others when a file is loaded.
+Version 1 (fastnn before ``lmbda`` and the refinement) lacks those parameters in ``meta``;
+such files still load, with the values that reproduce them (``lmbda=0``, ``refine=None``).
 """
 import json
 
@@ -15,10 +17,11 @@ from .._version import __version__
 from ..exceptions import ModelFileError
 from ..network import Network
 from .features import feature_count
-from .params import PARAMS, check_params
+from .params import PARAMS, PARAMS_BEFORE_VERSION_2, check_params, output_count
 
 FORMAT_NAME = "fastnn.Colorizer"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 def colorizer_arrays(model):
@@ -46,13 +49,14 @@ def colorizer_from_arrays(cls, arrays, path):
     error = ModelFileError
     version = arrays.get("format_version")
     if version is None or version.shape != () or version.dtype.kind not in "iu" \
-            or int(version) != FORMAT_VERSION:
-        raise error(f"{path!r}: colorizer file format version {version!r} is not {FORMAT_VERSION}")
+            or int(version) not in READABLE_VERSIONS:
+        raise error(f"{path!r}: colorizer file format version {version!r} is not one of {READABLE_VERSIONS}")
     meta = persistence.json_entry(arrays, "meta", path)
+    stored = set(PARAMS) - (set(PARAMS_BEFORE_VERSION_2) if int(version) == 1 else set())
     if not isinstance(meta, dict) or not {"params", "chroma_mean", "n_samples"} <= set(meta) \
-            or not isinstance(meta["params"], dict) or set(meta["params"]) != set(PARAMS):
+            or not isinstance(meta["params"], dict) or set(meta["params"]) != stored:
         raise error(f"{path!r}: 'meta' entry does not describe a colorizer")
-    params = meta["params"]
+    params = dict(PARAMS_BEFORE_VERSION_2, **meta["params"])
     if isinstance(params["hidden_layer_sizes"], list):  # JSON has no tuples
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     model = cls(**params)
@@ -64,7 +68,7 @@ def colorizer_from_arrays(cls, arrays, path):
     network_arrays = {key[len("network."):]: value for key, value in arrays.items()
                       if key.startswith("network.")}
     net = persistence.network_from_payload(Network, persistence.parse_model_arrays(network_arrays, path), path)
-    expected = [n_features, *params["hidden_layer_sizes"], 2]
+    expected = [n_features, *params["hidden_layer_sizes"], output_count(params)]
     if net.sizes != expected or net.dtype.name != params["dtype"] or net.cost != params["cost"]:
         raise error(f"{path!r}: the network ({net.sizes}, {net.dtype.name}, {net.cost}) does not match the "
                     f"colorizer's parameters (expected {expected}, {params['dtype']}, {params['cost']})")

@@ -2,12 +2,21 @@
 import numpy as np
 
 from .. import _validation
+from .refine import check_refine
 
-PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "cost", "dtype",
-          "samples_per_image", "random_state")
+PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "lmbda", "cost", "dtype",
+          "samples_per_image", "mode", "bin_size", "temperature", "refine", "refine_radius", "refine_eps", "validation_fraction",
+          "n_iter_no_change", "random_state")
 """The constructor's parameters, in order."""
 
+PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "refine_eps": 0.01,
+                           "validation_fraction": None, "n_iter_no_change": 3, "mode": "regression",
+                           "bin_size": 10, "temperature": 0.38}
+"""The values of the parameters that files of format version 1 lack: those that reproduce them."""
+
 COSTS = ("cross-entropy", "quadratic")
+
+MODES = ("regression", "bins")
 
 
 def check_params(params):
@@ -24,14 +33,36 @@ def check_params(params):
     random_state = params["random_state"]
     if random_state is not None:
         random_state = _validation.check_int(random_state, "random_state", 0)
+    fraction = params["validation_fraction"]
+    if fraction is not None:
+        fraction = _validation.check_float(fraction, "validation_fraction", positive=True)
+        if fraction >= 1:
+            raise ValueError(f"validation_fraction must be None or in (0, 1), got {fraction}")
+    refine, radius, eps = check_refine(params["refine"], params["refine_radius"], params["refine_eps"])
     return {
         "patch_size": patch,
         "hidden_layer_sizes": _validation.check_hidden_sizes(params["hidden_layer_sizes"]),
         "epochs": _validation.check_int(params["epochs"], "epochs", 1),
         "mini_batch_size": _validation.check_int(params["mini_batch_size"], "mini_batch_size", 1),
         "eta": _validation.check_float(params["eta"], "eta", positive=True),
+        "lmbda": _validation.check_float(params["lmbda"], "lmbda", nonnegative=True),
         "cost": _validation.check_choice(params["cost"], "cost", COSTS),
         "dtype": np.dtype(_validation.check_dtype(params["dtype"])).name,
         "samples_per_image": _validation.check_int(params["samples_per_image"], "samples_per_image", 1),
+        "mode": _validation.check_choice(params["mode"], "mode", MODES),
+        "bin_size": _validation.check_int(params["bin_size"], "bin_size", 1),
+        "temperature": _validation.check_float(params["temperature"], "temperature", positive=True),
+        "refine": refine,
+        "refine_radius": radius,
+        "refine_eps": eps,
+        "validation_fraction": fraction,
+        "n_iter_no_change": _validation.check_int(params["n_iter_no_change"], "n_iter_no_change", 1),
         "random_state": random_state,
     }
+
+
+def output_count(params):
+    """The network's outputs for checked ``params``: 2 (a*, b*) or one per bin."""
+    from .bins import bin_centres
+
+    return 2 if params["mode"] == "regression" else len(bin_centres(params["bin_size"]))

@@ -22,7 +22,8 @@ from fastnn.colorize import Colorizer, evaluate, lab_to_rgb
 L_TOL = 5e-4
 L_TOL_BELOW_WHITE = 1e-5
 UINT8_L_TOL = 0.6
-SMALL = {"hidden_layer_sizes": (16,), "epochs": 4, "samples_per_image": 400, "random_state": 0}
+SMALL = {"hidden_layer_sizes": (16,), "epochs": 4, "samples_per_image": 400, "refine_radius": 4, "random_state": 0}
+# refine_radius 4: the default window (33 x 33) is wider than these tiny scenes
 RED, BLUE = (40.0, 20.0), (-10.0, -35.0)
 
 
@@ -425,6 +426,46 @@ def test_cli_bad_input_writes_nothing(tmp_path, files, capsys):
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".npz", ".xyz")) == ["bad.npz"]
 
 
+REFERENCE_OPTIONS = ["--epochs", "2", "--hidden", "8", "--samples-per-image", "300", "--no-progress"]
+
+
+def test_cli_apply_with_references_trains_and_colours(tmp_path, capsys):
+    refs = [save_png(tmp_path / f"ref{i}.png", image) for i, image in enumerate(TRAIN)]
+    gray = tmp_path / "gray.png"
+    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
+    out = tmp_path / "out.png"
+    args = ["colorize", "apply", "--reference", refs[0], "--reference", refs[1], str(gray), str(out)]
+    assert cli.main(args + REFERENCE_OPTIONS) == 0
+    assert "Training on 2 reference photo(s)" in capsys.readouterr().out
+    # the same colorizer as fit + predict through the API (the same seed, the same files)
+    model = Colorizer(hidden_layer_sizes=(8,), epochs=2, samples_per_image=300, random_state=0).fit(refs)
+    with Image.open(out) as image:
+        written = np.asarray(image)
+    expected = np.clip(np.rint(model.predict(str(gray)) * 255), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(written, expected)
+
+
+def test_cli_apply_with_references_writes_nothing_on_bad_input(tmp_path, files, capsys):
+    out = tmp_path / "out.png"
+    base = ["colorize", "apply"]
+    cases = [  # (arguments, what the message says)
+        (["--reference", files["good"], "--reference", files["truncated_png"], files["good"], str(out)],
+         "truncated or corrupted"),
+        (["--reference", files["gray"], files["good"], str(out)], "no colour to learn"),
+        (["--reference", files["good"], files["not_image"], str(out)], "is not an image file"),
+        (["--reference", files["good"], files["tiny"], str(out)], "smaller than the 7 x 7 patch"),
+        (["--reference", files["good"], str(tmp_path / "missing.png"), str(out)], "no such file"),
+        (["--reference", files["good"], files["good"], files["good"], str(out)], "not both"),
+        ([files["good"], str(out)], "or --reference photos"),
+    ]
+    for args, message in cases:
+        assert cli.main(base + args + REFERENCE_OPTIONS) == 2, args
+        err = capsys.readouterr().err
+        assert "fastnn colorize apply: error:" in err and message in err, (args, err)
+        assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))]  # no temporary file
+
+
 @pytest.mark.slow
 def test_demo_colorize_on_the_bundled_photos(tmp_path, capsys):
     picture = tmp_path / "demo.png"
@@ -432,11 +473,51 @@ def test_demo_colorize_on_the_bundled_photos(tmp_path, capsys):
             "--samples-per-image", "300", "--no-progress"]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
-    for photo in colorize.TEST_PHOTOS:
+    assert out.index("Same scene: training on motorcycle_left only") < out.index("Across scenes")
+    for photo in colorize.TEST_PHOTOS + ("motorcycle_right",):
         assert f"| {photo} |" in out
-    assert "| photo | fastnn | grayscale | mean chroma | LinearRegression | MLPRegressor |" in out
+    assert "| photo | fastnn | grayscale | mean chroma | LinearRegression | MLPRegressor | fastnn unrefined |" in out
+    assert "blotchiness" in out
     assert "MLPRegressor" in out and "x fastnn's time" in out
     with Image.open(picture) as image:
         assert image.format == "PNG" and image.size[0] > 300
     assert cli.main(["demo", "colorize", "--out", str(tmp_path / "demo.xyz")]) == 2
     assert "matplotlib cannot write '.xyz'" in capsys.readouterr().err
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+def test_colourfulness_is_the_mean_chroma_magnitude():
+    chroma = np.zeros((4, 5, 2))
+    assert colorize.colourfulness(chroma) == 0.0
+    chroma[0, 0] = (6.0, 8.0)
+    assert colorize.colourfulness(chroma) == pytest.approx(10.0 / 20)
+
+
+def test_blotchiness_counts_colour_noise_where_lightness_is_flat_only():
+    rng = np.random.default_rng(0)
+    L = np.full((40, 40), 50.0)
+    L[:, 20:] += 30.0 * (np.arange(20) % 2)  # striped right half: not flat
+    smooth = np.ones((40, 40, 2)) * (10.0, -5.0)
+    assert colorize.blotchiness(L, smooth) == pytest.approx(0.0, abs=1e-9)
+    noisy_flat, noisy_striped = smooth.copy(), smooth.copy()
+    noisy_flat[:, :15] += rng.normal(0, 5, (40, 15, 2))
+    noisy_striped[:, 25:] += rng.normal(0, 5, (40, 15, 2))
+    assert colorize.blotchiness(L, noisy_flat) > 2.0
+    assert colorize.blotchiness(L, noisy_striped) < 0.1 * colorize.blotchiness(L, noisy_flat)
+    assert np.isnan(colorize.blotchiness(30.0 * (np.indices((9, 9)).sum(0) % 2), np.zeros((9, 9, 2))))
+
+
+def test_evaluate_reports_every_metric_and_the_unrefined_chroma(fitted):
+    rows = evaluate(fitted, TEST, unrefined=True)
+    by = {row["method"]: row for row in rows}
+    assert list(by) == ["fastnn", "grayscale", "mean chroma", "fastnn unrefined"]
+    for row in rows:
+        assert {"psnr", "ab_error", "colourfulness", "blotchiness", "true_colourfulness"} <= set(row)
+    assert by["grayscale"]["colourfulness"] < 0.5  # gray stays gray (up to the colour conversions)
+    lab = rgb2lab(TEST[0])
+    assert by["fastnn"]["true_colourfulness"] == pytest.approx(colorize.colourfulness(lab[..., 1:]))
+    table = colorize.format_table(rows, metrics=("colourfulness", "blotchiness"))
+    assert table.splitlines()[0] == "| photo | fastnn | grayscale | mean chroma | fastnn unrefined |"
+    with pytest.raises(ValueError, match="metrics must be some of"):
+        colorize.format_table(rows, metrics=("sharpness",))

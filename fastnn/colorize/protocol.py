@@ -1,0 +1,216 @@
+"""The colorizer's evaluation protocol, fixed before its results were seen.
+
+Two questions, each answered against the two constant baselines separately (``grayscale``:
+a* = b* = 0; ``mean chroma``: the training pixels' mean a*, b*), by the mean absolute a*b* error
+of :func:`~fastnn.colorize.evaluate`:
+
+1. **Same scene** (:func:`same_scene_cases`): the stereo pair both ways (train on one view of
+   ``stereo_motorcycle``, colour the other), and every bundled photo split in two halves along
+   its longer side, trained on one half and colouring the other, both ways.  A band of
+   :data:`SEAM_BAND` pixels at the seam belongs to neither half, so no test pixel lies within
+   the 65 x 65 context of a training pixel.
+2. **Leave one out** (:func:`leave_one_out_cases`): train on every bundled photo but one, colour
+   that one; every photo in turn, with several seeds.  Per photo, the seeds' mean error is
+   compared with each baseline; :func:`sign_test` gives the two-sided p-value of the wins.
+
+**Settings are tuned inside the training data only** (:func:`tune`): the training data is split
+into an inner training part and an inner validation part (leave one out: the next training photo
+in :data:`~fastnn.colorize.photos` order is held out; same scene: the training region is split
+again in two, with the same band, the part nearer the test region validating), every value of
+``lmbda`` in :data:`GRID` is trained on the inner part, and every refinement setting is applied
+to its prediction of the validation part; the lowest a*b* error (of the refined chroma, before
+the gamut mapping) wins.  The colorizer is then trained on all the training data with the chosen
+settings and evaluated once on the test image.  The test image is never used for any choice.
+
+The base settings (:data:`SAME_SCENE_BASE`, :data:`LEAVE_ONE_OUT_BASE`) were fixed beforehand:
+the Colorizer's defaults for the same-scene cases; 8,000 pixels per photo and 5 epochs for leave
+one out (the issue's measurement that less training generalised better across photos).
+``tools/colorize_eval.py`` runs the protocol and prints its tables.
+"""
+import numpy as np
+
+from .estimator import Colorizer
+from .evaluation import evaluate
+from .refine import refine_chroma
+
+SEAM_BAND = 65
+"""Pixels at the seam of a half-photo split that belong to neither half (the widest context)."""
+
+GRID = {"lmbda": (1.0, 5.0, 25.0), "refine_radius": (8, 16, 32), "refine_eps": (0.003, 0.01, 0.03)}
+"""The settings :func:`tune` chooses from (27 combinations; 3 trainings, one per ``lmbda``)."""
+
+SAME_SCENE_BASE = {}
+"""Colorizer parameters of the same-scene cases besides the tuned ones: the defaults."""
+
+LEAVE_ONE_OUT_BASE = {"samples_per_image": 8000, "epochs": 5}
+"""Colorizer parameters of the leave-one-out cases besides the tuned ones."""
+
+BASELINES = ("grayscale", "mean chroma")
+
+
+def split_halves(image, band=SEAM_BAND):
+    """The two halves of an image along its longer side, without ``band`` pixels at the seam.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, ...)
+    band : int
+        Pixels (>= 0) between the halves, dropped.
+
+    Returns
+    -------
+    (first, second) : views of ``image``
+        Left and right halves if ``w >= h``, else top and bottom.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> left, right = split_halves(np.zeros((100, 300, 3)))
+    >>> left.shape, right.shape
+    ((100, 117, 3), (100, 118, 3))
+    """
+    image = np.asarray(image)
+    axis = 1 if image.shape[1] >= image.shape[0] else 0
+    size = image.shape[axis]
+    if band < 0 or size - band < 2:
+        raise ValueError(f"cannot split {size} pixels in two around a band of {band}")
+    end_first = (size - band) // 2
+    start_second = end_first + band
+    first = image[:, :end_first] if axis == 1 else image[:end_first]
+    second = image[:, start_second:] if axis == 1 else image[start_second:]
+    return first, second
+
+
+def same_scene_cases(photos):
+    """The same-scene cases: ``(name, train_image, validation_split, test_image)``.
+
+    ``validation_split`` is ``(inner_train, inner_validation)`` for :func:`tune`.  The stereo
+    pair both ways (if both views are in ``photos``), then each photo's halves both ways.
+    """
+    cases = []
+    for a, b in (("motorcycle_left", "motorcycle_right"), ("motorcycle_right", "motorcycle_left")):
+        if a in photos and b in photos:
+            far, near = split_halves(photos[a])
+            cases.append((f"{a} -> {b}", photos[a], (far, near), photos[b]))
+    for name, photo in photos.items():
+        first, second = split_halves(photo)
+        for label, train, test in (("1st -> 2nd half", first, second), ("2nd -> 1st half", second, first)):
+            far, near = split_halves(train)
+            if train is second:  # the part of the training half nearer the test half validates
+                far, near = near, far
+            cases.append((f"{name} {label}", train, (far, near), test))
+    return cases
+
+
+def leave_one_out_cases(photos):
+    """The leave-one-out cases: ``(name, train_images, validation_split, test_image)``.
+
+    Every photo is the test image once; the next remaining photo (cyclically, in ``photos``'
+    order) is the inner validation photo of :func:`tune`.
+    """
+    names = list(photos)
+    cases = []
+    for i, test in enumerate(names):
+        rest = names[i + 1:] + names[:i]
+        inner = rest[0]
+        train = [photos[n] for n in rest]
+        cases.append((test, train, ([photos[n] for n in rest[1:]], [photos[inner]]), photos[test]))
+    return cases
+
+
+def _lab(image):
+    from skimage.color import rgb2lab
+
+    from .images import to_float
+
+    return rgb2lab(to_float(image, "image"))
+
+
+def tune(base, inner_train, inner_validation, seed, grid=GRID):
+    """Choose ``lmbda``, ``refine_radius`` and ``refine_eps`` on inner data only.
+
+    Parameters
+    ----------
+    base : dict
+        Other Colorizer parameters.
+    inner_train, inner_validation : list of RGB images
+    seed : int
+        The colorizers' ``random_state``.
+    grid : dict
+        Values to try, as :data:`GRID`.
+
+    Returns
+    -------
+    best : dict
+        The chosen ``lmbda``, ``refine_radius``, ``refine_eps``.
+    scores : list of (dict, float)
+        Every setting and its mean a*b* error on the validation images.
+    """
+    labs = [_lab(image) for image in inner_validation]
+    scores = []
+    for lmbda in grid["lmbda"]:
+        model = Colorizer(**dict(base, lmbda=lmbda, random_state=seed)).fit(inner_train)
+        raws = [model.chroma_maps(lab[..., 0], {"net": model.predict_chroma})["net"] for lab in labs]
+        for radius in grid["refine_radius"]:
+            for eps in grid["refine_eps"]:
+                errors = [np.mean(np.abs(refine_chroma(lab[..., 0], raw, radius, eps) - lab[..., 1:]))
+                          for lab, raw in zip(labs, raws)]
+                setting = {"lmbda": lmbda, "refine_radius": radius, "refine_eps": eps}
+                scores.append((setting, float(np.mean(errors))))
+    best = min(scores, key=lambda item: item[1])[0]
+    return best, scores
+
+
+def run_case(base, train, validation_split, test, seed, name, tuned=True, grid=GRID):
+    """Tune (if ``tuned``), train on ``train``, evaluate on ``test``: one protocol case.
+
+    Parameters
+    ----------
+    base : dict
+        Colorizer parameters besides the tuned ones.
+    train : RGB image or list of them
+    validation_split : (inner_train, inner_validation)
+        Images or lists of images for :func:`tune`.
+    test : RGB image
+    seed : int
+    name : str
+        The case's name in the result.
+    tuned : bool
+        False: the Colorizer's defaults for the tuned parameters (no inner tuning).
+
+    Returns
+    -------
+    dict
+        ``case``, ``seed``, ``settings`` (the tuned values), and per method (``fastnn``,
+        ``fastnn unrefined``, ``grayscale``, ``mean chroma``) its ``ab_error``, ``psnr``,
+        ``colourfulness`` and ``blotchiness``, and the test image's ``true_colourfulness``.
+    """
+    def as_list(images):
+        return list(images) if isinstance(images, list) else [images]
+
+    settings = {}
+    if tuned:
+        inner_train, inner_validation = validation_split
+        settings, _ = tune(base, as_list(inner_train), as_list(inner_validation), seed, grid)
+    model = Colorizer(**dict(base, **settings, random_state=seed)).fit(as_list(train))
+    rows = evaluate(model, [test], names=[name], unrefined=True)
+    result = {"case": name, "seed": seed, "settings": settings,
+              "true_colourfulness": rows[0]["true_colourfulness"]}
+    for row in rows:
+        result[row["method"]] = {key: row[key] for key in ("ab_error", "psnr", "colourfulness", "blotchiness")}
+    return result
+
+
+def sign_test(wins, trials):
+    """Two-sided sign-test p-value of ``wins`` successes in ``trials`` (ties excluded beforehand).
+
+    Examples
+    --------
+    >>> round(sign_test(8, 8), 4)
+    0.0078
+    """
+    from scipy.stats import binomtest
+
+    if trials == 0:
+        return float("nan")
+    return float(binomtest(wins, trials, 0.5).pvalue)

@@ -1,0 +1,67 @@
+"""The evaluation protocol's splits, inner tuning and sign test (fastnn.colorize.protocol), on tiny images."""
+import numpy as np
+import pytest
+from skimage.color import lab2rgb
+
+from fastnn.colorize import protocol
+
+TINY = {"hidden_layer_sizes": (4,), "epochs": 1, "samples_per_image": 200}
+GRID = {"lmbda": (0.0, 5.0), "refine_radius": (2, 4), "refine_eps": (0.01,)}
+
+
+def photo(height, width, seed):
+    rng = np.random.default_rng(seed)
+    L = 50 + 20 * rng.random((height, width))
+    ab = np.broadcast_to((20.0, -10.0), (height, width, 2)) + rng.normal(0, 3, (height, width, 2))
+    return (lab2rgb(np.dstack([L, ab])) * 255).round().astype(np.uint8)
+
+
+def test_halves_leave_the_seam_band_out():
+    image = np.arange(300 * 3).reshape(3, 300)[..., None]
+    first, second = protocol.split_halves(image)
+    assert first.shape[1] + second.shape[1] + protocol.SEAM_BAND == 300
+    assert second[0, 0, 0] - first[0, -1, 0] == protocol.SEAM_BAND + 1  # columns in between dropped
+    top, bottom = protocol.split_halves(np.zeros((200, 50)), band=10)  # taller than wide: rows
+    assert top.shape == (95, 50) and bottom.shape == (95, 50)
+    with pytest.raises(ValueError, match="cannot split"):
+        protocol.split_halves(np.zeros((10, 60)))
+
+
+def test_cases_cover_every_photo_and_never_test_on_training_pixels():
+    photos = {name: photo(12, 300 + 10 * i, i) for i, name in
+              enumerate(["motorcycle_left", "motorcycle_right", "cat"])}
+    same = protocol.same_scene_cases(photos)
+    assert [c[0] for c in same] == ["motorcycle_left -> motorcycle_right", "motorcycle_right -> motorcycle_left"] + [
+        f"{n} {d}" for n in photos for d in ("1st -> 2nd half", "2nd -> 1st half")]
+    for name, train, (inner_train, inner_validation), test in same[2:]:
+        assert not np.shares_memory(train, test)
+        assert np.shares_memory(inner_train, train) and np.shares_memory(inner_validation, train)
+        assert not np.shares_memory(inner_train, inner_validation)
+    loo = protocol.leave_one_out_cases(photos)
+    assert [c[0] for c in loo] == list(photos)
+    for name, train, (inner_train, inner_validation), test in loo:
+        assert len(train) == 2 and all(image is not test for image in train)
+        assert len(inner_validation) == 1 and all(image is not inner_validation[0] for image in inner_train)
+        assert any(image is inner_validation[0] for image in train)
+
+
+def test_tune_scores_every_setting_and_picks_the_lowest():
+    best, scores = protocol.tune(TINY, [photo(24, 30, 0)], [photo(24, 30, 1)], seed=0, grid=GRID)
+    assert len(scores) == 4 and best == min(scores, key=lambda s: s[1])[0]
+    assert {s["lmbda"] for s, _ in scores} == {0.0, 5.0}
+
+
+def test_run_case_reports_every_method():
+    result = protocol.run_case(TINY, [photo(24, 30, 0)], ([photo(24, 14, 2)], [photo(24, 14, 3)]),
+                               photo(24, 30, 1), seed=0, name="tiny", grid=GRID)
+    assert set(result["settings"]) == {"lmbda", "refine_radius", "refine_eps"}
+    for method in ("fastnn", "fastnn unrefined", "grayscale", "mean chroma"):
+        assert set(result[method]) == {"ab_error", "psnr", "colourfulness", "blotchiness"}
+    untuned = protocol.run_case(TINY, photo(24, 30, 0), None, photo(24, 30, 1), seed=0, name="t", tuned=False)
+    assert untuned["settings"] == {}
+
+
+def test_sign_test():
+    assert protocol.sign_test(8, 8) == pytest.approx(2 / 2 ** 8)
+    assert protocol.sign_test(4, 8) == pytest.approx(1.0)
+    assert np.isnan(protocol.sign_test(0, 0))
