@@ -70,7 +70,10 @@ TARGETS = {
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
     # the scikit-learn estimators and the modules behind them (training rows, early stopping)
-    **dict.fromkeys(["fastnn/sklearn.py", "fastnn/_sklearn_monitor.py", "fastnn/_training_rows.py"], (
+    "fastnn/_training_rows.py": (["tests/test_sample_weight_features.py", "tests/test_running_metrics.py",
+                                  "tests/test_chunked.py", "tests/test_sample_weight.py", "tests/test_sklearn_parity.py",
+                                  "-m", "not slow"], "jit"),
+    **dict.fromkeys(["fastnn/sklearn.py", "fastnn/_sklearn_monitor.py"], (
         ["tests/test_sklearn_parity.py", "tests/test_sklearn_mutants.py", "tests/test_sample_weight_features.py",
          "tests/test_round_trips.py", "tests/test_sklearn_params.py",
          "tests/test_sample_weight.py", "tests/test_running_metrics.py", "tests/test_sklearn.py",
