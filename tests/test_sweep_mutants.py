@@ -3,6 +3,8 @@ each fails on the mutant it was written for (run by hand first, see docs/guide/t
 import numpy as np
 import pytest
 
+from fastnn import sweeps
+from fastnn._sweep_file import PREFIX, count_rows
 from fastnn.sweep import best_row
 
 
@@ -19,3 +21,20 @@ def test_best_row_of_a_data_frame_takes_the_first_of_tied_rows():
     pd = pytest.importorskip("pandas")
     table = pd.DataFrame({"eta": [1.0, 2.0, 3.0], "score": [0.7, 0.8, 0.8]})
     assert best_row(table)["eta"] == 2.0
+
+
+def test_count_rows_of_a_missing_file_is_zero(tmp_path):
+    assert count_rows(tmp_path / "not-yet.csv") == 0  # documented: a sweep not started yet
+
+
+@pytest.mark.parametrize("columns", [
+    "index,eta,zcore,score_std,seconds,error,fastnn_version",   # a result column misnamed (after it)
+    "index,eta,score,score_std,seconds,error,fastnn_versions",
+    "index,eta,acore,score_std,seconds,error,fastnn_version",   # (before it)
+    "index,eta,score,score_std,seconds,error",                  # a column missing
+])
+def test_a_file_whose_result_columns_are_misnamed_is_refused(tmp_path, columns):
+    path = tmp_path / "bad.csv"
+    path.write_text(PREFIX + '{"format": 1}\n' + columns + "\n")
+    with pytest.raises(ValueError, match="line 2 must name the columns"):
+        sweeps.read_results(path)
