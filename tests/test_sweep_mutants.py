@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fastnn import sweeps
-from fastnn._sweep_file import PREFIX, count_rows
+from fastnn._sweep_file import PREFIX, ResultsFile, count_rows, read_rows
 from fastnn.sweep import best_row
 
 
@@ -38,3 +38,23 @@ def test_a_file_whose_result_columns_are_misnamed_is_refused(tmp_path, columns):
     path.write_text(PREFIX + '{"format": 1}\n' + columns + "\n")
     with pytest.raises(ValueError, match="line 2 must name the columns"):
         sweeps.read_results(path)
+
+
+PRINTS = {"data": "d", "folds": "f", "arguments": "a", "configurations": "c"}
+CONFIGS = [{"eta": 0.5}, {"eta": 3.0}]
+
+
+def test_a_results_file_whose_columns_line_differs_is_refused(tmp_path):
+    path = tmp_path / "sweep.csv"
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0") as results:  # a new file: header and columns
+        results.append(0, {"score": 0.9, "score_std": 0.0, "seconds": 1.0, "error": None})
+    lines = path.read_text().splitlines(keepends=True)
+    assert lines[1] == "index,eta,score,score_std,seconds,error,fastnn_version\n"
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0") as results:  # the same sweep: its row back
+        assert sorted(results.rows) == [0]
+    # read back with the columns in the file's order, the version last (as a string)
+    assert list(read_rows(path)[0].items()) == [("index", 0), ("eta", 0.5), ("score", 0.9), ("score_std", 0.0),
+                                                ("seconds", 1.0), ("error", None), ("fastnn_version", "0.0")]
+    path.write_text(lines[0] + lines[1].replace("eta", "lmbda") + "".join(lines[2:]))
+    with pytest.raises(ValueError, match="line 2 must name the columns"):
+        ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
