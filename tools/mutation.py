@@ -78,9 +78,11 @@ TARGETS = {
          "tests/test_round_trips.py", "tests/test_sklearn_params.py",
          "tests/test_sample_weight.py", "tests/test_running_metrics.py", "tests/test_sklearn.py",
          "-m", "not slow"], "jit")),
-    **dict.fromkeys(["fastnn/sweeps.py", "fastnn/_sweep_file.py"], (
-        ["tests/test_sweep_mutants.py", "tests/test_sweep_reader.py", "tests/test_sweep_results.py",
-         "tests/test_sweep.py", "tests/test_sweep_faults.py", "-m", "not slow"], "jit")),
+    # the results file: its own tests (the serial sweeps of test_sweep_results.py write and resume it)
+    "fastnn/_sweep_file.py": (["tests/test_sweep_mutants.py", "tests/test_sweep_reader.py",
+                               "tests/test_sweep_results.py", "-m", "not slow"], "jit"),
+    "fastnn/sweeps.py": (["tests/test_sweep_mutants.py", "tests/test_sweep_reader.py", "tests/test_sweep_results.py",
+                          "tests/test_sweep.py", "-m", "not slow"], "jit"),
     "fastnn/_threads.py": (["tests/test_threads.py", "tests/test_concurrency.py", "tests/test_engines.py",
                             "-m", "not slow"], "jit"),
 }
