@@ -355,7 +355,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         score them after every epoch (accuracy, weighted by
         ``sample_weight``), stop when the score has not risen by ``tol`` for
         more than ``n_iter_no_change`` epochs, and keep the parameters of the
-        best epoch.  Not available in ``partial_fit``.
+        best epoch (the first of epochs tied for the best score, as
+        scikit-learn).  Not available in ``partial_fit``.
     validation_fraction : float, default 0.1
         Share of the training rows held out by ``early_stopping``.
     n_iter_no_change : int or numpy.inf, default 10

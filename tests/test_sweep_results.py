@@ -111,6 +111,13 @@ def test_torn_last_line_is_dropped_and_rerun(done_file, data, count_evaluations)
     assert _without(resumed, "seconds") == _without(table, "seconds")
     assert _lines(path)[:-1] == lines[:-1] and count_rows(path) == N
     assert torn not in path.read_text().splitlines()
+    # the rerun row stands whole on its own line: a fragment left in place would merge with it
+    # into one line of the same count (the checks above would pass) that no reader accepts
+    last = next(csv.reader([_lines(path)[-1]]))
+    assert len(last) == len(next(csv.reader([lines[1]]))) and last[0] == lines[-1].split(",")[0]
+    count_evaluations.clear()
+    assert _records(sweep(GRID, *data, results=path, **ARGS)) == resumed  # read back whole
+    assert count_evaluations == []
 
 
 @pytest.mark.parametrize("change, what", [

@@ -5,6 +5,8 @@ Usage (from the repository root, after ``pip install -e ".[test,dev]"``)::
     python tools/mutation.py kernels/mlp.py                # the file's default fast tests
     python tools/mutation.py kernels/tiled.py --tests tests/kernels/test_kernel_tiled.py
     python tools/mutation.py fastnn/_guards.py --report    # summary of a finished session
+    python tools/mutation.py fastnn/sweeps.py --sample 50% --seed 27   # a uniform random half
+    python tools/mutation.py --quick --sample 8 --changed-since origin/main   # CI's quick job
 
 Each file gets a session under ``.mutation/<name>/`` (cosmic-ray's config and SQLite
 database; ``exec`` is resumable: run the command again to continue).  Every mutant runs its
@@ -21,9 +23,13 @@ user could ever observe it, add it to the equivalents with the reason.
 """
 import argparse
 import json
+import math
 import os
+import random
+import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -63,7 +69,39 @@ TARGETS = {
     "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
+    # the scikit-learn estimators and the modules behind them (training rows, early stopping)
+    "fastnn/_training_rows.py": (["tests/test_sample_weight_features.py", "tests/test_running_metrics.py",
+                                  "tests/test_chunked.py", "tests/test_sample_weight.py", "tests/test_sklearn_parity.py",
+                                  "-m", "not slow"], "jit"),
+    **dict.fromkeys(["fastnn/sklearn.py", "fastnn/_sklearn_monitor.py"], (
+        ["tests/test_sklearn_parity.py", "tests/test_sklearn_mutants.py", "tests/test_sample_weight_features.py",
+         "tests/test_round_trips.py", "tests/test_sklearn_params.py",
+         "tests/test_sample_weight.py", "tests/test_running_metrics.py", "tests/test_sklearn.py",
+         "-m", "not slow"], "jit")),
+    # the results file: its own tests (the serial sweeps of test_sweep_results.py write and resume it)
+    "fastnn/_sweep_file.py": (["tests/test_sweep_mutants.py", "tests/test_sweep_reader.py",
+                               "tests/test_sweep_results.py", "-m", "not slow"], "jit"),
+    "fastnn/sweeps.py": (["tests/test_sweep_mutants.py", "tests/test_sweep_reader.py", "tests/test_sweep_results.py",
+                          "tests/test_sweep.py", "-m", "not slow"], "jit"),
+    "fastnn/_threads.py": (["tests/test_threads.py", "tests/test_concurrency.py", "tests/test_engines.py",
+                            "-m", "not slow"], "jit"),
 }
+
+# The quick job (--quick, for CI): every test file runs with `-m "not slow"`, a mutant gets at
+# most QUICK_TIMEOUT seconds and the mutants of all files QUICK_BUDGET (what is left then stays
+# pending).  It skips the unmutated baseline run: CI ran the whole suite just before.
+# When the change touched no file under fastnn/ or kernels/ (a documentation change, say), it
+# mutates one of QUICK_FALLBACK, chosen by the seed: each has quick, pointed tests.
+QUICK_TIMEOUT = 120.0
+QUICK_BUDGET = 300.0
+QUICK_FALLBACK = ["fastnn/_validation.py", "fastnn/_guards.py", "fastnn/_sklearn_monitor.py",
+                  "kernels/mlp.py", "kernels/perceptron.py", "kernels/linear.py"]
+MUTATED_FOLDERS = ("fastnn/", "kernels/")
+
+# cosmic-ray's console scripts and the functions behind them: an environment whose scripts are
+# not on disk (a package installed without its entry points) runs the functions directly
+CONSOLE_SCRIPTS = {"cosmic-ray": ("cosmic_ray.cli", "main"),
+                   "cr-filter-operators": ("cosmic_ray.tools.filters.operators_filter", "main")}
 
 # Binary-operator replacements by bitwise, shift, power, modulo and floor-division operators:
 # on float operands they raise TypeError at the first call (killed by any test that runs the
@@ -201,6 +239,11 @@ def summary(path):
                     (equivalents if why else survivors).append(entry)
                     counts["equivalent" if why else "survived"] += 1
     print(f"{path}: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f", {pending} pending")
+    drawn = _session(path) / "sample.json"
+    if drawn.exists():
+        drawn = json.loads(drawn.read_text())
+        print(f"  a uniform random sample of {drawn['kept']} of the {drawn['of']} mutants not skipped "
+              f"(--sample {drawn['sample']} --seed {drawn['seed']})")
     for line, op, original, mutant, how in sorted(killed_by_hand):
         print(f"  killed by   line {line} {op}: {original!r} -> {mutant!r}: {how}")
     for line, op, original, mutant, why in sorted(equivalents):
@@ -210,9 +253,83 @@ def summary(path):
     return counts
 
 
+def cr_command(name, *args):
+    """The command line of cosmic-ray's console script ``name``: the script beside this
+    interpreter, or, when it is absent, this interpreter calling the script's function."""
+    script = Path(sys.executable).parent / name
+    if script.exists():
+        return [str(script), *args]
+    module, function = CONSOLE_SCRIPTS[name]
+    code = f"import sys; from {module} import {function}; sys.argv[0] = {name!r}; sys.exit({function}())"
+    return [sys.executable, "-c", code, *args]
+
+
 def _cr(*args):
-    bindir = Path(sys.executable).parent
-    subprocess.run([str(bindir / args[0]), *args[1:]], cwd=ROOT, check=True)
+    subprocess.run(cr_command(*args), cwd=ROOT, check=True)
+
+
+def sample_size(sample, total):
+    """How many of ``total`` mutants a ``--sample`` of ``N`` (a count) or ``N%`` keeps."""
+    if sample.endswith("%"):
+        fraction = float(sample[:-1]) / 100
+        if not 0 < fraction <= 1:
+            raise ValueError(f"--sample {sample}: a percentage must be in (0%, 100%]")
+        return min(total, math.ceil(total * fraction))
+    if int(sample) < 1:
+        raise ValueError(f"--sample {sample}: at least one mutant")
+    return min(total, int(sample))
+
+
+def _pending_jobs(connection):
+    """Job ids of the mutants without a result, in the order of their place in the file (line,
+    column, operator, occurrence): the same list for the same source, whatever ids init drew."""
+    return [job for (job,) in connection.execute(
+        "SELECT job_id FROM mutation_specs WHERE job_id NOT IN (SELECT job_id FROM work_results) "
+        "ORDER BY start_pos_row, start_pos_col, operator_name, occurrence")]
+
+
+def keep_a_sample(db, sample, seed):
+    """Drop all but a uniform random sample (``random.Random(seed)``) of the pending mutants of
+    a new session; returns (kept, pending before)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        connection.execute("PRAGMA foreign_keys = OFF")
+        pending = _pending_jobs(connection)
+        kept = set(random.Random(seed).sample(pending, sample_size(sample, len(pending))))
+        dropped = [(job,) for job in pending if job not in kept]
+        for table in ("mutation_specs", "work_items"):
+            connection.executemany(f"DELETE FROM {table} WHERE job_id = ?", dropped)
+    return len(kept), len(pending)
+
+
+def changed_files(ref, root=ROOT):
+    """The Python files under fastnn/ and kernels/ that differ from git ref ``ref`` (committed
+    or not) and still exist, or None when git cannot compare with ``ref`` (no such commit, say
+    the parent in a clone of depth one)."""
+    result = subprocess.run(["git", "diff", "--name-only", ref, "--", *MUTATED_FOLDERS], cwd=root,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        return None
+    names = sorted(set(result.stdout.split()))
+    return [n for n in names if n.endswith(".py") and (Path(root) / n).is_file()
+            and Path(n).name != "__init__.py"]
+
+
+def default_tests(path):
+    """(tests, mode) for ``path``: its entry in TARGETS, else the test files named after it
+    (``tests/**/test_<name>*.py``, ``test_kernel_<name>*.py`` for a kernel), else (None, "jit")."""
+    if path in TARGETS:
+        return TARGETS[path]
+    name = Path(path).stem.lstrip("_")
+    pattern = f"test_kernel_{name}*.py" if path.startswith("kernels/") else f"test_{name}*.py"
+    found = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob(pattern))
+    return (found or None), "jit"
+
+
+def quick_tests(tests):
+    """``tests`` without the slow ones: ``-m "not slow"`` unless they choose markers already."""
+    return list(tests) if "-m" in tests else [*tests, "-m", "not slow"]
 
 
 def _listed():
@@ -270,7 +387,36 @@ def check_imports_this_checkout():
                  f"in this checkout (or use its own virtual environment)")
 
 
-def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
+def execute(config, db, target, budget=None):
+    """``cosmic-ray exec``; stopped after ``budget`` seconds (the mutants left stay pending), and
+    the file restored if the stop caught a mutant on disk."""
+    source = ROOT / target
+    original = source.read_bytes()
+    process = subprocess.Popen(cr_command("cosmic-ray", "exec", str(config), str(db)), cwd=ROOT,
+                               start_new_session=True)
+    try:
+        process.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)  # cosmic-ray and its mutant's test run
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        print(f"{target}: stopped at the time budget ({budget:.0f} s); the rest stays pending", flush=True)
+    finally:
+        if source.read_bytes() != original:
+            source.write_bytes(original)
+            _drop_bytecode(target)
+    if process.returncode > 0:
+        sys.exit(f"cosmic-ray exec failed ({process.returncode})")
+
+
+def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False, sample=None, seed=None,
+           budget=None, baseline=True):
+    """Mutation-test ``path``; a new session keeps a ``sample`` (N or N%) of the mutants drawn
+    with ``seed``; ``budget`` limits the seconds of the mutants' runs; ``baseline`` runs the
+    tests once unmutated first (they must pass).  Returns the summary's counts."""
     check_imports_this_checkout()
     config, db, command = write_config(path, tests, mode, timeout, excluded)
     if retry_survivors and db.exists() and not fresh:
@@ -281,13 +427,39 @@ def mutate(path, tests, mode, timeout, excluded, fresh, retry_survivors=False):
             db.unlink()
         _cr("cosmic-ray", "init", str(config), str(db))
         _cr("cr-filter-operators", str(db), str(config))
-    start = time.perf_counter()
-    baseline = subprocess.run(command, cwd=ROOT).returncode  # the mutants' own test command
-    if baseline != 0:
-        sys.exit(f"the tests fail without any mutation ({tests}): fix them first")
-    print(f"baseline: {time.perf_counter() - start:.1f} s", flush=True)
-    _cr("cosmic-ray", "exec", str(config), str(db))
+        (db.parent / "sample.json").unlink(missing_ok=True)
+        if sample:
+            kept, of = keep_a_sample(db, sample, seed)
+            (db.parent / "sample.json").write_text(json.dumps({"sample": sample, "seed": seed,
+                                                                "kept": kept, "of": of}))
+    if baseline:
+        start = time.perf_counter()
+        if subprocess.run(command, cwd=ROOT).returncode != 0:  # the mutants' own test command
+            sys.exit(f"the tests fail without any mutation ({tests}): fix them first")
+        print(f"baseline: {time.perf_counter() - start:.1f} s", flush=True)
+    execute(config, db, path, budget)
     return summary(path)
+
+
+def files_to_mutate(args, parser):
+    """The files named on the command line, plus those --changed-since finds; the quick job
+    falls back to one of QUICK_FALLBACK (chosen by the seed) when that leaves none."""
+    files = list(args.files)
+    if args.changed_since:
+        changed = changed_files(args.changed_since)
+        if changed is None:
+            print(f"git cannot compare with {args.changed_since!r}: no changed files", flush=True)
+        else:
+            print(f"changed since {args.changed_since}: {', '.join(changed) or 'no file under fastnn/ or kernels/'}")
+        files += [f for f in changed or [] if f not in files]
+    if not files and args.quick:
+        files = [random.Random(args.seed).choice(QUICK_FALLBACK)]
+        print(f"nothing changed to mutate: {files[0]} instead (chosen by the seed)")
+    elif args.quick:  # in an order drawn by the seed: the budget does not always spare the same ones
+        random.Random(args.seed).shuffle(files)
+    if not files:
+        parser.error("no files to mutate")
+    return files
 
 
 def main(argv=None):
@@ -296,31 +468,69 @@ def main(argv=None):
     parser.add_argument("--tests", nargs=argparse.REMAINDER,
                         help="test files and pytest options, last on the line (default: the file's own)")
     parser.add_argument("--mode", choices=["jit", "nojit"], help="compile, or NUMBA_DISABLE_JIT=1")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds per mutant (a mutant that runs longer counts as killed)")
+    parser.add_argument("--timeout", type=float,
+                        help=f"seconds per mutant (a mutant that runs longer counts as killed); default 120, "
+                             f"--quick {QUICK_TIMEOUT:.0f}")
     parser.add_argument("--all-operators", action="store_true",
                         help="also the bitwise/shift/pow/mod/floordiv replacements and RemoveDecorator")
     parser.add_argument("--fresh", action="store_true", help="start the session again")
     parser.add_argument("--report", action="store_true", help="only print the summary")
     parser.add_argument("--retry-survivors", action="store_true",
                         help="run the surviving mutants not listed as equivalent again (after a new test)")
+    parser.add_argument("--sample", metavar="N|N%",
+                        help="a new session runs a uniform random sample of N mutants (or N%%) per file")
+    parser.add_argument("--seed", type=int, help="the sample's seed (default: a random one, printed)")
+    parser.add_argument("--changed-since", metavar="REF",
+                        help="also mutate the .py files under fastnn/ and kernels/ that differ from git REF")
+    parser.add_argument("--budget", type=float, metavar="SECONDS",
+                        help=f"stop after this many seconds in all (default: none; --quick {QUICK_BUDGET:.0f})")
+    parser.add_argument("--quick", action="store_true",
+                        help="CI's quick job: fresh sessions, the tests without the slow ones, a time budget, "
+                             "and one fallback file when nothing changed")
     parser.add_argument("--run-tests", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run_tests:
         return run_tests(args.tests, args.mode, args.cache, args.target)
-    for path in args.files:
-        tests, mode = TARGETS.get(path, (None, "jit"))
+    if args.sample:
+        try:
+            sample_size(args.sample, 1)
+        except ValueError as error:
+            parser.error(str(error))
+    if args.seed is None:
+        args.seed = secrets.randbelow(10**6)
+    if args.sample or args.quick:
+        print(f"seed {args.seed} (repeat this sample with --seed {args.seed})", flush=True)
+    timeout = args.timeout or (QUICK_TIMEOUT if args.quick else 120.0)
+    budget = args.budget or (QUICK_BUDGET if args.quick else None)
+    deadline = None if budget is None else time.perf_counter() + budget
+    unlisted = 0
+    for path in files_to_mutate(args, parser):
+        tests, mode = default_tests(path)
         tests, mode = args.tests or tests, args.mode or mode
         if not tests:
+            if args.quick:
+                print(f"{path}: no test file named after it, not mutated (add it to TARGETS)")
+                continue
             parser.error(f"no default tests for {path}: pass --tests")
+        if args.quick:
+            tests = quick_tests(tests)
         if args.report:
-            summary(path)
+            counts = summary(path)
         else:
-            mutate(path, tests, mode, args.timeout, [] if args.all_operators else DEFAULT_EXCLUDED,
-                   args.fresh, args.retry_survivors)
-    return 0
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0:
+                print(f"{path}: not mutated, the time budget is spent")
+                continue
+            counts = mutate(path, tests, mode, timeout, [] if args.all_operators else DEFAULT_EXCLUDED,
+                            args.fresh or args.quick, args.retry_survivors, args.sample, args.seed, left,
+                            baseline=not args.quick)
+        unlisted += counts["survived"]
+    if unlisted:
+        print(f"{unlisted} surviving mutants not listed as equivalent: write a test that kills each, "
+              f"or list it in tools/mutation_equivalents.json with the reason no user can observe it")
+    return 1 if unlisted else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,63 @@
+"""Tests written against surviving mutants of the scikit-learn estimators (fastnn/sklearn.py,
+fastnn/_sklearn_monitor.py, fastnn/_training_rows.py): each fails on the mutant it was written
+for (run by hand first, see docs/guide/testing.md)."""
+import numpy as np
+import pytest
+
+from fastnn.sklearn import MLPClassifier, MLPRegressor
+
+
+@pytest.fixture(scope="module")
+def small(digits):
+    return digits[0][:300], digits[1][:300]
+
+
+@pytest.mark.parametrize("early_stopping, what", [(False, "Training loss"), (True, "Validation score")])
+def test_verbose_prints_every_epoch_and_the_stop_as_scikit_learn_does(small, capsys, early_stopping, what):
+    X, y = small
+    clf = MLPClassifier((5,), epochs=20, n_iter_no_change=1, tol=10.0, early_stopping=early_stopping,
+                        verbose=True, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert clf.n_iter_ == 3  # no rise of 10 in two epochs after the first: stopped, as scikit-learn
+    iterations = [f"Iteration {i + 1}, loss = {loss:.8f}" for i, loss in enumerate(clf.loss_curve_)]
+    scores = [f"Validation score: {score:f}" for score in clf.validation_scores_ or []]
+    epochs = [[a, b] for a, b in zip(iterations, scores)] if early_stopping else [[a] for a in iterations]
+    stop = f"{what} did not improve more than tol=10.000000 for 1 consecutive epochs. Stopping."
+    assert lines == [line for epoch in epochs for line in epoch] + [stop]
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_without_verbose_nothing_is_printed_even_at_a_stop(small, capsys, Est, early_stopping):
+    X, y = small
+    est = Est((5,), epochs=20, n_iter_no_change=1, tol=10.0, early_stopping=early_stopping, random_state=0)
+    est.fit(X, y if Est is MLPClassifier else y / 9.0)
+    assert est.n_iter_ == 3 and capsys.readouterr().out == ""
+
+
+class _Stopping:
+    """A stopping rule that never stops (the monitor's tie rule is tested on its own)."""
+    stopped = None
+
+    def update(self, watched):
+        pass
+
+
+def test_early_stopping_keeps_the_first_of_epochs_tied_for_the_best_score():
+    from types import SimpleNamespace
+
+    from fastnn._sklearn_monitor import _EpochMonitor
+
+    scores = iter([0.5, 0.8, 0.8, 0.7, 0.8])
+    est = SimpleNamespace(loss_curve_=[], t_=0, verbose=False, validation_scores_=[],
+                          best_validation_score_=-np.inf, _stopping=_Stopping(),
+                          score=lambda X, y, sample_weight=None: next(scores))
+    monitor = _EpochMonitor(est, n_train=10, validation=(None, None, None), incremental=False)
+    net = SimpleNamespace(_theta=np.zeros(3))
+    for epoch in range(1, 6):
+        net._theta[...] = epoch  # the parameters after that epoch
+        assert monitor(net, {"training_cost": 1.0 / epoch}) is False
+    monitor.finish(net)
+    np.testing.assert_array_equal(net._theta, np.full(3, 2.0))  # epoch 2, not the tied 3 or 5
+    assert est.best_validation_score_ == 0.8 and est.validation_scores_ == [0.5, 0.8, 0.8, 0.7, 0.8]
+    assert est.n_iter_ == 5 and est.loss_ == 0.2 and est.t_ == 50

@@ -1,0 +1,60 @@
+"""Tests written against surviving mutants of the sweep (fastnn/sweeps.py, fastnn/_sweep_file.py):
+each fails on the mutant it was written for (run by hand first, see docs/guide/testing.md)."""
+import numpy as np
+import pytest
+
+from fastnn import sweeps
+from fastnn._sweep_file import PREFIX, ResultsFile, count_rows, read_rows
+from fastnn.sweep import best_row
+
+
+def test_best_row_takes_the_first_of_tied_rows():
+    """The documented rule: the highest score, the first such row on ties (NaN never chosen)."""
+    rows = [{"eta": 1, "score": 0.5}, {"eta": 2, "score": 0.9}, {"eta": 3, "score": np.nan},
+            {"eta": 4, "score": 0.9}]
+    assert best_row(rows) is rows[1]
+    assert best_row(rows[3:] + rows[:3]) is rows[3]
+    assert best_row([{"eta": 5, "score": 0.9}] + rows)["eta"] == 5  # tied with the first row
+
+
+def test_best_row_of_a_data_frame_takes_the_first_of_tied_rows():
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame({"eta": [1.0, 2.0, 3.0], "score": [0.7, 0.8, 0.8]})
+    assert best_row(table)["eta"] == 2.0
+
+
+def test_count_rows_of_a_missing_file_is_zero(tmp_path):
+    assert count_rows(tmp_path / "not-yet.csv") == 0  # documented: a sweep not started yet
+
+
+@pytest.mark.parametrize("columns", [
+    "index,eta,zcore,score_std,seconds,error,fastnn_version",   # a result column misnamed (after it)
+    "index,eta,score,score_std,seconds,error,fastnn_versions",
+    "index,eta,acore,score_std,seconds,error,fastnn_version",   # (before it)
+    "index,eta,score,score_std,seconds,error",                  # a column missing
+])
+def test_a_file_whose_result_columns_are_misnamed_is_refused(tmp_path, columns):
+    path = tmp_path / "bad.csv"
+    path.write_text(PREFIX + '{"format": 1}\n' + columns + "\n")
+    with pytest.raises(ValueError, match="line 2 must name the columns"):
+        sweeps.read_results(path)
+
+
+PRINTS = {"data": "d", "folds": "f", "arguments": "a", "configurations": "c"}
+CONFIGS = [{"eta": 0.5}, {"eta": 3.0}]
+
+
+def test_a_results_file_whose_columns_line_differs_is_refused(tmp_path):
+    path = tmp_path / "sweep.csv"
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0") as results:  # a new file: header and columns
+        results.append(0, {"score": 0.9, "score_std": 0.0, "seconds": 1.0, "error": None})
+    lines = path.read_text().splitlines(keepends=True)
+    assert lines[1] == "index,eta,score,score_std,seconds,error,fastnn_version\n"
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0") as results:  # the same sweep: its row back
+        assert sorted(results.rows) == [0]
+    # read back with the columns in the file's order, the version last (as a string)
+    assert list(read_rows(path)[0].items()) == [("index", 0), ("eta", 0.5), ("score", 0.9), ("score_std", 0.0),
+                                                ("seconds", 1.0), ("error", None), ("fastnn_version", "0.0")]
+    path.write_text(lines[0] + lines[1].replace("eta", "lmbda") + "".join(lines[2:]))
+    with pytest.raises(ValueError, match="line 2 must name the columns"):
+        ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
