@@ -54,8 +54,8 @@ def _zero_like_jit(z):
 def sigmoid(z):
     """sigma(z) = 1 / (1 + exp(-z)) (equation 3), never overflowing.
 
-    exp() is only ever called on a non-positive number, -|z|, so it cannot
-    overflow: with e = exp(-|z|), sigma(z) = 1 / (1 + e) for z >= 0 and the
+    exp() is only ever called on a non-positive number, ``-abs(z)``, so it cannot
+    overflow: with ``e = exp(-abs(z))``, sigma(z) = 1 / (1 + e) for z >= 0 and the
     equivalent form e / (1 + e) for z < 0.  Only the numerator depends on the
     sign (a select, no branch), so a loop of sigmoids has no unpredictable
     branch; the bits are those of the two-branch form.  The limits are exact:

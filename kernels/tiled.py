@@ -78,16 +78,22 @@ NO_METRICS = np.zeros(0)
 def block_rows_for_cpu(features=None):
     """Rows of the register block for this CPU: 4 if it has AVX-512 (32 vector registers), else 2.
 
-    ``features`` is a mapping of CPU feature names to booleans; by default what LLVM
-    reports for the host (the CPU numba compiles for).
+    ``features`` is a mapping of CPU feature names to booleans, or a string of
+    LLVM features such as ``"+avx2,-avx512f"``; by default the features numba
+    compiles for: ``NUMBA_CPU_FEATURES`` if set, else what LLVM reports for the host.
     """
     if features is None:
+        import numba
         from llvmlite import binding
 
-        try:
-            features = binding.get_host_cpu_features()
-        except RuntimeError:  # LLVM cannot read the features on this platform
-            features = {}
+        features = numba.config.CPU_FEATURES
+        if features is None:
+            try:
+                features = binding.get_host_cpu_features()
+            except RuntimeError:  # LLVM cannot read the features on this platform
+                features = {}
+    if isinstance(features, str):
+        features = {f[1:]: f[0] == "+" for f in features.split(",") if f[:1] in "+-" and len(f) > 1}
     return 4 if features.get("avx512f", False) else 2
 
 

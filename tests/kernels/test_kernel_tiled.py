@@ -442,7 +442,18 @@ def test_block_rows_for_cpu_follows_avx512():
     assert tiled.block_rows_for_cpu({"avx512f": True, "avx2": True}) == 4
     assert tiled.block_rows_for_cpu({"avx512f": False, "avx2": True}) == 2
     assert tiled.block_rows_for_cpu({}) == 2
+    assert tiled.block_rows_for_cpu("+avx2,+avx512f,+fma") == 4
+    assert tiled.block_rows_for_cpu("+avx2,-avx512f") == 2
     assert tiled.block_rows_for_cpu() in tiled.BLOCK_ROWS  # this machine's
+
+
+def test_block_rows_follow_numba_cpu_features(monkeypatch):
+    import numba
+
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", "+avx2,+fma,-avx512f")
+    assert tiled.block_rows_for_cpu() == 2
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", "+avx2,+fma,+avx512f")
+    assert tiled.block_rows_for_cpu() == 4
 
 
 @pytest.mark.parametrize("block_rows", [0, 3, 8, "4"])
