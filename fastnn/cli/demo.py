@@ -125,6 +125,7 @@ def same_scene_demo(args, photos):
                              unrefined=model.refine is not None)
     print("PSNR (higher is better) / mean |a*b* error| (lower is better)")
     print(colorize.format_table(rows))
+    print("Colourfulness (mean |a*b*|) / blotchiness (a*b* noise where L* is flat, lower is better)")
     print(colorize.format_table(rows, metrics=("colourfulness", "blotchiness")))
     return rows
 

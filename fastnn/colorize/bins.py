@@ -7,10 +7,10 @@ the distribution sharpened by a temperature T (``z ** (1/T)``, renormalised), th
 T = 1 gives the mean, T -> 0 the mode.
 
 Here the bins are squares of side ``bin_size`` whose centre has an sRGB colour at some
-lightness, within +-:data:`~fastnn.colorize.colour.CHROMA_RANGE`.  The network has one sigmoid
+lightness, within +-``CHROMA_RANGE`` (64).  The network has one sigmoid
 output per bin, trained with the cross-entropy cost on soft targets: each pixel's chroma spread
-over its :data:`SOFT_NEIGHBOURS` nearest bin centres with a Gaussian of sigma
-:data:`SOFT_SIGMA` (in a*b* units), normalised to sum 1.
+over its ``SOFT_NEIGHBOURS`` (5) nearest bin centres with a Gaussian of sigma
+``SOFT_SIGMA`` (5) (in a*b* units), normalised to sum 1.
 """
 import functools
 

@@ -139,8 +139,8 @@ class Colorizer:
 
     def __init__(self, patch_size=7, hidden_layer_sizes=(32, 32), epochs=10, mini_batch_size=10,
                  eta=1.5, lmbda=5.0, cost="cross-entropy", dtype="float32", samples_per_image=30000,
-                 mode="regression", bin_size=10, temperature=0.38, refine="guided", refine_radius=16, refine_eps=0.01, validation_fraction=None,
-                 n_iter_no_change=3, random_state=None):
+                 mode="regression", bin_size=10, temperature=0.38, refine="guided", refine_radius=16,
+                 refine_eps=0.01, validation_fraction=None, n_iter_no_change=3, random_state=None):
         self.patch_size = patch_size
         self.hidden_layer_sizes = hidden_layer_sizes
         self.epochs = epochs

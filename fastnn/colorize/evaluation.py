@@ -42,7 +42,7 @@ def colourfulness(chroma):
 
 
 def flat_mask(L):
-    """Pixels whose neighbourhood is flat in lightness (std of L* over :data:`FLAT_WINDOW` < :data:`FLAT_STD`)."""
+    """Pixels whose neighbourhood is flat in lightness (std of L* over ``FLAT_WINDOW`` < ``FLAT_STD``)."""
     from scipy.ndimage import uniform_filter
 
     L = np.asarray(L, dtype=np.float64)
@@ -54,8 +54,8 @@ def flat_mask(L):
 def blotchiness(L, chroma):
     """Colour noise: the RMS high-frequency a*b* variation over the pixels where L* is flat.
 
-    The chroma minus its Gaussian blur (sigma :data:`BLOTCH_SIGMA`), root mean square over both
-    channels and the pixels of :func:`flat_mask`: where the lightness shows no edge, an object's
+    The chroma minus its Gaussian blur (sigma ``BLOTCH_SIGMA`` (4)), root mean square over both
+    channels and the pixels of ``flat_mask``: where the lightness shows no edge, an object's
     colour should not change, so any such variation is a blotch.  In a*b* units; 0 for a
     constant chroma; NaN if no pixel is flat.
 
@@ -186,7 +186,7 @@ def format_table(rows, metrics=("psnr", "ab_error")):
     ----------
     rows : list of dict
     metrics : sequence of str
-        Keys of :data:`METRIC_CELLS`, joined by " / " in each cell (default PSNR / a*b* error).
+        Keys of ``METRIC_CELLS``, joined by " / " in each cell (default PSNR / a*b* error).
 
     Returns
     -------

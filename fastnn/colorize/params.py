@@ -5,8 +5,8 @@ from .. import _validation
 from .refine import check_refine
 
 PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "lmbda", "cost", "dtype",
-          "samples_per_image", "mode", "bin_size", "temperature", "refine", "refine_radius", "refine_eps", "validation_fraction",
-          "n_iter_no_change", "random_state")
+          "samples_per_image", "mode", "bin_size", "temperature", "refine", "refine_radius", "refine_eps",
+          "validation_fraction", "n_iter_no_change", "random_state")
 """The constructor's parameters, in order."""
 
 PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "refine_eps": 0.01,

@@ -15,7 +15,7 @@ of :func:`~fastnn.colorize.evaluate`:
 
 **Settings are tuned inside the training data only** (:func:`tune`): the training data is split
 into an inner training part and an inner validation part (leave one out: the next training photo
-in :data:`~fastnn.colorize.photos` order is held out; same scene: the training region is split
+in :func:`~fastnn.colorize.bundled_photos` order is held out; same scene: the training region is split
 again in two, with the same band, the part nearer the test region validating), every value of
 ``lmbda`` in :data:`GRID` is trained on the inner part, and every refinement setting is applied
 to its prediction of the validation part; the lowest a*b* error (of the refined chroma, before
