@@ -103,3 +103,8 @@ def test_the_dense_compare_keeps_its_defaults(monkeypatch):
     monkeypatch.setattr(bench, "run_compare", fake)
     assert cli.main(["compare"]) == 2
     assert seen["n"] == 5000 and seen["eta"] == 3.0
+
+
+def test_the_gemm_yardstick_is_a_rate():
+    rate = cc.dgemm_rate(n=64, repeats=2)
+    assert np.isfinite(rate) and rate > 0.01
