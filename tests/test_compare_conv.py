@@ -103,3 +103,17 @@ def test_the_dense_compare_keeps_its_defaults(monkeypatch):
     monkeypatch.setattr(bench, "run_compare", fake)
     assert cli.main(["compare"]) == 2
     assert seen["n"] == 5000 and seen["eta"] == 3.0
+
+
+def test_the_gemm_yardstick_is_a_rate():
+    rate = cc.dgemm_rate(n=64, repeats=2)
+    assert np.isfinite(rate) and rate > 0.01
+
+
+def test_the_compile_note_checks_the_conv_kernels_for_compare_conv():
+    from fastnn import _numba_cache
+
+    parse = cli.build_parser().parse_args
+    assert _numba_cache.command_entry_points(parse(["compare", "--net", "conv"])) == _numba_cache.CONV_ENTRY_POINTS
+    assert _numba_cache.command_entry_points(parse(["compare"])) == _numba_cache.ENTRY_POINTS
+    assert _numba_cache.command_dtypes(parse(["compare", "--net", "conv", "--dtype", "float32"])) == ["float32"]

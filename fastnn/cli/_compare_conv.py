@@ -61,7 +61,7 @@ def legend(rows, dtype):
         if one is not None:
             text += f"; vs PyTorch 1 thread: {one['cpu'] / fast[1]['cpu']:.2f}x CPU time"
         lines.append(text + ".")
-    lines.append(f"Yardstick: NumPy's {'d' if dtype == 'float64' else 's'}gemm (512x512, 1 thread) runs at "
+    lines.append(f"Yardstick: NumPy's {'d' if dtype == 'float64' else 's'}gemm (512x512, 1 thread, CPU time) runs at "
                  f"{cc.dgemm_rate(dtype):.1f} GFLOP/s here.")
     return lines
 
