@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fastnn import sweeps
-from fastnn._sweep_file import PREFIX, ResultsFile, count_rows, read_rows
+from fastnn._sweep_file import PREFIX, ResultsFile, count_rows, fingerprint, read_rows
 from fastnn.sweep import best_row
 
 
@@ -32,6 +32,8 @@ def test_count_rows_of_a_missing_file_is_zero(tmp_path):
     "index,eta,score,score_std,seconds,error,fastnn_versions",
     "index,eta,acore,score_std,seconds,error,fastnn_version",   # (before it)
     "index,eta,score,score_std,seconds,error",                  # a column missing
+    "id,eta,score,score_std,seconds,error,fastnn_version",      # the first misnamed (before "index")
+    "row,eta,score,score_std,seconds,error,fastnn_version",     # (after it)
 ])
 def test_a_file_whose_result_columns_are_misnamed_is_refused(tmp_path, columns):
     path = tmp_path / "bad.csv"
@@ -57,4 +59,56 @@ def test_a_results_file_whose_columns_line_differs_is_refused(tmp_path):
                                                 ("seconds", 1.0), ("error", None), ("fastnn_version", "0.0")]
     path.write_text(lines[0] + lines[1].replace("eta", "lmbda") + "".join(lines[2:]))
     with pytest.raises(ValueError, match="line 2 must name the columns"):
+        ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
+
+
+def test_equal_object_labels_give_the_same_fingerprint():
+    """String labels (an object array) are identified by their text, not by where they live in
+    memory: a resumed sweep with the same labels is the same sweep."""
+    def labels(*words):
+        return np.array(["".join(w) for w in words], dtype=object)  # new str objects every time
+
+    a, b = labels(("ca", "t"), ("do", "g")), labels(("ca", "t"), ("do", "g"))
+    assert a[0] is not b[0]
+    prints = [fingerprint(np.zeros((2, 1)), y, [], {}, [])["data"] for y in (a, b, labels(("co", "w"), ("do", "g")))]
+    assert prints[0] == prints[1] != prints[2]
+
+
+def _results_text(*rows, fmt=1):
+    return (PREFIX + '{"format": %d}\n' % fmt + "index,eta,score,score_std,seconds,error,fastnn_version\n"
+            + "".join(row + "\n" for row in rows))
+
+
+@pytest.mark.parametrize("fmt", [0, 2])
+def test_a_file_of_another_format_older_or_newer_is_refused(tmp_path, fmt):
+    path = tmp_path / "old.csv"
+    path.write_text(_results_text(fmt=fmt))
+    with pytest.raises(ValueError, match=f"has format {fmt}; this fastnn reads format 1"):
+        sweeps.read_results(path)
+
+
+def test_count_rows_of_a_file_cut_in_its_first_lines_is_zero(tmp_path):
+    path = tmp_path / "cut.csv"
+    for text in ("", PREFIX, PREFIX + "{}\n", PREFIX + "{}\nindex,eta"):
+        path.write_text(text)
+        assert count_rows(path) == 0
+
+
+def _written(tmp_path, configs=CONFIGS):
+    path = tmp_path / "sweep.csv"
+    with ResultsFile.open(path, configs, PRINTS, "0.0"):
+        pass
+    return path
+
+
+@pytest.mark.parametrize("row, message", [
+    ("-1,0.5,0.9,0.0,1.0,,0.0", "configuration index -1 is not in 0..1"),
+    ("2,0.5,0.9,0.0,1.0,,0.0", "configuration index 2 is not in 0..1"),
+    ("1,2.5,0.9,0.0,1.0,,0.0", "eta='2.5' but configuration 1 has eta='3.0'"),   # smaller
+    ("0,0.75,0.9,0.0,1.0,,0.0", "eta='0.75' but configuration 0 has eta='0.5'"),  # larger
+])
+def test_a_row_that_is_not_one_of_the_configurations_is_refused(tmp_path, row, message):
+    path = _written(tmp_path)
+    path.write_text(path.read_text() + row + "\n")
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
