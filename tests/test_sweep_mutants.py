@@ -112,3 +112,23 @@ def test_a_row_that_is_not_one_of_the_configurations_is_refused(tmp_path, row, m
     path.write_text(path.read_text() + row + "\n")
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
+
+
+def test_a_file_system_without_locks_is_used_unlocked(tmp_path, monkeypatch):
+    fcntl = pytest.importorskip("fcntl")
+
+    def no_locks(fd, operation):
+        raise OSError(95, "Operation not supported")  # some network mounts
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    path = _written(tmp_path)
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0") as results:
+        results.append(1, {"score": 0.5, "score_std": 0.1, "seconds": 2.0, "error": None})
+    assert count_rows(path) == 1
+
+
+def test_a_file_in_use_by_another_sweep_is_refused(tmp_path):
+    pytest.importorskip("fcntl")
+    path = _written(tmp_path)
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0"):
+        with pytest.raises(ValueError, match="in use by another running sweep"):
+            ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
