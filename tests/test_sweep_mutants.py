@@ -1,5 +1,7 @@
 """Tests written against surviving mutants of the sweep (fastnn/sweeps.py, fastnn/_sweep_file.py):
 each fails on the mutant it was written for (run by hand first, see docs/guide/testing.md)."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,19 @@ def test_a_file_in_use_by_another_sweep_is_refused(tmp_path):
     with ResultsFile.open(path, CONFIGS, PRINTS, "0.0"):
         with pytest.raises(ValueError, match="in use by another running sweep"):
             ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
+
+
+def test_without_posix_locks_the_file_is_used_unlocked(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises ImportError, as on Windows
+    path = _written(tmp_path)
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0") as results:
+        results.append(0, {"score": 0.5, "score_std": 0.1, "seconds": 2.0, "error": None})
+    assert count_rows(path) == 1
+
+
+@pytest.mark.parametrize("row, cells", [("0,0.5,0.9,0.0,1.0,,0.0,extra", 8), ("0,0.5,0.9,0.0,1.0,", 6)])
+def test_read_results_refuses_a_row_of_more_or_fewer_cells(tmp_path, row, cells):
+    path = tmp_path / "sweep.csv"
+    path.write_text(_results_text(row))
+    with pytest.raises(ValueError, match=f"line 3: {cells} cells, expected 7"):
+        sweeps.read_results(path)
