@@ -150,3 +150,20 @@ def test_read_results_refuses_a_row_of_more_or_fewer_cells(tmp_path, row, cells)
     path.write_text(_results_text(row))
     with pytest.raises(ValueError, match=f"line 3: {cells} cells, expected 7"):
         sweeps.read_results(path)
+
+
+def test_the_seconds_of_serial_configurations_add_up_to_at_most_the_sweeps_time(digits):
+    """Each row's ``seconds`` is the time its configuration took: run one after another, they
+    add up to no more than the whole call (a bound, not a speed claim)."""
+    import time
+
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    grid = {"eta": [0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], "hidden_layer_sizes": [(3,)]}
+    start = time.perf_counter()
+    rows = sweep(grid, X, y, epochs=1, cv=2, client=False)
+    elapsed = time.perf_counter() - start
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+    seconds = [row["seconds"] for row in rows]
+    assert all(s > 0 for s in seconds) and sum(seconds) <= elapsed
