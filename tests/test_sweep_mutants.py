@@ -167,3 +167,12 @@ def test_the_seconds_of_serial_configurations_add_up_to_at_most_the_sweeps_time(
     rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
     seconds = [row["seconds"] for row in rows]
     assert all(s > 0 for s in seconds) and sum(seconds) <= elapsed
+
+
+@pytest.mark.parametrize("error_score", ["raisE", "warn", "zero", "Raise"])  # strings on either side of "raise"
+def test_error_score_strings_other_than_raise_are_refused(error_score):
+    from fastnn.sweeps import _check_error_score
+
+    _check_error_score("raise")
+    with pytest.raises(ValueError, match="error_score must be 'raise' or a number"):
+        _check_error_score(error_score)
