@@ -1,10 +1,12 @@
 """Tests written against surviving mutants of the sweep (fastnn/sweeps.py, fastnn/_sweep_file.py):
 each fails on the mutant it was written for (run by hand first, see docs/guide/testing.md)."""
+import sys
+
 import numpy as np
 import pytest
 
 from fastnn import sweeps
-from fastnn._sweep_file import PREFIX, ResultsFile, count_rows, read_rows
+from fastnn._sweep_file import PREFIX, ResultsFile, count_rows, fingerprint, read_rows
 from fastnn.sweep import best_row
 
 
@@ -32,6 +34,8 @@ def test_count_rows_of_a_missing_file_is_zero(tmp_path):
     "index,eta,score,score_std,seconds,error,fastnn_versions",
     "index,eta,acore,score_std,seconds,error,fastnn_version",   # (before it)
     "index,eta,score,score_std,seconds,error",                  # a column missing
+    "id,eta,score,score_std,seconds,error,fastnn_version",      # the first misnamed (before "index")
+    "row,eta,score,score_std,seconds,error,fastnn_version",     # (after it)
 ])
 def test_a_file_whose_result_columns_are_misnamed_is_refused(tmp_path, columns):
     path = tmp_path / "bad.csv"
@@ -58,3 +62,117 @@ def test_a_results_file_whose_columns_line_differs_is_refused(tmp_path):
     path.write_text(lines[0] + lines[1].replace("eta", "lmbda") + "".join(lines[2:]))
     with pytest.raises(ValueError, match="line 2 must name the columns"):
         ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
+
+
+def test_equal_object_labels_give_the_same_fingerprint():
+    """String labels (an object array) are identified by their text, not by where they live in
+    memory: a resumed sweep with the same labels is the same sweep."""
+    def labels(*words):
+        return np.array(["".join(w) for w in words], dtype=object)  # new str objects every time
+
+    a, b = labels(("ca", "t"), ("do", "g")), labels(("ca", "t"), ("do", "g"))
+    assert a[0] is not b[0]
+    prints = [fingerprint(np.zeros((2, 1)), y, [], {}, [])["data"] for y in (a, b, labels(("co", "w"), ("do", "g")))]
+    assert prints[0] == prints[1] != prints[2]
+
+
+def _results_text(*rows, fmt=1):
+    return (PREFIX + '{"format": %d}\n' % fmt + "index,eta,score,score_std,seconds,error,fastnn_version\n"
+            + "".join(row + "\n" for row in rows))
+
+
+@pytest.mark.parametrize("fmt", [0, 2])
+def test_a_file_of_another_format_older_or_newer_is_refused(tmp_path, fmt):
+    path = tmp_path / "old.csv"
+    path.write_text(_results_text(fmt=fmt))
+    with pytest.raises(ValueError, match=f"has format {fmt}; this fastnn reads format 1"):
+        sweeps.read_results(path)
+
+
+def test_count_rows_of_a_file_cut_in_its_first_lines_is_zero(tmp_path):
+    path = tmp_path / "cut.csv"
+    for text in ("", PREFIX, PREFIX + "{}\n", PREFIX + "{}\nindex,eta"):
+        path.write_text(text)
+        assert count_rows(path) == 0
+
+
+def _written(tmp_path, configs=CONFIGS):
+    path = tmp_path / "sweep.csv"
+    with ResultsFile.open(path, configs, PRINTS, "0.0"):
+        pass
+    return path
+
+
+@pytest.mark.parametrize("row, message", [
+    ("-1,0.5,0.9,0.0,1.0,,0.0", "configuration index -1 is not in 0..1"),
+    ("2,0.5,0.9,0.0,1.0,,0.0", "configuration index 2 is not in 0..1"),
+    ("1,2.5,0.9,0.0,1.0,,0.0", "eta='2.5' but configuration 1 has eta='3.0'"),   # smaller
+    ("0,0.75,0.9,0.0,1.0,,0.0", "eta='0.75' but configuration 0 has eta='0.5'"),  # larger
+])
+def test_a_row_that_is_not_one_of_the_configurations_is_refused(tmp_path, row, message):
+    path = _written(tmp_path)
+    path.write_text(path.read_text() + row + "\n")
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
+
+
+def test_a_file_system_without_locks_is_used_unlocked(tmp_path, monkeypatch):
+    fcntl = pytest.importorskip("fcntl")
+
+    def no_locks(fd, operation):
+        raise OSError(95, "Operation not supported")  # some network mounts
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    path = _written(tmp_path)
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0") as results:
+        results.append(1, {"score": 0.5, "score_std": 0.1, "seconds": 2.0, "error": None})
+    assert count_rows(path) == 1
+
+
+def test_a_file_in_use_by_another_sweep_is_refused(tmp_path):
+    pytest.importorskip("fcntl")
+    path = _written(tmp_path)
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0"):
+        with pytest.raises(ValueError, match="in use by another running sweep"):
+            ResultsFile.open(path, CONFIGS, PRINTS, "0.0")
+
+
+def test_without_posix_locks_the_file_is_used_unlocked(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises ImportError, as on Windows
+    path = _written(tmp_path)
+    with ResultsFile.open(path, CONFIGS, PRINTS, "0.0") as results:
+        results.append(0, {"score": 0.5, "score_std": 0.1, "seconds": 2.0, "error": None})
+    assert count_rows(path) == 1
+
+
+@pytest.mark.parametrize("row, cells", [("0,0.5,0.9,0.0,1.0,,0.0,extra", 8), ("0,0.5,0.9,0.0,1.0,", 6)])
+def test_read_results_refuses_a_row_of_more_or_fewer_cells(tmp_path, row, cells):
+    path = tmp_path / "sweep.csv"
+    path.write_text(_results_text(row))
+    with pytest.raises(ValueError, match=f"line 3: {cells} cells, expected 7"):
+        sweeps.read_results(path)
+
+
+def test_the_seconds_of_serial_configurations_add_up_to_at_most_the_sweeps_time(digits):
+    """Each row's ``seconds`` is the time its configuration took: run one after another, they
+    add up to no more than the whole call (a bound, not a speed claim)."""
+    import time
+
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    grid = {"eta": [0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], "hidden_layer_sizes": [(3,)]}
+    start = time.perf_counter()
+    rows = sweep(grid, X, y, epochs=1, cv=2, client=False)
+    elapsed = time.perf_counter() - start
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+    seconds = [row["seconds"] for row in rows]
+    assert all(s > 0 for s in seconds) and sum(seconds) <= elapsed
+
+
+@pytest.mark.parametrize("error_score", ["raisE", "warn", "zero", "Raise"])  # strings on either side of "raise"
+def test_error_score_strings_other_than_raise_are_refused(error_score):
+    from fastnn.sweeps import _check_error_score
+
+    _check_error_score("raise")
+    with pytest.raises(ValueError, match="error_score must be 'raise' or a number"):
+        _check_error_score(error_score)
