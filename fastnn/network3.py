@@ -87,8 +87,10 @@ class Network:
         Precision of the parameters and of all computation.
     threads : int
         Threads for training and inference (1 to ``numba.config.NUMBA_NUM_THREADS``).
-        With more than 1, each mini-batch's forward passes (and inference's rows) are
-        spread over threads; the results are bit-identical for any count.
+        With more than 1, each block of a mini-batch's conv forward passes, the conv
+        layers' weight gradients (split by filter) and input gradients (by sample),
+        and inference's rows are spread over threads; no sum is split, so the results
+        are bit-identical for any count.
 
     Attributes
     ----------

@@ -231,3 +231,17 @@ def test_metrics_are_the_training_path_cost_and_accuracy(dtype):
     assert metrics[0] == pytest.approx(cost, rel=1e-12 if dtype == "float64" else 1e-5)
     assert metrics[1] == correct
     assert 0 < correct < 20  # both outcomes occur, so a wrong argmax shows
+
+
+def test_accuracy_metric_counts_the_most_probable_class():
+    # labels set to the net's own training-path predictions: all of them count as correct
+    # (and none would if the kernel took the least probable class)
+    X, _ = mnist40()
+    net = small_conv_net(n3.tanh, 0.5)
+    masks = net._draw_masks(10)
+    a = ref.forward(reference_layers(net), reference_params(net), X[:10], split_masks(net, masks), train=True)[-1]["a"]
+    own = np.argmax(a, axis=1).astype(np.int64)
+    metrics = np.zeros(2)
+    K.sgd_chunk(net._theta, net._spec, net._keep, X, own, np.arange(10), masks, 10, 0.1, 0.0, metrics, 1)
+    assert metrics[1] == 10
+    assert metrics[0] == pytest.approx(float(-np.sum(np.log(a[np.arange(10), own]))), rel=1e-12)

@@ -9,8 +9,9 @@ lmbda 0.1), the same initial weights (``fastnn.rivals_conv.init_book_weights``) 
 first ``--n`` training images for every library.  Each measurement runs in its own process
 with one thread (numba, PyTorch and the BLAS), after a warm-up that compiles / allocates,
 and reports ``time.process_time`` per image: the machine may be shared, and CPU time at one
-thread is what a loaded machine does not distort.  PyTorch is also timed on 2 threads (wall
-clock, as it would be used).  The reference (plain NumPy, ~20 ms per image) is timed on
+thread is what a loaded machine distorts least.  PyTorch is also timed on 2 threads (wall
+clock, as it would be used; ``--torch-threads 1`` skips that: on a loaded machine its two
+threads can take minutes).  The reference (plain NumPy, ~20 ms per image) is timed on
 ``--n-reference`` images.  The BLAS rate (dgemm, sgemm: NumPy's ``@`` on 1000x1000 matrices,
 one thread) is measured in the same run, and every line names the CPU.
 
@@ -148,6 +149,8 @@ def main(argv=None):
     parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
     parser.add_argument("--mini-batch-size", nargs="+", type=int, default=[10, 100])
     parser.add_argument("--rivals", nargs="+", default=["fastnn", "torch", "reference"])
+    parser.add_argument("--torch-threads", nargs="+", type=int, default=[1, 2],
+                        help="PyTorch's thread counts (2 threads on a loaded machine can take minutes)")
     parser.add_argument("--log", help="append the JSON lines to this file")
     args = parser.parse_args(argv)
 
@@ -169,7 +172,7 @@ def main(argv=None):
         emit({"what": "gemm GFLOP/s, 1 thread", "dtype": dtype, "gflops": round(gflops, 1)})
         for m in args.mini_batch_size:
             for kind in args.rivals:
-                runs = [1, 2] if kind == "torch" else [1]
+                runs = args.torch_threads if kind == "torch" else [1]
                 for threads in runs:
                     n = max(args.n_reference, m) if kind == "reference" else args.n
                     cpu_s, wall_s = _child({"kind": kind, "path": args.data, "n": n, "dtype": dtype, "m": m,
