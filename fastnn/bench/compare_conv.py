@@ -97,7 +97,7 @@ def dgemm_rate(dtype="float64", n=512, repeats=10):
 def conv_data(data, samples, seed=0):
     """``(X, y)``: ``samples`` rows of 28x28 images for the comparison.
 
-    ``data`` is ``"synthetic"`` (:func:`fastnn.bench.harness.synthetic_data`,
+    ``data`` is ``"synthetic"`` (:func:`fastnn.bench.synthetic_data`,
     784 pixels), ``"digits"`` (the 8x8 digits enlarged to 28x28) or a folder of
     IDX files / the book's ``mnist.pkl.gz``; rows are repeated when there are
     fewer than ``samples``.
