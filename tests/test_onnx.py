@@ -28,6 +28,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from fastnn import Network  # noqa: E402
 from fastnn import onnx as fonnx  # noqa: E402
+from onnx_helpers import rel_diff, run  # noqa: E402
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "data", "digits-64-10-10-fastnn-0.1.0.npz")
 
@@ -35,19 +36,6 @@ F64_RTOL = 1e-12
 F32_ATOL_IN_RANGE = 1e-6
 SIZES = [[64, 10], [64, 30, 10], [64, 100, 10], [64, 30, 20, 10], [64, 60, 40, 20, 10]]
 
-
-def run(model, X):
-    """(activations, label) of ``model`` (a ModelProto or a file name) in ONNX Runtime."""
-    source = model if isinstance(model, (str, os.PathLike)) else model.SerializeToString()
-    session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
-    return session.run(None, {"X": X})
-
-
-def rel_diff(a, b):
-    """Elementwise |a - b| / |b| (0 where both are equal, zeros included)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(a == b, 0.0, np.abs(a - b) / np.abs(b))
 
 
 def max_rel(a, b):

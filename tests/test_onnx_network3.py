@@ -29,6 +29,7 @@ from fastnn import cli, datasets  # noqa: E402
 from fastnn import network3 as n3  # noqa: E402
 from fastnn import onnx as fonnx  # noqa: E402
 from network3_helpers import ACTS, mnist40, small_conv_net  # noqa: E402
+from onnx_helpers import rel_diff, run  # noqa: E402
 
 UNIT = {np.dtype(np.float64): 2.0 ** -53, np.dtype(np.float32): 2.0 ** -24}
 F64_RTOL = 1e-12
@@ -37,17 +38,6 @@ F32_ATOL_IN_RANGE = 1e-6
 #: Runtime's float32 Exp/Tanh/Softmax are vectorised approximations a few units off.
 FUNCTION_UNITS = 16
 
-
-def run(model, X):
-    source = model if isinstance(model, (str, os.PathLike)) else model.SerializeToString()
-    session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
-    return session.run(None, {"X": X})
-
-
-def rel_diff(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(a == b, 0.0, np.abs(a - b) / np.abs(b))
 
 
 def windows(x, fh, fw):

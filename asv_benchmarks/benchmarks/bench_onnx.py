@@ -17,6 +17,16 @@ N_ROWS = 50_000
 SIZES = {"784-30-10": [784, 30, 10], "784-100-10": [784, 100, 10]}
 
 
+def ort_session(net):
+    """An ONNX Runtime session (CPU provider, default threads) of ``net.to_onnx``; skips without it."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise NotImplementedError("onnxruntime is not installed (pip install 'fastnn[onnx]')")
+    model = net.to_onnx(allow_untrained=True).SerializeToString()
+    return onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+
+
 class OnnxInference:
     """Seconds of one forward pass over N_ROWS rows: fastnn vs ONNX Runtime."""
 
@@ -33,12 +43,7 @@ class OnnxInference:
             warm_up(dtype)
             self.run = net.predict_proba
         else:
-            try:
-                import onnxruntime
-            except ImportError:
-                raise NotImplementedError("onnxruntime is not installed (pip install 'fastnn[onnx]')")
-            model = net.to_onnx(allow_untrained=True).SerializeToString()
-            session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+            session = ort_session(net)
             self.run = lambda X: session.run(["activations"], {"X": X})[0]
         self.run(self.X[:1000])  # start the threads (and fastnn's choice of their number)
 
@@ -73,12 +78,7 @@ class Network3OnnxInference:
         if runtime == "fastnn":
             self.run = net.predict_proba
         else:
-            try:
-                import onnxruntime
-            except ImportError:
-                raise NotImplementedError("onnxruntime is not installed (pip install 'fastnn[onnx]')")
-            model = net.to_onnx(allow_untrained=True).SerializeToString()
-            session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+            session = ort_session(net)
             self.run = lambda X: [session.run(["activations"], {"X": X[i:i + 1000]})[0]
                                   for i in range(0, len(X), 1000)]
         self.run(self.X[:20])  # kernels compiled (or loaded), threads started
