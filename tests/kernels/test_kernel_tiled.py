@@ -475,3 +475,27 @@ def test_both_blocks_agree_on_a_wide_layer():
     four, plain = train_both(sizes, X, Y, order, 10, DECAY, mlp.QUADRATIC, block_rows=4)
     two, _ = train_both(sizes, X, Y, order, 10, DECAY, mlp.QUADRATIC, block_rows=2)
     assert max_diff(four, two) <= EPOCH_TOL and max_diff(four, plain) <= EPOCH_TOL
+
+
+def test_the_options_are_keyword_only_and_every_argument_can_be_named():
+    """sgd_epoch and feedforward_batch take sample_weight, metrics and block_rows by name only
+    (a weight array passed by position is refused), and accept every argument by name."""
+    sizes = [5, 7, 3]
+    theta, w_off, b_off, sizes_arr = flat_net(sizes)
+    X, Y = samples(sizes, 6)
+    order = np.arange(6)
+    with pytest.raises(TypeError):
+        tiled.sgd_epoch(theta.copy(), w_off, b_off, sizes_arr, X, Y, order, 5, ETA, 1.0, mlp.QUADRATIC, np.ones(6))
+    with pytest.raises(TypeError):
+        tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, np.empty((6, 3)), 2)
+    named, positional = theta.copy(), theta.copy()
+    tiled.sgd_epoch(theta=named, w_off=w_off, b_off=b_off, sizes=sizes_arr, X=X, Y=Y, order=order,
+                    mini_batch_size=5, eta=ETA, decay=1.0, cost=mlp.QUADRATIC, block_rows=2)
+    tiled.sgd_epoch(positional, w_off, b_off, sizes_arr, X, Y, order, 5, ETA, 1.0, mlp.QUADRATIC, block_rows=2)
+    np.testing.assert_array_equal(named, positional)
+    assert not np.array_equal(named, theta)  # the step happened
+    out_named, out_positional = np.empty((6, 3)), np.empty((6, 3))
+    assert tiled.feedforward_batch(theta=theta, w_off=w_off, b_off=b_off, sizes=sizes_arr, X=X, out=out_named,
+                                   block_rows=2) == 0
+    tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, out_positional, block_rows=2)
+    np.testing.assert_array_equal(out_named, out_positional)
