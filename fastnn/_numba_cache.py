@@ -54,12 +54,28 @@ def entry_kernels(entry_points=ENTRY_POINTS):
     return kernels
 
 
-def _has_dtype(signature, dtype):
-    """True if an array argument of ``signature`` (numba types) has the NumPy ``dtype``."""
+def _has_dtype(signature, dtype, required=()):
+    """True if an array argument of ``signature`` (numba types) has the NumPy ``dtype``
+    and every type of ``required`` is among its arguments."""
     from numba import from_dtype
 
     wanted = from_dtype(np.dtype(dtype))
-    return any(getattr(arg, "dtype", None) == wanted for arg in signature)
+    return (any(getattr(arg, "dtype", None) == wanted for arg in signature)
+            and all(t in signature for t in required))
+
+
+def host_arguments(name):
+    """Argument types besides the dtype that entry point ``name`` is compiled for on this host:
+    for the dense kernel, its register block (:func:`fastnn.kernels.tiled.row_block`, one
+    compiled specialisation per block), so that an entry cached for the other block counts
+    as cold.  Empty for the other entry points."""
+    if name != "tiled:_run":
+        return ()
+    from numba import typeof
+
+    from .kernels import tiled
+
+    return (typeof(tiled.row_block()),)
 
 
 def _usable_cached_signatures(dispatcher):
@@ -79,7 +95,7 @@ def _usable_cached_signatures(dispatcher):
     return [key[0] for key in index_file._load_index() if cache._index_key(key[0], codegen) == key]
 
 
-def is_cold(dispatcher, dtype):
+def is_cold(dispatcher, dtype, required=()):
     """True if calling ``dispatcher`` with ``dtype`` arrays would compile it.
 
     Parameters
@@ -87,6 +103,9 @@ def is_cold(dispatcher, dtype):
     dispatcher : numba dispatcher or function
     dtype : str or numpy.dtype
         The float dtype of the network (``"float64"`` or ``"float32"``).
+    required : tuple of numba types
+        Types the call also passes (:func:`host_arguments`): a signature without
+        them does not count.
 
     Returns
     -------
@@ -95,7 +114,7 @@ def is_cold(dispatcher, dtype):
         on-disk cache has a usable entry for the dtype, or when it is not a
         cached numba function at all (``NUMBA_DISABLE_JIT=1``).
     """
-    if any(_has_dtype(sig, dtype) for sig in getattr(dispatcher, "signatures", ())):
+    if any(_has_dtype(sig, dtype, required) for sig in getattr(dispatcher, "signatures", ())):
         return False
     try:
         cached = _usable_cached_signatures(dispatcher)
@@ -103,7 +122,7 @@ def is_cold(dispatcher, dtype):
         return False
     if cached is None:
         return hasattr(dispatcher, "signatures")  # a numba function without a disk cache
-    return not any(_has_dtype(sig, dtype) for sig in cached)
+    return not any(_has_dtype(sig, dtype, required) for sig in cached)
 
 
 def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
@@ -126,7 +145,7 @@ def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
     """
     kernels = entry_kernels(entry_points)
     return [(name, str(np.dtype(dt))) for dt in dtypes
-            for name, kernel in zip(entry_points, kernels) if is_cold(kernel, dt)]
+            for name, kernel in zip(entry_points, kernels) if is_cold(kernel, dt, host_arguments(name))]
 
 
 def command_dtypes(args):

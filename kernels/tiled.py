@@ -10,8 +10,11 @@ Same flat parameter layout and the same algorithm as :mod:`fastnn.kernels.mlp`
   accumulators fit the 16 registers of AVX2 with room for the loads.  On a
   CPU with AVX-512 (32 vector registers) the block is 4 rows x 5 samples:
   20 sums for 9 loads (:func:`block_rows_for_cpu`, asked at run time from
-  what LLVM reports for the host).  Both blocks are compiled and tested on
-  every machine (``block_rows=`` of :func:`sgd_epoch`).
+  what LLVM reports for the host).  The row count reaches the kernels as the
+  *type* of an argument (:func:`row_block`), so each count is a compiled
+  specialisation of its own and a process compiles only the one its CPU
+  uses; the tests compile and run both on every machine (``block_rows=`` of
+  :func:`sgd_epoch`).
 * **Chunks of 20 samples outer, row blocks, then groups of 5 samples.**  A
   block's rows of ``W^l`` stay in the L1 cache while the 4 groups of the
   chunk pass over them; the chunk's inputs come from L2 (:data:`CHUNK`).
@@ -107,12 +110,29 @@ def _host_block_rows():
     return _HOST_BLOCK_ROWS[0]
 
 
-def _check_block_rows(block_rows):
+def row_block(block_rows=None):
+    """The register block of ``block_rows`` rows (2 or 4; None: :func:`block_rows_for_cpu`
+    of the host) as the kernels take it: the tuple of its row offsets, ``(0, 1)`` or
+    ``(0, 1, 2, 3)``.
+
+    The kernels read the row count as ``len(block)``.  numba compiles a function once per
+    argument type, and a tuple's length is part of its type: numba knows ``len(block)``
+    before it compiles, removes the branches of the other block (numba's dead branch
+    pruning), and compiles a separate specialisation (cached on disk like any other) for
+    each count.  A process thus compiles only the block it uses (the 4-row leaves
+    :func:`_dots4` and :func:`_descend4` are never compiled on a CPU without AVX-512),
+    and a test can still run both.
+
+    Raises
+    ------
+    ValueError
+        If ``block_rows`` is not 2, 4 or None.
+    """
     if block_rows is None:
-        return _host_block_rows()
-    if block_rows not in BLOCK_ROWS:
+        block_rows = _host_block_rows()
+    elif block_rows not in BLOCK_ROWS:
         raise ValueError(f"block_rows must be one of {BLOCK_ROWS}, got {block_rows!r}")
-    return block_rows
+    return tuple(range(block_rows))
 
 
 # --------------------------------------------------------------------------- leaves
@@ -368,7 +388,7 @@ def _descend4(theta, w_start, n_in, j, src, src_stride, rows, src_col, s0, delta
 
 @njit(fastmath=FASTMATH, cache=True)
 def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev_rows, prev_col, prev_m,
-                delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, block_rows):
+                delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, block):
     """Rows j_lo..j_hi-1 of one layer: the previous mini-batch's deferred step
     (``prev_m`` > 0 samples), then this mini-batch's forward pass (``m`` > 0 samples).
 
@@ -381,10 +401,12 @@ def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev
     Step: b_j -> b_j - step * sum_s delta_sj (BP3, eq. 21) and :func:`_descend`
     by groups of ``SAMPLES`` samples.  Forward: :func:`_dots` by groups, then
     a_sj = sigma(z_sj + b_j) (eq. 23), written to ``out[s * act_stride + out_col + j]``.
-    Rows go by blocks of ``block_rows`` (2 or 4; :func:`_dots4` / :func:`_descend4` for full
+    Rows go by blocks of ``block_rows = len(block)`` (2 or 4, known when numba compiles:
+    :func:`row_block`; :func:`_dots4` / :func:`_descend4` for full
     4 x 5 blocks, pairs and single rows for the rest).  Returns how many weighted inputs z_sj were not finite (NaN or +-inf: a
     non-finite input, or an overflow).
     """
+    block_rows = len(block)  # a constant of the compiled specialisation (row_block)
     one = one_like(theta[0])
     if prev_m > 0:
         for j in range(j_lo, j_hi):
@@ -521,7 +543,7 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
 def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src, src_stride,
                     prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
-                    rows, src_col, m, out, out_col, block_rows):
+                    rows, src_col, m, out, out_col, block):
     """:func:`_layer_rows` for one layer, split into ``parts`` tasks under ``prange``.
 
     Training splits the rows (each thread steps and feeds forward its own rows
@@ -533,6 +555,7 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
     """
     bad = 0
     first = np.int64(0)  # not a literal 0, which numba would compile as a signature of its own
+    block_rows = len(block)
     blocks = (n_out + block_rows - 1) // block_rows
     groups = (m + SAMPLES - 1) // SAMPLES
     for t in prange(parts):
@@ -542,23 +565,23 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
             bad += _layer_rows(theta, w_start, b_start, n_in, first, n_out, src, src_stride,
                                prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
                                rows[s_lo:s_hi], src_col, s_hi - s_lo, out, out_col + s_lo * act_stride,
-                               block_rows)
+                               block)
         else:
             # part t owns whole row blocks, so no register block depends on the number of parts
             lo = block_rows * (t * blocks // parts)
             hi = min(n_out, block_rows * ((t + 1) * blocks // parts))
             bad += _layer_rows(theta, w_start, b_start, n_in, lo, hi, src, src_stride,
                                prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
-                               rows, src_col, m, out, out_col, block_rows)
+                               rows, src_col, m, out, out_col, block)
     return bad
 
 
 @njit(fastmath=FASTMATH, cache=True)
 def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads, weight, metrics, out,
-         block_rows):
+         block):
     """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
-    over ``X[order]`` on ``threads`` threads, with register blocks of ``block_rows`` (2 or 4)
-    rows x ``SAMPLES`` samples.  Returns the count of non-finite
+    over ``X[order]`` on ``threads`` threads, with register blocks of ``len(block)`` (2 or 4,
+    :func:`row_block`) rows x ``SAMPLES`` samples.  Returns the count of non-finite
     weighted inputs of the first layer.
 
     Per mini-batch of ``mb`` samples, every layer runs :func:`_layer_rows` over its
@@ -568,6 +591,7 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
     the same loop with no step and the outputs copied to ``out``.
     """
     train = out.shape[0] == 0
+    block_rows = len(block)
     dt = theta.dtype
     # column of each layer's output in the (samples, sum(sizes[1:])) activation buffers
     act_off = np.zeros(sizes.shape[0], dtype=np.int64)
@@ -623,13 +647,13 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
             if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
                 count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
                                         src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
-                                        step, decay, rows, src_col, m, actf, out_col, block_rows)
+                                        step, decay, rows, src_col, m, actf, out_col, block)
             else:
                 # one thread or a small layer: no parallel region at all (starting
                 # one costs microseconds, and far more when the cores are busy)
                 count = _layer_rows(theta, w_off[l], b_off[l], n_in, first, n_out, src, src_stride,
                                     prev_rows, prev_col, prev_m, deltaf, width, delta_col, step, decay,
-                                    rows, src_col, m, actf, out_col, block_rows)
+                                    rows, src_col, m, actf, out_col, block)
             if l == 0:
                 bad += count
         if m == 0:
@@ -679,18 +703,19 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         on the output of its own forward pass (before its mini-batch's step).
     block_rows : {2, 4}, optional
         Rows of the register block; default :func:`block_rows_for_cpu` (4 with
-        AVX-512, else 2).  Both give the same results up to rounding.
+        AVX-512, else 2).  Both give the same results up to rounding; each is
+        compiled only when first used (:func:`row_block`).
 
     Raises
     ------
     ValueError
         If ``block_rows`` is not 2, 4 or None.
     """
-    block_rows = _check_block_rows(block_rows)
+    block = row_block(block_rows)
     weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
     _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
-         weight, NO_METRICS if metrics is None else metrics, out, block_rows)
+         weight, NO_METRICS if metrics is None else metrics, out, block)
 
 
 def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
@@ -710,8 +735,8 @@ def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
 
     ``block_rows`` is as in :func:`sgd_epoch`.
     """
-    block_rows = _check_block_rows(block_rows)
+    block = row_block(block_rows)
     order = np.arange(X.shape[0], dtype=np.int64)
     zero = theta.dtype.type(0)
     return int(_run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC,
-                    get_num_threads(), theta[:0], NO_METRICS, out, block_rows))
+                    get_num_threads(), theta[:0], NO_METRICS, out, block))
