@@ -1,6 +1,7 @@
 """Tests written against surviving mutants of the sweep (fastnn/sweeps.py, fastnn/_sweep_file.py):
 each fails on the mutant it was written for (run by hand first, see docs/guide/testing.md)."""
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -176,3 +177,60 @@ def test_error_score_strings_other_than_raise_are_refused(error_score):
     _check_error_score("raise")
     with pytest.raises(ValueError, match="error_score must be 'raise' or a number"):
         _check_error_score(error_score)
+
+
+def _in_process_cluster():
+    """A one-thread LocalCluster inside this process: seconds to start, no worker processes."""
+    import distributed
+
+    return distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                    dashboard_address=None)
+
+
+def test_a_sweep_stopped_by_an_error_cancels_its_tasks_left_on_the_users_cluster(digits):
+    """error_score="raise": the first failing configuration stops the sweep, and the tasks of the
+    others are cancelled on the user's cluster, not left to run (and hold their results) there
+    while the user still holds the exception, as an interactive session keeps the last one."""
+    distributed = pytest.importorskip("distributed")
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    grid = [{"eta": [-1.0]}, {"eta": [0.5, 1.0, 2.0, 3.0, 4.0, 5.0], "epochs": [200]}]
+
+    def evaluate_tasks(dask_scheduler):
+        return [key for key in dask_scheduler.tasks if str(key).startswith("_evaluate")]
+
+    with _in_process_cluster() as cluster, distributed.Client(cluster) as client:
+        with pytest.raises(ValueError, match="eta must be > 0") as raised:
+            sweep(grid, X, y, epochs=1, cv=2, client=client, error_score="raise", progress=False)
+        left = client.run_on_scheduler(evaluate_tasks)
+        for _ in range(50):  # the scheduler forgets cancelled tasks at once; allow it 5 s
+            if not left:
+                break
+            time.sleep(0.1)
+            left = client.run_on_scheduler(evaluate_tasks)
+        assert raised.traceback  # the sweep's frames (and any future they hold) are alive here
+        assert left == []
+
+
+def test_the_embedded_clusters_close_warning_names_the_users_line(digits, monkeypatch):
+    """The warning that the embedded LocalCluster did not close cleanly points at the line
+    that called sweep, not at a line inside fastnn."""
+    distributed = pytest.importorskip("distributed")
+    from fastnn.sweep import sweep
+
+    class ClusterThatTimesOut(distributed.LocalCluster):
+        def __init__(self, **kwargs):
+            super().__init__(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+
+        def close(self, *args, **kwargs):
+            super().close(*args, **kwargs)
+            raise TimeoutError("nanny did not stop")
+
+    monkeypatch.setattr(distributed, "LocalCluster", ClusterThatTimesOut)
+    X, y = digits[0][:60], digits[1][:60]
+    with pytest.warns(RuntimeWarning, match="did not close cleanly") as caught:
+        rows = sweep({"eta": [3.0]}, X, y, epochs=1, cv=2, client=None, progress=False)
+    assert len(rows) == 1
+    closing = [w for w in caught if "did not close cleanly" in str(w.message)]
+    assert [w.filename for w in closing] == [__file__]
