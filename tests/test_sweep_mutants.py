@@ -234,3 +234,20 @@ def test_the_embedded_clusters_close_warning_names_the_users_line(digits, monkey
     assert len(rows) == 1
     closing = [w for w in caught if "did not close cleanly" in str(w.message)]
     assert [w.filename for w in closing] == [__file__]
+
+
+def test_a_results_file_without_rows_reads_as_an_empty_list(tmp_path):
+    """A sweep that has not finished a configuration yet: read_results gives [] (documented in
+    the guide, Sweeps), with pandas too, not a DataFrame of one stray column."""
+    path = tmp_path / "started.csv"
+    path.write_text(_results_text())
+    assert sweeps.read_results(path) == []
+
+
+def test_error_score_raise_built_at_run_time_is_accepted():
+    """"raise" read from a file or a command line is an equal string, not the same object."""
+    from fastnn.sweeps import _check_error_score
+
+    built = "".join(["rai", "se"])
+    assert built == "raise" and built is not sys.intern("raise")  # equal, another object
+    _check_error_score(built)
