@@ -61,3 +61,23 @@ def test_early_stopping_keeps_the_first_of_epochs_tied_for_the_best_score():
     np.testing.assert_array_equal(net._theta, np.full(3, 2.0))  # epoch 2, not the tied 3 or 5
     assert est.best_validation_score_ == 0.8 and est.validation_scores_ == [0.5, 0.8, 0.8, 0.7, 0.8]
     assert est.n_iter_ == 5 and est.loss_ == 0.2 and est.t_ == 50
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("name", ["mini_batch_size", "batch_size"])
+@pytest.mark.parametrize("text", ["Auto", "", "a"])  # strings that sort before "auto"
+def test_only_the_string_auto_is_scikit_learns_batch_size(small, Est, name, text):
+    X, y = small
+    with pytest.raises((TypeError, ValueError), match=name):
+        Est(**{name: text}, epochs=1).fit(X[:20], y[:20])
+
+
+def test_partial_fit_refuses_fewer_target_columns_than_the_network_has(small):
+    """A regressor fitted on 2 target columns gets 1: an error, not a column broadcast to both."""
+    X, y = small
+    Y = np.column_stack([y, 9.0 - y]).astype(float)
+    reg = MLPRegressor((4,), random_state=0).partial_fit(X[:20], Y[:20])
+    with pytest.raises(ValueError, match="y has 1 target columns, but the fitted network has 2 outputs"):
+        reg.partial_fit(X[:20], Y[:20, 0])
+    with pytest.raises(ValueError, match="y has 3 target columns, but the fitted network has 2 outputs"):
+        reg.partial_fit(X[:20], np.column_stack([Y[:20], Y[:20, 0]]))

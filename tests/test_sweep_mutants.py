@@ -251,3 +251,17 @@ def test_error_score_raise_built_at_run_time_is_accepted():
     built = "".join(["rai", "se"])
     assert built == "raise" and built is not sys.intern("raise")  # equal, another object
     _check_error_score(built)
+
+
+def test_a_sweep_without_epochs_is_the_sweep_of_ten_epochs(digits, tmp_path):
+    """epochs defaults to 10 (documented): a results file written with epochs=10 is this
+    sweep's, so the call without epochs reads every row back instead of refusing the file."""
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    path = tmp_path / "ten.csv"
+    grid = {"eta": [3.0], "hidden_layer_sizes": [(3,)]}
+    written = sweep(grid, X, y, epochs=10, cv=2, client=False, results=path, progress=False)
+    again = sweep(grid, X, y, cv=2, client=False, results=path, progress=False)
+    records = [r.to_dict("records") if hasattr(r, "to_dict") else list(r) for r in (written, again)]
+    assert records[1] == records[0]  # the seconds too: read back, not run again
