@@ -81,3 +81,32 @@ def test_partial_fit_refuses_fewer_target_columns_than_the_network_has(small):
         reg.partial_fit(X[:20], Y[:20, 0])
     with pytest.raises(ValueError, match="y has 3 target columns, but the fitted network has 2 outputs"):
         reg.partial_fit(X[:20], np.column_stack([Y[:20], Y[:20, 0]]))
+
+
+def test_a_classifier_on_chunked_rows_refuses_two_label_columns(small):
+    """Chunked X (a Dask array): y of two columns is refused as with X in memory; only a single
+    column (n, 1) is taken as the labels."""
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    chunked = da.from_array(X[:100], chunks=(50, X.shape[1]))
+    with pytest.raises(ValueError, match="one label per sample"):
+        MLPClassifier((3,), epochs=1, random_state=0).fit(chunked, np.column_stack([y[:100], y[:100]]))
+    one_column = MLPClassifier((3,), epochs=1, random_state=0).fit(chunked, y[:100, None])
+    assert list(one_column.classes_) == sorted(set(y[:100]))
+
+
+def test_partial_fit_scales_later_targets_of_a_first_constant_column_by_one(small):
+    """A target column constant in the first call (range 0) keeps its range; later targets of it
+    map as if the range were 1: 0.1 + 0.8 * (y - min) (the user guide, scikit-learn estimators)."""
+    from fastnn.sklearn import TARGET_HIGH, TARGET_LOW
+
+    X, y = small
+    first = np.column_stack([y[:20], np.full(20, 5.0)])
+    reg = MLPRegressor((3,), random_state=0).partial_fit(X[:20], first)
+    later = np.column_stack([y[20:40], 4.0 + y[20:40] / 4.0])
+    scaled = reg._targets(later, first=False, incremental=True, classes=None)
+    np.testing.assert_allclose(scaled[:, 1], TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (later[:, 1] - 5.0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(scaled[:, 0], TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (later[:, 0] - y[:20].min())
+                               / np.ptp(y[:20]), rtol=1e-12)
+    assert np.all(reg.predict(X[:40])[:, 1] == 5.0)  # the constant column is predicted as its constant

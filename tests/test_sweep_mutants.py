@@ -265,3 +265,13 @@ def test_a_sweep_without_epochs_is_the_sweep_of_ten_epochs(digits, tmp_path):
     again = sweep(grid, X, y, cv=2, client=False, results=path, progress=False)
     records = [r.to_dict("records") if hasattr(r, "to_dict") else list(r) for r in (written, again)]
     assert records[1] == records[0]  # the seconds too: read back, not run again
+
+
+def test_without_pandas_read_results_gives_a_list_of_dicts(tmp_path, monkeypatch):
+    """pandas is optional: where it cannot be imported the table is a list of dicts."""
+    path = tmp_path / "one.csv"
+    path.write_text(_results_text("0,3.0,0.5,0.0,1.0,,0.1"))
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    assert sweeps._pandas() is None
+    rows = sweeps.read_results(path)
+    assert isinstance(rows, list) and [r["eta"] for r in rows] == [3.0]
