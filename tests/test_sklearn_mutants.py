@@ -110,3 +110,24 @@ def test_partial_fit_scales_later_targets_of_a_first_constant_column_by_one(smal
     np.testing.assert_allclose(scaled[:, 0], TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (later[:, 0] - y[:20].min())
                                / np.ptp(y[:20]), rtol=1e-12)
     assert np.all(reg.predict(X[:40])[:, 1] == 5.0)  # the constant column is predicted as its constant
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_n_iter_no_change_defaults_to_scikit_learns(small, Est):
+    from sklearn import neural_network
+
+    X, y = small
+    assert Est().n_iter_no_change == getattr(neural_network, Est.__name__)().n_iter_no_change
+    default = Est((3,), epochs=40, tol=10.0, random_state=0).fit(X[:60], y[:60])
+    explicit = Est((3,), epochs=40, tol=10.0, n_iter_no_change=10, random_state=0).fit(X[:60], y[:60])
+    assert default.n_iter_ == explicit.n_iter_ < 40
+
+
+def test_early_stopping_switched_on_for_a_warm_start_starts_its_best_score_afresh(small):
+    """warm_start after a fit without early stopping: the held-out score's best starts at -inf,
+    so the best is the highest validation score of the new fit."""
+    X, y = small
+    clf = MLPClassifier((5,), epochs=3, random_state=0).fit(X, y)
+    clf.set_params(warm_start=True, early_stopping=True, epochs=4).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ > 0
+    assert clf.best_validation_score_ == max(clf.validation_scores_)

@@ -275,3 +275,46 @@ def test_without_pandas_read_results_gives_a_list_of_dicts(tmp_path, monkeypatch
     assert sweeps._pandas() is None
     rows = sweeps.read_results(path)
     assert isinstance(rows, list) and [r["eta"] for r in rows] == [3.0]
+
+
+def test_the_progress_bar_keeps_the_best_score_not_the_last():
+    bar = sweeps._Progress(False, 4, [])
+    for score, error in [(0.9, None), (0.5, None), (np.nan, "ValueError: eta must be > 0"), (0.7, None)]:
+        bar.update({"score": score, "error": error})
+    assert bar.best == 0.9
+    bar.close()
+
+
+def test_a_task_cancelled_on_the_cluster_stops_the_sweep_with_a_message(digits):
+    """A sweep's task cancelled from outside (another client, a scheduler restart) is not a
+    failed configuration: the sweep stops and says how to resume."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    grid = {"eta": [0.5, 1.0, 2.0, 3.0], "epochs": [400]}
+    with _in_process_cluster() as cluster, distributed.Client(cluster) as client:
+        outcome = {}
+
+        def run():
+            try:
+                outcome["table"] = sweep(grid, X, y, cv=2, client=client, progress=False)
+            except Exception as exc:  # the assertion below names it
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        keys = []
+        for _ in range(600):  # wait (up to 60 s) for the sweep's tasks to reach the scheduler
+            keys = client.run_on_scheduler(
+                lambda dask_scheduler: [k for k in dask_scheduler.tasks if str(k).startswith("_evaluate")])
+            if keys:
+                break
+            time.sleep(0.1)
+        client.cancel([distributed.Future(key, client) for key in keys], force=True)
+        thread.join(120)
+    assert keys and not thread.is_alive()
+    assert isinstance(outcome.get("error"), RuntimeError), outcome
+    assert "was cancelled" in str(outcome["error"]) and "call sweep again to resume" in str(outcome["error"])
