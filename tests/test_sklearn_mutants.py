@@ -131,3 +131,26 @@ def test_early_stopping_switched_on_for_a_warm_start_starts_its_best_score_afres
     clf.set_params(warm_start=True, early_stopping=True, epochs=4).fit(X, y)
     assert len(clf.validation_scores_) == clf.n_iter_ > 0
     assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_random_state_none_draws_a_fresh_seed_without_numpys_global_state(small):
+    """random_state=None: a fresh seed from the operating system at each fit (as
+    ``Network(seed=None)``); NumPy's global random state is neither read nor advanced."""
+    X, y = small
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    first = MLPClassifier((3,), epochs=1).fit(X[:50], y[:50])
+    assert np.array_equal(np.random.get_state()[1], before)
+    np.random.seed(0)
+    second = MLPClassifier((3,), epochs=1).fit(X[:50], y[:50])
+    assert not np.array_equal(first.network_.weights[0], second.network_.weights[0])
+
+
+def test_a_refit_on_chunked_rows_forgets_the_feature_names_of_a_data_frame(small):
+    pd = pytest.importorskip("pandas")
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(pd.DataFrame(X[:100]).add_prefix("pixel"), y[:100])
+    assert len(clf.feature_names_in_) == X.shape[1]
+    clf.fit(da.from_array(X[:100, :40], chunks=(50, 40)), y[:100])
+    assert clf.n_features_in_ == 40 and not hasattr(clf, "feature_names_in_")
