@@ -33,3 +33,19 @@ def test_divergence_names_the_samples_done_and_restores_the_epoch(monkeypatch):
     assert 0 < chunks[0] < 200 and chunks[0] % 10 == 0
     for p, q in zip(net.params, before):
         np.testing.assert_array_equal(p, q)
+
+
+def test_files_are_format_version_1_and_other_versions_are_refused(tmp_path):
+    """docs/guide/guarantees.md: format_version is currently 1; a file of another version is refused."""
+    net = n3.Network([n3.SoftmaxLayer(4, 2)], 2, seed=0)
+    path = tmp_path / "net.npz"
+    net.save(path)
+    with np.load(path) as f:
+        arrays = dict(f)
+    assert str(arrays["format"]) == "fastnn.network3.Network" and int(arrays["format_version"]) == 1
+    for version in (0, 2):
+        arrays["format_version"] = np.array(version, dtype=np.int64)
+        other = tmp_path / f"v{version}.npz"
+        np.savez(other, **arrays)
+        with pytest.raises(n3.ModelFileError, match=r"unsupported format_version \(this fastnn reads 1\)"):
+            n3.Network.load(other)
