@@ -6,15 +6,19 @@ Tolerances (float64): forward outputs rtol 1e-12; one SGD step's gradient, recov
 h = 1e-6 (truncation ~h^2, rounding ~1e-16/h).  float32 runs agree with float64 within 1e-4.
 Inputs are random floats, so no max-pool window has tied values.
 """
+import importlib.util
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
 from fastnn import rivals_conv
-from fastnn.rivals_conv import (book_conv_spec, check_spec, init_book_weights, spec_from_layers)
+from fastnn.rivals_conv import (book_conv_spec, check_spec, forward_torch, init_book_weights, spec_from_layers,
+                                train_conv_torch)
 
-torch = pytest.importorskip("torch")
-from fastnn.rivals_conv import forward_torch, train_conv_torch  # noqa: E402  (needs torch)
+# only the rows that run the net need PyTorch (imported inside the functions); the spec, the
+# initialisation and the masks are tested without it
+needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch is not installed")
 
 
 # --------------------------------------------------------------------------- plain NumPy net
@@ -113,6 +117,7 @@ def tiny_weights(spec, seed):
 # --------------------------------------------------------------------------- tests
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "linear"])
 @pytest.mark.parametrize("p_dropout", [0.0, 0.3])
+@needs_torch
 def test_forward_matches_numpy(activation, p_dropout):
     spec = tiny_spec(activation, p_dropout)
     weights = tiny_weights(spec, 1)
@@ -128,6 +133,7 @@ def test_forward_matches_numpy(activation, p_dropout):
 @pytest.mark.parametrize("activation, p_dropout, lmbda", [
     ("sigmoid", 0.0, 0.0), ("tanh", 0.0, 0.5), ("relu", 0.25, 0.5), ("linear", 0.5, 0.0),
 ])
+@needs_torch
 def test_one_sgd_step_matches_finite_differences(activation, p_dropout, lmbda):
     spec = tiny_spec(activation, p_dropout)
     weights = tiny_weights(spec, 3)
@@ -148,6 +154,7 @@ def test_one_sgd_step_matches_finite_differences(activation, p_dropout, lmbda):
     assert result["epoch_seconds"] and result["dtype"] == "float64"
 
 
+@needs_torch
 def test_epochs_run_batches_in_order_and_drop_the_leftover():
     spec = tiny_spec("tanh")
     weights = tiny_weights(spec, 5)
@@ -165,6 +172,7 @@ def test_epochs_run_batches_in_order_and_drop_the_leftover():
     assert len(two_epochs["epoch_seconds"]) == 2
 
 
+@needs_torch
 def test_float32_training_stays_float32_and_near_float64():
     spec = tiny_spec("relu")
     weights = tiny_weights(spec, 7)
@@ -181,6 +189,7 @@ def test_float32_training_stays_float32_and_near_float64():
     assert r64["accuracy"] and 0.0 <= r64["accuracy"][0] <= 1.0
 
 
+@needs_torch
 def test_default_masks_are_seeded():
     spec = tiny_spec("sigmoid", 0.5)
     weights = tiny_weights(spec, 9)
@@ -255,6 +264,7 @@ def test_bad_specs(change, match):
         check_spec(spec)
 
 
+@needs_torch
 def test_bad_training_arguments():
     spec = tiny_spec("relu", 0.5)
     weights = tiny_weights(spec, 0)
