@@ -39,6 +39,8 @@ were measured on the inner splits of the same-scene cases, the training halves o
 * The same-scene cases use texture features, ``texture_scales=(5, 11, 23)``
   (:data:`SAME_SCENE_BASE`): on the same inner cases they lowered the mean error from 11.34 to
   9.98 (seed 0; defaults otherwise).
+
+The leave-one-out cases keep revision 1's grid (:data:`LEAVE_ONE_OUT_GRID`) and base settings.
 """
 import numpy as np
 
@@ -54,6 +56,9 @@ GRID = {"lmbda": (1.0, 5.0, 25.0), "refine_radius": (2, 4, 8), "refine_eps": (0.
 
 GRID_REVISION_1 = {"lmbda": (1.0, 5.0, 25.0), "refine_radius": (8, 16, 32), "refine_eps": (0.003, 0.01, 0.03)}
 """The grid of the protocol's first run (larger refinement windows; see the module's revision 2)."""
+
+LEAVE_ONE_OUT_GRID = GRID_REVISION_1
+"""The grid of the leave-one-out cases: revision 2 changed only the same-scene cases (:data:`GRID`)."""
 
 SAME_SCENE_BASE = {"texture_scales": (5, 11, 23)}
 """Colorizer parameters of the same-scene cases besides the tuned ones: the defaults and texture
