@@ -129,6 +129,13 @@ def is_cold(dispatcher, dtype, required=(), excluded=()):
     return not any(_has_dtype(sig, dtype, required, excluded) for sig in cached)
 
 
+def entry_is_cold(name, dtype, excluded=()):
+    """:func:`is_cold` for the entry point ``name`` (``"module:function"``) on this host's
+    arguments (:func:`host_arguments`), without the types ``excluded``."""
+    kernel, = entry_kernels((name,))
+    return is_cold(kernel, dtype, host_arguments(name), excluded)
+
+
 def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
     """``(name, dtype)`` of every entry point that would compile for one of ``dtypes``.
 

@@ -108,8 +108,7 @@ def parallel_ready(dtype):
         from . import _numba_cache
 
         _CACHE_LOOKED_AT.add(name)  # once per process: reading the cache index takes ~1 ms
-        if not _numba_cache.is_cold(tiled._run, name, _numba_cache.host_arguments("tiled:_run"),
-                                    excluded=(types.none,)):
+        if not _numba_cache.entry_is_cold("tiled:_run", name, excluded=(types.none,)):
             _PARALLEL_READY.add(name)
     return name in _PARALLEL_READY
 
