@@ -154,3 +154,10 @@ def test_a_refit_on_chunked_rows_forgets_the_feature_names_of_a_data_frame(small
     assert len(clf.feature_names_in_) == X.shape[1]
     clf.fit(da.from_array(X[:100, :40], chunks=(50, 40)), y[:100])
     assert clf.n_features_in_ == 40 and not hasattr(clf, "feature_names_in_")
+
+
+@pytest.mark.parametrize("fraction", [-0.1, -1.5, 0.0, 1.0])
+def test_validation_fraction_outside_zero_one_is_refused(small, fraction):
+    X, y = small
+    with pytest.raises(ValueError, match=r"validation_fraction must be a number in \(0, 1\)"):
+        MLPClassifier((3,), epochs=1, early_stopping=True, validation_fraction=fraction).fit(X[:50], y[:50])
