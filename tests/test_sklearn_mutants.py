@@ -161,3 +161,14 @@ def test_validation_fraction_outside_zero_one_is_refused(small, fraction):
     X, y = small
     with pytest.raises(ValueError, match=r"validation_fraction must be a number in \(0, 1\)"):
         MLPClassifier((3,), epochs=1, early_stopping=True, validation_fraction=fraction).fit(X[:50], y[:50])
+
+
+def test_predict_proba_of_a_row_whose_outputs_all_underflow_is_uniform(small):
+    """Every output saturated to 0 (the user guide: extreme, unscaled inputs): uniform
+    probabilities, not 0/0."""
+    X, y = small
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    clf.network_.weights[-1][...] = 0.0
+    clf.network_.biases[-1][...] = -1000.0  # exp(-1000) underflows: every output is exactly 0
+    proba = clf.predict_proba(X[:5])
+    assert np.array_equal(proba, np.full((5, len(clf.classes_)), 1.0 / len(clf.classes_)))

@@ -318,3 +318,27 @@ def test_a_task_cancelled_on_the_cluster_stops_the_sweep_with_a_message(digits):
     assert keys and not thread.is_alive()
     assert isinstance(outcome.get("error"), RuntimeError), outcome
     assert "was cancelled" in str(outcome["error"]) and "call sweep again to resume" in str(outcome["error"])
+
+
+def test_a_configuration_trains_on_one_numba_thread_and_the_count_comes_back():
+    """A sweep runs one configuration per worker core: inside, Numba gets one thread (more would
+    only compete for the cores, and a Numba limited to one thread refuses two)."""
+    import numba
+
+    before = numba.get_num_threads()
+    with sweeps._one_numba_thread():
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize("threads", [[1], [1, 1], [40, 40], [7] * 10])
+def test_every_worker_thread_of_a_big_cluster_gets_tasks_in_flight(threads):
+    """Submitted at a time: at least one task per worker thread (a cluster of 80 threads is not
+    left half idle) and at most a few per thread (the client's memory stays bounded)."""
+    class Cluster:
+        @staticmethod
+        def nthreads():
+            return {f"worker-{i}": n for i, n in enumerate(threads)}
+
+    limit = sweeps._in_flight_limit(Cluster())
+    assert sum(threads) < limit <= max(sweeps._MIN_IN_FLIGHT, 8 * sum(threads))
