@@ -342,3 +342,37 @@ def test_every_worker_thread_of_a_big_cluster_gets_tasks_in_flight(threads):
 
     limit = sweeps._in_flight_limit(Cluster())
     assert sum(threads) < limit <= max(sweeps._MIN_IN_FLIGHT, 8 * sum(threads))
+
+
+def test_the_embedded_cluster_runs_worker_processes(monkeypatch):
+    """client=None: a LocalCluster of worker processes (documented), so a crashing or stuck
+    configuration cannot take the user's process with it."""
+    distributed = pytest.importorskip("distributed")
+    made = {}
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            made.update(kwargs)
+
+        def close(self):
+            pass
+
+    class Client:
+        def __init__(self, cluster):
+            pass
+
+        def close(self):
+            pass
+    monkeypatch.setattr(distributed, "LocalCluster", Recorder)
+    monkeypatch.setattr(distributed, "Client", Client)
+    _, cleanup = sweeps._connect(None, 2)
+    cleanup()
+    assert made["processes"] is True and made["n_workers"] == 2 and made["threads_per_worker"] == 1
+
+
+def test_format_table_shows_a_parameter_set_to_none():
+    """A configuration that sets a parameter to None shows None, not an empty (unset) cell."""
+    rows = [{"batch_size": None, "eta": 1.0, "score": 0.5, "score_std": 0.1, "seconds": 0.2, "error": None},
+            {"batch_size": 50, "eta": 1.0, "score": 0.6, "score_std": 0.1, "seconds": 0.2, "error": None}]
+    lines = sweeps.format_table(rows).splitlines()
+    assert lines[1].split()[0] == "None" and lines[2].split()[0] == "50"
