@@ -172,3 +172,11 @@ def test_predict_proba_of_a_row_whose_outputs_all_underflow_is_uniform(small):
     clf.network_.biases[-1][...] = -1000.0  # exp(-1000) underflows: every output is exactly 0
     proba = clf.predict_proba(X[:5])
     assert np.array_equal(proba, np.full((5, len(clf.classes_)), 1.0 / len(clf.classes_)))
+
+
+def test_early_stopping_refuses_a_held_out_set_of_one_row(small):
+    """10 rows and validation_fraction=0.1 hold out one row: too few to score, as in scikit-learn."""
+    X, y = small
+    with pytest.raises(ValueError, match="The validation set is too small"):
+        MLPRegressor((3,), epochs=1, early_stopping=True, random_state=0).fit(X[:10], y[:10].astype(float))
+    MLPRegressor((3,), epochs=1, early_stopping=True, random_state=0).fit(X[:20], y[:20].astype(float))

@@ -376,3 +376,9 @@ def test_format_table_shows_a_parameter_set_to_none():
             {"batch_size": 50, "eta": 1.0, "score": 0.6, "score_std": 0.1, "seconds": 0.2, "error": None}]
     lines = sweeps.format_table(rows).splitlines()
     assert lines[1].split()[0] == "None" and lines[2].split()[0] == "50"
+
+
+def test_format_table_of_one_row():
+    row = {"eta": 3.0, "score": 0.95, "score_std": 0.01, "seconds": 0.2, "error": None}
+    assert sweeps.format_table([row]).splitlines() == ["eta   score  score_std  seconds",
+                                                        "3.0  0.9500     0.0100    0.200"]
