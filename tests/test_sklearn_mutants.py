@@ -180,3 +180,11 @@ def test_early_stopping_refuses_a_held_out_set_of_one_row(small):
     with pytest.raises(ValueError, match="The validation set is too small"):
         MLPRegressor((3,), epochs=1, early_stopping=True, random_state=0).fit(X[:10], y[:10].astype(float))
     MLPRegressor((3,), epochs=1, early_stopping=True, random_state=0).fit(X[:20], y[:20].astype(float))
+
+
+def test_partial_fit_refuses_a_label_between_the_given_classes(small):
+    X, y = small
+    labels = np.where(y[:40] % 2 == 0, 0, 2)
+    labels[5] = 1  # between the two classes: not one of them
+    with pytest.raises(ValueError, match=r"y has labels not in classes \[0 2\]: \[1\]"):
+        MLPClassifier((3,), random_state=0).partial_fit(X[:40], labels, classes=[0, 2])
