@@ -188,3 +188,20 @@ def test_partial_fit_refuses_a_label_between_the_given_classes(small):
     labels[5] = 1  # between the two classes: not one of them
     with pytest.raises(ValueError, match=r"y has labels not in classes \[0 2\]: \[1\]"):
         MLPClassifier((3,), random_state=0).partial_fit(X[:40], labels, classes=[0, 2])
+
+
+def test_a_classifier_on_chunked_rows_takes_string_labels(small):
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    names = np.array(["even", "odd"])[y[:100] % 2]
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(da.from_array(X[:100], chunks=(50, X.shape[1])), names)
+    assert list(clf.classes_) == ["even", "odd"] and set(clf.predict(X[:10])) <= {"even", "odd"}
+
+
+def test_a_warm_start_fit_after_an_early_stop_trains_while_it_improves(small):
+    """A stop ends that fit only: a warm-start fit after it goes on while its score improves."""
+    X, y = small
+    clf = MLPClassifier((10,), epochs=20, eta=1e-9, n_iter_no_change=1, tol=1e-3, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 3  # no progress at eta=1e-9: stopped
+    clf.set_params(warm_start=True, eta=3.0, epochs=5).fit(X, y)
+    assert clf.n_iter_ == 5 and np.all(np.diff(clf.loss_curve_[3:]) < -1e-3)
