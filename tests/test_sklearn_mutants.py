@@ -154,3 +154,54 @@ def test_a_refit_on_chunked_rows_forgets_the_feature_names_of_a_data_frame(small
     assert len(clf.feature_names_in_) == X.shape[1]
     clf.fit(da.from_array(X[:100, :40], chunks=(50, 40)), y[:100])
     assert clf.n_features_in_ == 40 and not hasattr(clf, "feature_names_in_")
+
+
+@pytest.mark.parametrize("fraction", [-0.1, -1.5, 0.0, 1.0])
+def test_validation_fraction_outside_zero_one_is_refused(small, fraction):
+    X, y = small
+    with pytest.raises(ValueError, match=r"validation_fraction must be a number in \(0, 1\)"):
+        MLPClassifier((3,), epochs=1, early_stopping=True, validation_fraction=fraction).fit(X[:50], y[:50])
+
+
+def test_predict_proba_of_a_row_whose_outputs_all_underflow_is_uniform(small):
+    """Every output saturated to 0 (the user guide: extreme, unscaled inputs): uniform
+    probabilities, not 0/0."""
+    X, y = small
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    clf.network_.weights[-1][...] = 0.0
+    clf.network_.biases[-1][...] = -1000.0  # exp(-1000) underflows: every output is exactly 0
+    proba = clf.predict_proba(X[:5])
+    assert np.array_equal(proba, np.full((5, len(clf.classes_)), 1.0 / len(clf.classes_)))
+
+
+def test_early_stopping_refuses_a_held_out_set_of_one_row(small):
+    """10 rows and validation_fraction=0.1 hold out one row: too few to score, as in scikit-learn."""
+    X, y = small
+    with pytest.raises(ValueError, match="The validation set is too small"):
+        MLPRegressor((3,), epochs=1, early_stopping=True, random_state=0).fit(X[:10], y[:10].astype(float))
+    MLPRegressor((3,), epochs=1, early_stopping=True, random_state=0).fit(X[:20], y[:20].astype(float))
+
+
+def test_partial_fit_refuses_a_label_between_the_given_classes(small):
+    X, y = small
+    labels = np.where(y[:40] % 2 == 0, 0, 2)
+    labels[5] = 1  # between the two classes: not one of them
+    with pytest.raises(ValueError, match=r"y has labels not in classes \[0 2\]: \[1\]"):
+        MLPClassifier((3,), random_state=0).partial_fit(X[:40], labels, classes=[0, 2])
+
+
+def test_a_classifier_on_chunked_rows_takes_string_labels(small):
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    names = np.array(["even", "odd"])[y[:100] % 2]
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(da.from_array(X[:100], chunks=(50, X.shape[1])), names)
+    assert list(clf.classes_) == ["even", "odd"] and set(clf.predict(X[:10])) <= {"even", "odd"}
+
+
+def test_a_warm_start_fit_after_an_early_stop_trains_while_it_improves(small):
+    """A stop ends that fit only: a warm-start fit after it goes on while its score improves."""
+    X, y = small
+    clf = MLPClassifier((10,), epochs=20, eta=1e-9, n_iter_no_change=1, tol=1e-3, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 3  # no progress at eta=1e-9: stopped
+    clf.set_params(warm_start=True, eta=3.0, epochs=5).fit(X, y)
+    assert clf.n_iter_ == 5 and np.all(np.diff(clf.loss_curve_[3:]) < -1e-3)

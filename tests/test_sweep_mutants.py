@@ -318,3 +318,67 @@ def test_a_task_cancelled_on_the_cluster_stops_the_sweep_with_a_message(digits):
     assert keys and not thread.is_alive()
     assert isinstance(outcome.get("error"), RuntimeError), outcome
     assert "was cancelled" in str(outcome["error"]) and "call sweep again to resume" in str(outcome["error"])
+
+
+def test_a_configuration_trains_on_one_numba_thread_and_the_count_comes_back():
+    """A sweep runs one configuration per worker core: inside, Numba gets one thread (more would
+    only compete for the cores, and a Numba limited to one thread refuses two)."""
+    import numba
+
+    before = numba.get_num_threads()
+    with sweeps._one_numba_thread():
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize("threads", [[1], [1, 1], [40, 40], [7] * 10])
+def test_every_worker_thread_of_a_big_cluster_gets_tasks_in_flight(threads):
+    """Submitted at a time: at least one task per worker thread (a cluster of 80 threads is not
+    left half idle) and at most a few per thread (the client's memory stays bounded)."""
+    class Cluster:
+        @staticmethod
+        def nthreads():
+            return {f"worker-{i}": n for i, n in enumerate(threads)}
+
+    limit = sweeps._in_flight_limit(Cluster())
+    assert sum(threads) < limit <= max(sweeps._MIN_IN_FLIGHT, 8 * sum(threads))
+
+
+def test_the_embedded_cluster_runs_worker_processes(monkeypatch):
+    """client=None: a LocalCluster of worker processes (documented), so a crashing or stuck
+    configuration cannot take the user's process with it."""
+    distributed = pytest.importorskip("distributed")
+    made = {}
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            made.update(kwargs)
+
+        def close(self):
+            pass
+
+    class Client:
+        def __init__(self, cluster):
+            pass
+
+        def close(self):
+            pass
+    monkeypatch.setattr(distributed, "LocalCluster", Recorder)
+    monkeypatch.setattr(distributed, "Client", Client)
+    _, cleanup = sweeps._connect(None, 2)
+    cleanup()
+    assert made["processes"] is True and made["n_workers"] == 2 and made["threads_per_worker"] == 1
+
+
+def test_format_table_shows_a_parameter_set_to_none():
+    """A configuration that sets a parameter to None shows None, not an empty (unset) cell."""
+    rows = [{"batch_size": None, "eta": 1.0, "score": 0.5, "score_std": 0.1, "seconds": 0.2, "error": None},
+            {"batch_size": 50, "eta": 1.0, "score": 0.6, "score_std": 0.1, "seconds": 0.2, "error": None}]
+    lines = sweeps.format_table(rows).splitlines()
+    assert lines[1].split()[0] == "None" and lines[2].split()[0] == "50"
+
+
+def test_format_table_of_one_row():
+    row = {"eta": 3.0, "score": 0.95, "score_std": 0.01, "seconds": 0.2, "error": None}
+    assert sweeps.format_table([row]).splitlines() == ["eta   score  score_std  seconds",
+                                                        "3.0  0.9500     0.0100    0.200"]
