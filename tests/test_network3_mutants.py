@@ -2,6 +2,8 @@
 
 Each test was first run against its mutant, applied by hand, and failed.
 """
+import json
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,33 @@ def test_files_are_format_version_1_and_other_versions_are_refused(tmp_path):
         np.savez(other, **arrays)
         with pytest.raises(n3.ModelFileError, match=r"unsupported format_version \(this fastnn reads 1\)"):
             n3.Network.load(other)
+
+
+def test_validation_cost_adds_the_books_l2_term_per_training_batch():
+    """history_'s validation_cost is the mean -log p(label) of the inference path plus
+    0.5 * lmbda * sum(w**2) / num_training_batches (fit's docstring), after the epoch."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 12, activation_fn=n3.tanh), n3.SoftmaxLayer(12, 10)], 10, seed=4)
+    lmbda = 3.0
+    net.fit(X[:30], y[:30], 1, 10, 0.05, lmbda=lmbda, validation_data=(X[30:], y[30:]))  # 3 training batches
+    P = net.predict_proba(X[30:])
+    l2 = 0.5 * lmbda * sum(np.sum(layer.w ** 2) for layer in net.layers) / 3
+    assert l2 > 0.05  # the term matters at this tolerance
+    want = -np.mean(np.log(P[np.arange(10), y[30:]])) + l2
+    assert net.history_["validation_cost"][0] == pytest.approx(want, rel=1e-12)
+
+
+def test_untrained_networks_load_and_fit_params_must_be_an_object_or_null(tmp_path):
+    net = n3.Network([n3.SoftmaxLayer(4, 2)], 2, seed=0)
+    path = tmp_path / "untrained.npz"
+    net.save(path)
+    back = n3.Network.load(path)
+    assert back.fit_params_ is None and back.epochs_done_ == 0
+    with np.load(path) as f:
+        arrays = dict(f)
+    meta = json.loads(str(arrays["meta"]))
+    for bad in ([1], 3, "x"):
+        arrays["meta"] = np.array(json.dumps(dict(meta, fit_params=bad)))
+        np.savez(path, **arrays)
+        with pytest.raises(n3.ModelFileError, match="'fit_params' must be an object or null"):
+            n3.Network.load(path)
