@@ -81,3 +81,27 @@ def test_untrained_networks_load_and_fit_params_must_be_an_object_or_null(tmp_pa
         np.savez(path, **arrays)
         with pytest.raises(n3.ModelFileError, match="'fit_params' must be an object or null"):
             n3.Network.load(path)
+
+
+def test_sgd_reports_a_worse_epoch_as_not_best_and_takes_the_last_of_tied_ones(capsys, monkeypatch):
+    """The book's SGD: an epoch is the best to date when its validation accuracy is >= the best
+    so far (a tie moves the best to the later epoch); a worse one prints no best line and no test
+    accuracy.  The accuracies are scripted, so every case occurs."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 8), n3.SoftmaxLayer(8, 10)], 10, seed=0)
+    validation, test = iter([0.5, 0.25, 0.5, 0.125]), iter([0.6, 0.7])
+    monkeypatch.setattr(net, "_batch_accuracy", lambda data, P=None: next(test if P is None else validation))
+    net.SGD((X[:20], y[:20]), 4, 10, 0.1, (X[20:30], y[20:30]), (X[30:], y[30:]))
+    assert capsys.readouterr().out.splitlines() == [
+        "Training mini-batch number 0",
+        "Epoch 0: validation accuracy 50.00%",
+        "This is the best validation accuracy to date.",
+        "The corresponding test accuracy is 60.00%",
+        "Epoch 1: validation accuracy 25.00%",
+        "Epoch 2: validation accuracy 50.00%",
+        "This is the best validation accuracy to date.",
+        "The corresponding test accuracy is 70.00%",
+        "Epoch 3: validation accuracy 12.50%",
+        "Finished training network.",
+        "Best validation accuracy of 50.00% obtained at iteration 5",  # 2 batches per epoch: 2 * 3 - 1
+        "Corresponding test accuracy of 70.00%"]
