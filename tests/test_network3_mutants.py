@@ -2,6 +2,7 @@
 
 Each test was first run against its mutant, applied by hand, and failed.
 """
+import copy
 import json
 
 import numpy as np
@@ -9,7 +10,9 @@ import pytest
 
 from fastnn import DivergenceError, network3 as n3
 
-from network3_helpers import mnist40, small_conv_net
+from fastnn.reference import network3_np as ref
+
+from network3_helpers import max_param_diff, mnist40, reference_layers, reference_params, small_conv_net, split_masks
 
 
 def test_divergence_names_the_samples_done_and_restores_the_epoch(monkeypatch):
@@ -105,3 +108,34 @@ def test_sgd_reports_a_worse_epoch_as_not_best_and_takes_the_last_of_tied_ones(c
         "Finished training network.",
         "Best validation accuracy of 50.00% obtained at iteration 5",  # 2 batches per epoch: 2 * 3 - 1
         "Corresponding test accuracy of 70.00%"]
+
+
+def test_a_dropout_layer_of_one_input_gets_its_mask():
+    """The masks of a net whose only dropout layer has one input (a mask one column wide) are
+    drawn and used: one epoch matches the reference given the same draws."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 1, activation_fn=n3.tanh), n3.SoftmaxLayer(1, 10, p_dropout=0.5)],
+                     10, seed=1)
+    assert net._mask_len == 1
+    layers, params = reference_layers(net), reference_params(net)
+    rng = copy.deepcopy(net.rng)
+    net.fit(X, y, 1, 10, 0.5)
+    masks = (rng.random((40, 1)) < net._mask_keep).astype(np.uint8)  # the draws fit made
+    assert 0 < masks.sum() < 40
+    expected = ref.sgd_epoch(layers, params, X, y, 10, 0.5, split_masks(net, masks), 0.0)
+    assert max_param_diff(net, expected) <= 1e-10
+
+
+def test_training_cost_and_accuracy_are_those_of_the_epochs_mini_batches():
+    """With a learning rate too small to move the outputs, the running training metrics of an
+    epoch are the untrained net's cost (plus the L2 term) and accuracy on the training rows."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 12, activation_fn=n3.sigmoid), n3.SoftmaxLayer(12, 10)], 10, seed=2)
+    net.layers[-1].w = np.random.default_rng(3).normal(0, 1.0, (12, 10))  # outputs away from uniform
+    P = net.predict_proba(X[:30])
+    l2 = 0.5 * 2.0 * sum(np.sum(layer.w ** 2) for layer in net.layers) / 3
+    net.fit(X[:30], y[:30], 1, 10, 1e-12, lmbda=2.0)
+    accuracy = np.mean(np.argmax(P, axis=1) == y[:30])
+    assert 0 < accuracy < 1
+    assert net.history_["training_accuracy"][0] == accuracy
+    assert net.history_["training_cost"][0] == pytest.approx(-np.mean(np.log(P[np.arange(30), y[:30]])) + l2, rel=1e-9)
