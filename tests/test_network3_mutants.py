@@ -139,3 +139,21 @@ def test_training_cost_and_accuracy_are_those_of_the_epochs_mini_batches():
     assert 0 < accuracy < 1
     assert net.history_["training_accuracy"][0] == accuracy
     assert net.history_["training_cost"][0] == pytest.approx(-np.mean(np.log(P[np.arange(30), y[:30]])) + l2, rel=1e-9)
+
+
+def test_sigmoid_on_both_sides_of_zero_and_without_overflow():
+    z = np.array([-800.0, -30.0, -2.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 0.99, 1.0, 2.0, 30.0, 800.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        got = n3.sigmoid(z)
+    with np.errstate(over="ignore"):
+        want = 1.0 / (1.0 + np.exp(-z))
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+    assert got[5] == 0.5 and got[0] == 0.0 and got[-1] == 1.0
+
+
+def test_a_wrong_image_shape_names_both_layers():
+    with pytest.raises(ValueError) as info:
+        n3.Network([n3.ConvPoolLayer((20, 1, 3, 3), (10, 1, 28, 28)),
+                    n3.ConvPoolLayer((40, 20, 5, 5), (10, 20, 12, 12)), n3.SoftmaxLayer(640, 10)], 10)
+    assert str(info.value) == ("layers[1] expects images of shape (20, 12, 12) (image_shape (10, 20, 12, 12)), "
+                               "but layers[0] outputs (20, 13, 13)")
