@@ -157,3 +157,41 @@ def test_a_wrong_image_shape_names_both_layers():
                     n3.ConvPoolLayer((40, 20, 5, 5), (10, 20, 12, 12)), n3.SoftmaxLayer(640, 10)], 10)
     assert str(info.value) == ("layers[1] expects images of shape (20, 12, 12) (image_shape (10, 20, 12, 12)), "
                                "but layers[0] outputs (20, 13, 13)")
+
+
+def test_two_conv_layers_that_both_gather_their_inputs_train_like_the_reference():
+    """Both conv layers have C*fh*fw >= DIRECT_MAX_Q inputs per output, so both gather their
+    inputs (im2col) in the forward pass, into one buffer: one epoch matches the reference."""
+    X, y = mnist40()
+    m = 5
+    net = n3.Network([n3.ConvPoolLayer((4, 1, 9, 9), (m, 1, 28, 28), activation_fn=n3.tanh),   # 81 inputs
+                      n3.ConvPoolLayer((5, 4, 4, 4), (m, 4, 10, 10), activation_fn=n3.tanh),   # 64 inputs
+                      n3.SoftmaxLayer(5 * 3 * 3, 10)], m, seed=7)
+    assert all(np.prod(layer.filter_shape[1:]) >= n3._kernels.DIRECT_MAX_Q for layer in net.layers[:2])
+    net.layers[-1].w = np.random.default_rng(8).normal(0, 0.5, net.layers[-1].w.shape)
+    layers, params = reference_layers(net), reference_params(net)
+    net.fit(X[:20], y[:20], 1, m, 0.2)
+    expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
+    assert max_param_diff(net, expected) <= 1e-9
+
+
+def test_conv_init_scale_divides_by_both_pool_sides():
+    """The book's n_out = filters * fh * fw / (ph * pw): with a 1x4 pool, 20 * 5 * 5 / 4 = 125."""
+    net = n3.Network([n3.ConvPoolLayer((20, 3, 5, 5), (2, 3, 12, 12), poolsize=(1, 4)),
+                      n3.SoftmaxLayer(20 * 8 * 2, 10)], 2, seed=0)
+    assert net.layers[0].w.std() == pytest.approx(np.sqrt(1 / 125), rel=0.06)  # 1,500 draws
+
+
+def test_counts_above_256_are_compared_by_value():
+    """CPython shares int objects only up to 256: equal larger counts are distinct objects."""
+    big = 300
+    other = int(str(big))
+    assert other is not big
+    layer = n3.ConvPoolLayer((2, big, 1, 1), (other, other, 3, 3), poolsize=(1, 1))
+    net = n3.Network([layer, n3.SoftmaxLayer(18, 2)], int(str(big)))
+    assert net.mini_batch_size == 300 and layer.filter_shape[1] == layer.image_shape[1] == 300
+
+
+def test_a_pool_larger_than_the_convolution_output_names_its_size():
+    with pytest.raises(ValueError, match=r"^poolsize \(2, 7\) is larger than the 8x6 output of the convolution$"):
+        n3.ConvPoolLayer((2, 1, 3, 5), (4, 1, 10, 10), poolsize=(2, 7))
