@@ -2,12 +2,17 @@
 
 Each test was first run against its mutant, applied by hand, and failed.
 """
+import copy
+import json
+
 import numpy as np
 import pytest
 
 from fastnn import DivergenceError, network3 as n3
 
-from network3_helpers import mnist40, small_conv_net
+from fastnn.reference import network3_np as ref
+
+from network3_helpers import max_param_diff, mnist40, reference_layers, reference_params, small_conv_net, split_masks
 
 
 def test_divergence_names_the_samples_done_and_restores_the_epoch(monkeypatch):
@@ -49,3 +54,144 @@ def test_files_are_format_version_1_and_other_versions_are_refused(tmp_path):
         np.savez(other, **arrays)
         with pytest.raises(n3.ModelFileError, match=r"unsupported format_version \(this fastnn reads 1\)"):
             n3.Network.load(other)
+
+
+def test_validation_cost_adds_the_books_l2_term_per_training_batch():
+    """history_'s validation_cost is the mean -log p(label) of the inference path plus
+    0.5 * lmbda * sum(w**2) / num_training_batches (fit's docstring), after the epoch."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 12, activation_fn=n3.tanh), n3.SoftmaxLayer(12, 10)], 10, seed=4)
+    lmbda = 3.0
+    net.fit(X[:30], y[:30], 1, 10, 0.05, lmbda=lmbda, validation_data=(X[30:], y[30:]))  # 3 training batches
+    P = net.predict_proba(X[30:])
+    l2 = 0.5 * lmbda * sum(np.sum(layer.w ** 2) for layer in net.layers) / 3
+    assert l2 > 0.05  # the term matters at this tolerance
+    want = -np.mean(np.log(P[np.arange(10), y[30:]])) + l2
+    assert net.history_["validation_cost"][0] == pytest.approx(want, rel=1e-12)
+
+
+def test_untrained_networks_load_and_fit_params_must_be_an_object_or_null(tmp_path):
+    net = n3.Network([n3.SoftmaxLayer(4, 2)], 2, seed=0)
+    path = tmp_path / "untrained.npz"
+    net.save(path)
+    back = n3.Network.load(path)
+    assert back.fit_params_ is None and back.epochs_done_ == 0
+    with np.load(path) as f:
+        arrays = dict(f)
+    meta = json.loads(str(arrays["meta"]))
+    for bad in ([1], 3, "x"):
+        arrays["meta"] = np.array(json.dumps(dict(meta, fit_params=bad)))
+        np.savez(path, **arrays)
+        with pytest.raises(n3.ModelFileError, match="'fit_params' must be an object or null"):
+            n3.Network.load(path)
+
+
+def test_sgd_reports_a_worse_epoch_as_not_best_and_takes_the_last_of_tied_ones(capsys, monkeypatch):
+    """The book's SGD: an epoch is the best to date when its validation accuracy is >= the best
+    so far (a tie moves the best to the later epoch); a worse one prints no best line and no test
+    accuracy.  The accuracies are scripted, so every case occurs."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 8), n3.SoftmaxLayer(8, 10)], 10, seed=0)
+    validation, test = iter([0.5, 0.25, 0.5, 0.125]), iter([0.6, 0.7])
+    monkeypatch.setattr(net, "_batch_accuracy", lambda data, P=None: next(test if P is None else validation))
+    net.SGD((X[:20], y[:20]), 4, 10, 0.1, (X[20:30], y[20:30]), (X[30:], y[30:]))
+    assert capsys.readouterr().out.splitlines() == [
+        "Training mini-batch number 0",
+        "Epoch 0: validation accuracy 50.00%",
+        "This is the best validation accuracy to date.",
+        "The corresponding test accuracy is 60.00%",
+        "Epoch 1: validation accuracy 25.00%",
+        "Epoch 2: validation accuracy 50.00%",
+        "This is the best validation accuracy to date.",
+        "The corresponding test accuracy is 70.00%",
+        "Epoch 3: validation accuracy 12.50%",
+        "Finished training network.",
+        "Best validation accuracy of 50.00% obtained at iteration 5",  # 2 batches per epoch: 2 * 3 - 1
+        "Corresponding test accuracy of 70.00%"]
+
+
+def test_a_dropout_layer_of_one_input_gets_its_mask():
+    """The masks of a net whose only dropout layer has one input (a mask one column wide) are
+    drawn and used: one epoch matches the reference given the same draws."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 1, activation_fn=n3.tanh), n3.SoftmaxLayer(1, 10, p_dropout=0.5)],
+                     10, seed=1)
+    assert net._mask_len == 1
+    layers, params = reference_layers(net), reference_params(net)
+    rng = copy.deepcopy(net.rng)
+    net.fit(X, y, 1, 10, 0.5)
+    masks = (rng.random((40, 1)) < net._mask_keep).astype(np.uint8)  # the draws fit made
+    assert 0 < masks.sum() < 40
+    expected = ref.sgd_epoch(layers, params, X, y, 10, 0.5, split_masks(net, masks), 0.0)
+    assert max_param_diff(net, expected) <= 1e-10
+
+
+def test_training_cost_and_accuracy_are_those_of_the_epochs_mini_batches():
+    """With a learning rate too small to move the outputs, the running training metrics of an
+    epoch are the untrained net's cost (plus the L2 term) and accuracy on the training rows."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 12, activation_fn=n3.sigmoid), n3.SoftmaxLayer(12, 10)], 10, seed=2)
+    net.layers[-1].w = np.random.default_rng(3).normal(0, 1.0, (12, 10))  # outputs away from uniform
+    P = net.predict_proba(X[:30])
+    l2 = 0.5 * 2.0 * sum(np.sum(layer.w ** 2) for layer in net.layers) / 3
+    net.fit(X[:30], y[:30], 1, 10, 1e-12, lmbda=2.0)
+    accuracy = np.mean(np.argmax(P, axis=1) == y[:30])
+    assert 0 < accuracy < 1
+    assert net.history_["training_accuracy"][0] == accuracy
+    assert net.history_["training_cost"][0] == pytest.approx(-np.mean(np.log(P[np.arange(30), y[:30]])) + l2, rel=1e-9)
+
+
+def test_sigmoid_on_both_sides_of_zero_and_without_overflow():
+    z = np.array([-800.0, -30.0, -2.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 0.99, 1.0, 2.0, 30.0, 800.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        got = n3.sigmoid(z)
+    with np.errstate(over="ignore"):
+        want = 1.0 / (1.0 + np.exp(-z))
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+    assert got[5] == 0.5 and got[0] == 0.0 and got[-1] == 1.0
+
+
+def test_a_wrong_image_shape_names_both_layers():
+    with pytest.raises(ValueError) as info:
+        n3.Network([n3.ConvPoolLayer((20, 1, 3, 3), (10, 1, 28, 28)),
+                    n3.ConvPoolLayer((40, 20, 5, 5), (10, 20, 12, 12)), n3.SoftmaxLayer(640, 10)], 10)
+    assert str(info.value) == ("layers[1] expects images of shape (20, 12, 12) (image_shape (10, 20, 12, 12)), "
+                               "but layers[0] outputs (20, 13, 13)")
+
+
+def test_two_conv_layers_that_both_gather_their_inputs_train_like_the_reference():
+    """Both conv layers have C*fh*fw >= DIRECT_MAX_Q inputs per output, so both gather their
+    inputs (im2col) in the forward pass, into one buffer: one epoch matches the reference."""
+    X, y = mnist40()
+    m = 5
+    net = n3.Network([n3.ConvPoolLayer((4, 1, 9, 9), (m, 1, 28, 28), activation_fn=n3.tanh),   # 81 inputs
+                      n3.ConvPoolLayer((5, 4, 4, 4), (m, 4, 10, 10), activation_fn=n3.tanh),   # 64 inputs
+                      n3.SoftmaxLayer(5 * 3 * 3, 10)], m, seed=7)
+    assert all(np.prod(layer.filter_shape[1:]) >= n3._kernels.DIRECT_MAX_Q for layer in net.layers[:2])
+    net.layers[-1].w = np.random.default_rng(8).normal(0, 0.5, net.layers[-1].w.shape)
+    layers, params = reference_layers(net), reference_params(net)
+    net.fit(X[:20], y[:20], 1, m, 0.2)
+    expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
+    assert max_param_diff(net, expected) <= 1e-9
+
+
+def test_conv_init_scale_divides_by_both_pool_sides():
+    """The book's n_out = filters * fh * fw / (ph * pw): with a 1x4 pool, 20 * 5 * 5 / 4 = 125."""
+    net = n3.Network([n3.ConvPoolLayer((20, 3, 5, 5), (2, 3, 12, 12), poolsize=(1, 4)),
+                      n3.SoftmaxLayer(20 * 8 * 2, 10)], 2, seed=0)
+    assert net.layers[0].w.std() == pytest.approx(np.sqrt(1 / 125), rel=0.06)  # 1,500 draws
+
+
+def test_counts_above_256_are_compared_by_value():
+    """CPython shares int objects only up to 256: equal larger counts are distinct objects."""
+    big = 300
+    other = int(str(big))
+    assert other is not big
+    layer = n3.ConvPoolLayer((2, big, 1, 1), (other, other, 3, 3), poolsize=(1, 1))
+    net = n3.Network([layer, n3.SoftmaxLayer(18, 2)], int(str(big)))
+    assert net.mini_batch_size == 300 and layer.filter_shape[1] == layer.image_shape[1] == 300
+
+
+def test_a_pool_larger_than_the_convolution_output_names_its_size():
+    with pytest.raises(ValueError, match=r"^poolsize \(2, 7\) is larger than the 8x6 output of the convolution$"):
+        n3.ConvPoolLayer((2, 1, 3, 5), (4, 1, 10, 10), poolsize=(2, 7))
