@@ -382,3 +382,40 @@ def test_format_table_of_one_row():
     row = {"eta": 3.0, "score": 0.95, "score_std": 0.01, "seconds": 0.2, "error": None}
     assert sweeps.format_table([row]).splitlines() == ["eta   score  score_std  seconds",
                                                         "3.0  0.9500     0.0100    0.200"]
+
+
+def test_the_progress_bar_shows_no_best_score_before_a_configuration_succeeds(monkeypatch, capsys):
+    from fastnn import _progress
+
+    monkeypatch.setattr(_progress, "progress_enabled", bool)  # as on a terminal
+    bar = sweeps._Progress(True, 2, [])
+    bar.update({"score": np.nan, "error": "ValueError: eta must be > 0"})
+    bar.close()
+    err = capsys.readouterr().err
+    assert "1/2" in err and "best score" not in err
+
+
+def test_a_failed_configuration_on_dask_gets_its_error(digits):
+    distributed = pytest.importorskip("distributed")
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    with _in_process_cluster() as cluster, distributed.Client(cluster) as client:
+        with pytest.warns(Warning, match="1 of 2 configurations failed"):
+            rows = sweep({"eta": [-1.0, 3.0]}, X, y, epochs=1, cv=2, client=client, progress=False)
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+    assert rows[0]["error"] == "ValueError: eta must be > 0, got -1.0" and rows[1]["error"] is None
+
+
+def test_a_configuration_listed_twice_runs_twice_on_dask(digits):
+    """Each configuration is its own task (pure=False): one listed twice gets two rows, each
+    measured on its own."""
+    distributed = pytest.importorskip("distributed")
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    with _in_process_cluster() as cluster, distributed.Client(cluster) as client:
+        rows = sweep([{"eta": [3.0]}, {"eta": [3.0]}], X, y, epochs=1, cv=2, client=client, progress=False)
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+    assert len(rows) == 2 and rows[0]["score"] == rows[1]["score"]
+    assert rows[0]["seconds"] != rows[1]["seconds"]  # two runs, timed apart
