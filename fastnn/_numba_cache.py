@@ -54,12 +54,28 @@ def entry_kernels(entry_points=ENTRY_POINTS):
     return kernels
 
 
-def _has_dtype(signature, dtype):
-    """True if an array argument of ``signature`` (numba types) has the NumPy ``dtype``."""
+def _has_dtype(signature, dtype, required=(), excluded=()):
+    """True if an array argument of ``signature`` (numba types) has the NumPy ``dtype``,
+    every type of ``required`` is among its arguments and none of ``excluded``."""
     from numba import from_dtype
 
     wanted = from_dtype(np.dtype(dtype))
-    return any(getattr(arg, "dtype", None) == wanted for arg in signature)
+    return (any(getattr(arg, "dtype", None) == wanted for arg in signature)
+            and all(t in signature for t in required) and not any(t in signature for t in excluded))
+
+
+def host_arguments(name):
+    """Argument types besides the dtype that entry point ``name`` is compiled for on this host:
+    for the dense kernel, its register block (:func:`fastnn.kernels.tiled.row_block`, one
+    compiled specialisation per block), so that an entry cached for the other block counts
+    as cold.  Empty for the other entry points."""
+    if name != "tiled:_run":
+        return ()
+    from numba import typeof
+
+    from .kernels import tiled
+
+    return (typeof(tiled.row_block()),)
 
 
 def _usable_cached_signatures(dispatcher):
@@ -79,7 +95,7 @@ def _usable_cached_signatures(dispatcher):
     return [key[0] for key in index_file._load_index() if cache._index_key(key[0], codegen) == key]
 
 
-def is_cold(dispatcher, dtype):
+def is_cold(dispatcher, dtype, required=(), excluded=()):
     """True if calling ``dispatcher`` with ``dtype`` arrays would compile it.
 
     Parameters
@@ -87,6 +103,13 @@ def is_cold(dispatcher, dtype):
     dispatcher : numba dispatcher or function
     dtype : str or numpy.dtype
         The float dtype of the network (``"float64"`` or ``"float32"``).
+    required : tuple of numba types
+        Types the call also passes (:func:`host_arguments`): a signature without
+        them does not count.
+    excluded : tuple of numba types
+        Types the call does not pass: a signature with one of them does not count
+        (e.g. ``numba.types.none``, the ``threads`` of the dense kernel's serial
+        specialisation).
 
     Returns
     -------
@@ -95,7 +118,7 @@ def is_cold(dispatcher, dtype):
         on-disk cache has a usable entry for the dtype, or when it is not a
         cached numba function at all (``NUMBA_DISABLE_JIT=1``).
     """
-    if any(_has_dtype(sig, dtype) for sig in getattr(dispatcher, "signatures", ())):
+    if any(_has_dtype(sig, dtype, required, excluded) for sig in getattr(dispatcher, "signatures", ())):
         return False
     try:
         cached = _usable_cached_signatures(dispatcher)
@@ -103,7 +126,14 @@ def is_cold(dispatcher, dtype):
         return False
     if cached is None:
         return hasattr(dispatcher, "signatures")  # a numba function without a disk cache
-    return not any(_has_dtype(sig, dtype) for sig in cached)
+    return not any(_has_dtype(sig, dtype, required, excluded) for sig in cached)
+
+
+def entry_is_cold(name, dtype, excluded=()):
+    """:func:`is_cold` for the entry point ``name`` (``"module:function"``) on this host's
+    arguments (:func:`host_arguments`), without the types ``excluded``."""
+    kernel, = entry_kernels((name,))
+    return is_cold(kernel, dtype, host_arguments(name), excluded)
 
 
 def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
@@ -126,7 +156,7 @@ def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
     """
     kernels = entry_kernels(entry_points)
     return [(name, str(np.dtype(dt))) for dt in dtypes
-            for name, kernel in zip(entry_points, kernels) if is_cold(kernel, dt)]
+            for name, kernel in zip(entry_points, kernels) if is_cold(kernel, dt, host_arguments(name))]
 
 
 def command_dtypes(args):

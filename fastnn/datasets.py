@@ -14,6 +14,7 @@ build NumPy arrays and dtypes; any other global raises
 import gzip
 import os
 import pickle
+import sys
 import zlib
 from pathlib import Path
 
@@ -347,8 +348,41 @@ def load_mnist_pkl(path):
 
 # --------------------------------------------------------------------------- sklearn digits
 
+def _digits_file():
+    """Path of scikit-learn's ``datasets/data/digits.csv.gz`` in the first ``sys.path`` entry
+    holding a ``sklearn`` package (where ``import sklearn`` would look), found without
+    importing scikit-learn (which takes 1.5-2 s of CPU); None if it is not there."""
+    for folder in sys.path:
+        package = os.path.join(folder or os.curdir, "sklearn")
+        if os.path.isfile(os.path.join(package, "__init__.py")):
+            path = os.path.join(package, "datasets", "data", "digits.csv.gz")
+            return path if os.path.isfile(path) else None
+    return None
+
+
+def _digits_table():
+    """The digits as scikit-learn stores them: 1797 rows of 64 pixels (0..16) and the label.
+
+    Read straight from scikit-learn's bundled CSV file when it is where scikit-learn keeps
+    it (the same ``np.loadtxt`` scikit-learn runs, so the same values), else through
+    ``sklearn.datasets.load_digits``.
+    """
+    path = _digits_file()
+    if path is not None:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return np.loadtxt(f, delimiter=",")
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch = _sk_load_digits()
+    return np.column_stack([bunch.data, bunch.target])
+
+
 def load_digits():
     """Load scikit-learn's bundled 8x8 handwritten digits (no download).
+
+    The file is read directly, without importing scikit-learn (a fresh
+    ``fastnn train`` starts 1.5-2 s sooner); the values are those of
+    ``sklearn.datasets.load_digits``.
 
     Returns
     -------
@@ -357,11 +391,9 @@ def load_digits():
     y : ndarray of int64, shape (1797,)
         Digit labels 0..9.
     """
-    from sklearn.datasets import load_digits as _sk_load_digits
-
-    bunch = _sk_load_digits()
-    X = np.ascontiguousarray(bunch.data, dtype=np.float64) / 16.0
-    return X, np.asarray(bunch.target, dtype=np.int64)
+    table = _digits_table()
+    X = np.ascontiguousarray(table[:, :-1], dtype=np.float64) / 16.0
+    return X, table[:, -1].astype(np.int64)
 
 
 def _split(X, y, test_size, seed):

@@ -341,7 +341,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     random_state : int, RandomState or None, default None
         Seeds the initial parameters and every epoch's shuffle; an int gives
         the same run as ``Network(..., seed=random_state)``.  Also draws the
-        held-out set of ``early_stopping``.
+        held-out set of ``early_stopping``.  None: a fresh seed from the
+        operating system at every fit, as ``Network(seed=None)``; NumPy's
+        global random state is not used for the network (unlike scikit-learn).
     shuffle : bool, default True
         Shuffle the rows every epoch (False: train them in their order).
     verbose : bool or int, default False

@@ -154,7 +154,7 @@ def _connect(client, n_workers):
                 cluster.close()
             except Exception as exc:
                 warnings.warn(f"the embedded LocalCluster did not close cleanly: {exc!r}",
-                              RuntimeWarning, stacklevel=2)
+                              RuntimeWarning, stacklevel=outside_fastnn())
         return own, cleanup
     if isinstance(client, str):
         own = Client(client)

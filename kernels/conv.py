@@ -58,7 +58,7 @@ with ``delta = dC/d(pooled + b)``:
   (all other ``g`` are 0, so only pooled positions are visited);
 * ``dC/dw[f, q] = sum_p g[f, p] cols[p, q]`` (the input correlated with
   ``g``; the flip is in ``cols``);
-* ``dC/dx``: ``dcols[p, q] = sum_f g[f, p] w[f, q]``, scattered back to
+* ``dC/dx``: ``dcols[p, q] = sum_f g[f, p] w[f, q]``, added back to
   ``x[c, i+fh-1-k, j+fw-1-l]`` (the full convolution of ``g`` with ``w``).
 
 Fully connected / softmax: ``dC/db = delta``, ``dC/dw[k, j] = x_k delta_j``
@@ -78,7 +78,7 @@ from numba import njit, prange
 
 from .activations import one_like, sigmoid, zero_like
 
-__all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2im_add", "dot_rows",
+__all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "permute_filters", "dot_rows",
            "conv_direct", "pool_filter", "pool_filter_2x2", "conv_pool_forward", "dense_forward", "forward_sample",
            "filter_gradient", "input_gradient", "conv_pool_backward", "dense_backward", "backward_sample",
            "record_metrics", "accumulate_gradient", "batch_buffers", "forward_convs", "dense_forward_batch",
@@ -88,7 +88,7 @@ __all__ = ["activate", "derivative_from_output", "buffer_sizes", "im2col", "col2
 
 from .conv_parts import (FASTMATH, CONV, FC, SOFTMAX, SIGMOID, TANH, RELU, LINEAR, KIND, ACT, C, H,
     W, F, FH, FW, PH, PW, OH, OW, PHN, PWN, N_IN, N_OUT, W_OFF, B_OFF, IN_OFF, OUT_OFF, MASK_OFF,
-    ARG_OFF, COLS_OFF, NSPEC, activate, derivative_from_output, buffer_sizes, im2col, col2im_add,
+    ARG_OFF, COLS_OFF, NSPEC, activate, derivative_from_output, buffer_sizes, im2col, permute_filters,
     dot_rows, DIRECT_MAX_Q, conv_direct)
 
 
@@ -262,11 +262,12 @@ def filter_gradient(theta, spec_l, f, args, delta, cols, nabla):
     pending = 0
     d0 = d1 = d2 = zero
     p0 = p1 = p2 = 0
+    db = zero  # this sample's dC/db[f], added to nabla once (the threads' filters share cache lines there)
     for o in range(phn * pwn):
         d = delta[f * phn * pwn + o]
         if d == zero:
             continue
-        nabla[b0 + f] += d
+        db += d
         p = args[arg0 + f * phn * pwn + o]
         if pending == 0:
             d0, p0, pending = d, p, 1
@@ -284,6 +285,7 @@ def filter_gradient(theta, spec_l, f, args, delta, cols, nabla):
             pending = 0
     if pending > 0:
         _add_rows(grow, cols, c0, q_len, pending, d0, p0, d1, p1, d2, p2)
+    nabla[b0 + f] += db
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -309,15 +311,20 @@ def _add_rows(out, rows, r0, q_len, n, d0, p0, d1, p1, d2, p2):
 def input_gradient(theta, spec_l, args, delta, dcols, dprev):
     """One sample's dC/dx of a conv-pool layer into ``dprev`` (BP2's analogue).
 
-    dcols[p*, :] = sum of delta * w[f, :] over the pooled elements whose argmax is p*
-    (at most one per filter: the pooling blocks do not overlap), in filter order, four
-    filters per pass over the row; then dcols is scattered back to the input (the full
-    convolution of the routed delta with the filters; :func:`col2im_add`).
+    ``dcols`` (scratch, ``buffer_sizes``' length) starts with the layer's filters permuted
+    by :func:`permute_filters` (``F*Q`` values, ``Q = C*fh*fw``; the caller writes them).
+    For each output position p* = (i, j) some pooled element routes gradient to, the row
+    ``drow[(k*fw + l)*C + c] = sum of delta * w[f, c, fh-1-k, fw-1-l]`` over those pooled
+    elements (at most one per filter: the pooling blocks do not overlap), in filter order,
+    four filters per pass over the row, is added to a channel-last ``dx[i+k, j+l, c]``
+    at once: ``fh`` runs of ``fw*C`` consecutive values (the full convolution of the
+    routed delta with the filters); ``dx`` is then transposed into ``dprev`` (C, H, W).
     """
     nf, phn, pwn = spec_l[F], spec_l[PHN], spec_l[PWN]
-    q_len = spec_l[C] * spec_l[FH] * spec_l[FW]
-    p_len = spec_l[OH] * spec_l[OW]
-    w0, arg0 = spec_l[W_OFF], spec_l[ARG_OFF]
+    nc, nh, nw, fh, fw, ow = spec_l[C], spec_l[H], spec_l[W], spec_l[FH], spec_l[FW], spec_l[OW]
+    q_len = nc * fh * fw
+    p_len = spec_l[OH] * ow
+    arg0 = spec_l[ARG_OFF]
     zero = zero_like(theta[0])
     # the filters (and their deltas) routed to each position p, in filter order
     count = np.zeros(p_len, dtype=np.int64)
@@ -333,26 +340,44 @@ def input_gradient(theta, spec_l, args, delta, dcols, dprev):
             which[t] = f
             value[t] = d
             count[p] += 1
+    wperm = dcols[:nf * q_len]
+    drow = dcols[nf * q_len:(nf + 1) * q_len]
+    dx = dcols[(nf + 1) * q_len:(nf + 1) * q_len + nc * nh * nw]
+    for k in range(nc * nh * nw):
+        dx[k] = zero
+    run = fw * nc
     for p in range(p_len):
-        drow = dcols[p * q_len:(p + 1) * q_len]
-        for q in range(q_len):
-            drow[q] = zero
         t = p * nf
         stop = t + count[p]
+        if t == stop:  # no gradient reaches this position
+            continue
+        for q in range(q_len):
+            drow[q] = zero
         while t + 4 <= stop:
-            r0 = theta[w0 + which[t] * q_len:w0 + (which[t] + 1) * q_len]
-            r1 = theta[w0 + which[t + 1] * q_len:w0 + (which[t + 1] + 1) * q_len]
-            r2 = theta[w0 + which[t + 2] * q_len:w0 + (which[t + 2] + 1) * q_len]
-            r3 = theta[w0 + which[t + 3] * q_len:w0 + (which[t + 3] + 1) * q_len]
+            r0 = wperm[which[t] * q_len:(which[t] + 1) * q_len]
+            r1 = wperm[which[t + 1] * q_len:(which[t + 1] + 1) * q_len]
+            r2 = wperm[which[t + 2] * q_len:(which[t + 2] + 1) * q_len]
+            r3 = wperm[which[t + 3] * q_len:(which[t + 3] + 1) * q_len]
             e0, e1, e2, e3 = value[t], value[t + 1], value[t + 2], value[t + 3]
             for q in range(q_len):
                 drow[q] += (e0 * r0[q] + e1 * r1[q]) + (e2 * r2[q] + e3 * r3[q])
             t += 4
         if t < stop:
             n = stop - t
-            _add_rows(drow, theta, w0, q_len, n, value[t], which[t], value[min(t + 1, stop - 1)],
+            _add_rows(drow, wperm, 0, q_len, n, value[t], which[t], value[min(t + 1, stop - 1)],
                       which[min(t + 1, stop - 1)], value[min(t + 2, stop - 1)], which[min(t + 2, stop - 1)])
-    col2im_add(dcols, spec_l, dprev)
+        i = p // ow
+        j = p % ow
+        for k in range(fh):
+            x0 = ((i + k) * nw + j) * nc
+            x = dx[x0:x0 + run]
+            d = drow[k * run:(k + 1) * run]
+            for r in range(run):
+                x[r] += d[r]
+    hw = nh * nw
+    for c in range(nc):
+        for yx in range(hw):
+            dprev[c * hw + yx] = dx[yx * nc + c]
 
 
 @njit(cache=True)
@@ -364,6 +389,7 @@ def conv_pool_backward(theta, spec_l, act, args, delta, dprev, nabla, cols, dcol
     for f in range(spec_l[F]):
         filter_gradient(theta, spec_l, f, args, delta, cols, nabla)
     if need_dx:
+        permute_filters(theta, spec_l, dcols)
         input_gradient(theta, spec_l, args, delta, dcols, dprev)
 
 
@@ -601,7 +627,8 @@ def conv_backward_block(theta, spec, l, act, args, n, delta, dprev, nabla, cols,
     each filter receiving the samples' terms in sample order (the same sums as
     :func:`conv_pool_backward` sample after sample, whatever the thread
     count); then, unless ``l`` is the first layer, each sample's dC/dx
-    (samples split between threads, each with its own ``dcols`` row) times
+    (samples split between threads, each with its own ``dcols`` row, which starts with
+    the layer's filters in :func:`permute_filters`' order) times
     f' of the layer below, written into ``delta``.
     """
     spec_l = spec[l]
@@ -619,6 +646,7 @@ def conv_backward_block(theta, spec, l, act, args, n, delta, dprev, nabla, cols,
     code = spec[l - 1, ACT]
     in0 = spec_l[IN_OFF]
     for t in prange(parts):
+        permute_filters(theta, spec_l, dcols[t])
         for s in range(t * n // parts, (t + 1) * n // parts):
             input_gradient(theta, spec_l, args[s], delta[s], dcols[t], dprev[s])
             for k in range(spec_l[N_IN]):

@@ -58,7 +58,8 @@ def derivative_from_output(code, a):
 @njit(cache=True)
 def buffer_sizes(spec):
     """Lengths of the per-sample buffers: activations, argmax records, cols (all conv layers),
-    dcols (the largest conv layer), the widest vector."""
+    dcols (the input gradient's scratch of the largest conv layer: permuted filters, one row of
+    dcols and a channel-last dx), the widest vector."""
     last = spec.shape[0] - 1
     act_len = spec[last, OUT_OFF] + spec[last, N_OUT]
     arg_len = 0
@@ -69,9 +70,10 @@ def buffer_sizes(spec):
         widest = max(widest, spec[l, N_IN], spec[l, N_OUT])
         if spec[l, KIND] == CONV:
             arg_len = max(arg_len, spec[l, ARG_OFF] + spec[l, N_OUT])
-            size = spec[l, OH] * spec[l, OW] * spec[l, C] * spec[l, FH] * spec[l, FW]
+            q_len = spec[l, C] * spec[l, FH] * spec[l, FW]
+            size = spec[l, OH] * spec[l, OW] * q_len
             cols_len = max(cols_len, spec[l, COLS_OFF] + size)
-            dcols_len = max(dcols_len, size)
+            dcols_len = max(dcols_len, (spec[l, F] + 1) * q_len + spec[l, N_IN])
             widest = max(widest, spec[l, F] * spec[l, OH] * spec[l, OW],
                          (spec[l, OH] - 1) * spec[l, W] + spec[l, OW])  # conv_direct's span
     return act_len, arg_len, cols_len, dcols_len, widest
@@ -119,34 +121,23 @@ def _gather(src, x0, spec_l, cols, fw):
 
 
 @njit(cache=True)
-def col2im_add(dcols, spec_l, dx):
-    """dx[c, i+fh-1-k, j+fw-1-l] = sum of the dcols[p, q] gathered from there (the adjoint of
-    :func:`im2col`; ``dcols`` starts at 0, ``dx`` is overwritten)."""
-    if spec_l[FW] == LITERAL_FW:
-        _scatter(dcols, spec_l, dx, LITERAL_FW)
-    else:
-        _scatter(dcols, spec_l, dx, spec_l[FW])
+def permute_filters(theta, spec_l, wperm):
+    """The layer's filters in the order of a channel-last input, flip undone:
+    ``wperm[f, k, l, c] = w[f, c, fh-1-k, fw-1-l]`` (``wperm`` flat, ``F*C*fh*fw`` values).
 
-
-@njit(inline="always")
-def _scatter(dcols, spec_l, dx, fw):
-    """:func:`col2im_add` with the filter width ``fw`` given (a constant at the call above)."""
-    nc, nh, nw = spec_l[C], spec_l[H], spec_l[W]
-    fh, oh, ow = spec_l[FH], spec_l[OH], spec_l[OW]
+    With it, the input gradient of output position (i, j) touches, for each filter row k,
+    ``fw*C`` consecutive values ``dx[i+k, j:j+fw, :]`` of a channel-last ``dx`` (see
+    :func:`fastnn.kernels.conv.input_gradient`) instead of ``C`` runs of ``fw``.
+    """
+    nf, nc, fh, fw = spec_l[F], spec_l[C], spec_l[FH], spec_l[FW]
     q_len = nc * fh * fw
-    for i in range(nc * nh * nw):
-        dx[i] = zero_like(dx[0])
-    for c in range(nc):
-        for k in range(fh):
-            q0 = (c * fh + k) * fw
-            for i in range(oh):
-                r0 = (c * nh + i + fh - 1 - k) * nw
-                drow = dx[r0:r0 + nw]
-                for j in range(ow):
-                    d0 = (i * ow + j) * q_len + q0
-                    d = dcols[d0:d0 + fw]
-                    for l in range(fw):
-                        drow[j + fw - 1 - l] += d[l]
+    w0 = spec_l[W_OFF]
+    for f in range(nf):
+        for c in range(nc):
+            for k in range(fh):
+                for l in range(fw):
+                    wperm[f * q_len + ((fh - 1 - k) * fw + fw - 1 - l) * nc + c] = \
+                        theta[w0 + f * q_len + (c * fh + k) * fw + l]
 
 
 @njit(cache=True, fastmath=FASTMATH)

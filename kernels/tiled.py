@@ -10,8 +10,11 @@ Same flat parameter layout and the same algorithm as :mod:`fastnn.kernels.mlp`
   accumulators fit the 16 registers of AVX2 with room for the loads.  On a
   CPU with AVX-512 (32 vector registers) the block is 4 rows x 5 samples:
   20 sums for 9 loads (:func:`block_rows_for_cpu`, asked at run time from
-  what LLVM reports for the host).  Both blocks are compiled and tested on
-  every machine (``block_rows=`` of :func:`sgd_epoch`).
+  what LLVM reports for the host).  The row count reaches the kernels as the
+  *type* of an argument (:func:`row_block`), so each count is a compiled
+  specialisation of its own and a process compiles only the one its CPU
+  uses; the tests compile and run both on every machine (``block_rows=`` of
+  :func:`sgd_epoch`).
 * **Chunks of 20 samples outer, row blocks, then groups of 5 samples.**  A
   block's rows of ``W^l`` stay in the L1 cache while the 4 groups of the
   chunk pass over them; the chunk's inputs come from L2 (:data:`CHUNK`).
@@ -107,12 +110,29 @@ def _host_block_rows():
     return _HOST_BLOCK_ROWS[0]
 
 
-def _check_block_rows(block_rows):
+def row_block(block_rows=None):
+    """The register block of ``block_rows`` rows (2 or 4; None: :func:`block_rows_for_cpu`
+    of the host) as the kernels take it: the tuple of its row offsets, ``(0, 1)`` or
+    ``(0, 1, 2, 3)``.
+
+    The kernels read the row count as ``len(block)``.  numba compiles a function once per
+    argument type, and a tuple's length is part of its type: numba knows ``len(block)``
+    before it compiles, removes the branches of the other block (numba's dead branch
+    pruning), and compiles a separate specialisation (cached on disk like any other) for
+    each count.  A process thus compiles only the block it uses (the 4-row leaves
+    :func:`_dots4` and :func:`_descend4` are never compiled on a CPU without AVX-512),
+    and a test can still run both.
+
+    Raises
+    ------
+    ValueError
+        If ``block_rows`` is not 2, 4 or None.
+    """
     if block_rows is None:
-        return _host_block_rows()
-    if block_rows not in BLOCK_ROWS:
+        block_rows = _host_block_rows()
+    elif block_rows not in BLOCK_ROWS:
         raise ValueError(f"block_rows must be one of {BLOCK_ROWS}, got {block_rows!r}")
-    return block_rows
+    return tuple(range(block_rows))
 
 
 # --------------------------------------------------------------------------- leaves
@@ -368,7 +388,7 @@ def _descend4(theta, w_start, n_in, j, src, src_stride, rows, src_col, s0, delta
 
 @njit(fastmath=FASTMATH, cache=True)
 def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev_rows, prev_col, prev_m,
-                delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, block_rows):
+                delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, block):
     """Rows j_lo..j_hi-1 of one layer: the previous mini-batch's deferred step
     (``prev_m`` > 0 samples), then this mini-batch's forward pass (``m`` > 0 samples).
 
@@ -381,10 +401,12 @@ def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev
     Step: b_j -> b_j - step * sum_s delta_sj (BP3, eq. 21) and :func:`_descend`
     by groups of ``SAMPLES`` samples.  Forward: :func:`_dots` by groups, then
     a_sj = sigma(z_sj + b_j) (eq. 23), written to ``out[s * act_stride + out_col + j]``.
-    Rows go by blocks of ``block_rows`` (2 or 4; :func:`_dots4` / :func:`_descend4` for full
+    Rows go by blocks of ``block_rows = len(block)`` (2 or 4, known when numba compiles:
+    :func:`row_block`; :func:`_dots4` / :func:`_descend4` for full
     4 x 5 blocks, pairs and single rows for the rest).  Returns how many weighted inputs z_sj were not finite (NaN or +-inf: a
     non-finite input, or an overflow).
     """
+    block_rows = len(block)  # a constant of the compiled specialisation (row_block)
     one = one_like(theta[0])
     if prev_m > 0:
         for j in range(j_lo, j_hi):
@@ -449,24 +471,30 @@ def _cross_entropy_term(a, t):
 
 
 @njit(cache=True)
-def _score(act, out_col, n_out, y, cost):
-    """Cost C_x of one sample (network2.py's ``fn``: eq. 6, or eq. 63 with
-    ``nan_to_num``) and 1.0 if its most active output is the target's argmax
-    (0.0 otherwise), both in float64 as the references compute them."""
+def _score(a_out, y, cost):
+    """Cost C_x of one sample with outputs ``a_out`` (network2.py's ``fn``: eq. 6, or
+    eq. 63 with ``nan_to_num``) and 1.0 if its most active output is the target's
+    argmax (0.0 otherwise; the first maximum of each), both in float64 as the
+    references compute them.  The running maxima are kept as values, so that no
+    comparison waits for a load that depends on the previous one."""
     c = 0.0
     best = 0
     target = 0
-    for j in range(n_out):
-        a = np.float64(act[out_col + j])
+    a_best = a_out[0]
+    y_best = y[0]
+    for j in range(a_out.shape[0]):
+        a = np.float64(a_out[j])
         t = np.float64(y[j])
         if cost == CROSS_ENTROPY:
             c += _cross_entropy_term(a, t)
         else:
             c += 0.5 * (a - t) * (a - t)
-        if act[out_col + j] > act[out_col + best]:
+        if a_out[j] > a_best:
             best = j
-        if y[j] > y[target]:
+            a_best = a_out[j]
+        if y[j] > y_best:
             target = j
+            y_best = y[j]
     return c, 1.0 if best == target else 0.0
 
 
@@ -474,11 +502,16 @@ def _score(act, out_col, n_out, y, cost):
 def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, weight, metrics):
     """delta^l of every layer for the ``m`` samples of the mini-batch (BP1, BP2).
 
-    sigma'(z) is a (1 - a) since a = sigma(z).  BP2's (W^{l+1})^T delta^{l+1}
-    is written as row updates over W^{l+1} (contiguous inner loop).  With
-    sample weights (``weight`` not empty), sample ``s``'s output delta is
-    scaled by its weight, and so is its whole gradient (BP2-BP4 are linear in it).
-    ``metrics`` (if not empty) accumulates each sample's cost and correctness.
+    sigma'(z) is a (1 - a) since a = sigma(z).  BP1 (and the metrics) go sample
+    by sample; BP2's (W^{l+1})^T delta^{l+1} then goes layer by layer, each
+    sample's sum written as row updates over W^{l+1} (contiguous inner loop),
+    every array view made once per layer or per sample, never per row: views
+    made in the inner loops cost more than the BP2 products themselves (measured
+    on AMD Zen 5: 300 -> 125 ns per sample of [784,30,10], in float32 and float64
+    alike, so it was a fifth of the float32 epoch).  With sample weights
+    (``weight`` not empty), sample ``s``'s output delta is scaled by its weight,
+    and so is its whole gradient (BP2-BP4 are linear in it).  ``metrics`` (if
+    not empty) accumulates each sample's cost and correctness.
     """
     one = one_like(theta[0])
     zero = zero_like(theta[0])
@@ -488,40 +521,48 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
     for s in range(m):
         y = Y[order[s]]
         w = weight[order[s]] if weight.size else one
+        a_out = act[s, out_col:out_col + n_last]
+        d_out = delta[s, out_col:out_col + n_last]
         if metrics.size:
-            cs, correct = _score(act[s], out_col, n_last, y, cost)
+            cs, correct = _score(a_out, y, cost)
             metrics[0] += np.float64(w) * cs
             metrics[1] += correct
             metrics[2] += np.float64(w)
         # BP1; for cross-entropy sigma' cancels (eq. 66)
-        for j in range(n_last):
-            a = act[s, out_col + j]
-            if cost == CROSS_ENTROPY:
-                delta[s, out_col + j] = w * (a - y[j])
-            else:
-                delta[s, out_col + j] = w * ((a - y[j]) * a * (one - a))
-        # BP2 down to the first hidden layer
-        for l in range(last, 0, -1):
-            n_prev = sizes[l]
-            prev_col = act_off[l - 1]
-            delta_col = act_off[l]
+        if cost == CROSS_ENTROPY:
+            for j in range(n_last):
+                d_out[j] = w * (a_out[j] - y[j])
+        else:
+            for j in range(n_last):
+                a = a_out[j]
+                d_out[j] = w * ((a - y[j]) * a * (one - a))
+    # BP2 down to the first hidden layer: W^{l+1} as a 2-D view, made once per layer
+    for l in range(last, 0, -1):
+        n_prev = sizes[l]
+        n_next = sizes[l + 1]
+        prev_col = act_off[l - 1]
+        next_col = act_off[l]
+        w_next = theta[w_off[l]:w_off[l] + n_next * n_prev].reshape((n_next, n_prev))
+        acc = buf[:n_prev]
+        for s in range(m):
             for k in range(n_prev):
-                buf[k] = zero
-            for j in range(sizes[l + 1]):
-                d = delta[s, delta_col + j]
-                r = w_off[l] + j * n_prev
+                acc[k] = zero
+            for j in range(n_next):
+                d = delta[s, next_col + j]
                 for k in range(n_prev):
-                    buf[k] += theta[r + k] * d
+                    acc[k] += w_next[j, k] * d
+            a_prev = act[s, prev_col:prev_col + n_prev]
+            d_prev = delta[s, prev_col:prev_col + n_prev]
             for k in range(n_prev):
-                a = act[s, prev_col + k]
-                delta[s, prev_col + k] = buf[k] * a * (one - a)
+                a = a_prev[k]
+                d_prev[k] = acc[k] * a * (one - a)
 
 
 # --------------------------------------------------------------------------- drivers
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
 def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src, src_stride,
                     prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
-                    rows, src_col, m, out, out_col, block_rows):
+                    rows, src_col, m, out, out_col, block):
     """:func:`_layer_rows` for one layer, split into ``parts`` tasks under ``prange``.
 
     Training splits the rows (each thread steps and feeds forward its own rows
@@ -533,6 +574,7 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
     """
     bad = 0
     first = np.int64(0)  # not a literal 0, which numba would compile as a signature of its own
+    block_rows = len(block)
     blocks = (n_out + block_rows - 1) // block_rows
     groups = (m + SAMPLES - 1) // SAMPLES
     for t in prange(parts):
@@ -542,23 +584,24 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
             bad += _layer_rows(theta, w_start, b_start, n_in, first, n_out, src, src_stride,
                                prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
                                rows[s_lo:s_hi], src_col, s_hi - s_lo, out, out_col + s_lo * act_stride,
-                               block_rows)
+                               block)
         else:
             # part t owns whole row blocks, so no register block depends on the number of parts
             lo = block_rows * (t * blocks // parts)
             hi = min(n_out, block_rows * ((t + 1) * blocks // parts))
             bad += _layer_rows(theta, w_start, b_start, n_in, lo, hi, src, src_stride,
                                prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
-                               rows, src_col, m, out, out_col, block_rows)
+                               rows, src_col, m, out, out_col, block)
     return bad
 
 
 @njit(fastmath=FASTMATH, cache=True)
 def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads, weight, metrics, out,
-         block_rows):
+         block):
     """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
-    over ``X[order]`` on ``threads`` threads, with register blocks of ``block_rows`` (2 or 4)
-    rows x ``SAMPLES`` samples.  Returns the count of non-finite
+    over ``X[order]`` on ``threads`` threads (None: the serial specialisation, compiled
+    without the parallel region: :func:`sgd_epoch`'s ``serial``), with register blocks of ``len(block)`` (2 or 4,
+    :func:`row_block`) rows x ``SAMPLES`` samples.  Returns the count of non-finite
     weighted inputs of the first layer.
 
     Per mini-batch of ``mb`` samples, every layer runs :func:`_layer_rows` over its
@@ -568,6 +611,7 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
     the same loop with no step and the outputs copied to ``out``.
     """
     train = out.shape[0] == 0
+    block_rows = len(block)
     dt = theta.dtype
     # column of each layer's output in the (samples, sum(sizes[1:])) activation buffers
     act_off = np.zeros(sizes.shape[0], dtype=np.int64)
@@ -618,18 +662,24 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
                 prev_rows, prev_col = ident, prev_base + act_off[l - 1]
             n_in = sizes[l]
             n_out = sizes[l + 1]
-            # training splits a layer's row blocks between threads, inference its sample groups
-            parts = min(threads, (n_out + block_rows - 1) // block_rows if train else (m + SAMPLES - 1) // SAMPLES)
-            if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
-                count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
-                                        src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
-                                        step, decay, rows, src_col, m, actf, out_col, block_rows)
-            else:
+            count = 0
+            split = False
+            # threads None: the serial specialisation, whose compiled code holds no parallel region
+            # (numba removes this branch before compiling it)
+            if threads is not None:
+                # training splits a layer's row blocks between threads, inference its sample groups
+                parts = min(threads, (n_out + block_rows - 1) // block_rows if train else (m + SAMPLES - 1) // SAMPLES)
+                split = parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK
+                if split:
+                    count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
+                                            src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
+                                            step, decay, rows, src_col, m, actf, out_col, block)
+            if not split:
                 # one thread or a small layer: no parallel region at all (starting
                 # one costs microseconds, and far more when the cores are busy)
                 count = _layer_rows(theta, w_off[l], b_off[l], n_in, first, n_out, src, src_stride,
                                     prev_rows, prev_col, prev_m, deltaf, width, delta_col, step, decay,
-                                    rows, src_col, m, actf, out_col, block_rows)
+                                    rows, src_col, m, actf, out_col, block)
             if l == 0:
                 bad += count
         if m == 0:
@@ -656,8 +706,13 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
 
 
 # --------------------------------------------------------------------------- public
+def _threads_arg(serial):
+    """``_run``'s ``threads``: None for the serial specialisation, else numba's thread count."""
+    return None if serial else get_num_threads()
+
+
 def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, *,
-              sample_weight=None, metrics=None, block_rows=None):
+              sample_weight=None, metrics=None, block_rows=None, serial=False):
     """One epoch of mini-batch SGD over ``X[order]``, same contract as ``mlp.sgd_epoch``.
 
     Mini-batches are ``order[k:k + mini_batch_size]`` (the last one may be
@@ -679,21 +734,34 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         on the output of its own forward pass (before its mini-batch's step).
     block_rows : {2, 4}, optional
         Rows of the register block; default :func:`block_rows_for_cpu` (4 with
-        AVX-512, else 2).  Both give the same results up to rounding.
+        AVX-512, else 2).  Both give the same results up to rounding; each is
+        compiled only when first used (:func:`row_block`).
+    serial : bool
+        Run on one thread whatever numba's setting, in a specialisation compiled
+        without the parallel region (numba's parfor lowering is about a quarter of
+        the first compilation): for a process that has not needed more threads
+        yet.  The same results, bit for bit.
+
+    Returns
+    -------
+    int
+        How many weighted inputs z of the first layer were not finite, as
+        :func:`feedforward_batch` counts them: 0 proves the rows of ``X`` in
+        ``order`` finite, so the API need not scan ``X`` before training.
 
     Raises
     ------
     ValueError
         If ``block_rows`` is not 2, 4 or None.
     """
-    block_rows = _check_block_rows(block_rows)
+    block = row_block(block_rows)
     weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
-    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
-         weight, NO_METRICS if metrics is None else metrics, out, block_rows)
+    return int(_run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost,
+                    _threads_arg(serial), weight, NO_METRICS if metrics is None else metrics, out, block))
 
 
-def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
+def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None, serial=False):
     """Output activations a^L of every row of ``X`` into ``out`` (shape (n, sizes[-1])).
 
     Chunks of ``INFER_CHUNK`` samples go through the same row-parallel layer
@@ -708,10 +776,10 @@ def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
         infinite input times a zero weight is NaN), so 0 proves ``X`` finite
         (a positive count can also come from an overflow of finite inputs).
 
-    ``block_rows`` is as in :func:`sgd_epoch`.
+    ``block_rows`` and ``serial`` are as in :func:`sgd_epoch`.
     """
-    block_rows = _check_block_rows(block_rows)
+    block = row_block(block_rows)
     order = np.arange(X.shape[0], dtype=np.int64)
     zero = theta.dtype.type(0)
     return int(_run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC,
-                    get_num_threads(), theta[:0], NO_METRICS, out, block_rows))
+                    _threads_arg(serial), theta[:0], NO_METRICS, out, block))

@@ -56,17 +56,65 @@ def test_cli_exits_1_when_fastnn_disagrees(monkeypatch, capsys):
     assert cli.main(["compare", "--net", "conv", "--engines", "jit,reference", *SAMPLES]) == 1
     out = capsys.readouterr().out
     assert "ERROR: fastnn differs from the reference by 1e-06 > tolerance 1e-08" in out
-    # float32's tolerance is 1e-3: the same perturbation passes
+    # float32's tolerance is 1e-4: the same perturbation passes, ten times that fails
     assert cli.main(["compare", "--net", "conv", "--engines", "jit,reference", "--dtype", "float32", *SAMPLES]) == 0
-    assert "tolerance 0.001" in capsys.readouterr().out
+    assert "tolerance 0.0001" in capsys.readouterr().out
+
+    def off_by_more(*args):
+        row = real(*args)
+        row["weights"][0] = (row["weights"][0][0] + 2e-4, row["weights"][0][1])
+        return row
+
+    monkeypatch.setattr(cc, "_fastnn_row", off_by_more)
+    assert cli.main(["compare", "--net", "conv", "--engines", "jit,reference", "--dtype", "float32", *SAMPLES]) == 1
+    assert "ERROR: fastnn differs from the reference by 0.0002 > tolerance 0.0001" in capsys.readouterr().out
 
 
-def test_torch_rows_agree_when_installed():
-    pytest.importorskip("torch")
-    X, y = cc.conv_data("digits", 20)
-    rows = cc.run_compare_conv(X, y, engines=("reference", "torch"), timeout=600)
-    assert [r["kind"] for r in rows] == ["reference"] + ["torch"] * len(cc._thread_counts())
-    assert all(r["max_diff"] <= 1e-10 and r["wall"] > 0 for r in rows)
+def test_the_agreement_check_has_its_own_short_run(monkeypatch, capsys):
+    # the check trains the first --check-samples samples on their own and scores that run, not
+    # the timed one: a difference planted in the long run only does not fail it, one planted
+    # in the short run does
+    real = cc._fastnn_row
+    planted = {}
+
+    def off_when(n_off):
+        def row(spec, weights, X, y, threads, common):
+            out = real(spec, weights, X, y, threads, common)
+            if len(X) == n_off:
+                out["weights"][1] = (out["weights"][1][0] - 1e-3, out["weights"][1][1])
+                planted[len(X)] = True
+            return out
+        return row
+
+    argv = ["compare", "--net", "conv", "--engines", "jit,reference", "--samples", "40", "--check-samples", "20"]
+    monkeypatch.setattr(cc, "_fastnn_row", off_when(40))
+    assert cli.main(argv) == 0 and planted == {40: True}
+    out = capsys.readouterr().out
+    assert "| fastnn, 1 thread |" in out and "1.0e-03 |" in out
+    assert "agreement check (1 epoch of 20 samples)" in out and "ERROR" not in out
+    monkeypatch.setattr(cc, "_fastnn_row", off_when(20))
+    assert cli.main(argv) == 1
+    assert "agreement check (1 epoch of 20 samples)" in capsys.readouterr().out
+
+
+def test_the_default_check_is_20_mini_batches(monkeypatch):
+    seen = {"lengths": []}
+    real_run, real_check = cc.run_compare_conv, cc.conv_agreement
+
+    def run_spy(X, y, **kw):
+        seen["lengths"].append(len(X))
+        return real_run(X, y, **kw)
+
+    def check_spy(X, y, **kw):
+        seen["check_samples"] = kw["check_samples"]
+        return real_check(X, y, **kw)
+
+    monkeypatch.setattr(cc, "run_compare_conv", run_spy)
+    monkeypatch.setattr(cc, "conv_agreement", check_spy)
+    assert cc.CHECK_SAMPLES == 200
+    # a run no longer than the check's is scored as it is, not trained twice
+    assert cli.main(["compare", "--net", "conv", "--engines", "jit,reference", "--samples", "30"]) == 0
+    assert seen == {"lengths": [30], "check_samples": 200}
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -40,6 +40,12 @@ def test_cold_cache_prints_the_line_once(tmp_path):
 def test_warm_cache_prints_nothing():
     warm_up("float64")  # compiles or loads the kernels: the session's cache now holds them
     assert _numba_cache.cold_kernels(["float64"]) == []
+    if os.environ.get("NUMBA_DISABLE_JIT") != "1":
+        from numba import types
+
+        # warm_up runs the serial and the parallel specialisation: both count as warm
+        assert not _numba_cache.entry_is_cold("tiled:_run", "float64")
+        assert not _numba_cache.entry_is_cold("tiled:_run", "float64", excluded=(types.none,))
     code, out, err = _announce_in_subprocess(["float64"])
     assert (code, out, err) == (3, "", "")
 
@@ -64,6 +70,31 @@ def test_a_stale_index_counts_as_cold(tmp_path):
         assert _numba_cache._usable_cached_signatures(kernel) == []
     finally:
         cache._index_key = real_key
+
+
+def test_an_entry_cached_for_the_other_register_block_counts_as_cold(tmp_path):
+    """The dense kernel is compiled once per register block (tiled.row_block): a cache that
+    holds only the other block's specialisation would still compile."""
+    from fastnn.kernels import tiled
+
+    code = ("import sys, numpy as np\n"
+            "from fastnn import _params, _numba_cache\n"
+            "from fastnn.kernels import tiled\n"
+            "other = 6 - tiled.block_rows_for_cpu()\n"
+            "sizes, w_off, b_off, n = _params.layout([3, 2])\n"
+            "theta = np.zeros(n)\n"
+            "tiled.feedforward_batch(theta, w_off, b_off, sizes, np.ones((1, 3)), np.empty((1, 2)), "
+            "block_rows=other)\n"
+            "print(_numba_cache.cold_kernels(['float64']) == [('tiled:_run', 'float64')])\n"
+            "sig = tiled._run.signatures[0]\n"
+            "print(_numba_cache._has_dtype(sig, 'float64'), _numba_cache.is_cold(tiled._run, 'float64'))\n")
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        pytest.skip("NUMBA_DISABLE_JIT")
+    assert tiled.block_rows_for_cpu() in (2, 4)
+    run = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)),
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "True", "False"]
 
 
 @pytest.mark.parametrize("argv, dtypes", [

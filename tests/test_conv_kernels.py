@@ -245,3 +245,34 @@ def test_accuracy_metric_counts_the_most_probable_class():
     K.sgd_chunk(net._theta, net._spec, net._keep, X, own, np.arange(10), masks, 10, 0.1, 0.0, metrics, 1)
     assert metrics[1] == 10
     assert metrics[0] == pytest.approx(float(-np.sum(np.log(a[np.arange(10), own]))), rel=1e-12)
+
+
+def test_permute_filters_is_the_channel_last_order_with_the_flip_undone():
+    net = small_conv_net(n3.ReLU)
+    spec_l = net._spec[1]
+    w = net.layers[1].w  # (F, C, fh, fw) = (8, 6, 5, 5)
+    wperm = np.full(w.size + 3, -1.0)
+    K.permute_filters(net._theta, spec_l, wperm)
+    expected = w[:, :, ::-1, ::-1].transpose(0, 2, 3, 1)  # wperm[f, k, l, c] = w[f, c, fh-1-k, fw-1-l]
+    assert np.array_equal(wperm[:w.size].reshape(expected.shape), expected)
+    assert np.all(wperm[w.size:] == -1.0)  # nothing written past the filters
+
+
+@pytest.mark.parametrize("second", [(4, 3, 3, 2), (5, 8, 3, 3)], ids=["direct", "gathered"])
+def test_input_gradient_of_a_second_conv_layer_of_odd_shape(second):
+    # the channel-last input gradient below a first conv layer, for filters other than 5x5:
+    # 3*3*2 = 18 inputs per output (a direct layer) and 8*3*3 = 72 (a gathered one)
+    rng = np.random.default_rng(3)
+    f2, c2, fh, fw = second
+    first = n3.ConvPoolLayer((c2, 1, 3, 3), (4, 1, 14, 13), activation_fn=n3.tanh)  # -> (c2, 6, 5)
+    conv2 = n3.ConvPoolLayer((f2, c2, fh, fw), (4, c2, 6, 5), poolsize=(2, 1), activation_fn=n3.sigmoid)
+    net = n3.Network([first, conv2, n3.FullyConnectedLayer(conv2.n_out, 6, n3.tanh), n3.SoftmaxLayer(6, 3)], 4,
+                     seed=2)
+    net.layers[3].w = rng.normal(0, 0.5, (6, 3))
+    X = rng.random((8, 14 * 13))
+    y = rng.integers(0, 3, 8)
+    g = kernel_gradient(net, X, y, net._draw_masks(8))
+    expected = ref.gradient(reference_layers(net), reference_params(net), X, y)
+    flat = np.concatenate([a.ravel() for pair in expected for a in pair])
+    assert np.abs(g - flat).max() <= 1e-12 * max(1.0, np.abs(flat).max())
+    assert np.abs(flat[:first.w.size]).max() > 1e-4  # the first layer received gradient through the second

@@ -306,6 +306,33 @@ def test_load_digits():
     assert set(np.unique(y)) == set(range(10))
 
 
+def test_load_digits_equals_scikit_learns_without_importing_it():
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    X, y = datasets.load_digits()
+    sk = sk_load_digits()
+    np.testing.assert_array_equal(X, sk.data / 16.0)
+    np.testing.assert_array_equal(y, sk.target)
+    assert X.dtype == np.float64 and y.dtype == np.int64 and X.flags.c_contiguous
+    code = ("import sys; from fastnn import datasets; X, y = datasets.load_digits(); "
+            "print(X.shape, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["(1797,", "64)", "False"]
+
+
+def test_load_digits_falls_back_to_scikit_learn(monkeypatch):
+    expected = datasets.load_digits()
+    monkeypatch.setattr(datasets, "_digits_file", lambda: None)
+    X, y = datasets.load_digits()
+    np.testing.assert_array_equal(X, expected[0])
+    np.testing.assert_array_equal(y, expected[1])
+    assert y.dtype == np.int64
+
+
 def test_train_test_digits_fixed_and_seeded():
     X_tr, y_tr, X_te, y_te = train_test_digits()
     assert X_tr.shape == (1297, 64) and X_te.shape == (500, 64)

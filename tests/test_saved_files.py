@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fastnn.colorize import Colorizer
+from fastnn.colorize import FORMAT_VERSION, Colorizer
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -29,10 +29,10 @@ def test_reloaded_version_1_file_saves_back_identically(tmp_path):
     model.save(tmp_path / "again.npz")
     again = Colorizer.load(tmp_path / "again.npz")
     with np.load(tmp_path / "again.npz", allow_pickle=False) as npz:
-        assert int(npz["format_version"]) == 2  # written in the current format
+        assert int(npz["format_version"]) == FORMAT_VERSION  # written in the current format
     # a version-1 file predates lmbda and the refinement: loaded with the values that reproduce it
     for params in (model.get_params(), again.get_params()):
-        assert params["lmbda"] == 0.0 and params["refine"] is None
+        assert params["lmbda"] == 0.0 and params["refine"] is None and params["texture_scales"] == ()
     for name in ("feature_mean_", "feature_scale_", "chroma_mean_"):
         np.testing.assert_array_equal(getattr(again, name), getattr(model, name))
     for w, w2 in zip(model.network_.weights, again.network_.weights):

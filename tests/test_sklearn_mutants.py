@@ -61,3 +61,147 @@ def test_early_stopping_keeps_the_first_of_epochs_tied_for_the_best_score():
     np.testing.assert_array_equal(net._theta, np.full(3, 2.0))  # epoch 2, not the tied 3 or 5
     assert est.best_validation_score_ == 0.8 and est.validation_scores_ == [0.5, 0.8, 0.8, 0.7, 0.8]
     assert est.n_iter_ == 5 and est.loss_ == 0.2 and est.t_ == 50
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("name", ["mini_batch_size", "batch_size"])
+@pytest.mark.parametrize("text", ["Auto", "", "a"])  # strings that sort before "auto"
+def test_only_the_string_auto_is_scikit_learns_batch_size(small, Est, name, text):
+    X, y = small
+    with pytest.raises((TypeError, ValueError), match=name):
+        Est(**{name: text}, epochs=1).fit(X[:20], y[:20])
+
+
+def test_partial_fit_refuses_fewer_target_columns_than_the_network_has(small):
+    """A regressor fitted on 2 target columns gets 1: an error, not a column broadcast to both."""
+    X, y = small
+    Y = np.column_stack([y, 9.0 - y]).astype(float)
+    reg = MLPRegressor((4,), random_state=0).partial_fit(X[:20], Y[:20])
+    with pytest.raises(ValueError, match="y has 1 target columns, but the fitted network has 2 outputs"):
+        reg.partial_fit(X[:20], Y[:20, 0])
+    with pytest.raises(ValueError, match="y has 3 target columns, but the fitted network has 2 outputs"):
+        reg.partial_fit(X[:20], np.column_stack([Y[:20], Y[:20, 0]]))
+
+
+def test_a_classifier_on_chunked_rows_refuses_two_label_columns(small):
+    """Chunked X (a Dask array): y of two columns is refused as with X in memory; only a single
+    column (n, 1) is taken as the labels."""
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    chunked = da.from_array(X[:100], chunks=(50, X.shape[1]))
+    with pytest.raises(ValueError, match="one label per sample"):
+        MLPClassifier((3,), epochs=1, random_state=0).fit(chunked, np.column_stack([y[:100], y[:100]]))
+    one_column = MLPClassifier((3,), epochs=1, random_state=0).fit(chunked, y[:100, None])
+    assert list(one_column.classes_) == sorted(set(y[:100]))
+
+
+def test_partial_fit_scales_later_targets_of_a_first_constant_column_by_one(small):
+    """A target column constant in the first call (range 0) keeps its range; later targets of it
+    map as if the range were 1: 0.1 + 0.8 * (y - min) (the user guide, scikit-learn estimators)."""
+    from fastnn.sklearn import TARGET_HIGH, TARGET_LOW
+
+    X, y = small
+    first = np.column_stack([y[:20], np.full(20, 5.0)])
+    reg = MLPRegressor((3,), random_state=0).partial_fit(X[:20], first)
+    later = np.column_stack([y[20:40], 4.0 + y[20:40] / 4.0])
+    scaled = reg._targets(later, first=False, incremental=True, classes=None)
+    np.testing.assert_allclose(scaled[:, 1], TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (later[:, 1] - 5.0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(scaled[:, 0], TARGET_LOW + (TARGET_HIGH - TARGET_LOW) * (later[:, 0] - y[:20].min())
+                               / np.ptp(y[:20]), rtol=1e-12)
+    assert np.all(reg.predict(X[:40])[:, 1] == 5.0)  # the constant column is predicted as its constant
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_n_iter_no_change_defaults_to_scikit_learns(small, Est):
+    from sklearn import neural_network
+
+    X, y = small
+    assert Est().n_iter_no_change == getattr(neural_network, Est.__name__)().n_iter_no_change
+    default = Est((3,), epochs=40, tol=10.0, random_state=0).fit(X[:60], y[:60])
+    explicit = Est((3,), epochs=40, tol=10.0, n_iter_no_change=10, random_state=0).fit(X[:60], y[:60])
+    assert default.n_iter_ == explicit.n_iter_ < 40
+
+
+def test_early_stopping_switched_on_for_a_warm_start_starts_its_best_score_afresh(small):
+    """warm_start after a fit without early stopping: the held-out score's best starts at -inf,
+    so the best is the highest validation score of the new fit."""
+    X, y = small
+    clf = MLPClassifier((5,), epochs=3, random_state=0).fit(X, y)
+    clf.set_params(warm_start=True, early_stopping=True, epochs=4).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ > 0
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_random_state_none_draws_a_fresh_seed_without_numpys_global_state(small):
+    """random_state=None: a fresh seed from the operating system at each fit (as
+    ``Network(seed=None)``); NumPy's global random state is neither read nor advanced."""
+    X, y = small
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    first = MLPClassifier((3,), epochs=1).fit(X[:50], y[:50])
+    assert np.array_equal(np.random.get_state()[1], before)
+    np.random.seed(0)
+    second = MLPClassifier((3,), epochs=1).fit(X[:50], y[:50])
+    assert not np.array_equal(first.network_.weights[0], second.network_.weights[0])
+
+
+def test_a_refit_on_chunked_rows_forgets_the_feature_names_of_a_data_frame(small):
+    pd = pytest.importorskip("pandas")
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(pd.DataFrame(X[:100]).add_prefix("pixel"), y[:100])
+    assert len(clf.feature_names_in_) == X.shape[1]
+    clf.fit(da.from_array(X[:100, :40], chunks=(50, 40)), y[:100])
+    assert clf.n_features_in_ == 40 and not hasattr(clf, "feature_names_in_")
+
+
+@pytest.mark.parametrize("fraction", [-0.1, -1.5, 0.0, 1.0])
+def test_validation_fraction_outside_zero_one_is_refused(small, fraction):
+    X, y = small
+    with pytest.raises(ValueError, match=r"validation_fraction must be a number in \(0, 1\)"):
+        MLPClassifier((3,), epochs=1, early_stopping=True, validation_fraction=fraction).fit(X[:50], y[:50])
+
+
+def test_predict_proba_of_a_row_whose_outputs_all_underflow_is_uniform(small):
+    """Every output saturated to 0 (the user guide: extreme, unscaled inputs): uniform
+    probabilities, not 0/0."""
+    X, y = small
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    clf.network_.weights[-1][...] = 0.0
+    clf.network_.biases[-1][...] = -1000.0  # exp(-1000) underflows: every output is exactly 0
+    proba = clf.predict_proba(X[:5])
+    assert np.array_equal(proba, np.full((5, len(clf.classes_)), 1.0 / len(clf.classes_)))
+
+
+def test_early_stopping_refuses_a_held_out_set_of_one_row(small):
+    """10 rows and validation_fraction=0.1 hold out one row: too few to score, as in scikit-learn."""
+    X, y = small
+    with pytest.raises(ValueError, match="The validation set is too small"):
+        MLPRegressor((3,), epochs=1, early_stopping=True, random_state=0).fit(X[:10], y[:10].astype(float))
+    MLPRegressor((3,), epochs=1, early_stopping=True, random_state=0).fit(X[:20], y[:20].astype(float))
+
+
+def test_partial_fit_refuses_a_label_between_the_given_classes(small):
+    X, y = small
+    labels = np.where(y[:40] % 2 == 0, 0, 2)
+    labels[5] = 1  # between the two classes: not one of them
+    with pytest.raises(ValueError, match=r"y has labels not in classes \[0 2\]: \[1\]"):
+        MLPClassifier((3,), random_state=0).partial_fit(X[:40], labels, classes=[0, 2])
+
+
+def test_a_classifier_on_chunked_rows_takes_string_labels(small):
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    names = np.array(["even", "odd"])[y[:100] % 2]
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(da.from_array(X[:100], chunks=(50, X.shape[1])), names)
+    assert list(clf.classes_) == ["even", "odd"] and set(clf.predict(X[:10])) <= {"even", "odd"}
+
+
+def test_a_warm_start_fit_after_an_early_stop_trains_while_it_improves(small):
+    """A stop ends that fit only: a warm-start fit after it goes on while its score improves."""
+    X, y = small
+    clf = MLPClassifier((10,), epochs=20, eta=1e-9, n_iter_no_change=1, tol=1e-3, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 3  # no progress at eta=1e-9: stopped
+    clf.set_params(warm_start=True, eta=3.0, epochs=5).fit(X, y)
+    assert clf.n_iter_ == 5 and np.all(np.diff(clf.loss_curve_[3:]) < -1e-3)

@@ -1,6 +1,7 @@
 """Tests written against surviving mutants of the sweep (fastnn/sweeps.py, fastnn/_sweep_file.py):
 each fails on the mutant it was written for (run by hand first, see docs/guide/testing.md)."""
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -176,3 +177,208 @@ def test_error_score_strings_other_than_raise_are_refused(error_score):
     _check_error_score("raise")
     with pytest.raises(ValueError, match="error_score must be 'raise' or a number"):
         _check_error_score(error_score)
+
+
+def _in_process_cluster():
+    """A one-thread LocalCluster inside this process: seconds to start, no worker processes."""
+    import distributed
+
+    return distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                    dashboard_address=None)
+
+
+def test_a_sweep_stopped_by_an_error_cancels_its_tasks_left_on_the_users_cluster(digits):
+    """error_score="raise": the first failing configuration stops the sweep, and the tasks of the
+    others are cancelled on the user's cluster, not left to run (and hold their results) there
+    while the user still holds the exception, as an interactive session keeps the last one."""
+    distributed = pytest.importorskip("distributed")
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    grid = [{"eta": [-1.0]}, {"eta": [0.5, 1.0, 2.0, 3.0, 4.0, 5.0], "epochs": [200]}]
+
+    def evaluate_tasks(dask_scheduler):
+        return [key for key in dask_scheduler.tasks if str(key).startswith("_evaluate")]
+
+    with _in_process_cluster() as cluster, distributed.Client(cluster) as client:
+        with pytest.raises(ValueError, match="eta must be > 0") as raised:
+            sweep(grid, X, y, epochs=1, cv=2, client=client, error_score="raise", progress=False)
+        left = client.run_on_scheduler(evaluate_tasks)
+        for _ in range(50):  # the scheduler forgets cancelled tasks at once; allow it 5 s
+            if not left:
+                break
+            time.sleep(0.1)
+            left = client.run_on_scheduler(evaluate_tasks)
+        assert raised.traceback  # the sweep's frames (and any future they hold) are alive here
+        assert left == []
+
+
+def test_the_embedded_clusters_close_warning_names_the_users_line(digits, monkeypatch):
+    """The warning that the embedded LocalCluster did not close cleanly points at the line
+    that called sweep, not at a line inside fastnn."""
+    distributed = pytest.importorskip("distributed")
+    from fastnn.sweep import sweep
+
+    class ClusterThatTimesOut(distributed.LocalCluster):
+        def __init__(self, **kwargs):
+            super().__init__(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+
+        def close(self, *args, **kwargs):
+            super().close(*args, **kwargs)
+            raise TimeoutError("nanny did not stop")
+
+    monkeypatch.setattr(distributed, "LocalCluster", ClusterThatTimesOut)
+    X, y = digits[0][:60], digits[1][:60]
+    with pytest.warns(RuntimeWarning, match="did not close cleanly") as caught:
+        rows = sweep({"eta": [3.0]}, X, y, epochs=1, cv=2, client=None, progress=False)
+    assert len(rows) == 1
+    closing = [w for w in caught if "did not close cleanly" in str(w.message)]
+    assert [w.filename for w in closing] == [__file__]
+
+
+def test_a_results_file_without_rows_reads_as_an_empty_list(tmp_path):
+    """A sweep that has not finished a configuration yet: read_results gives [] (documented in
+    the guide, Sweeps), with pandas too, not a DataFrame of one stray column."""
+    path = tmp_path / "started.csv"
+    path.write_text(_results_text())
+    assert sweeps.read_results(path) == []
+
+
+def test_error_score_raise_built_at_run_time_is_accepted():
+    """"raise" read from a file or a command line is an equal string, not the same object."""
+    from fastnn.sweeps import _check_error_score
+
+    built = "".join(["rai", "se"])
+    assert built == "raise" and built is not sys.intern("raise")  # equal, another object
+    _check_error_score(built)
+
+
+def test_a_sweep_without_epochs_is_the_sweep_of_ten_epochs(digits, tmp_path):
+    """epochs defaults to 10 (documented): a results file written with epochs=10 is this
+    sweep's, so the call without epochs reads every row back instead of refusing the file."""
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    path = tmp_path / "ten.csv"
+    grid = {"eta": [3.0], "hidden_layer_sizes": [(3,)]}
+    written = sweep(grid, X, y, epochs=10, cv=2, client=False, results=path, progress=False)
+    again = sweep(grid, X, y, cv=2, client=False, results=path, progress=False)
+    records = [r.to_dict("records") if hasattr(r, "to_dict") else list(r) for r in (written, again)]
+    assert records[1] == records[0]  # the seconds too: read back, not run again
+
+
+def test_without_pandas_read_results_gives_a_list_of_dicts(tmp_path, monkeypatch):
+    """pandas is optional: where it cannot be imported the table is a list of dicts."""
+    path = tmp_path / "one.csv"
+    path.write_text(_results_text("0,3.0,0.5,0.0,1.0,,0.1"))
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    assert sweeps._pandas() is None
+    rows = sweeps.read_results(path)
+    assert isinstance(rows, list) and [r["eta"] for r in rows] == [3.0]
+
+
+def test_the_progress_bar_keeps_the_best_score_not_the_last():
+    bar = sweeps._Progress(False, 4, [])
+    for score, error in [(0.9, None), (0.5, None), (np.nan, "ValueError: eta must be > 0"), (0.7, None)]:
+        bar.update({"score": score, "error": error})
+    assert bar.best == 0.9
+    bar.close()
+
+
+def test_a_task_cancelled_on_the_cluster_stops_the_sweep_with_a_message(digits):
+    """A sweep's task cancelled from outside (another client, a scheduler restart) is not a
+    failed configuration: the sweep stops and says how to resume."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    grid = {"eta": [0.5, 1.0, 2.0, 3.0], "epochs": [400]}
+    with _in_process_cluster() as cluster, distributed.Client(cluster) as client:
+        outcome = {}
+
+        def run():
+            try:
+                outcome["table"] = sweep(grid, X, y, cv=2, client=client, progress=False)
+            except Exception as exc:  # the assertion below names it
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        keys = []
+        for _ in range(600):  # wait (up to 60 s) for the sweep's tasks to reach the scheduler
+            keys = client.run_on_scheduler(
+                lambda dask_scheduler: [k for k in dask_scheduler.tasks if str(k).startswith("_evaluate")])
+            if keys:
+                break
+            time.sleep(0.1)
+        client.cancel([distributed.Future(key, client) for key in keys], force=True)
+        thread.join(120)
+    assert keys and not thread.is_alive()
+    assert isinstance(outcome.get("error"), RuntimeError), outcome
+    assert "was cancelled" in str(outcome["error"]) and "call sweep again to resume" in str(outcome["error"])
+
+
+def test_a_configuration_trains_on_one_numba_thread_and_the_count_comes_back():
+    """A sweep runs one configuration per worker core: inside, Numba gets one thread (more would
+    only compete for the cores, and a Numba limited to one thread refuses two)."""
+    import numba
+
+    before = numba.get_num_threads()
+    with sweeps._one_numba_thread():
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize("threads", [[1], [1, 1], [40, 40], [7] * 10])
+def test_every_worker_thread_of_a_big_cluster_gets_tasks_in_flight(threads):
+    """Submitted at a time: at least one task per worker thread (a cluster of 80 threads is not
+    left half idle) and at most a few per thread (the client's memory stays bounded)."""
+    class Cluster:
+        @staticmethod
+        def nthreads():
+            return {f"worker-{i}": n for i, n in enumerate(threads)}
+
+    limit = sweeps._in_flight_limit(Cluster())
+    assert sum(threads) < limit <= max(sweeps._MIN_IN_FLIGHT, 8 * sum(threads))
+
+
+def test_the_embedded_cluster_runs_worker_processes(monkeypatch):
+    """client=None: a LocalCluster of worker processes (documented), so a crashing or stuck
+    configuration cannot take the user's process with it."""
+    distributed = pytest.importorskip("distributed")
+    made = {}
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            made.update(kwargs)
+
+        def close(self):
+            pass
+
+    class Client:
+        def __init__(self, cluster):
+            pass
+
+        def close(self):
+            pass
+    monkeypatch.setattr(distributed, "LocalCluster", Recorder)
+    monkeypatch.setattr(distributed, "Client", Client)
+    _, cleanup = sweeps._connect(None, 2)
+    cleanup()
+    assert made["processes"] is True and made["n_workers"] == 2 and made["threads_per_worker"] == 1
+
+
+def test_format_table_shows_a_parameter_set_to_none():
+    """A configuration that sets a parameter to None shows None, not an empty (unset) cell."""
+    rows = [{"batch_size": None, "eta": 1.0, "score": 0.5, "score_std": 0.1, "seconds": 0.2, "error": None},
+            {"batch_size": 50, "eta": 1.0, "score": 0.6, "score_std": 0.1, "seconds": 0.2, "error": None}]
+    lines = sweeps.format_table(rows).splitlines()
+    assert lines[1].split()[0] == "None" and lines[2].split()[0] == "50"
+
+
+def test_format_table_of_one_row():
+    row = {"eta": 3.0, "score": 0.95, "score_std": 0.01, "seconds": 0.2, "error": None}
+    assert sweeps.format_table([row]).splitlines() == ["eta   score  score_std  seconds",
+                                                        "3.0  0.9500     0.0100    0.200"]

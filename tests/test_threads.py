@@ -86,6 +86,73 @@ def test_an_idle_machine_gets_more_threads_after_a_short_trial(machine):
     assert sum(s for _, _, s in runs) < 1.05 * 5000 * 3e-6
 
 
+def test_a_cold_parallel_kernel_waits_for_enough_work(machine):
+    # first_trial: more threads would compile the parallel specialisation (seconds of CPU);
+    # one thread runs until that much work is done, then the trial starts as usual
+    chooser = _threads.ThreadChooser(2, first_trial=0.05)
+    runs = run(chooser, {1: 4e-6, 2: 3e-6}, 30_000)
+    first_two = next(i for i, r in enumerate(runs) if r[0] == 2)
+    before = seconds_on(runs[:first_two], 1) - runs[0][2]  # the first run is not timed
+    assert 0.05 <= before < 0.05 + 0.01
+    assert chooser.best == 2
+    short = _threads.ThreadChooser(2, first_trial=_threads.COLD_TRIAL_SECONDS)
+    assert {c for c, _, _ in run(short, {1: 4e-6, 2: 3e-6}, 100_000)} == {1}  # 0.4 s of work
+
+
+def test_one_thread_runs_use_the_serial_kernel_until_the_parallel_one_is_ready(monkeypatch):
+    import numpy as np
+
+    from fastnn import Network, _numba_cache, engines
+    from fastnn.kernels import tiled
+
+    calls = []
+    real = tiled.sgd_epoch
+    monkeypatch.setattr(tiled, "sgd_epoch", lambda *a, **k: calls.append(k["serial"]) or real(*a, **k))
+    monkeypatch.setattr(engines, "_PARALLEL_READY", set())
+    monkeypatch.setattr(engines, "_CACHE_LOOKED_AT", set())
+    looked = []
+    monkeypatch.setattr(_numba_cache, "is_cold", lambda *a, **k: looked.append(a[1]) or True)  # an empty cache
+    X, y = np.random.default_rng(0).random((300, 4)), np.arange(300) % 2
+    fixed = Network([4, 3, 2], seed=0, threads=1).fit(X, y, epochs=1, mini_batch_size=10)
+    assert calls and all(calls) and not engines.parallel_ready("float64")
+    assert looked == ["float64"]  # the cache index is read once per process, not per run
+    calls.clear()
+    if engines.numba.config.NUMBA_NUM_THREADS >= 2:
+        two = Network([4, 3, 2], seed=0, threads=2).fit(X, y, epochs=1, mini_batch_size=10)
+        assert calls == [False] and engines.parallel_ready("float64")
+        np.testing.assert_array_equal(two._theta, fixed._theta)
+        calls.clear()
+        Network([4, 3, 2], seed=0, threads=1).fit(X, y, epochs=1, mini_batch_size=10)
+        assert calls == [False]  # ready: one thread runs the parallel specialisation too
+    monkeypatch.setattr(engines, "_PARALLEL_READY", set())
+    monkeypatch.setattr(engines, "_CACHE_LOOKED_AT", set())
+    monkeypatch.setattr(_numba_cache, "is_cold", lambda *a, **k: False)  # found in numba's cache
+    assert engines.parallel_ready("float64")
+
+
+def test_a_cold_first_process_chooser_waits(monkeypatch):
+    from fastnn import _numba_cache, engines
+
+    monkeypatch.setattr(engines, "_PARALLEL_READY", set())
+    monkeypatch.setattr(engines, "_CACHE_LOOKED_AT", set())
+    monkeypatch.setattr(_threads, "_CHOOSERS", {})
+    monkeypatch.setattr(_numba_cache, "is_cold", lambda *a, **k: True)
+    monkeypatch.setattr(engines.numba, "get_num_threads", lambda: 2)
+    made = []
+    monkeypatch.setattr(_threads, "chooser_for", lambda key, most, first_trial=0.0: made.append(first_trial)
+                        or _threads.ThreadChooser(most, first_trial))
+
+    class Net:
+        threads = None
+        _theta = __import__("numpy").zeros(3)
+
+    engines._timed_runs(Net, ("k",), 20, 10, lambda start, stop, serial: None)
+    monkeypatch.setattr(_numba_cache, "is_cold", lambda *a, **k: False)
+    monkeypatch.setattr(engines, "_CACHE_LOOKED_AT", set())
+    engines._timed_runs(Net, ("k",), 20, 10, lambda start, stop, serial: None)
+    assert made == [_threads.COLD_TRIAL_SECONDS, 0.0]
+
+
 def test_a_busy_core_ends_a_trial_with_its_first_run(machine):
     # a core busy with a process that /proc/loadavg does not show (another VM on the
     # host): two threads wait for a descheduled thread, ~10x slower

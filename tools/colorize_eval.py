@@ -7,7 +7,9 @@ Usage::
     python tools/colorize_eval.py tables same_scene.jsonl      # the tables again, from saved results
     python tools/colorize_eval.py same-scene --untuned --set mode=bins --json bins.jsonl  # a variant
 
-``--untuned`` skips the inner tuning (the Colorizer's defaults for ``lmbda`` and the refinement);
+``--grid revision-1|revision-2`` tunes on another grid than the part's own (revision 2 changed the
+same-scene grid only).  ``--untuned`` skips the inner tuning (the Colorizer's defaults for
+``lmbda`` and the refinement);
 ``--set name=value`` changes a base parameter of every case (a variant to measure, e.g.
 ``mode=bins`` or ``validation_fraction=0.1``).
 
@@ -15,7 +17,8 @@ Each case's result is appended to ``--json`` as one JSON line as soon as it is d
 is stopped keeps what it finished; ``--resume`` skips the cases already in the file).  The tables
 are Markdown: per case (seeds averaged) the tuned settings, the mean a*b* error of fastnn
 (refined), of its unrefined chroma and of the two constant baselines, and the blotchiness before
-and after the refinement; then the summary the issue asks for.
+and after the refinement; then per case the refinement's effect (error and blotchiness, unrefined ->
+refined, and in how many runs it was less blotchy and not worse); then the summary the issue asks for.
 """
 import argparse
 import json
@@ -31,6 +34,10 @@ from fastnn.colorize import bundled_photos
 from fastnn.colorize import protocol
 
 
+GRIDS = {"revision-1": protocol.GRID_REVISION_1, "revision-2": protocol.GRID}
+"""``--grid`` names: the first run's grid, and revision 2's (same-scene) grid."""
+
+
 def parse_setting(text):
     """``name=value`` -> (name, value), the value read as JSON if it parses (numbers), else a string."""
     name, sep, value = text.partition("=")
@@ -42,12 +49,14 @@ def parse_setting(text):
         return name, value
 
 
-def run(part, seeds, path, resume, tuned, settings=()):
+def run(part, seeds, path, resume, tuned, settings=(), grid=None):
     photos = bundled_photos()
     if part == "same-scene":
-        cases, base = protocol.same_scene_cases(photos), protocol.SAME_SCENE_BASE
+        cases, base, part_grid = protocol.same_scene_cases(photos), protocol.SAME_SCENE_BASE, protocol.GRID
     else:
         cases, base = protocol.leave_one_out_cases(photos), protocol.LEAVE_ONE_OUT_BASE
+        part_grid = protocol.LEAVE_ONE_OUT_GRID
+    grid = grid or part_grid
     base = dict(base, **dict(settings))
     done = set()
     if resume and path and os.path.exists(path):
@@ -58,8 +67,8 @@ def run(part, seeds, path, resume, tuned, settings=()):
             if (name, seed) in done:
                 continue
             start = time.process_time()
-            result = protocol.run_case(base, train, split, test, seed, name, tuned=tuned)
-            result.update(part=part, cpu_seconds=time.process_time() - start, tuned=tuned, base=base)
+            result = protocol.run_case(base, train, split, test, seed, name, tuned=tuned, grid=grid)
+            result.update(part=part, cpu_seconds=time.process_time() - start, tuned=tuned, base=base, grid=grid)
             results.append(result)
             print(f"{name} seed {seed}: fastnn {result['fastnn']['ab_error']:.2f}, grayscale "
                   f"{result['grayscale']['ab_error']:.2f}, mean chroma {result['mean chroma']['ab_error']:.2f} "
@@ -109,6 +118,21 @@ def case_table(results):
     return "\n".join(lines)
 
 
+def refine_table(results):
+    """Per case: the refinement's effect on the error and the blotchiness, and in how many runs it helped."""
+    lines = ["| case | error unrefined -> refined | blotchiness unrefined -> refined | runs less blotchy | "
+             "runs error no worse |",
+             "|---|---:|---:|---:|---:|"]
+    for name, runs in by_case(results).items():
+        err = [mean([r[m]["ab_error"] for r in runs]) for m in ("fastnn unrefined", "fastnn")]
+        blot = [mean([r[m]["blotchiness"] for r in runs]) for m in ("fastnn unrefined", "fastnn")]
+        smoother = sum(r["fastnn"]["blotchiness"] < r["fastnn unrefined"]["blotchiness"] for r in runs)
+        no_worse = sum(r["fastnn"]["ab_error"] <= r["fastnn unrefined"]["ab_error"] for r in runs)
+        lines.append(f"| {name} | {err[0]:.2f} -> {err[1]:.2f} | {blot[0]:.2f} -> {blot[1]:.2f} | "
+                     f"{smoother} of {len(runs)} | {no_worse} of {len(runs)} |")
+    return "\n".join(lines)
+
+
 def summary(results):
     cases = by_case(results)
     err = {m: np.array([mean([r[m]["ab_error"] for r in runs]) for runs in cases.values()])
@@ -152,14 +176,20 @@ def main(argv=None):
                         help="the Colorizer's defaults for lmbda and the refinement (no inner tuning)")
     parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
                         help="change a base Colorizer parameter of every case")
+    parser.add_argument("--grid", choices=sorted(GRIDS), default=None,
+                        help="the tuning grid (default: the part's own, protocol.GRID for same-scene, "
+                             "protocol.LEAVE_ONE_OUT_GRID for leave-one-out)")
     args = parser.parse_args(argv)
     if args.part == "tables":
         if not args.results:
             parser.error("tables needs a results file")
         results = read(args.results)
     else:
-        results = run(args.part, args.seeds, args.json, args.resume, not args.untuned, args.set)
+        results = run(args.part, args.seeds, args.json, args.resume, not args.untuned, args.set,
+                      GRIDS.get(args.grid))
     print(case_table(results))
+    print()
+    print(refine_table(results))
     print()
     print(summary(results))
     return 0

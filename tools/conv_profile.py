@@ -41,7 +41,7 @@ def book_net(m, dtype):
 PHASES = {0: "conv1 forward (direct conv, pool, activation)", 1: "conv2 forward: gather (im2col)",
           2: "conv2 forward: dot products", 3: "conv2 forward: pool, bias, activation",
           4: "dense layers forward (block)", 5: "dense layers backward (block)",
-          6: "conv2 backward: dW, db", 7: "conv2 backward: dx (dcols, col2im), f'",
+          6: "conv2 backward: dW, db", 7: "conv2 backward: dx (channel-last), f'",
           8: "conv1 backward: gather + dW, db", 9: "step (per mini-batch)"}
 
 
@@ -72,6 +72,8 @@ def _run_phase(code, theta, spec, keep, X, y, m, bufs, nabla, masks):
                 for f in range(s1[K.F]):
                     K.filter_gradient(theta, s1, f, args[s], delta[s], cols[s], nabla)
             elif code == 7:
+                if s == 0:  # once per block, as the training kernel does
+                    K.permute_filters(theta, s1, dcols[0])
                 K.input_gradient(theta, s1, args[s], delta[s], dcols[0], dprev[s])
                 code0 = spec[0, K.ACT]
                 for k in range(s1[K.N_IN]):

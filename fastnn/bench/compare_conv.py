@@ -25,13 +25,23 @@ import numpy as np
 
 from . import harness
 
-__all__ = ["FLOAT64_TOLERANCE", "FLOAT32_TOLERANCE", "CONV_ENGINES", "conv_flops_per_sample", "conv_data",
-           "run_compare_conv", "format_compare_conv", "conv_disagreements", "dgemm_rate"]
+__all__ = ["FLOAT64_TOLERANCE", "FLOAT32_TOLERANCE", "CHECK_SAMPLES", "CONV_ENGINES", "conv_flops_per_sample",
+           "conv_data", "run_compare_conv", "format_compare_conv", "conv_disagreements", "conv_agreement",
+           "dgemm_rate"]
 
 FLOAT64_TOLERANCE = 1e-8
-"""Largest fastnn-vs-reference parameter difference after the epoch in float64 (the issue's bound)."""
-FLOAT32_TOLERANCE = 1e-3
-"""The same for float32."""
+"""Largest fastnn-vs-reference parameter difference after the agreement check's epoch in float64."""
+FLOAT32_TOLERANCE = 1e-4
+"""The same for float32 (the float32 differences after 20 mini-batches of Fashion-MNIST were at
+most 5e-6 over 30 starts; see :data:`CHECK_SAMPLES`)."""
+
+CHECK_SAMPLES = 200
+"""Samples of the agreement check's epoch (20 mini-batches of 10).  Longer float32 runs of a
+ReLU / max-pool net drift apart from the float64 reference by up to 1e-2 in any correct
+implementation (PyTorch's too): float32 rounding flips the choice between near-tied pool
+maxima or the sign of a ReLU input close to 0 now and then, which sends a sample's gradient
+elsewhere, and SGD then carries the difference on.  Over 20 mini-batches the float32
+differences stay at rounding level."""
 
 CONV_ENGINES = ("jit", "reference", "torch")
 """Row kinds of ``fastnn compare --net conv``, in the order they run."""
@@ -318,6 +328,36 @@ def _score(rows, flops_per_epoch):
 def conv_disagreements(rows, tolerance):
     """fastnn rows whose parameters differ from the reference by more than ``tolerance``."""
     return [r for r in rows if r["kind"] == "jit" and not r["max_diff"] <= tolerance]
+
+
+def conv_agreement(X, y, *, mini_batch_size=10, eta=0.03, lmbda=LMBDA, seed=0, dtype="float64",
+                   check_samples=CHECK_SAMPLES, rows=None, epochs=1):
+    """The agreement check: fastnn against the reference over one epoch of the first ``check_samples`` rows.
+
+    Parameters
+    ----------
+    X, y, mini_batch_size, eta, lmbda, seed, dtype :
+        As in :func:`run_compare_conv`.
+    check_samples : int
+        Samples of the check's epoch (:data:`CHECK_SAMPLES` by default).
+    rows : list of dict, optional
+        Scored rows of a run over ``X`` already made (:func:`run_compare_conv`);
+        used as they are when that run was the check's (one epoch over at most
+        ``check_samples`` rows), so nothing is trained twice.
+    epochs : int
+        The epochs of that run.
+
+    Returns
+    -------
+    (n_check, rows)
+        The samples checked and the scored fastnn and reference rows of the check
+        (pass them to :func:`conv_disagreements`).
+    """
+    n_check = min(check_samples, len(X))
+    if rows is not None and n_check == len(X) and epochs == 1:
+        return n_check, [r for r in rows if r["kind"] in ("jit", "reference")]
+    return n_check, run_compare_conv(X[:n_check], y[:n_check], mini_batch_size=mini_batch_size, eta=eta,
+                                     lmbda=lmbda, seed=seed, dtype=dtype, engines=("jit", "reference"))
 
 
 def format_compare_conv(rows):

@@ -29,14 +29,19 @@ def cmd_compare_conv(args):
     print(cc.format_compare_conv(rows))
     for line in legend(rows, args.dtype):
         print(line)
-    ran = [r for r in rows if r["kind"] == "jit"]
-    if ran:
-        worst = max(r["max_diff"] for r in ran)
-        print(f"agreement check: fastnn vs reference max abs parameter difference {worst:.1e}, "
-              f"tolerance {tolerance:g}")
-        if cc.conv_disagreements(rows, tolerance):
-            print(f"ERROR: fastnn differs from the reference by {worst:.3g} > tolerance {tolerance:g}")
-            return 1
+    if not any(r["kind"] == "jit" for r in rows):
+        return 0
+    # Agreement check on its own short run: longer float32 runs of this ReLU / max-pool net drift
+    # apart from the float64 reference in any correct implementation (cc.CHECK_SAMPLES).
+    n_check, check = cc.conv_agreement(X, y, mini_batch_size=args.mini_batch_size, eta=eta, seed=args.seed,
+                                       dtype=args.dtype, check_samples=args.check_samples or cc.CHECK_SAMPLES,
+                                       rows=rows, epochs=args.epochs)
+    worst = max(r["max_diff"] for r in check if r["kind"] == "jit")
+    print(f"agreement check (1 epoch of {n_check} samples): fastnn vs reference max abs parameter difference "
+          f"{worst:.1e}, tolerance {tolerance:g}")
+    if cc.conv_disagreements(check, tolerance):
+        print(f"ERROR: fastnn differs from the reference by {worst:.3g} > tolerance {tolerance:g}")
+        return 1
     return 0
 
 
@@ -61,6 +66,10 @@ def legend(rows, dtype):
         if one is not None:
             text += f"; vs PyTorch 1 thread: {one['cpu'] / fast[1]['cpu']:.2f}x CPU time"
         lines.append(text + ".")
+    if dtype == "float32":
+        lines.append("In float32 the last column grows with the run's length (to ~1e-2 after 200 mini-batches of "
+                     "real images, PyTorch's rows alike): rounding now and then flips a near-tied max-pool choice "
+                     "or ReLU sign, and SGD carries the difference on; the agreement check uses its own short run.")
     lines.append(f"Yardstick: NumPy's {'d' if dtype == 'float64' else 's'}gemm (512x512, 1 thread, CPU time) runs at "
                  f"{cc.dgemm_rate(dtype):.1f} GFLOP/s here.")
     return lines

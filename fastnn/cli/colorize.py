@@ -34,7 +34,7 @@ def colorizer_from_args(args):
                               validation_fraction=args.validation_fraction,
                               refine=None if args.refine == "none" else args.refine,
                               refine_radius=args.refine_radius, refine_eps=args.refine_eps,
-                              random_state=args.seed)
+                              texture_scales=args.texture_scales, random_state=args.seed)
 
 
 def check_train(args):
@@ -149,6 +149,10 @@ def add_model_arguments(parser):
                         help="the refinement's window radius in pixels (default %(default)s)")
     parser.add_argument("--refine-eps", type=positive_float, default=defaults.refine_eps,
                         help="the refinement's regularisation in (L*/100)^2 (default %(default)s)")
+    parser.add_argument("--texture-scales", type=parse_hidden, default=defaults.texture_scales,
+                        metavar="SIDES",
+                        help="texture features: the std of L* over windows of these sides, comma-separated "
+                             "such as 5,11,23; '' for none (default: none)")
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="random_state: pixel draws, initial weights, shuffles (default %(default)s)")
 

@@ -96,6 +96,14 @@ class Colorizer:
         None: no early stopping, every epoch on all the pixels.
     n_iter_no_change : int, default 3
         Epochs without improvement before early stopping.
+    texture_scales : tuple of int, default ()
+        Texture features: for each window side in the tuple, the standard
+        deviation of L* over that window around the pixel (one feature per
+        side, after the patch and the coarse neighbourhoods).  They tell
+        smooth regions (sky, skin, paint) from textured ones (fur, foliage,
+        gravel) of the same lightness.  ``(5, 11, 23)`` lowered the error of
+        the same-scene transfer (docs/guide/colorize.md).  Sides are integers
+        >= 2, distinct.
     random_state : int or None
         Seeds the pixel draws and the network (its initial weights and
         shuffles): the same value gives the same colorizer.
@@ -107,7 +115,7 @@ class Colorizer:
         ``dtype`` a name); :meth:`set_params` after fitting does not change them.
     network_ : fastnn.Network
         Sizes ``[n_features_in_, *hidden_layer_sizes, 2]``, e.g. ``[99, 32, 32, 2]`` (one output
-        per bin instead of 2 in ``"bins"`` mode).
+        per bin instead of 2 in ``"bins"`` mode; one input more per texture scale).
     n_features_in_ : int
     feature_mean_, feature_scale_ : ndarray, shape (n_features,)
         Standardisation of the features (training mean and std).
@@ -140,7 +148,8 @@ class Colorizer:
     def __init__(self, patch_size=7, hidden_layer_sizes=(32, 32), epochs=10, mini_batch_size=10,
                  eta=1.5, lmbda=5.0, cost="cross-entropy", dtype="float32", samples_per_image=30000,
                  mode="regression", bin_size=10, temperature=0.38, refine="guided", refine_radius=16,
-                 refine_eps=0.01, validation_fraction=None, n_iter_no_change=3, random_state=None):
+                 refine_eps=0.01, validation_fraction=None, n_iter_no_change=3, texture_scales=(),
+                 random_state=None):
         self.patch_size = patch_size
         self.hidden_layer_sizes = hidden_layer_sizes
         self.epochs = epochs
@@ -158,6 +167,7 @@ class Colorizer:
         self.refine_eps = refine_eps
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.texture_scales = texture_scales
         self.random_state = random_state
 
     def __repr__(self):
@@ -208,7 +218,7 @@ class Colorizer:
             height, width = lab.shape[:2]
             count = min(params["samples_per_image"], height * width)
             rows, cols = np.divmod(rng.choice(height * width, count, replace=False), width)
-            views = feature_planes(lab[..., 0], params["patch_size"])
+            views = feature_planes(lab[..., 0], params["patch_size"], params["texture_scales"])
             features.append(gather(views, (rows, cols), np.dtype(params["dtype"])))
             chroma.append(lab[rows, cols, 1:])
         return np.concatenate(features), np.concatenate(chroma)
@@ -395,7 +405,7 @@ class Colorizer:
         """
         self.check_is_fitted()
         height, width = L.shape
-        views = feature_planes(L, self.params_["patch_size"])
+        views = feature_planes(L, self.params_["patch_size"], self.params_["texture_scales"])
         maps = {name: np.empty((height, width, 2)) for name in predictors}
         for rows in row_batches(height, width):
             X = self._standardise(gather(views, rows, np.dtype(self.params_["dtype"])))

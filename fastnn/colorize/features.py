@@ -1,4 +1,5 @@
-"""The features of a pixel: its lightness patch and two coarser, blurred neighbourhoods.
+"""The features of a pixel: its lightness patch, two coarser, blurred neighbourhoods and,
+optionally, texture: the local standard deviation of L* over windows of several sizes.
 
 All from L*, none from the pixel's position; image borders are mirrored, so
 every pixel of an image at least ``patch_size`` wide and high gets a full
@@ -13,12 +14,14 @@ CONTEXT = ((4, 5, 2.0), (16, 5, 8.0))
 PREDICT_BATCH = 1 << 16
 
 
-def feature_count(patch_size):
-    """Number of features per pixel: the patch plus the coarse neighbourhoods.
+def feature_count(patch_size, texture_scales=()):
+    """Number of features per pixel: the patch, the coarse neighbourhoods and the texture scales.
 
     Parameters
     ----------
     patch_size : int
+    texture_scales : tuple of int
+        Window sides of the texture features (one feature each).
 
     Returns
     -------
@@ -28,15 +31,37 @@ def feature_count(patch_size):
     --------
     >>> feature_count(7)
     99
+    >>> feature_count(7, (5, 11, 23))
+    102
     """
-    return patch_size * patch_size + sum(grid * grid for _, grid, _ in CONTEXT)
+    return patch_size * patch_size + sum(grid * grid for _, grid, _ in CONTEXT) + len(texture_scales)
 
 
-def feature_planes(L, patch_size):
+def local_std(plane, size):
+    """Standard deviation of ``plane`` over the ``size`` x ``size`` window around each pixel (mirrored).
+
+    A texture measure: 0 where the plane is flat, large where it varies (grass, fur, foliage).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(local_std(np.full((9, 9), 0.5), 3).max())
+    0.0
+    """
+    from scipy.ndimage import uniform_filter
+
+    mean = uniform_filter(plane, size, mode="reflect")
+    var = uniform_filter(plane * plane, size, mode="reflect") - mean * mean
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def feature_planes(L, patch_size, texture_scales=()):
     """Per scale: a window view of the (blurred, mirrored) lightness, one window per pixel.
 
     Each view has shape ``(h, w, grid, grid)``: ``view[i, j]`` holds the
-    samples of pixel (i, j)'s neighbourhood at that scale (no copy).
+    samples of pixel (i, j)'s neighbourhood at that scale (no copy).  Then,
+    per entry of ``texture_scales``, the :func:`local_std` of L*/100 over
+    windows of that side, as a view of shape ``(h, w, 1, 1)``.
     """
     from scipy.ndimage import gaussian_filter
 
@@ -48,6 +73,8 @@ def feature_planes(L, patch_size):
         padded = np.pad(plane, half, mode="symmetric")
         side = (grid - 1) * step + 1
         views.append(sliding_window_view(padded, (side, side))[:, :, ::step, ::step])
+    for size in texture_scales:
+        views.append(local_std(base, size)[:, :, None, None])
     return views
 
 

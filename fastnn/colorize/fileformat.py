@@ -1,12 +1,13 @@
 """The colorizer's file: an ``.npz`` of the parameters, the standardisation, the mean chroma and
 the network (in :meth:`fastnn.Network.save`'s format, under ``network.`` keys).  No pickle.
 
-Format version 2 (``format = "fastnn.Colorizer"``, ``format_version = 2``): entries
+Format version 3 (``format = "fastnn.Colorizer"``, ``format_version = 3``): entries
 ``meta`` (JSON: ``params``, ``chroma_mean``, ``n_samples``, ``fit_seconds``,
 ``fastnn_version``), ``feature_mean`` and ``feature_scale`` (float64, one per feature)
 and ``network.*``.  Every entry is checked against the others when a file is loaded.
 Version 1 (fastnn before ``lmbda`` and the refinement) lacks those parameters in ``meta``;
 such files still load, with the values that reproduce them (``lmbda=0``, ``refine=None``).
+Versions 1 and 2 lack ``texture_scales`` (added in version 3); they load with ``texture_scales=()``.
 """
 import json
 
@@ -17,17 +18,18 @@ from .._version import __version__
 from ..exceptions import ModelFileError
 from ..network import Network
 from .features import feature_count
-from .params import PARAMS, PARAMS_BEFORE_VERSION_2, check_params, output_count
+from .params import PARAMS, PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, check_params, output_count
 
 FORMAT_NAME = "fastnn.Colorizer"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def colorizer_arrays(model):
     """The arrays of a fitted colorizer's file (for ``np.savez``)."""
     params = model.params_
-    meta = {"params": dict(params, hidden_layer_sizes=list(params["hidden_layer_sizes"])),
+    meta = {"params": dict(params, hidden_layer_sizes=list(params["hidden_layer_sizes"]),
+                           texture_scales=list(params["texture_scales"])),
             "chroma_mean": [float(c) for c in model.chroma_mean_], "n_samples": int(model.n_samples_),
             "fit_seconds": float(getattr(model, "fit_seconds_", 0.0)), "fastnn_version": __version__}
     arrays = {"format": np.array(FORMAT_NAME), "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
@@ -52,19 +54,23 @@ def colorizer_from_arrays(cls, arrays, path):
             or int(version) not in READABLE_VERSIONS:
         raise error(f"{path!r}: colorizer file format version {version!r} is not one of {READABLE_VERSIONS}")
     meta = persistence.json_entry(arrays, "meta", path)
-    stored = set(PARAMS) - (set(PARAMS_BEFORE_VERSION_2) if int(version) == 1 else set())
+    missing = dict(PARAMS_BEFORE_VERSION_2) if int(version) == 1 else {}
+    if int(version) < 3:
+        missing.update(PARAMS_BEFORE_VERSION_3)
+    stored = set(PARAMS) - set(missing)
     if not isinstance(meta, dict) or not {"params", "chroma_mean", "n_samples"} <= set(meta) \
             or not isinstance(meta["params"], dict) or set(meta["params"]) != stored:
         raise error(f"{path!r}: 'meta' entry does not describe a colorizer")
-    params = dict(PARAMS_BEFORE_VERSION_2, **meta["params"])
-    if isinstance(params["hidden_layer_sizes"], list):  # JSON has no tuples
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    params = dict(missing, **meta["params"])
+    for key in ("hidden_layer_sizes", "texture_scales"):
+        if isinstance(params[key], list):  # JSON has no tuples
+            params[key] = tuple(params[key])
     model = cls(**params)
     try:
         params = check_params(params)
     except (TypeError, ValueError) as exc:
         raise error(f"{path!r}: invalid colorizer parameters ({exc})") from exc
-    n_features = feature_count(params["patch_size"])
+    n_features = feature_count(params["patch_size"], params["texture_scales"])
     network_arrays = {key[len("network."):]: value for key, value in arrays.items()
                       if key.startswith("network.")}
     net = persistence.network_from_payload(Network, persistence.parse_model_arrays(network_arrays, path), path)

@@ -6,7 +6,7 @@ from .refine import check_refine
 
 PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "lmbda", "cost", "dtype",
           "samples_per_image", "mode", "bin_size", "temperature", "refine", "refine_radius", "refine_eps",
-          "validation_fraction", "n_iter_no_change", "random_state")
+          "validation_fraction", "n_iter_no_change", "texture_scales", "random_state")
 """The constructor's parameters, in order."""
 
 PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "refine_eps": 0.01,
@@ -14,9 +14,32 @@ PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "r
                            "bin_size": 10, "temperature": 0.38}
 """The values of the parameters that files of format version 1 lack: those that reproduce them."""
 
+PARAMS_BEFORE_VERSION_3 = {"texture_scales": ()}
+"""The values of the parameters that files of format versions 1 and 2 lack: those that reproduce them."""
+
 COSTS = ("cross-entropy", "quadratic")
 
 MODES = ("regression", "bins")
+
+
+def check_texture_scales(value):
+    """``texture_scales`` as a tuple of distinct window sides (integers >= 2), in the given order.
+
+    Raises
+    ------
+    TypeError
+        If it is not a sequence of integers.
+    ValueError
+        For a side below 2 (a 1-pixel window has no texture) or a repeated side.
+    """
+    scales = _validation.check_hidden_sizes(value, "texture_scales")
+    for size in scales:
+        if size < 2:
+            raise ValueError(f"texture_scales entries must be >= 2 (window sides in pixels), got {size} "
+                             f"in {list(scales)!r}")
+    if len(set(scales)) != len(scales):
+        raise ValueError(f"texture_scales must not repeat a side, got {list(scales)!r}")
+    return scales
 
 
 def check_params(params):
@@ -57,6 +80,7 @@ def check_params(params):
         "refine_eps": eps,
         "validation_fraction": fraction,
         "n_iter_no_change": _validation.check_int(params["n_iter_no_change"], "n_iter_no_change", 1),
+        "texture_scales": check_texture_scales(params["texture_scales"]),
         "random_state": random_state,
     }
 
