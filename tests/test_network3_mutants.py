@@ -195,3 +195,38 @@ def test_counts_above_256_are_compared_by_value():
 def test_a_pool_larger_than_the_convolution_output_names_its_size():
     with pytest.raises(ValueError, match=r"^poolsize \(2, 7\) is larger than the 8x6 output of the convolution$"):
         n3.ConvPoolLayer((2, 1, 3, 5), (4, 1, 10, 10), poolsize=(2, 7))
+
+
+def test_filters_and_pools_exactly_as_large_as_allowed_are_accepted():
+    whole = n3.ConvPoolLayer((2, 1, 10, 5), (4, 1, 10, 5), poolsize=(1, 1))  # the filter is the image
+    assert whole.output_shape == (2, 1, 1)
+    widest_pool = n3.ConvPoolLayer((2, 1, 3, 5), (4, 1, 10, 10), poolsize=(8, 6))  # the pool is the 8x6 output
+    assert widest_pool.output_shape == (2, 1, 1)
+    with pytest.raises(ValueError, match="larger than the 10x5 image"):
+        n3.ConvPoolLayer((2, 1, 10, 6), (4, 1, 10, 5))
+    with pytest.raises(ValueError, match="larger than the 10x5 image"):
+        n3.ConvPoolLayer((2, 1, 11, 5), (4, 1, 10, 5))
+    with pytest.raises(ValueError, match=r"poolsize \(9, 6\) is larger"):
+        n3.ConvPoolLayer((2, 1, 3, 5), (4, 1, 10, 10), poolsize=(9, 6))
+
+
+def test_pooling_drops_the_border_rows_and_columns():
+    """The book's max-pool ignores the border: a 9x7 convolution output pooled 2x3 is 4x2."""
+    layer = n3.ConvPoolLayer((3, 1, 2, 4), (4, 1, 10, 10), poolsize=(2, 3))
+    assert layer.output_shape == (3, 4, 2) and layer.n_out == 24
+
+
+def test_shape_mismatches_in_either_direction_are_refused():
+    with pytest.raises(ValueError, match=r"layers\[1\] expects images of shape \(20, 14, 14\)"):
+        n3.Network([n3.ConvPoolLayer((20, 1, 3, 3), (10, 1, 28, 28)),   # outputs (20, 13, 13)
+                    n3.ConvPoolLayer((40, 20, 5, 5), (10, 20, 14, 14)), n3.SoftmaxLayer(40 * 5 * 5, 10)], 10)
+    with pytest.raises(ValueError, match=r"layers\[1\] has n_in=30, but layers\[0\] outputs 20 values"):
+        n3.Network([n3.FullyConnectedLayer(4, 20), n3.SoftmaxLayer(30, 2)], 10)
+    with pytest.raises(TypeError, match="filter_shape must be a tuple of 4 positive integers"):
+        n3.ConvPoolLayer((2, 1, 5.0, 5), (10, 1, 28, 28))
+
+
+def test_a_last_layer_that_is_not_softmax_is_named():
+    last = n3.FullyConnectedLayer(3, 2)
+    with pytest.raises(ValueError, match=r"must be a SoftmaxLayer .*got FullyConnectedLayer\(n_in=3, n_out=2"):
+        n3.Network([n3.FullyConnectedLayer(4, 3), last], 10)
