@@ -27,7 +27,7 @@ CONV_ENTRY_POINTS = ("conv:sgd_chunk", "conv:predict_proba")
 ``fastnn compare --net conv``); kept apart so that the dense commands never import
 the conv kernels."""
 
-COMPILE_NOTE = "compiling kernels (first run only, ~10 s)"
+COMPILE_NOTE = "compiling kernels (first run only: ~10 s, ~40 s for a conv net)"
 """The line printed to stderr when the cache is cold."""
 
 JIT_COMMANDS = ("train", "predict", "compare", "bench", "sweep", "book")
