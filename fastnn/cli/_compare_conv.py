@@ -1,6 +1,8 @@
 """``fastnn compare --net conv``: the table of :mod:`fastnn.bench.compare_conv` and its exit code."""
 import os
 
+from ._agreement import report_agreement
+
 
 def cmd_compare_conv(args):
     """Print the conv rows, their legend and the agreement check; exit 1 on disagreement."""
@@ -37,12 +39,8 @@ def cmd_compare_conv(args):
                                        dtype=args.dtype, check_samples=args.check_samples or cc.CHECK_SAMPLES,
                                        rows=rows, epochs=args.epochs)
     worst = max(r["max_diff"] for r in check if r["kind"] == "jit")
-    print(f"agreement check (1 epoch of {n_check} samples): fastnn vs reference max abs parameter difference "
-          f"{worst:.1e}, tolerance {tolerance:g}")
-    if cc.conv_disagreements(check, tolerance):
-        print(f"ERROR: fastnn differs from the reference by {worst:.3g} > tolerance {tolerance:g}")
-        return 1
-    return 0
+    return report_agreement(worst, n_check, tolerance, cc.conv_disagreements(check, tolerance),
+                            checked="fastnn", failed="fastnn")
 
 
 def legend(rows, dtype):

@@ -4,6 +4,7 @@ import os
 
 from .. import bench
 from ..bench import limits
+from ._agreement import report_agreement
 from ._args import nonnegative_float, nonnegative_int, parse_sizes, positive_float, positive_int, subcommand
 
 
@@ -102,9 +103,5 @@ def cmd_compare(args):
     else:
         check = rows
     worst = max(r["max_diff"] for r in check if r["kind"] == "jit")
-    print(f"agreement check (1 epoch of {n_check} samples): fastnn fit vs reference max abs "
-          f"parameter difference {worst:.1e}, tolerance {tolerance:g}")
-    if bench.jit_disagreements(check, tolerance):
-        print(f"ERROR: the jit engine differs from the reference by {worst:.3g} > tolerance {tolerance:g}")
-        return 1
-    return 0
+    return report_agreement(worst, n_check, tolerance, bench.jit_disagreements(check, tolerance),
+                            checked="fastnn fit", failed="the jit engine")
