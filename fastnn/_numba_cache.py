@@ -54,14 +54,14 @@ def entry_kernels(entry_points=ENTRY_POINTS):
     return kernels
 
 
-def _has_dtype(signature, dtype, required=(), excluded=()):
-    """True if an array argument of ``signature`` (numba types) has the NumPy ``dtype``,
-    every type of ``required`` is among its arguments and none of ``excluded``."""
+def _has_dtype(signature, dtype, required=()):
+    """True if an array argument of ``signature`` (numba types) has the NumPy ``dtype``
+    and every type of ``required`` is among its arguments."""
     from numba import from_dtype
 
     wanted = from_dtype(np.dtype(dtype))
     return (any(getattr(arg, "dtype", None) == wanted for arg in signature)
-            and all(t in signature for t in required) and not any(t in signature for t in excluded))
+            and all(t in signature for t in required))
 
 
 def host_arguments(name):
@@ -95,7 +95,7 @@ def _usable_cached_signatures(dispatcher):
     return [key[0] for key in index_file._load_index() if cache._index_key(key[0], codegen) == key]
 
 
-def is_cold(dispatcher, dtype, required=(), excluded=()):
+def is_cold(dispatcher, dtype, required=()):
     """True if calling ``dispatcher`` with ``dtype`` arrays would compile it.
 
     Parameters
@@ -106,10 +106,6 @@ def is_cold(dispatcher, dtype, required=(), excluded=()):
     required : tuple of numba types
         Types the call also passes (:func:`host_arguments`): a signature without
         them does not count.
-    excluded : tuple of numba types
-        Types the call does not pass: a signature with one of them does not count
-        (e.g. ``numba.types.none``, the ``threads`` of the dense kernel's serial
-        specialisation).
 
     Returns
     -------
@@ -118,7 +114,7 @@ def is_cold(dispatcher, dtype, required=(), excluded=()):
         on-disk cache has a usable entry for the dtype, or when it is not a
         cached numba function at all (``NUMBA_DISABLE_JIT=1``).
     """
-    if any(_has_dtype(sig, dtype, required, excluded) for sig in getattr(dispatcher, "signatures", ())):
+    if any(_has_dtype(sig, dtype, required) for sig in getattr(dispatcher, "signatures", ())):
         return False
     try:
         cached = _usable_cached_signatures(dispatcher)
@@ -126,14 +122,7 @@ def is_cold(dispatcher, dtype, required=(), excluded=()):
         return False
     if cached is None:
         return hasattr(dispatcher, "signatures")  # a numba function without a disk cache
-    return not any(_has_dtype(sig, dtype, required, excluded) for sig in cached)
-
-
-def entry_is_cold(name, dtype, excluded=()):
-    """:func:`is_cold` for the entry point ``name`` (``"module:function"``) on this host's
-    arguments (:func:`host_arguments`), without the types ``excluded``."""
-    kernel, = entry_kernels((name,))
-    return is_cold(kernel, dtype, host_arguments(name), excluded)
+    return not any(_has_dtype(sig, dtype, required) for sig in cached)
 
 
 def cold_kernels(dtypes, entry_points=ENTRY_POINTS):

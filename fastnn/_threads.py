@@ -66,12 +66,6 @@ SKIP_SECONDS = 1e-3
 skipped because other threads were running (:func:`others_running`); doubled after each
 skip in a row, up to :data:`RECHECK_SECONDS`.  A glance costs ~30 us."""
 
-COLD_TRIAL_SECONDS = 2.0
-"""Seconds of one-thread work before the first trial of more threads while the kernel's
-parallel specialisation is not compiled (neither in this process nor in numba's cache):
-compiling it costs a few seconds of CPU (numba's parfor lowering), which a short ``fit``
-never wins back, and which a long one pays after at most this much one-thread work."""
-
 RECHECK_SECONDS = 3.0
 """The longest wait before a count is tried again, and how often one thread's speed is
 measured again while more threads run."""
@@ -138,12 +132,9 @@ class ThreadChooser:
     ----------
     most : int
         The largest thread count allowed.
-    first_trial : float
-        Seconds of timed one-thread work before the first trial of more threads
-        (:data:`COLD_TRIAL_SECONDS` while more threads would compile the kernel).
     """
 
-    def __init__(self, most, first_trial=0.0):
+    def __init__(self, most):
         self.counts = candidate_counts(most)
         self.warm = False  # the first run (compilation or cache loading, cold caches) is not timed
         self.base = None  # one thread's seconds per sample (the last run long enough to time)
@@ -152,7 +143,7 @@ class ThreadChooser:
         self.trial = [0.0, 0]  # seconds and samples timed on ``current`` since it was chosen
         self.segment = FIRST_SEGMENT  # seconds of the next run on ``current`` (counts > 1)
         self.work = 0.0  # seconds of timed work so far
-        self.due = {c: first_trial for c in self.counts[1:]}  # count -> ``work`` from which it may be tried
+        self.due = {c: 0.0 for c in self.counts[1:]}  # count -> ``work`` from which it may be tried
         self.wait = {c: RETRY_SECONDS for c in self.counts[1:]}  # count -> its next wait after a loss
         self.skip_wait = {c: SKIP_SECONDS for c in self.counts[1:]}  # count -> its next wait after a skip
         self.base_due = RECHECK_SECONDS  # ``work`` from which one thread is measured again
@@ -247,9 +238,8 @@ class ThreadChooser:
 _CHOOSERS = {}
 
 
-def chooser_for(key, most, first_trial=0.0):
-    """The shared :class:`ThreadChooser` of one kind of work (``key``) and thread limit
-    (made with ``first_trial`` if it is new).
+def chooser_for(key, most):
+    """The shared :class:`ThreadChooser` of one kind of work (``key``) and thread limit.
 
     No lock, here or in the chooser: a Ctrl-C between taking and releasing one
     would leave it taken and hang the next ``fit``.  ``dict.setdefault`` is
@@ -257,5 +247,5 @@ def chooser_for(key, most, first_trial=0.0):
     """
     chooser = _CHOOSERS.get((key, most))
     if chooser is None:
-        chooser = _CHOOSERS.setdefault((key, most), ThreadChooser(most, first_trial))
+        chooser = _CHOOSERS.setdefault((key, most), ThreadChooser(most))
     return chooser

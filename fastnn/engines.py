@@ -83,73 +83,33 @@ def _numba_threads(threads):
             numba.set_num_threads(previous)
 
 
-_PARALLEL_READY = set()
-"""Dtypes whose dense kernel this process has in its parallel specialisation (run here, or
-warm in numba's cache): one-thread runs use it too, rather than compiling or loading the
-serial one as well."""
-
-_CACHE_LOOKED_AT = set()
-"""Dtypes for which :func:`parallel_ready` has read numba's cache index."""
-
-
-def parallel_ready(dtype):
-    """True if the dense kernel's parallel specialisation of ``dtype`` (on this host's
-    register block) runs without compiling: it ran in this process, or numba's cache has it.
-
-    Until then one-thread runs use the serial specialisation
-    (:func:`fastnn.kernels.tiled.sgd_epoch`'s ``serial``), which compiles without the
-    parallel region, and the thread choice waits :data:`~fastnn._threads.COLD_TRIAL_SECONDS`
-    of work before it tries more threads: a short first process never compiles it.
-    """
-    name = np.dtype(dtype).name
-    if name not in _PARALLEL_READY and name not in _CACHE_LOOKED_AT:
-        from numba import types
-
-        from . import _numba_cache
-
-        _CACHE_LOOKED_AT.add(name)  # once per process: reading the cache index takes ~1 ms
-        if not _numba_cache.entry_is_cold("tiled:_run", name, excluded=(types.none,)):
-            _PARALLEL_READY.add(name)
-    return name in _PARALLEL_READY
-
-
 def _timed_runs(net, key, total, unit, run):
-    """Call ``run(start, stop, serial)`` over ``0..total`` in runs whose thread counts are chosen.
+    """Call ``run(start, stop)`` over ``0..total`` in runs whose thread counts are chosen.
 
     With ``net.threads`` set, one run on that many threads.  With None, a
     :class:`~fastnn._threads.ThreadChooser` (shared by every network doing the
     same kind of work, ``key``) splits the range into runs of whole ``unit``s,
     times them and picks 1 or more threads (at most numba's current setting).
-    ``serial`` is True for a one-thread run while the parallel specialisation
-    is not compiled (:func:`parallel_ready`).
     """
-    dtype = net._theta.dtype.name
     threads = getattr(net, "threads", None)
-    if threads is not None or numba.get_num_threads() == 1:
-        count = threads or 1
+    if threads is not None:
         with _numba_threads(threads):
-            _one_run(run, 0, total, count, dtype)
+            run(0, total)
         return
     most = numba.get_num_threads()
-    chooser = _threads.chooser_for(key, most, 0.0 if parallel_ready(dtype) else _threads.COLD_TRIAL_SECONDS)
+    if most == 1:
+        with _numba_threads(None):
+            run(0, total)
+        return
+    chooser = _threads.chooser_for(key, most)
     start = 0
     while start < total:
         count, samples = chooser.plan(total - start, unit)
         with _numba_threads(count):
             t0 = time.perf_counter()
-            _one_run(run, start, start + samples, count, dtype)
+            run(start, start + samples)
             chooser.record(count, time.perf_counter() - t0, samples)
         start += samples
-
-
-def _one_run(run, start, stop, count, dtype):
-    """``run`` on ``count`` threads: the serial specialisation if one thread does not need
-    the parallel one; the first run on more threads makes it ready."""
-    if count == 1 and not parallel_ready(dtype):
-        run(start, stop, True)
-        return
-    run(start, stop, False)
-    _PARALLEL_READY.add(dtype)
 
 
 class JitEngine:
@@ -158,27 +118,20 @@ class JitEngine:
 
     name = "jit"
 
-    counts_nonfinite = True
-    """``epoch`` returns how many first-layer weighted inputs were not finite (0 proves the
-    rows it trained finite; see :func:`fastnn.kernels.tiled.sgd_epoch`)."""
-
     def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, sample_weight=None, metrics=None):
         """Train the mini-batches of ``order``; with ``metrics`` (float64, shape (3,)) add
-        the running sums ``[sum w C_x, correct count, sum w]`` (see :func:`running_metrics`).
-        Returns the count of non-finite first-layer weighted inputs (:attr:`counts_nonfinite`)."""
+        the running sums ``[sum w C_x, correct count, sum w]`` (see :func:`running_metrics`)."""
         dt = net._theta.dtype.type
         decay = dt(_decay(eta, lmbda, n))
         cost = COST_CODES[net.cost]
-        bad = [0]
 
-        def run(start, stop, serial):
-            bad[0] += tiled.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order[start:stop],
-                                      mini_batch_size, float(eta), decay, cost, sample_weight=sample_weight,
-                                      metrics=metrics, serial=serial)
+        def run(start, stop):
+            tiled.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order[start:stop],
+                            mini_batch_size, float(eta), decay, cost, sample_weight=sample_weight,
+                            metrics=metrics)
 
         key = ("train", tuple(net.sizes), int(mini_batch_size), net._theta.dtype.name)
         _timed_runs(net, key, len(order), mini_batch_size, run)
-        return bad[0]
 
     def update_mini_batch(self, net, X, Y, eta, lmbda, n):
         dt = net._theta.dtype.type
@@ -201,9 +154,9 @@ class JitEngine:
         out = np.empty((X.shape[0], net.sizes[-1]), dtype=net._theta.dtype)
         bad = [0]
 
-        def run(start, stop, serial):
+        def run(start, stop):
             bad[0] += tiled.feedforward_batch(net._theta, net._w_off, net._b_off, net._sizes,
-                                              X[start:stop], out[start:stop], serial=serial)
+                                              X[start:stop], out[start:stop])
 
         key = ("infer", tuple(net.sizes), net._theta.dtype.name)
         _timed_runs(net, key, X.shape[0], tiled.INFER_CHUNK, run)
@@ -226,8 +179,6 @@ class ReferenceEngine:
 
     name = "reference"
     module = network_np
-    counts_nonfinite = False
-    """``epoch`` returns nothing: the API scans ``X`` for NaN and inf before training."""
 
     def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, sample_weight=None, metrics=None):
         """Train the mini-batches of ``order``; with ``metrics``, add the running sums

@@ -599,8 +599,7 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
 def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads, weight, metrics, out,
          block):
     """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
-    over ``X[order]`` on ``threads`` threads (None: the serial specialisation, compiled
-    without the parallel region: :func:`sgd_epoch`'s ``serial``), with register blocks of ``len(block)`` (2 or 4,
+    over ``X[order]`` on ``threads`` threads, with register blocks of ``len(block)`` (2 or 4,
     :func:`row_block`) rows x ``SAMPLES`` samples.  Returns the count of non-finite
     weighted inputs of the first layer.
 
@@ -662,19 +661,13 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
                 prev_rows, prev_col = ident, prev_base + act_off[l - 1]
             n_in = sizes[l]
             n_out = sizes[l + 1]
-            count = 0
-            split = False
-            # threads None: the serial specialisation, whose compiled code holds no parallel region
-            # (numba removes this branch before compiling it)
-            if threads is not None:
-                # training splits a layer's row blocks between threads, inference its sample groups
-                parts = min(threads, (n_out + block_rows - 1) // block_rows if train else (m + SAMPLES - 1) // SAMPLES)
-                split = parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK
-                if split:
-                    count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
-                                            src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
-                                            step, decay, rows, src_col, m, actf, out_col, block)
-            if not split:
+            # training splits a layer's row blocks between threads, inference its sample groups
+            parts = min(threads, (n_out + block_rows - 1) // block_rows if train else (m + SAMPLES - 1) // SAMPLES)
+            if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
+                count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
+                                        src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
+                                        step, decay, rows, src_col, m, actf, out_col, block)
+            else:
                 # one thread or a small layer: no parallel region at all (starting
                 # one costs microseconds, and far more when the cores are busy)
                 count = _layer_rows(theta, w_off[l], b_off[l], n_in, first, n_out, src, src_stride,
@@ -706,13 +699,8 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
 
 
 # --------------------------------------------------------------------------- public
-def _threads_arg(serial):
-    """``_run``'s ``threads``: None for the serial specialisation, else numba's thread count."""
-    return None if serial else get_num_threads()
-
-
 def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, *,
-              sample_weight=None, metrics=None, block_rows=None, serial=False):
+              sample_weight=None, metrics=None, block_rows=None):
     """One epoch of mini-batch SGD over ``X[order]``, same contract as ``mlp.sgd_epoch``.
 
     Mini-batches are ``order[k:k + mini_batch_size]`` (the last one may be
@@ -736,18 +724,6 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         Rows of the register block; default :func:`block_rows_for_cpu` (4 with
         AVX-512, else 2).  Both give the same results up to rounding; each is
         compiled only when first used (:func:`row_block`).
-    serial : bool
-        Run on one thread whatever numba's setting, in a specialisation compiled
-        without the parallel region (numba's parfor lowering is about a quarter of
-        the first compilation): for a process that has not needed more threads
-        yet.  The same results, bit for bit.
-
-    Returns
-    -------
-    int
-        How many weighted inputs z of the first layer were not finite, as
-        :func:`feedforward_batch` counts them: 0 proves the rows of ``X`` in
-        ``order`` finite, so the API need not scan ``X`` before training.
 
     Raises
     ------
@@ -757,11 +733,11 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
     block = row_block(block_rows)
     weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
-    return int(_run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost,
-                    _threads_arg(serial), weight, NO_METRICS if metrics is None else metrics, out, block))
+    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
+         weight, NO_METRICS if metrics is None else metrics, out, block)
 
 
-def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None, serial=False):
+def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
     """Output activations a^L of every row of ``X`` into ``out`` (shape (n, sizes[-1])).
 
     Chunks of ``INFER_CHUNK`` samples go through the same row-parallel layer
@@ -776,10 +752,10 @@ def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None, se
         infinite input times a zero weight is NaN), so 0 proves ``X`` finite
         (a positive count can also come from an overflow of finite inputs).
 
-    ``block_rows`` and ``serial`` are as in :func:`sgd_epoch`.
+    ``block_rows`` is as in :func:`sgd_epoch`.
     """
     block = row_block(block_rows)
     order = np.arange(X.shape[0], dtype=np.int64)
     zero = theta.dtype.type(0)
     return int(_run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC,
-                    _threads_arg(serial), theta[:0], NO_METRICS, out, block))
+                    get_num_threads(), theta[:0], NO_METRICS, out, block))

@@ -65,11 +65,10 @@ TARGETS = {
         "test_feedforward_batch_counts_the_non_finite_weighted_inputs_of_the_first_layer",
         "test_every_split_between_threads_gives_the_same_bits", "test_block_rows_for_cpu_follows_avx512",
         "test_block_rows_follow_numba_cpu_features", "test_other_block_rows_are_refused",
-        "test_both_blocks_agree_on_a_wide_layer", "test_the_serial_specialisation_gives_the_same_bits",
+        "test_both_blocks_agree_on_a_wide_layer",
         "test_the_options_are_keyword_only_and_every_argument_can_be_named")]
         + ["-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights or weights_of_one or added "
-                 "or cross_entropy_term or counts_the or ties or tied or block_rows or both_blocks or keyword_only "
-                 "or serial_specialisation"], "nojit"),
+                 "or cross_entropy_term or counts_the or ties or tied or block_rows or both_blocks or keyword_only"], "nojit"),
     "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),

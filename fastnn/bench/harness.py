@@ -81,18 +81,13 @@ def core_count():
 
 # --------------------------------------------------------------------------- engines
 def warm_up(dtype, cost="quadratic"):
-    """Compile (or load from the cache) the jit kernels for ``dtype`` on a tiny net: the
-    serial specialisation a one-thread run starts with and, with numba threads to spare,
-    the parallel one (so that the thread choice of a timed run tries more threads at once)."""
-    import numba
-
+    """Compile (or load from the cache) the jit kernels for ``dtype`` on a tiny net."""
     from ..network import Network
 
     X, y = synthetic_data(8, 4, 3, seed=1, dtype=dtype)
-    for threads in sorted({1, numba.get_num_threads()}):
-        net = Network([4, 5, 3], seed=0, dtype=dtype, cost=cost, threads=threads)
-        net.fit(X, y, epochs=1, mini_batch_size=4, eta=1.0)
-        net.predict(X)
+    net = Network([4, 5, 3], seed=0, dtype=dtype, cost=cost)
+    net.fit(X, y, epochs=1, mini_batch_size=4, eta=1.0)
+    net.predict(X)
 
 
 def train_fastnn(engine, X, y, sizes, *, epochs, mini_batch_size, eta, seed, dtype, threads=None):

@@ -475,10 +475,9 @@ def test_row_block_is_the_tuple_of_row_offsets():
     assert tiled.row_block() == tiled.row_block(tiled.block_rows_for_cpu())
 
 
-def test_a_process_compiles_only_the_block_and_specialisation_it_uses(tmp_path):
-    """A first process (empty numba cache) compiles only what it runs: with 2-row blocks never the
-    4-row leaves, and in the serial specialisation never the parallel region; the specialisations
-    then live side by side in numba's cache."""
+def test_a_process_compiles_only_the_block_it_uses(tmp_path):
+    """With 2-row blocks, a first process (empty numba cache) never compiles the 4-row leaves,
+    and both specialisations live side by side in the cache."""
     import subprocess
     import sys
 
@@ -489,48 +488,22 @@ def test_a_process_compiles_only_the_block_and_specialisation_it_uses(tmp_path):
             "theta = np.random.default_rng(0).standard_normal(n)\n"
             "X = np.random.default_rng(1).random((23, 9))\n"
             "Y = np.zeros((23, 3))\n"
-            "rows, serial = int(sys.argv[1]), sys.argv[2] == 'serial'\n"
-            "tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, np.arange(23), 10, 3.0, 1.0, 0, block_rows=rows,\n"
-            "                serial=serial)\n"
-            "tiled.feedforward_batch(theta, w_off, b_off, sizes, X, Y, block_rows=rows, serial=serial)\n"
-            "print(*[len(f.signatures) for f in (tiled._dots, tiled._descend, tiled._dots4, tiled._descend4,\n"
-            "                                    tiled._layer_parallel)])\n")
+            "rows = int(sys.argv[1])\n"
+            "tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, np.arange(23), 10, 3.0, 1.0, 0, block_rows=rows)\n"
+            "tiled.feedforward_batch(theta, w_off, b_off, sizes, X, Y, block_rows=rows)\n"
+            "print(*[len(f.signatures) for f in (tiled._dots, tiled._descend, tiled._dots4, tiled._descend4)])\n")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     env.pop("NUMBA_DISABLE_JIT", None)
 
-    def compiled(block_rows, serial):
-        out = subprocess.run([sys.executable, "-c", code, str(block_rows), serial], capture_output=True,
-                             text=True, timeout=900, env=env)
+    def compiled(block_rows):
+        out = subprocess.run([sys.executable, "-c", code, str(block_rows)], capture_output=True, text=True,
+                             timeout=900, env=env)
         assert out.returncode == 0, out.stderr
         return [int(v) for v in out.stdout.split()]
 
-    assert compiled(2, "serial") == [1, 1, 0, 0, 0]  # compiled here (not loaded): 2-row leaves only
-    assert compiled(4, "parallel") == [1, 1, 1, 1, 1]  # the others are compiled when asked for
-    assert compiled(2, "serial") == [0, 0, 0, 0, 0]  # the first one is still loaded from the cache
-
-
-@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
-def test_the_serial_specialisation_gives_the_same_bits(block_rows):
-    sizes = [40, 33, 9, 3]
-    theta0, w_off, b_off, sizes_arr = flat_net(sizes)
-    X, Y = samples(sizes, 103)
-    order = np.random.default_rng(12).permutation(103)
-    results = []
-    for serial in (False, True):
-        theta = theta0.copy()
-        metrics = np.zeros(3)
-        bad = tiled.sgd_epoch(theta, w_off, b_off, sizes_arr, X, Y, order, 13, ETA, DECAY, mlp.CROSS_ENTROPY,
-                              metrics=metrics, block_rows=block_rows, serial=serial)
-        out = np.empty((103, 3))
-        bad += tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, out, block_rows=block_rows,
-                                       serial=serial)
-        results.append((theta, metrics, out, bad))
-    for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
-    X[5, 3] = np.nan  # both count the non-finite inputs alike (33 z of that sample, then NaN weights)
-    counts = [tiled.sgd_epoch(theta0.copy(), w_off, b_off, sizes_arr, X, Y, order, 13, ETA, DECAY, mlp.QUADRATIC,
-                              block_rows=block_rows, serial=serial) for serial in (False, True)]
-    assert counts[0] == counts[1] >= 33
+    assert compiled(2) == [1, 1, 0, 0]  # compiled here (not loaded): the 2-row leaves only
+    assert compiled(4) == [1, 1, 1, 1]  # the other specialisation is compiled when asked for
+    assert compiled(2) == [0, 0, 0, 0]  # the first one is still loaded from numba's cache
 
 
 def test_both_blocks_agree_on_a_wide_layer():
