@@ -120,7 +120,7 @@ def row_block(block_rows=None):
     before it compiles, removes the branches of the other block (numba's dead branch
     pruning), and compiles a separate specialisation (cached on disk like any other) for
     each count.  A process thus compiles only the block it uses (the 4-row leaves
-    :func:`_dots4` and :func:`_descend4` are never compiled on a CPU without AVX-512),
+    ``_dots4`` and ``_descend4`` are never compiled on a CPU without AVX-512),
     and a test can still run both.
 
     Raises
