@@ -2,8 +2,11 @@
 
 Each test was first run against its mutant, applied by hand, and failed.
 """
+import contextlib
 import copy
+import io
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -230,3 +233,125 @@ def test_a_last_layer_that_is_not_softmax_is_named():
     last = n3.FullyConnectedLayer(3, 2)
     with pytest.raises(ValueError, match=r"must be a SoftmaxLayer .*got FullyConnectedLayer\(n_in=3, n_out=2"):
         n3.Network([n3.FullyConnectedLayer(4, 3), last], 10)
+
+
+def test_labels_of_the_wrong_shape_are_refused_in_either_way():
+    """y must be 1-D *and* have one label per row: a column of labels and one label too many
+    are both refused by the shape check, with its message."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    for bad in (y[:20, None], y[:21], y[:19]):
+        with pytest.raises(ValueError, match=r"^y must be a 1-D array of 20 int labels \(one per row of the "
+                                             r"inputs\), got shape "):
+            net.fit(X[:20], bad, 1, 10, 0.1)
+
+
+def test_whole_valued_float_labels_train_as_ints_and_other_kinds_are_refused():
+    """Float labels holding whole numbers are taken as the ints they equal (the same training);
+    booleans and complex numbers are not labels, even when they are 0/1 or whole."""
+    X, y = mnist40()
+
+    def trained(labels):
+        net = n3.Network([n3.FullyConnectedLayer(784, 6), n3.SoftmaxLayer(6, 10)], 10, seed=5)
+        return net.fit(X[:20], labels, 1, 10, 0.2)
+
+    as_ints, as_floats = trained(y[:20]), trained(y[:20].astype(np.float64))
+    for a, b in zip(as_ints.params, as_floats.params):
+        np.testing.assert_array_equal(a, b)
+    for kind in (np.bool_, np.complex128):
+        with pytest.raises(TypeError, match=f"y must hold integer class labels, got dtype {np.dtype(kind)}"):
+            trained((y[:20] % 2).astype(kind))
+
+
+def test_sgd_without_lmbda_trains_without_the_l2_term():
+    """SGD's lmbda defaults to 0.0 (the book's): the same parameters as lmbda=0.0 passed."""
+    X, y = mnist40()
+
+    def net():
+        return n3.Network([n3.FullyConnectedLayer(784, 6), n3.SoftmaxLayer(6, 10)], 10, seed=9)
+
+    default, explicit = net(), net()
+    with contextlib.redirect_stdout(io.StringIO()):
+        default.SGD((X[:20], y[:20]), 1, 10, 0.5, (X[20:30], y[20:30]), None)
+        explicit.SGD((X[:20], y[:20]), 1, 10, 0.5, (X[20:30], y[20:30]), None, lmbda=0.0)
+    assert default.fit_params_["lmbda"] == 0.0
+    for a, b in zip(default.params, explicit.params):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_draw_equal_to_the_keep_probability_drops_the_input():
+    """A unit is kept when its uniform draw in [0, 1) is below 1 - p_dropout: exactly the
+    probability 1 - p (a draw equal to 1 - p drops it)."""
+    net = n3.Network([n3.FullyConnectedLayer(4, 3), n3.SoftmaxLayer(3, 2, p_dropout=0.5)], 2, seed=0)
+    assert net._mask_keep.tolist() == [0.5, 0.5, 0.5]  # one per input of the dropout layer
+
+    class Draws:
+        def random(self, shape):
+            return np.array([np.nextafter(0.5, 0.0), 0.5, np.nextafter(0.5, 1.0)]).reshape(shape)
+
+    net.rng = Draws()
+    assert net._draw_masks(1).tolist() == [[1, 0, 0]]
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_progress_bar_counts_every_trained_sample(monkeypatch):
+    """fit(progress=True) on a terminal: the bar's total is epochs x the rows in whole mini-batches."""
+    X, y = mnist40()
+    fake = _FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    net.fit(X[:35], y[:35], 2, 10, 0.1, progress=True)  # 3 whole mini-batches, 5 rows dropped
+    assert "60.0/60.0" in fake.getvalue()
+
+
+def _saved_arrays(tmp_path, dtype="float64"):
+    net = n3.Network([n3.FullyConnectedLayer(4, 3), n3.SoftmaxLayer(3, 2)], 2, seed=0, dtype=dtype)
+    path = tmp_path / f"{dtype}.npz"
+    net.save(path)
+    with np.load(path) as f:
+        return dict(f)
+
+
+def _load(tmp_path, arrays):
+    path = tmp_path / "edited.npz"
+    np.savez(path, **arrays)
+    return n3.Network.load(path)
+
+
+def test_a_missing_or_an_extra_entry_is_named(tmp_path):
+    arrays = _saved_arrays(tmp_path)
+    missing = {k: v for k, v in arrays.items() if k != "b_1"}
+    with pytest.raises(n3.ModelFileError, match=r"entries \['b_1'\] are missing or unexpected$"):
+        _load(tmp_path, missing)
+    with pytest.raises(n3.ModelFileError, match=r"entries \['notes'\] are missing or unexpected$"):
+        _load(tmp_path, dict(arrays, notes=np.array("x")))
+    with pytest.raises(n3.ModelFileError, match=r"entries \['b_1', 'notes'\] are missing or unexpected$"):
+        _load(tmp_path, dict(missing, notes=np.array("x")))
+
+
+def test_parameters_of_the_other_precision_are_refused(tmp_path):
+    """A float64 network's file with a float32 w_0, and a float32 network's with a float64 one."""
+    for dtype, other in (("float64", np.float32), ("float32", np.float64)):
+        arrays = _saved_arrays(tmp_path, dtype)
+        arrays["w_0"] = arrays["w_0"].astype(other)
+        with pytest.raises(n3.ModelFileError, match=f"w_0 has shape \\(4, 3\\) and dtype {np.dtype(other)}, "
+                                                    f"expected \\(4, 3\\) and {dtype}"):
+            _load(tmp_path, arrays)
+        arrays["w_0"] = arrays["w_0"].astype(np.int64)
+        with pytest.raises(n3.ModelFileError, match="w_0 has shape .* and dtype int64"):
+            _load(tmp_path, arrays)
+
+
+def test_a_description_of_the_wrong_type_is_a_model_file_error(tmp_path):
+    """A mini_batch_size written as a string makes the constructor raise TypeError: load reports
+    it as a ModelFileError (a ValueError) naming the file's description."""
+    arrays = _saved_arrays(tmp_path)
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps(dict(meta, mini_batch_size="2")))
+    with pytest.raises(n3.ModelFileError, match=r"invalid network description in 'meta': mini_batch_size must be "
+                                                r"an integer, got '2'"):
+        _load(tmp_path, arrays)
