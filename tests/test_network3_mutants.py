@@ -355,3 +355,164 @@ def test_a_description_of_the_wrong_type_is_a_model_file_error(tmp_path):
     with pytest.raises(n3.ModelFileError, match=r"invalid network description in 'meta': mini_batch_size must be "
                                                 r"an integer, got '2'"):
         _load(tmp_path, arrays)
+
+
+def test_epochs_done_may_exceed_the_history_but_not_fall_short_of_it(tmp_path):
+    """A network whose history_ was emptied before saving loads with its epochs_done_ (the
+    check refuses only fewer epochs done than history rows); fewer, or a string, are refused."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    net.fit(X[:20], y[:20], 2, 10, 0.1)
+    kept = tmp_path / "kept.npz"
+    net.save(kept)
+    net.history_ = n3.training.new_history()
+    emptied = tmp_path / "emptied.npz"
+    net.save(emptied)
+    back = n3.Network.load(emptied)
+    assert back.epochs_done_ == 2 and back.history_["epoch"] == []
+    with np.load(kept) as f:
+        arrays = dict(f)
+    meta = json.loads(str(arrays["meta"]))
+    for bad in (1, "2"):
+        arrays["meta"] = np.array(json.dumps(dict(meta, epochs_done=bad)))
+        with pytest.raises(n3.ModelFileError, match=f"invalid epochs_done {bad!r}$"):
+            _load(tmp_path, arrays)
+
+
+def test_to_onnx_takes_its_options_by_keyword_only():
+    """to_onnx(path=None, *, opset, dtype, allow_untrained): a second positional argument is
+    refused before anything is exported (and whether onnx is installed or not)."""
+    net = n3.Network([n3.SoftmaxLayer(4, 2)], 2, seed=0)
+    with pytest.raises(TypeError, match="positional argument"):
+        net.to_onnx(None, 13)
+
+
+def test_an_untrained_network_is_exported_only_when_allowed():
+    pytest.importorskip("onnx")
+    net = n3.Network([n3.SoftmaxLayer(4, 2)], 2, seed=0)
+    with pytest.raises(ValueError, match="allow_untrained=True"):
+        net.to_onnx()
+    assert net.to_onnx(allow_untrained=True) is not None
+
+
+def test_labels_with_a_fraction_nan_or_a_time_unit_are_refused():
+    """Only whole, finite floats are labels (1.25 and 1.75 round either way); timedeltas never."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    for fraction in (0.25, 0.75, np.nan):
+        labels = y[:10].astype(np.float64)
+        labels[3] += fraction
+        with pytest.raises(TypeError, match="y must hold integer class labels, got dtype float64"):
+            net.fit(X[:10], labels, 1, 10, 0.1)
+    with pytest.raises(TypeError, match=r"y must hold integer class labels, got dtype timedelta64\[s\]"):
+        net.fit(X[:10], y[:10].astype("timedelta64[s]"), 1, 10, 0.1)
+
+
+def test_a_new_fit_clears_interrupted(monkeypatch):
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    assert net.fit(X[:20], y[:20], 1, 10, 0.1).interrupted_ is False
+    real = n3._kernels.sgd_chunk
+
+    def interrupted(*args):
+        real(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(n3._kernels, "sgd_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X[:20], y[:20], 1, 10, 0.1)
+    assert net.interrupted_ is True
+    monkeypatch.undo()
+    assert net.fit(X[:20], y[:20], 1, 10, 0.1).interrupted_ is False
+
+
+def test_sgd_measures_accuracy_over_whole_mini_batches_only():
+    """The book's accuracy is the mean over whole mini-batches: 15 validation rows and a
+    mini-batch of 10 count the first 10 (labelled as the net predicts them) and not the 5
+    others (labelled otherwise), so 100%, where all 15 rows would give 66.67%."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 6), n3.SoftmaxLayer(6, 10)], 10, seed=3)
+    net.layers[-1].w = np.random.default_rng(4).normal(0, 1.0, net.layers[-1].w.shape)
+    X_val = X[20:35]
+    labels = net.predict(X_val)
+    labels[10:] = (labels[10:] + 1) % 10
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        net.SGD((X[:20], y[:20]), 1, 10, 1e-12, (X_val, labels), (X_val, labels))
+    assert np.array_equal(net.predict(X_val[:10]), labels[:10])  # the tiny step moved no prediction
+    lines = out.getvalue().splitlines()
+    assert "Epoch 0: validation accuracy 100.00%" in lines
+    assert "The corresponding test accuracy is 100.00%" in lines
+
+
+def test_threads_must_be_at_least_one():
+    with pytest.raises(ValueError, match="threads must be >= 1, got 0"):
+        n3.Network([n3.SoftmaxLayer(4, 2)], 2, threads=0)
+
+
+def test_a_meta_with_an_extra_or_a_missing_key_is_refused(tmp_path):
+    arrays = _saved_arrays(tmp_path)
+    meta = json.loads(str(arrays["meta"]))
+    without = {k: v for k, v in meta.items() if k != "interrupted"}
+    for bad in (dict(meta, comment="x"), without):
+        arrays["meta"] = np.array(json.dumps(bad))
+        with pytest.raises(n3.ModelFileError, match="'meta' must have the keys"):
+            _load(tmp_path, arrays)
+
+
+def test_too_few_training_rows_are_counted_in_the_message():
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    with pytest.raises(ValueError, match=r"^training data have 7 rows, fewer than one mini-batch of 10$"):
+        net.fit(X[:7], y[:7], 1, 10, 0.1)
+
+
+def test_format_version_must_be_an_integer_scalar(tmp_path):
+    arrays = _saved_arrays(tmp_path)
+    for bad in (np.array(1.0), np.array([1], dtype=np.int64)):
+        arrays["format_version"] = bad
+        with pytest.raises(n3.ModelFileError, match="unsupported format_version"):
+            _load(tmp_path, arrays)
+
+
+def test_zero_epochs_train_nothing():
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    before = [p.copy() for p in net.params]
+    net.fit(X[:20], y[:20], 0, 10, 0.1)
+    assert net.epochs_done_ == 0 and net.history_["epoch"] == []
+    for a, b in zip(net.params, before):
+        np.testing.assert_array_equal(a, b)
+
+
+class _OneBatchChunks(n3.training.ChunkSizer):
+    """Chunks of one mini-batch each: many compiled calls, and mask draws, per epoch."""
+
+    def __init__(self, mini_batch_size, target=0.2, first=512):
+        super().__init__(mini_batch_size, target, first=1)
+
+    def done(self):
+        self.batches = 1
+
+
+def test_dropout_masks_do_not_depend_on_the_chunks(monkeypatch):
+    """Each chunk draws the masks of its own rows: an epoch in chunks of one mini-batch draws
+    the same masks, and trains the same parameters, as one in a single chunk."""
+    X, y = mnist40()
+
+    def net():
+        return n3.Network([n3.FullyConnectedLayer(784, 8, p_dropout=0.5), n3.SoftmaxLayer(8, 10, p_dropout=0.5)],
+                          10, seed=11)
+
+    whole = net().fit(X, y, 2, 10, 0.3)
+    monkeypatch.setattr(n3.training, "ChunkSizer", _OneBatchChunks)
+    chunked = net().fit(X, y, 2, 10, 0.3)
+    for a, b in zip(whole.params, chunked.params):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_params_count_the_training_rows():
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    net.fit(X[:35], y[:35], 1, 10, 0.5, lmbda=0.25)
+    assert net.fit_params_ == {"mini_batch_size": 10, "eta": 0.5, "lmbda": 0.25, "n_train": 35}
