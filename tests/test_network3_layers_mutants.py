@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 from fastnn import ModelFileError, network3 as n3
+from fastnn.reference import network3_np as ref
+
+from network3_helpers import max_param_diff, mnist40, reference_layers, reference_params
 
 
 def test_a_seeded_network_draws_each_layer_from_the_documented_distributions():
@@ -133,3 +136,23 @@ def test_a_file_with_an_unknown_layer_kind_is_refused_with_the_description(tmp_p
     np.savez(path, **arrays)
     with pytest.raises(ModelFileError, match=r"invalid network description in 'meta': unknown layer description"):
         n3.Network.load(path)
+
+
+def test_two_gathering_conv_layers_whose_every_output_gets_gradient_train_like_the_reference():
+    """Both conv layers gather their inputs (C*fh*fw >= DIRECT_MAX_Q) into one per-sample
+    buffer, which keeps the first layer's for its backward pass.  The second layer's pooling
+    drops no border (6x6 pooled 2x2), so every output position of the first layer, its last
+    row and column too, gets gradient: were the second layer's gathered inputs to start
+    inside the first layer's, the first layer's gradient would be wrong.  (With a dropped
+    border, the first layer's last rows get no gradient, and such an overlap went unseen.)"""
+    X, y = mnist40()
+    m = 5
+    net = n3.Network([n3.ConvPoolLayer((4, 1, 9, 9), (m, 1, 28, 28), activation_fn=n3.tanh),   # 20x20 -> 10x10
+                      n3.ConvPoolLayer((5, 4, 5, 5), (m, 4, 10, 10), activation_fn=n3.tanh),   # 6x6 -> 3x3
+                      n3.SoftmaxLayer(5 * 3 * 3, 10)], m, seed=7)
+    assert all(np.prod(layer.filter_shape[1:]) >= n3._kernels.DIRECT_MAX_Q for layer in net.layers[:2])
+    net.layers[-1].w = np.random.default_rng(8).normal(0, 0.5, net.layers[-1].w.shape)
+    layers, params = reference_layers(net), reference_params(net)
+    net.fit(X[:20], y[:20], 1, m, 0.2)
+    expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
+    assert max_param_diff(net, expected) <= 1e-9
