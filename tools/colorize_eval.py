@@ -9,7 +9,8 @@ Usage::
 
 ``--grid revision-1|revision-2|revision-3`` tunes on another grid than the part's own (revisions 2
 and 3 changed the same-scene grid only); ``--tiles N`` sets the refinement's safe choice (N x N
-inner tiles, revision 3's rule; 0: the lowest inner error, revisions 1 and 2).  ``--untuned`` skips the inner tuning (the Colorizer's defaults for
+inner tiles, revision 3's rule; 0: the lowest inner error, revisions 1 and 2), and ``--fallback
+off`` switches the refinement off where no setting is safe on the inner tiles.  ``--untuned`` skips the inner tuning (the Colorizer's defaults for
 ``lmbda`` and the refinement);
 ``--tune name=[v1,v2]`` adds a Colorizer parameter to the inner tuning's grid;
 ``--set name=value`` changes a base parameter of every case (a variant to measure, e.g.
@@ -60,7 +61,8 @@ def parse_values(text):
     return name, tuple(tuple(v) if isinstance(v, list) else v for v in value)
 
 
-def run(part, seeds, path, resume, tuned, settings=(), grid=None, tiles=None, extra_grid=()):
+def run(part, seeds, path, resume, tuned, settings=(), grid=None, tiles=None, extra_grid=(),
+        fallback="least-harm"):
     photos = bundled_photos()
     if part == "same-scene":
         cases, base, part_grid = protocol.same_scene_cases(photos), protocol.SAME_SCENE_BASE, protocol.GRID
@@ -81,9 +83,9 @@ def run(part, seeds, path, resume, tuned, settings=(), grid=None, tiles=None, ex
                 continue
             start = time.process_time()
             result = protocol.run_case(base, train, split, test, seed, name, tuned=tuned, grid=grid,
-                                       tiles=tiles or None)
+                                       tiles=tiles or None, fallback=fallback)
             result.update(part=part, cpu_seconds=time.process_time() - start, tuned=tuned, base=base, grid=grid,
-                          tiles=tiles)
+                          tiles=tiles, fallback=fallback)
             results.append(result)
             print(f"{name} seed {seed}: fastnn {result['fastnn']['ab_error']:.2f}, grayscale "
                   f"{result['grayscale']['ab_error']:.2f}, mean chroma {result['mean chroma']['ab_error']:.2f} "
@@ -116,8 +118,9 @@ def settings_text(runs):
     for r in runs:
         s = r["settings"]
         extra = "".join(f"/{name}={value}" for name, value in s.items()
-                        if name not in ("lmbda", "refine_radius", "refine_eps"))
-        seen[f"{s['lmbda']:g}/{s['refine_radius']}/{s['refine_eps']:g}{extra}" if s else "defaults"] += 1
+                        if name not in ("lmbda", "refine_radius", "refine_eps", "refine"))
+        refine = "off" if "refine" in s else f"{s.get('refine_radius')}/{s.get('refine_eps', 0):g}"
+        seen[f"{s['lmbda']:g}/{refine}{extra}" if s else "defaults"] += 1
     return ", ".join(f"{k}" + (f" x{v}" if v > 1 else "") for k, v in seen.items())
 
 
@@ -202,6 +205,9 @@ def main(argv=None):
                         help="the refinement's safe choice on inner tiles per side (0: off, the lowest inner "
                              "error; default: the part's own, protocol.SAME_SCENE_TILES for same-scene, "
                              "0 for leave-one-out)")
+    parser.add_argument("--fallback", choices=protocol.FALLBACKS, default="least-harm",
+                        help="with --tiles, the choice when no refinement setting is safe on the inner tiles: "
+                             "the least harmful one (revision 3) or the refinement off")
     args = parser.parse_args(argv)
     if args.tiles is not None and args.tiles < 0:
         parser.error(f"--tiles must be >= 0, got {args.tiles}")
@@ -211,7 +217,7 @@ def main(argv=None):
         results = read(args.results)
     else:
         results = run(args.part, args.seeds, args.json, args.resume, not args.untuned, args.set,
-                      GRIDS.get(args.grid), args.tiles, args.tune)
+                      GRIDS.get(args.grid), args.tiles, args.tune, args.fallback)
     print(case_table(results))
     print()
     print(refine_table(results))

@@ -118,3 +118,15 @@ def test_tune_with_tiles_falls_back_to_the_smallest_worst_increase(monkeypatch):
     plain, _ = protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid)
     safe, _ = protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid, tiles=2)
     assert plain["refine_radius"] == 4 and safe["refine_radius"] == 2
+    off, _ = protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid, tiles=2, fallback="off")
+    assert off == {"lmbda": 5.0, "refine": None}
+    with pytest.raises(ValueError, match="fallback"):
+        protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid, tiles=2, fallback="weakest")
+
+
+def test_run_case_with_the_refinement_off_reports_it_as_unrefined_too(monkeypatch):
+    monkeypatch.setattr(protocol, "refine_chroma", lambda L, raw, radius, eps: np.asarray(raw) + 30.0)
+    result = protocol.run_case(TINY, [photo(24, 30, 0)], ([photo(24, 14, 2)], [photo(24, 14, 3)]),
+                               photo(24, 30, 1), seed=0, name="tiny", grid=GRID, tiles=2, fallback="off")
+    assert result["settings"]["refine"] is None and result["settings"]["lmbda"] in (0.0, 5.0)
+    assert result["fastnn unrefined"] == result["fastnn"]
