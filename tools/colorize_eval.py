@@ -7,9 +7,12 @@ Usage::
     python tools/colorize_eval.py tables same_scene.jsonl      # the tables again, from saved results
     python tools/colorize_eval.py same-scene --untuned --set mode=bins --json bins.jsonl  # a variant
 
-``--grid revision-1|revision-2`` tunes on another grid than the part's own (revision 2 changed the
-same-scene grid only).  ``--untuned`` skips the inner tuning (the Colorizer's defaults for
+``--grid revision-1|revision-2|revision-3`` tunes on another grid than the part's own (revisions 2
+and 3 changed the same-scene grid only); ``--tiles N`` sets the refinement's safe choice (N x N
+inner tiles, revision 3's rule; 0: the lowest inner error, revisions 1 and 2), and ``--fallback
+off`` switches the refinement off where no setting is safe on the inner tiles.  ``--untuned`` skips the inner tuning (the Colorizer's defaults for
 ``lmbda`` and the refinement);
+``--tune name=[v1,v2]`` adds a Colorizer parameter to the inner tuning's grid;
 ``--set name=value`` changes a base parameter of every case (a variant to measure, e.g.
 ``mode=bins`` or ``validation_fraction=0.1``).
 
@@ -34,8 +37,9 @@ from fastnn.colorize import bundled_photos
 from fastnn.colorize import protocol
 
 
-GRIDS = {"revision-1": protocol.GRID_REVISION_1, "revision-2": protocol.GRID}
-"""``--grid`` names: the first run's grid, and revision 2's (same-scene) grid."""
+GRIDS = {"revision-1": protocol.GRID_REVISION_1, "revision-2": protocol.GRID_REVISION_2,
+         "revision-3": protocol.GRID}
+"""``--grid`` names: the first run's grid, and revisions 2's and 3's (same-scene) grids."""
 
 
 def parse_setting(text):
@@ -49,14 +53,25 @@ def parse_setting(text):
         return name, value
 
 
-def run(part, seeds, path, resume, tuned, settings=(), grid=None):
+def parse_values(text):
+    """``name=[v1, v2]`` -> (name, (v1, v2)): a parameter's values to tune, as a JSON list."""
+    name, value = parse_setting(text)
+    if not isinstance(value, list) or not value:
+        raise argparse.ArgumentTypeError(f"expected name=[value, ...], got {text!r}")
+    return name, tuple(tuple(v) if isinstance(v, list) else v for v in value)
+
+
+def run(part, seeds, path, resume, tuned, settings=(), grid=None, tiles=None, extra_grid=(),
+        fallback="least-harm"):
     photos = bundled_photos()
     if part == "same-scene":
         cases, base, part_grid = protocol.same_scene_cases(photos), protocol.SAME_SCENE_BASE, protocol.GRID
+        part_tiles = protocol.SAME_SCENE_TILES
     else:
         cases, base = protocol.leave_one_out_cases(photos), protocol.LEAVE_ONE_OUT_BASE
-        part_grid = protocol.LEAVE_ONE_OUT_GRID
-    grid = grid or part_grid
+        part_grid, part_tiles = protocol.LEAVE_ONE_OUT_GRID, 0
+    grid = dict(grid or part_grid, **dict(extra_grid))
+    tiles = part_tiles if tiles is None else tiles
     base = dict(base, **dict(settings))
     done = set()
     if resume and path and os.path.exists(path):
@@ -67,8 +82,10 @@ def run(part, seeds, path, resume, tuned, settings=(), grid=None):
             if (name, seed) in done:
                 continue
             start = time.process_time()
-            result = protocol.run_case(base, train, split, test, seed, name, tuned=tuned, grid=grid)
-            result.update(part=part, cpu_seconds=time.process_time() - start, tuned=tuned, base=base, grid=grid)
+            result = protocol.run_case(base, train, split, test, seed, name, tuned=tuned, grid=grid,
+                                       tiles=tiles or None, fallback=fallback)
+            result.update(part=part, cpu_seconds=time.process_time() - start, tuned=tuned, base=base, grid=grid,
+                          tiles=tiles, fallback=fallback)
             results.append(result)
             print(f"{name} seed {seed}: fastnn {result['fastnn']['ab_error']:.2f}, grayscale "
                   f"{result['grayscale']['ab_error']:.2f}, mean chroma {result['mean chroma']['ab_error']:.2f} "
@@ -100,7 +117,10 @@ def settings_text(runs):
     seen = defaultdict(int)
     for r in runs:
         s = r["settings"]
-        seen[f"{s['lmbda']:g}/{s['refine_radius']}/{s['refine_eps']:g}" if s else "defaults"] += 1
+        extra = "".join(f"/{name}={value}" for name, value in s.items()
+                        if name not in ("lmbda", "refine_radius", "refine_eps", "refine"))
+        refine = "off" if "refine" in s else f"{s.get('refine_radius')}/{s.get('refine_eps', 0):g}"
+        seen[f"{s['lmbda']:g}/{refine}{extra}" if s else "defaults"] += 1
     return ", ".join(f"{k}" + (f" x{v}" if v > 1 else "") for k, v in seen.items())
 
 
@@ -179,14 +199,25 @@ def main(argv=None):
     parser.add_argument("--grid", choices=sorted(GRIDS), default=None,
                         help="the tuning grid (default: the part's own, protocol.GRID for same-scene, "
                              "protocol.LEAVE_ONE_OUT_GRID for leave-one-out)")
+    parser.add_argument("--tune", type=parse_values, action="append", default=[], metavar="NAME=[V1,V2]",
+                        help="also tune this Colorizer parameter on the inner data (its values as a JSON list)")
+    parser.add_argument("--tiles", type=int, default=None,
+                        help="the refinement's safe choice on inner tiles per side (0: off, the lowest inner "
+                             "error; default: the part's own, protocol.SAME_SCENE_TILES for same-scene, "
+                             "0 for leave-one-out)")
+    parser.add_argument("--fallback", choices=protocol.FALLBACKS, default="least-harm",
+                        help="with --tiles, the choice when no refinement setting is safe on the inner tiles: "
+                             "the least harmful one (revision 3) or the refinement off")
     args = parser.parse_args(argv)
+    if args.tiles is not None and args.tiles < 0:
+        parser.error(f"--tiles must be >= 0, got {args.tiles}")
     if args.part == "tables":
         if not args.results:
             parser.error("tables needs a results file")
         results = read(args.results)
     else:
         results = run(args.part, args.seeds, args.json, args.resume, not args.untuned, args.set,
-                      GRIDS.get(args.grid))
+                      GRIDS.get(args.grid), args.tiles, args.tune, args.fallback)
     print(case_table(results))
     print()
     print(refine_table(results))

@@ -65,3 +65,68 @@ def test_sign_test():
     assert protocol.sign_test(8, 8) == pytest.approx(2 / 2 ** 8)
     assert protocol.sign_test(4, 8) == pytest.approx(1.0)
     assert np.isnan(protocol.sign_test(0, 0))
+
+
+def test_tile_errors_average_each_tile():
+    truth = np.zeros((5, 6, 2))
+    chroma = truth.copy()
+    chroma[:3, :3] = 4.0  # array_split: rows 3 + 2, columns 3 + 3
+    chroma[4, 5, 0] = 12.0
+    assert protocol.tile_errors(chroma, truth, 2).tolist() == [4.0, 0.0, 0.0, pytest.approx(1.0)]
+    assert protocol.tile_errors(chroma, truth, 1)[0] == pytest.approx(np.abs(chroma).mean())
+    with pytest.raises(ValueError, match="tiles must be at most"):
+        protocol.tile_errors(chroma, truth, 6)
+    with pytest.raises(ValueError, match="tiles must be >= 1"):
+        protocol.tile_errors(chroma, truth, 0)
+    with pytest.raises(TypeError, match="tiles must be an integer"):
+        protocol.tile_errors(chroma, truth, 2.0)
+
+
+def test_tune_with_tiles_keeps_only_settings_that_hurt_no_tile(monkeypatch):
+    # A fake refinement: radius 2 lowers the error everywhere a little, radius 4 lowers it a lot on
+    # average but raises it in one corner, so the safe rule must pick radius 2, the plain rule 4.
+    def fake_refine(L, raw, radius, eps):
+        truth = np.asarray(photo_lab[..., 1:])
+        out = truth + 0.9 * (raw - truth) if radius == 2 else truth + 0.1 * (raw - truth)
+        if radius == 4:
+            out[:4, :4] += 50.0
+        return out
+
+    validation = photo(24, 30, 1)
+    photo_lab = protocol._lab(validation)
+    monkeypatch.setattr(protocol, "refine_chroma", fake_refine)
+    grid = {"lmbda": (5.0,), "refine_radius": (2, 4), "refine_eps": (0.01,)}
+    plain, scores = protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid)
+    safe, safe_scores = protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid, tiles=2)
+    assert plain["refine_radius"] == 4 and safe["refine_radius"] == 2
+    assert safe_scores == scores  # the scores are the same; only the choice differs
+    with pytest.raises(ValueError, match="tiles must be >= 1"):
+        protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid, tiles=0)
+
+
+def test_tune_with_tiles_falls_back_to_the_smallest_worst_increase(monkeypatch):
+    def fake_refine(L, raw, radius, eps):
+        out = np.array(raw, dtype=np.float64)
+        out[:4, :4] += 1.0 if radius == 2 else 3.0  # both hurt one tile; radius 2 less
+        out[12:] = truth[12:] if radius == 4 else out[12:]  # radius 4 is better on average (bottom tiles)
+        return out
+
+    validation = photo(24, 30, 1)
+    truth = protocol._lab(validation)[..., 1:]
+    monkeypatch.setattr(protocol, "refine_chroma", fake_refine)
+    grid = {"lmbda": (5.0,), "refine_radius": (2, 4), "refine_eps": (0.01,)}
+    plain, _ = protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid)
+    safe, _ = protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid, tiles=2)
+    assert plain["refine_radius"] == 4 and safe["refine_radius"] == 2
+    off, _ = protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid, tiles=2, fallback="off")
+    assert off == {"lmbda": 5.0, "refine": None}
+    with pytest.raises(ValueError, match="fallback"):
+        protocol.tune(TINY, [photo(24, 30, 0)], [validation], seed=0, grid=grid, tiles=2, fallback="weakest")
+
+
+def test_run_case_with_the_refinement_off_reports_it_as_unrefined_too(monkeypatch):
+    monkeypatch.setattr(protocol, "refine_chroma", lambda L, raw, radius, eps: np.asarray(raw) + 30.0)
+    result = protocol.run_case(TINY, [photo(24, 30, 0)], ([photo(24, 14, 2)], [photo(24, 14, 3)]),
+                               photo(24, 30, 1), seed=0, name="tiny", grid=GRID, tiles=2, fallback="off")
+    assert result["settings"]["refine"] is None and result["settings"]["lmbda"] in (0.0, 5.0)
+    assert result["fastnn unrefined"] == result["fastnn"]
