@@ -2,8 +2,11 @@
 
 Each test was first run against its mutant, applied by hand, and failed.
 """
+import contextlib
 import copy
+import io
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -230,3 +233,286 @@ def test_a_last_layer_that_is_not_softmax_is_named():
     last = n3.FullyConnectedLayer(3, 2)
     with pytest.raises(ValueError, match=r"must be a SoftmaxLayer .*got FullyConnectedLayer\(n_in=3, n_out=2"):
         n3.Network([n3.FullyConnectedLayer(4, 3), last], 10)
+
+
+def test_labels_of_the_wrong_shape_are_refused_in_either_way():
+    """y must be 1-D *and* have one label per row: a column of labels and one label too many
+    are both refused by the shape check, with its message."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    for bad in (y[:20, None], y[:21], y[:19]):
+        with pytest.raises(ValueError, match=r"^y must be a 1-D array of 20 int labels \(one per row of the "
+                                             r"inputs\), got shape "):
+            net.fit(X[:20], bad, 1, 10, 0.1)
+
+
+def test_whole_valued_float_labels_train_as_ints_and_other_kinds_are_refused():
+    """Float labels holding whole numbers are taken as the ints they equal (the same training);
+    booleans and complex numbers are not labels, even when they are 0/1 or whole."""
+    X, y = mnist40()
+
+    def trained(labels):
+        net = n3.Network([n3.FullyConnectedLayer(784, 6), n3.SoftmaxLayer(6, 10)], 10, seed=5)
+        return net.fit(X[:20], labels, 1, 10, 0.2)
+
+    as_ints, as_floats = trained(y[:20]), trained(y[:20].astype(np.float64))
+    for a, b in zip(as_ints.params, as_floats.params):
+        np.testing.assert_array_equal(a, b)
+    for kind in (np.bool_, np.complex128):
+        with pytest.raises(TypeError, match=f"y must hold integer class labels, got dtype {np.dtype(kind)}"):
+            trained((y[:20] % 2).astype(kind))
+
+
+def test_sgd_without_lmbda_trains_without_the_l2_term():
+    """SGD's lmbda defaults to 0.0 (the book's): the same parameters as lmbda=0.0 passed."""
+    X, y = mnist40()
+
+    def net():
+        return n3.Network([n3.FullyConnectedLayer(784, 6), n3.SoftmaxLayer(6, 10)], 10, seed=9)
+
+    default, explicit = net(), net()
+    with contextlib.redirect_stdout(io.StringIO()):
+        default.SGD((X[:20], y[:20]), 1, 10, 0.5, (X[20:30], y[20:30]), None)
+        explicit.SGD((X[:20], y[:20]), 1, 10, 0.5, (X[20:30], y[20:30]), None, lmbda=0.0)
+    assert default.fit_params_["lmbda"] == 0.0
+    for a, b in zip(default.params, explicit.params):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_draw_equal_to_the_keep_probability_drops_the_input():
+    """A unit is kept when its uniform draw in [0, 1) is below 1 - p_dropout: exactly the
+    probability 1 - p (a draw equal to 1 - p drops it)."""
+    net = n3.Network([n3.FullyConnectedLayer(4, 3), n3.SoftmaxLayer(3, 2, p_dropout=0.5)], 2, seed=0)
+    assert net._mask_keep.tolist() == [0.5, 0.5, 0.5]  # one per input of the dropout layer
+
+    class Draws:
+        def random(self, shape):
+            return np.array([np.nextafter(0.5, 0.0), 0.5, np.nextafter(0.5, 1.0)]).reshape(shape)
+
+    net.rng = Draws()
+    assert net._draw_masks(1).tolist() == [[1, 0, 0]]
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_progress_bar_counts_every_trained_sample(monkeypatch):
+    """fit(progress=True) on a terminal: the bar's total is epochs x the rows in whole mini-batches."""
+    X, y = mnist40()
+    fake = _FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    net.fit(X[:35], y[:35], 2, 10, 0.1, progress=True)  # 3 whole mini-batches, 5 rows dropped
+    assert "60.0/60.0" in fake.getvalue()
+
+
+def _saved_arrays(tmp_path, dtype="float64"):
+    net = n3.Network([n3.FullyConnectedLayer(4, 3), n3.SoftmaxLayer(3, 2)], 2, seed=0, dtype=dtype)
+    path = tmp_path / f"{dtype}.npz"
+    net.save(path)
+    with np.load(path) as f:
+        return dict(f)
+
+
+def _load(tmp_path, arrays):
+    path = tmp_path / "edited.npz"
+    np.savez(path, **arrays)
+    return n3.Network.load(path)
+
+
+def test_a_missing_or_an_extra_entry_is_named(tmp_path):
+    arrays = _saved_arrays(tmp_path)
+    missing = {k: v for k, v in arrays.items() if k != "b_1"}
+    with pytest.raises(n3.ModelFileError, match=r"entries \['b_1'\] are missing or unexpected$"):
+        _load(tmp_path, missing)
+    with pytest.raises(n3.ModelFileError, match=r"entries \['notes'\] are missing or unexpected$"):
+        _load(tmp_path, dict(arrays, notes=np.array("x")))
+    with pytest.raises(n3.ModelFileError, match=r"entries \['b_1', 'notes'\] are missing or unexpected$"):
+        _load(tmp_path, dict(missing, notes=np.array("x")))
+
+
+def test_parameters_of_the_other_precision_are_refused(tmp_path):
+    """A float64 network's file with a float32 w_0, and a float32 network's with a float64 one."""
+    for dtype, other in (("float64", np.float32), ("float32", np.float64)):
+        arrays = _saved_arrays(tmp_path, dtype)
+        arrays["w_0"] = arrays["w_0"].astype(other)
+        with pytest.raises(n3.ModelFileError, match=f"w_0 has shape \\(4, 3\\) and dtype {np.dtype(other)}, "
+                                                    f"expected \\(4, 3\\) and {dtype}"):
+            _load(tmp_path, arrays)
+        arrays["w_0"] = arrays["w_0"].astype(np.int64)
+        with pytest.raises(n3.ModelFileError, match="w_0 has shape .* and dtype int64"):
+            _load(tmp_path, arrays)
+
+
+def test_a_description_of_the_wrong_type_is_a_model_file_error(tmp_path):
+    """A mini_batch_size written as a string makes the constructor raise TypeError: load reports
+    it as a ModelFileError (a ValueError) naming the file's description."""
+    arrays = _saved_arrays(tmp_path)
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps(dict(meta, mini_batch_size="2")))
+    with pytest.raises(n3.ModelFileError, match=r"invalid network description in 'meta': mini_batch_size must be "
+                                                r"an integer, got '2'"):
+        _load(tmp_path, arrays)
+
+
+def test_epochs_done_may_exceed_the_history_but_not_fall_short_of_it(tmp_path):
+    """A network whose history_ was emptied before saving loads with its epochs_done_ (the
+    check refuses only fewer epochs done than history rows); fewer, or a string, are refused."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    net.fit(X[:20], y[:20], 2, 10, 0.1)
+    kept = tmp_path / "kept.npz"
+    net.save(kept)
+    net.history_ = n3.training.new_history()
+    emptied = tmp_path / "emptied.npz"
+    net.save(emptied)
+    back = n3.Network.load(emptied)
+    assert back.epochs_done_ == 2 and back.history_["epoch"] == []
+    with np.load(kept) as f:
+        arrays = dict(f)
+    meta = json.loads(str(arrays["meta"]))
+    for bad in (1, "2"):
+        arrays["meta"] = np.array(json.dumps(dict(meta, epochs_done=bad)))
+        with pytest.raises(n3.ModelFileError, match=f"invalid epochs_done {bad!r}$"):
+            _load(tmp_path, arrays)
+
+
+def test_to_onnx_takes_its_options_by_keyword_only():
+    """to_onnx(path=None, *, opset, dtype, allow_untrained): a second positional argument is
+    refused before anything is exported (and whether onnx is installed or not)."""
+    net = n3.Network([n3.SoftmaxLayer(4, 2)], 2, seed=0)
+    with pytest.raises(TypeError, match="positional argument"):
+        net.to_onnx(None, 13)
+
+
+def test_an_untrained_network_is_exported_only_when_allowed():
+    pytest.importorskip("onnx")
+    net = n3.Network([n3.SoftmaxLayer(4, 2)], 2, seed=0)
+    with pytest.raises(ValueError, match="allow_untrained=True"):
+        net.to_onnx()
+    assert net.to_onnx(allow_untrained=True) is not None
+
+
+def test_labels_with_a_fraction_nan_or_a_time_unit_are_refused():
+    """Only whole, finite floats are labels (1.25 and 1.75 round either way); timedeltas never."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    for fraction in (0.25, 0.75, np.nan):
+        labels = y[:10].astype(np.float64)
+        labels[3] += fraction
+        with pytest.raises(TypeError, match="y must hold integer class labels, got dtype float64"):
+            net.fit(X[:10], labels, 1, 10, 0.1)
+    with pytest.raises(TypeError, match=r"y must hold integer class labels, got dtype timedelta64\[s\]"):
+        net.fit(X[:10], y[:10].astype("timedelta64[s]"), 1, 10, 0.1)
+
+
+def test_a_new_fit_clears_interrupted(monkeypatch):
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    assert net.fit(X[:20], y[:20], 1, 10, 0.1).interrupted_ is False
+    real = n3._kernels.sgd_chunk
+
+    def interrupted(*args):
+        real(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(n3._kernels, "sgd_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X[:20], y[:20], 1, 10, 0.1)
+    assert net.interrupted_ is True
+    monkeypatch.undo()
+    assert net.fit(X[:20], y[:20], 1, 10, 0.1).interrupted_ is False
+
+
+def test_sgd_measures_accuracy_over_whole_mini_batches_only():
+    """The book's accuracy is the mean over whole mini-batches: 15 validation rows and a
+    mini-batch of 10 count the first 10 (labelled as the net predicts them) and not the 5
+    others (labelled otherwise), so 100%, where all 15 rows would give 66.67%."""
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 6), n3.SoftmaxLayer(6, 10)], 10, seed=3)
+    net.layers[-1].w = np.random.default_rng(4).normal(0, 1.0, net.layers[-1].w.shape)
+    X_val = X[20:35]
+    labels = net.predict(X_val)
+    labels[10:] = (labels[10:] + 1) % 10
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        net.SGD((X[:20], y[:20]), 1, 10, 1e-12, (X_val, labels), (X_val, labels))
+    assert np.array_equal(net.predict(X_val[:10]), labels[:10])  # the tiny step moved no prediction
+    lines = out.getvalue().splitlines()
+    assert "Epoch 0: validation accuracy 100.00%" in lines
+    assert "The corresponding test accuracy is 100.00%" in lines
+
+
+def test_threads_must_be_at_least_one():
+    with pytest.raises(ValueError, match="threads must be >= 1, got 0"):
+        n3.Network([n3.SoftmaxLayer(4, 2)], 2, threads=0)
+
+
+def test_a_meta_with_an_extra_or_a_missing_key_is_refused(tmp_path):
+    arrays = _saved_arrays(tmp_path)
+    meta = json.loads(str(arrays["meta"]))
+    without = {k: v for k, v in meta.items() if k != "interrupted"}
+    for bad in (dict(meta, comment="x"), without):
+        arrays["meta"] = np.array(json.dumps(bad))
+        with pytest.raises(n3.ModelFileError, match="'meta' must have the keys"):
+            _load(tmp_path, arrays)
+
+
+def test_too_few_training_rows_are_counted_in_the_message():
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    with pytest.raises(ValueError, match=r"^training data have 7 rows, fewer than one mini-batch of 10$"):
+        net.fit(X[:7], y[:7], 1, 10, 0.1)
+
+
+def test_format_version_must_be_an_integer_scalar(tmp_path):
+    arrays = _saved_arrays(tmp_path)
+    for bad in (np.array(1.0), np.array([1], dtype=np.int64)):
+        arrays["format_version"] = bad
+        with pytest.raises(n3.ModelFileError, match="unsupported format_version"):
+            _load(tmp_path, arrays)
+
+
+def test_zero_epochs_train_nothing():
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    before = [p.copy() for p in net.params]
+    net.fit(X[:20], y[:20], 0, 10, 0.1)
+    assert net.epochs_done_ == 0 and net.history_["epoch"] == []
+    for a, b in zip(net.params, before):
+        np.testing.assert_array_equal(a, b)
+
+
+class _OneBatchChunks(n3.training.ChunkSizer):
+    """Chunks of one mini-batch each: many compiled calls, and mask draws, per epoch."""
+
+    def __init__(self, mini_batch_size, target=0.2, first=512):
+        super().__init__(mini_batch_size, target, first=1)
+
+    def done(self):
+        self.batches = 1
+
+
+def test_dropout_masks_do_not_depend_on_the_chunks(monkeypatch):
+    """Each chunk draws the masks of its own rows: an epoch in chunks of one mini-batch draws
+    the same masks, and trains the same parameters, as one in a single chunk."""
+    X, y = mnist40()
+
+    def net():
+        return n3.Network([n3.FullyConnectedLayer(784, 8, p_dropout=0.5), n3.SoftmaxLayer(8, 10, p_dropout=0.5)],
+                          10, seed=11)
+
+    whole = net().fit(X, y, 2, 10, 0.3)
+    monkeypatch.setattr(n3.training, "ChunkSizer", _OneBatchChunks)
+    chunked = net().fit(X, y, 2, 10, 0.3)
+    for a, b in zip(whole.params, chunked.params):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_params_count_the_training_rows():
+    X, y = mnist40()
+    net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
+    net.fit(X[:35], y[:35], 1, 10, 0.5, lmbda=0.25)
+    assert net.fit_params_ == {"mini_batch_size": 10, "eta": 0.5, "lmbda": 0.25, "n_train": 35}

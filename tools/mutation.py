@@ -86,7 +86,8 @@ TARGETS = {
                                "tests/test_sweep_results.py", "-m", "not slow"], "jit"),
     "fastnn/sweeps.py": (["tests/test_sweep_mutants.py", "tests/test_sweep_reader.py", "tests/test_sweep_results.py",
                           "tests/test_sweep.py", "-m", "not slow"], "jit"),
-    "fastnn/_threads.py": (["tests/test_threads.py", "tests/test_concurrency.py", "tests/test_engines.py",
+    # the chooser's rules one at a time first (about a second), then the threaded runs
+    "fastnn/_threads.py": (["tests/test_threads_mutants.py", "tests/test_threads.py", "tests/test_concurrency.py",
                             "-m", "not slow"], "jit"),
 }
 

@@ -1,0 +1,260 @@
+"""The thread chooser's rules one at a time (fastnn._threads): tests written against the
+mutants that survived tests/test_threads.py, each first run against its mutant and failed."""
+import pytest
+
+from fastnn import _threads
+
+BASE = 4e-6  # one thread's seconds per sample in these tests
+
+
+@pytest.fixture
+def idle(monkeypatch):
+    """A 2-CPU machine with nothing else running."""
+    monkeypatch.setattr(_threads, "cpu_total", lambda: 2)
+    monkeypatch.setattr(_threads, "others_running", lambda path=None: 0)
+
+
+def timed(unit=10):
+    """A 2-thread chooser past its untimed first run and its first one-thread run (BASE)."""
+    chooser = _threads.ThreadChooser(2)
+    count, samples = chooser.plan(10**9, unit)
+    chooser.record(count, 1.0, samples)
+    count, samples = chooser.plan(10**9, unit)
+    chooser.record(count, BASE * samples, samples)
+    assert chooser.base == pytest.approx(BASE) and count == 1
+    return chooser
+
+
+def step(chooser, speeds, unit=10):
+    """Plan one run, take ``speeds[count]`` seconds per sample, record it; return (count, samples)."""
+    count, samples = chooser.plan(10**9, unit)
+    chooser.record(count, speeds[count] * samples, samples)
+    return count, samples
+
+
+def test_one_thread_runs_too_short_to_time_keep_the_base(idle):
+    chooser = timed()
+    chooser.record(1, 0.5 * _threads.SHORTEST_TIMED, 10)  # 5e-6 s per sample: noise, not news
+    assert chooser.base == pytest.approx(BASE)
+    chooser.record(1, 2 * _threads.SHORTEST_TIMED, 100)  # long enough: the new speed counts
+    assert chooser.base == pytest.approx(2e-6)
+
+
+def test_a_slow_run_too_short_to_time_does_not_end_a_trial(idle):
+    chooser = timed()
+    assert step(chooser, {1: BASE, 2: 3e-6})[0] == 2
+    # a 10-sample run at 3x one thread's speed, but shorter than SHORTEST_TIMED: no verdict
+    chooser.record(2, 0.9 * _threads.SHORTEST_TIMED, 10)
+    assert chooser.best == 2 and chooser.losses == 0
+    # the same speed over a run long enough to time ends the trial at once
+    chooser.record(2, 3 * BASE * 100, 100)
+    assert chooser.best == 1 and chooser.losses == 1
+
+
+def test_a_skipped_trial_is_counted_once(monkeypatch):
+    monkeypatch.setattr(_threads, "cpu_total", lambda: 2)
+    monkeypatch.setattr(_threads, "others_running", lambda path=None: 1)
+    chooser = timed()
+    assert chooser.skipped == 0 and chooser.losses == 0
+    assert step(chooser, {1: BASE})[0] == 1
+    assert chooser.skipped == 1 and chooser.losses == 0
+
+
+def wait_after_loss(chooser, fast_seconds, unit=10):
+    """Run two threads fast for about ``fast_seconds`` of trial (in mini-batches of ``unit``),
+    then slow: the wait set by the loss."""
+    fast, slow = {1: BASE, 2: 3e-6}, {1: BASE, 2: 10 * BASE}
+    while chooser.best == 1:  # one thread until two are due
+        step(chooser, fast, unit)
+    held = 0.0
+    while held < fast_seconds:
+        count, samples = step(chooser, fast, unit)
+        assert count == 2
+        held += 3e-6 * samples
+    assert step(chooser, slow, unit)[0] == 2 and chooser.best == 1
+    return chooser.due[2] - chooser.work
+
+
+def test_a_short_win_keeps_doubling_the_wait_a_long_one_resets_it(idle):
+    chooser = timed()
+    first = wait_after_loss(chooser, 0.0)  # loses at its first run
+    assert first == pytest.approx(_threads.RETRY_SECONDS)
+    # held briefly (far less than RETRY_SECONDS of trial), then lost: still a loss in a row
+    second = wait_after_loss(chooser, 0.01)
+    assert second == pytest.approx(2 * _threads.RETRY_SECONDS)
+    # held for longer than RETRY_SECONDS, then lost: news, the wait starts again.  (The trial's
+    # time is halved from 2 * PROBE_SECONDS on, so it reaches RETRY_SECONDS only with runs
+    # longer than 0.06 s: here mini-batches of 30,000 samples, 0.09 s each.)
+    third = wait_after_loss(chooser, 3 * _threads.RETRY_SECONDS, unit=30_000)
+    assert third == pytest.approx(_threads.RETRY_SECONDS)
+
+
+def test_cpu_total_is_one_where_the_system_cannot_tell(monkeypatch):
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: None)
+    assert _threads.cpu_total() == 1
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 6)
+    assert _threads.cpu_total() == 6
+
+
+def test_others_running_is_zero_when_only_the_caller_runs(tmp_path):
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.50 0.40 0.30 1/98 11679\n")
+    assert _threads.others_running(str(loadavg)) == 0
+
+
+def test_a_one_cpu_chooser_runs_recheck_seconds_at_a_time(idle):
+    # no count to try: each run lasts RECHECK_SECONDS at one thread's speed
+    chooser = _threads.ThreadChooser(1)
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, 1.0, samples)
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, BASE * samples, samples)
+    for _ in range(3):
+        count, samples = chooser.plan(10**9, 10)
+        assert count == 1 and samples == pytest.approx(_threads.RECHECK_SECONDS / BASE, rel=1e-3)
+        chooser.record(count, BASE * samples, samples)
+
+
+def test_a_first_run_a_little_slower_does_not_end_a_trial(idle):
+    chooser = timed()
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, 1.1 * BASE * samples, samples)  # noise: 10% slower, under CLEARLY_SLOWER
+    assert count == 2 and chooser.best == 2 and chooser.losses == 0
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, 0.75 * BASE * samples, samples)  # then faster: the trial's mean is too
+    assert count == 2 and chooser.best == 2 and chooser.losses == 0
+
+
+def test_more_threads_exactly_as_fast_as_one_are_kept(idle):
+    exact = 2.0 ** -18  # seconds per sample, so that every sum and mean below is exact
+    chooser = _threads.ThreadChooser(2)
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, 1.0, samples)
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, exact * samples, samples)
+    for _ in range(20):  # well past 4 * FIRST_SEGMENT of trial
+        count, samples = chooser.plan(10**9, 10)
+        chooser.record(count, exact * samples, samples)
+    assert chooser.trial[0] >= 4 * _threads.FIRST_SEGMENT
+    assert count == 2 and chooser.best == 2 and chooser.losses == 0
+
+
+def test_a_trial_doubles_its_runs(idle):
+    chooser = timed()
+    chooser.record(1, BASE * 250_000, 250_000)  # 1 s of work: STAKE allows runs up to 0.1 s
+    lengths = []
+    for _ in range(8):
+        count, samples = chooser.plan(10**9, 1)
+        chooser.record(count, 3e-6 * samples, samples)
+        lengths.append(samples)
+    assert count == 2 and chooser.best == 2
+    first = int(_threads.FIRST_SEGMENT / BASE)  # at one thread's speed, then at the trial's
+    expected = [first] + [int(_threads.FIRST_SEGMENT * 2 ** k / 3e-6) for k in range(1, 8)]
+    expected = [min(n, int(_threads.PROBE_SECONDS / 3e-6)) for n in expected]
+    assert lengths == expected
+
+
+def test_a_trial_starts_short_while_little_work_is_done(idle):
+    # after about 1 ms of timed work, STAKE (a tenth of it) is below FIRST_SEGMENT: the
+    # trial's second run is as short as its first
+    chooser = timed()
+    assert chooser.work < 2e-3
+    first = step(chooser, {1: BASE, 2: 3e-6})
+    second = step(chooser, {1: BASE, 2: 3e-6})
+    assert first == (2, int(_threads.FIRST_SEGMENT / BASE) // 10 * 10)
+    assert second == (2, int(_threads.FIRST_SEGMENT / 3e-6) // 10 * 10)
+
+
+def test_a_run_of_fewer_threads_planned_before_a_switch_is_ignored(monkeypatch):
+    # 8 CPUs: 1, 4 and 8 threads.  Another Python thread's 4-thread run, planned before the
+    # switch to 8, ends while 8 threads are on trial: it is not counted in their trial.
+    monkeypatch.setattr(_threads, "cpu_total", lambda: 8)
+    monkeypatch.setattr(_threads, "others_running", lambda path=None: 0)
+    chooser = _threads.ThreadChooser(8)
+    for seconds in (1.0, BASE * 256):
+        count, samples = chooser.plan(10**9, 1)
+        chooser.record(count, seconds, samples)
+    count, samples = chooser.plan(10**9, 1)
+    assert count == 8
+    chooser.record(8, 2e-6 * samples, samples)
+    chooser.record(4, 100 * BASE * 1000, 1000)  # slow, but not the count on trial
+    assert chooser.best == 8 and chooser.losses == 0
+
+
+def test_candidate_counts_are_whole_numbers_for_odd_limits():
+    assert _threads.candidate_counts(3) == [1, 3]
+    assert _threads.candidate_counts(5) == [1, 2, 5]
+    assert all(type(c) is int for c in _threads.candidate_counts(7))
+
+
+def test_a_trial_is_due_as_soon_as_the_work_reaches_its_time(idle):
+    # a coarse clock timed the first one-thread run at 0 s: the work done (0.0) is exactly
+    # the time from which two threads may be tried (0.0), and they are
+    chooser = _threads.ThreadChooser(2)
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, 1.0, samples)
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, 0.0, samples)
+    assert chooser.work == 0.0 == chooser.due[2]
+    assert chooser.plan(10**9, 10)[0] == 2
+
+
+def test_a_started_trial_resets_the_wait_between_glances(monkeypatch):
+    machine = {"others": 1}
+    monkeypatch.setattr(_threads, "cpu_total", lambda: 2)
+    monkeypatch.setattr(_threads, "others_running", lambda path=None: machine["others"])
+    chooser = timed()
+    busy, slow = {1: BASE}, {1: BASE, 2: 10 * BASE}
+    for _ in range(3):  # skipped three times: the glances become rarer
+        step(chooser, busy)
+    assert chooser.skipped == 3
+    machine["others"] = 0
+    while step(chooser, slow)[0] == 1:  # the other process is gone: a trial (lost at once)
+        pass
+    assert chooser.losses == 1
+    machine["others"] = 1
+    while True:
+        count, samples = chooser.plan(10**9, 10)
+        if chooser.skipped > 3:
+            break
+        chooser.record(count, BASE * samples, samples)
+    # the next skip waits SKIP_SECONDS again, not the wait doubled before the trial
+    assert chooser.due[2] - chooser.work == pytest.approx(_threads.SKIP_SECONDS)
+
+
+def test_a_long_trial_notices_a_moderate_slowdown_soon(idle):
+    # two threads twice as fast for 0.5 s of trial, then 30% slower than one thread (under
+    # CLEARLY_SLOWER): the trial's old runs weigh less and less, so the loss comes within
+    # a few PROBE_SECONDS, not after as long as the good runs lasted
+    chooser = timed()
+    while chooser.best == 1:
+        step(chooser, {1: BASE, 2: 0.5 * BASE})
+    good = 0.0
+    while good < 0.5:
+        count, samples = step(chooser, {1: BASE, 2: 0.5 * BASE})
+        good += 0.5 * BASE * samples if count == 2 else 0.0
+    slow = 0.0
+    while chooser.best == 2 and slow < 1.0:
+        count, samples = step(chooser, {1: BASE, 2: 1.3 * BASE})
+        slow += 1.3 * BASE * samples if count == 2 else 0.0
+    assert chooser.best == 1 and chooser.losses == 1
+    assert slow < 5 * _threads.PROBE_SECONDS
+
+
+def test_runs_exactly_shortest_timed_long_are_timed(idle):
+    # SHORTEST_TIMED is the shortest run that judges: one thread's speed from it counts...
+    chooser = timed()
+    chooser.record(1, _threads.SHORTEST_TIMED, 50)
+    assert chooser.base == _threads.SHORTEST_TIMED / 50
+    # ...and a clearly slower run of more threads that long ends their trial at once
+    chooser = timed()
+    assert chooser.plan(10**9, 10)[0] == 2
+    chooser.record(2, _threads.SHORTEST_TIMED, 10)  # 2.5x one thread's time per sample
+    assert chooser.best == 1 and chooser.losses == 1
+
+
+def test_a_trial_exactly_four_first_segments_long_is_judged_on_its_mean(idle):
+    chooser = timed()
+    assert chooser.plan(10**9, 10)[0] == 2
+    chooser.record(2, 4 * _threads.FIRST_SEGMENT, 200)  # 1.25x one thread's time per sample
+    assert chooser.best == 1 and chooser.losses == 1
