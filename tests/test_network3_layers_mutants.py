@@ -156,3 +156,51 @@ def test_two_gathering_conv_layers_whose_every_output_gets_gradient_train_like_t
     net.fit(X[:20], y[:20], 1, m, 0.2)
     expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
     assert max_param_diff(net, expected) <= 1e-9
+
+
+def test_a_first_conv_layer_of_several_feature_maps_keeps_its_gathered_inputs_whole():
+    """As above with a first layer of two input feature maps (the 784 values as 2x14x28): the
+    second layer's gathered inputs start after all of the first layer's, whose size counts
+    every feature map (C * fh * fw values per output position)."""
+    X, y = mnist40()
+    m = 5
+    net = n3.Network([n3.ConvPoolLayer((4, 2, 5, 7), (m, 2, 14, 28), activation_fn=n3.tanh),   # 10x22 -> 5x11
+                      n3.ConvPoolLayer((5, 4, 4, 4), (m, 4, 5, 11), activation_fn=n3.tanh),    # 2x8 -> 1x4
+                      n3.SoftmaxLayer(5 * 1 * 4, 10)], m, seed=3)
+    assert all(np.prod(layer.filter_shape[1:]) >= n3._kernels.DIRECT_MAX_Q for layer in net.layers[:2])
+    net.layers[-1].w = np.random.default_rng(4).normal(0, 0.5, net.layers[-1].w.shape)
+    layers, params = reference_layers(net), reference_params(net)
+    net.fit(X[:20], y[:20], 1, m, 0.2)
+    expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
+    assert max_param_diff(net, expected) <= 1e-9
+
+
+def test_negative_and_too_long_shapes_are_refused():
+    with pytest.raises(ValueError, match=r"^poolsize must hold positive integers, got \(-2, 2\)$"):
+        n3.ConvPoolLayer((2, 1, 3, 3), (4, 1, 8, 8), poolsize=(-2, 2))
+    with pytest.raises(ValueError, match=r"^filter_shape must hold positive integers, got \(2, 1, -3, 3\)$"):
+        n3.ConvPoolLayer((2, 1, -3, 3), (4, 1, 8, 8))
+    with pytest.raises(TypeError, match=r"^filter_shape must be a tuple of 4 positive integers, got \(2, 1, 3, 3, 1\)$"):
+        n3.ConvPoolLayer((2, 1, 3, 3, 1), (4, 1, 8, 8))
+    with pytest.raises(TypeError, match=r"^poolsize must be a tuple of 2 positive integers, got \(2, 2, 2\)$"):
+        n3.ConvPoolLayer((2, 1, 3, 3), (4, 1, 8, 8), poolsize=(2, 2, 2))
+
+
+def test_a_dropout_probability_above_one_is_refused():
+    for p in (1.0, 1.5, 2.0):
+        with pytest.raises(ValueError, match=rf"p_dropout must be in \[0, 1\) .*, got {p}"):
+            n3.FullyConnectedLayer(4, 3, p_dropout=p)
+
+
+def test_an_image_shape_for_larger_mini_batches_is_refused_with_both_sizes():
+    with pytest.raises(ValueError) as info:
+        n3.Network([n3.ConvPoolLayer((2, 1, 5, 5), (10, 1, 28, 28)), n3.SoftmaxLayer(288, 10)], 5)
+    assert str(info.value) == ("layers[0] has image_shape (10, 1, 28, 28) for mini-batches of 10, but the "
+                               "network's mini_batch_size is 5; use image_shape=(5, ...)")
+
+
+def test_the_same_layer_object_twice_is_refused():
+    hidden = n3.FullyConnectedLayer(4, 4)
+    with pytest.raises(ValueError, match="^the same layer object appears twice in layers"):
+        n3.Network([hidden, hidden, n3.SoftmaxLayer(4, 2)], 2)
+    assert hidden._owner is None  # nothing was taken
