@@ -204,3 +204,16 @@ def test_the_same_layer_object_twice_is_refused():
     with pytest.raises(ValueError, match="^the same layer object appears twice in layers"):
         n3.Network([hidden, hidden, n3.SoftmaxLayer(4, 2)], 2)
     assert hidden._owner is None  # nothing was taken
+
+
+def test_the_kernels_layer_table_holds_each_conv_layers_sizes():
+    """The layer table the kernels read (kernels/conv_parts.py: OH, OW the convolution's
+    output, PHN, PWN the pooled size).  A table whose output is taller than the convolution's
+    gives the same numbers (the extra rows are never pooled) but gathers rows past the input."""
+    K = n3._kernels
+    net = n3.Network([n3.ConvPoolLayer((3, 2, 4, 5), (2, 2, 11, 13), poolsize=(2, 3), activation_fn=n3.ReLU),
+                      n3.ConvPoolLayer((4, 3, 2, 2), (2, 3, 4, 3), poolsize=(1, 1)),
+                      n3.SoftmaxLayer(4 * 3 * 2, 5)], 2, seed=0)
+    fields = [K.KIND, K.ACT, K.C, K.H, K.W, K.F, K.FH, K.FW, K.PH, K.PW, K.OH, K.OW, K.PHN, K.PWN, K.N_IN, K.N_OUT]
+    assert net._spec[0, fields].tolist() == [K.CONV, K.RELU, 2, 11, 13, 3, 4, 5, 2, 3, 8, 9, 4, 3, 2 * 11 * 13, 36]
+    assert net._spec[1, fields].tolist() == [K.CONV, K.SIGMOID, 3, 4, 3, 4, 2, 2, 1, 1, 3, 2, 3, 2, 36, 24]
