@@ -725,6 +725,13 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         AVX-512, else 2).  Both give the same results up to rounding; each is
         compiled only when first used (:func:`row_block`).
 
+    Returns
+    -------
+    int
+        How many weighted inputs z of the first layer were not finite, as
+        :func:`feedforward_batch` counts them: 0 proves the rows of ``X`` in
+        ``order`` finite, so the API need not scan ``X`` before training.
+
     Raises
     ------
     ValueError
@@ -733,8 +740,8 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
     block = row_block(block_rows)
     weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
-    _run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
-         weight, NO_METRICS if metrics is None else metrics, out, block)
+    return int(_run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
+                    weight, NO_METRICS if metrics is None else metrics, out, block))
 
 
 def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
