@@ -471,24 +471,30 @@ def _cross_entropy_term(a, t):
 
 
 @njit(cache=True)
-def _score(act, out_col, n_out, y, cost):
-    """Cost C_x of one sample (network2.py's ``fn``: eq. 6, or eq. 63 with
-    ``nan_to_num``) and 1.0 if its most active output is the target's argmax
-    (0.0 otherwise), both in float64 as the references compute them."""
+def _score(a_out, y, cost):
+    """Cost C_x of one sample with outputs ``a_out`` (network2.py's ``fn``: eq. 6, or
+    eq. 63 with ``nan_to_num``) and 1.0 if its most active output is the target's
+    argmax (0.0 otherwise; the first maximum of each), both in float64 as the
+    references compute them.  The running maxima are kept as values, so that no
+    comparison waits for a load that depends on the previous one."""
     c = 0.0
     best = 0
     target = 0
-    for j in range(n_out):
-        a = np.float64(act[out_col + j])
+    a_best = a_out[0]
+    y_best = y[0]
+    for j in range(a_out.shape[0]):
+        a = np.float64(a_out[j])
         t = np.float64(y[j])
         if cost == CROSS_ENTROPY:
             c += _cross_entropy_term(a, t)
         else:
             c += 0.5 * (a - t) * (a - t)
-        if act[out_col + j] > act[out_col + best]:
+        if a_out[j] > a_best:
             best = j
-        if y[j] > y[target]:
+            a_best = a_out[j]
+        if y[j] > y_best:
             target = j
+            y_best = y[j]
     return c, 1.0 if best == target else 0.0
 
 
@@ -515,13 +521,13 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
     for s in range(m):
         y = Y[order[s]]
         w = weight[order[s]] if weight.size else one
+        a_out = act[s, out_col:out_col + n_last]
+        d_out = delta[s, out_col:out_col + n_last]
         if metrics.size:
-            cs, correct = _score(act[s], out_col, n_last, y, cost)
+            cs, correct = _score(a_out, y, cost)
             metrics[0] += np.float64(w) * cs
             metrics[1] += correct
             metrics[2] += np.float64(w)
-        a_out = act[s, out_col:out_col + n_last]
-        d_out = delta[s, out_col:out_col + n_last]
         # BP1; for cross-entropy sigma' cancels (eq. 66)
         if cost == CROSS_ENTROPY:
             for j in range(n_last):
