@@ -498,7 +498,11 @@ def _score(a_out, y, cost):
     return c, 1.0 if best == target else 0.0
 
 
-@njit(fastmath=FASTMATH, cache=True)
+# Without fastmath: inlined into the different compiled drivers, its loops would otherwise be
+# free to round differently in each (a checkpoint compiled after other kernels in one process
+# differed from a fresh process's by 1.8e-15 when it had FASTMATH); as written, every caller
+# gets the same bits.
+@njit(cache=True)
 def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, weight, metrics):
     """delta^l of every layer for the ``m`` samples of the mini-batch (BP1, BP2).
 
