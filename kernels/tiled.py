@@ -35,7 +35,9 @@ Same flat parameter layout and the same algorithm as :mod:`fastnn.kernels.mlp`
 
 Every inner loop runs over the contiguous last index (``k`` of ``w_jk``) and
 is compiled with fastmath's ``reassoc``/``contract`` (not ``nnan``/``ninf``),
-which lets LLVM vectorise the sums.  Constants are made in theta's dtype
+which lets LLVM vectorise the sums; the deltas (BP1, BP2), whose loops are
+elementwise, are compiled without fastmath, so that their rounding cannot
+depend on which driver they are inlined into.  Constants are made in theta's dtype
 (``zero_like`` / ``one_like``), so float32 stays float32.
 """
 import math
