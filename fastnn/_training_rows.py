@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from . import _guards, training
-from ._validation import check_array
+from ._validation import check_array, check_finite
 
 
 def is_chunked(X):
@@ -133,21 +133,25 @@ class _Measures:
 
 
 def _train_rows(net, X, Y, order, sample_weight, n, mini_batch_size, eta, lmbda, sizer, bar, guard, done,
-                measures=None):
+                measures=None, nonfinite=None):
     """Train the mini-batches of ``order`` (rows of ``X``) in compiled chunks of whole mini-batches.
 
     One compiled call per chunk: Ctrl-C and the progress bar are handled
     between calls, and the result is the same as one call for all of ``order``.
     ``done`` samples of the epoch were trained before (for the divergence message).
     With ``measures`` (a :class:`_Measures`), the running cost and accuracy of
-    the trained samples are added to it.
+    the trained samples are added to it.  ``nonfinite(guard)`` is called when a
+    chunk met non-finite weighted inputs (an engine that counts them), before
+    the parameters are checked.
     """
     # one accumulator for all the compiled calls, so that the sums never depend on how the
     # (timed) chunks cut the epoch
     sums = None if measures is None else np.zeros(3)
     for start, stop in sizer.chunks(len(order)):
-        net._engine.epoch(net, X, Y, order[start:stop], mini_batch_size, eta, lmbda, n,
-                          sample_weight=sample_weight, metrics=sums)
+        bad = net._engine.epoch(net, X, Y, order[start:stop], mini_batch_size, eta, lmbda, n,
+                                sample_weight=sample_weight, metrics=sums)
+        if bad and nonfinite is not None:
+            nonfinite(guard)
         guard.check_parameters(net.epochs_done_, eta, done + stop, n)
         sizer.done()
         bar.update(stop - start)
@@ -166,13 +170,37 @@ class InMemoryRows:
     shuffle : bool
         Draw a new permutation of the rows every epoch (the book), or keep
         their order (no random numbers are drawn).
+    unchecked : tuple (name, converted), optional
+        ``X`` was not scanned for NaN and inf (``check_array(..., finite=False)``;
+        ``name`` and ``converted`` as :func:`~fastnn._validation.check_finite` takes
+        them).  The engine must count non-finite weighted inputs
+        (``counts_nonfinite``): when a chunk meets some, ``X`` is scanned, and a
+        NaN or inf in it restores the parameters of the epoch's start and raises
+        the ValueError the scan before training would have raised (see
+        :attr:`found_nonfinite`).  Every row is trained in the first epoch, so a
+        first epoch without a count proves ``X`` finite.
     """
 
-    def __init__(self, X, Y, sample_weight=None, shuffle=True):
+    def __init__(self, X, Y, sample_weight=None, shuffle=True, unchecked=None):
         self.X, self.Y, self.sample_weight, self.shuffle = X, Y, sample_weight, shuffle
         self.n = X.shape[0]
         self._labels = None
         self._running = _Measures()
+        self.unchecked = unchecked
+        self.found_nonfinite = False
+        """True once training stopped because ``X`` holds NaN or inf."""
+
+    def _nonfinite(self, guard):
+        """A chunk met non-finite weighted inputs: scan ``X`` once; NaN/inf in it restores
+        the parameters and raises ValueError (else an overflow: training goes on)."""
+        name, converted = self.unchecked
+        self.unchecked = None  # scanned: finite, or the error below ends the fit
+        try:
+            check_finite(self.X, name, converted=converted)
+        except ValueError:
+            guard.restore()
+            self.found_nonfinite = True
+            raise
 
     def epoch(self, net, mini_batch_size, eta, lmbda, sizer, bar, guard, running=False):
         """Train one epoch (summing the running measures if ``running``); return its seconds."""
@@ -180,7 +208,9 @@ class InMemoryRows:
         order = net.rng.permutation(self.n) if self.shuffle else np.arange(self.n, dtype=np.int64)
         self._running = _Measures()
         _train_rows(net, self.X, self.Y, order, self.sample_weight, self.n, mini_batch_size, eta,
-                    lmbda, sizer, bar, guard, 0, self._running if running else None)
+                    lmbda, sizer, bar, guard, 0, self._running if running else None,
+                    self._nonfinite if self.unchecked is not None else None)
+        self.unchecked = None  # every row was trained: a NaN or inf would have been counted
         return time.perf_counter() - start_time
 
     def running_measures(self, net, lmbda):

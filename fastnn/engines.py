@@ -118,20 +118,27 @@ class JitEngine:
 
     name = "jit"
 
+    counts_nonfinite = True
+    """``epoch`` returns how many first-layer weighted inputs were not finite (0 proves the
+    rows it trained finite; see :func:`fastnn.kernels.tiled.sgd_epoch`)."""
+
     def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, sample_weight=None, metrics=None):
         """Train the mini-batches of ``order``; with ``metrics`` (float64, shape (3,)) add
-        the running sums ``[sum w C_x, correct count, sum w]`` (see :func:`running_metrics`)."""
+        the running sums ``[sum w C_x, correct count, sum w]`` (see :func:`running_metrics`).
+        Returns the count of non-finite first-layer weighted inputs (:attr:`counts_nonfinite`)."""
         dt = net._theta.dtype.type
         decay = dt(_decay(eta, lmbda, n))
         cost = COST_CODES[net.cost]
+        bad = [0]
 
         def run(start, stop):
-            tiled.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order[start:stop],
-                            mini_batch_size, float(eta), decay, cost, sample_weight=sample_weight,
-                            metrics=metrics)
+            bad[0] += tiled.sgd_epoch(net._theta, net._w_off, net._b_off, net._sizes, X, Y, order[start:stop],
+                                      mini_batch_size, float(eta), decay, cost, sample_weight=sample_weight,
+                                      metrics=metrics)
 
         key = ("train", tuple(net.sizes), int(mini_batch_size), net._theta.dtype.name)
         _timed_runs(net, key, len(order), mini_batch_size, run)
+        return bad[0]
 
     def update_mini_batch(self, net, X, Y, eta, lmbda, n):
         dt = net._theta.dtype.type
@@ -179,6 +186,8 @@ class ReferenceEngine:
 
     name = "reference"
     module = network_np
+    counts_nonfinite = False
+    """``epoch`` returns nothing: the API scans ``X`` for NaN and inf before training."""
 
     def epoch(self, net, X, Y, order, mini_batch_size, eta, lmbda, n, sample_weight=None, metrics=None):
         """Train the mini-batches of ``order``; with ``metrics``, add the running sums

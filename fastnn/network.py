@@ -4,6 +4,7 @@ The class only validates, converts and dispatches: the computing is done by
 an engine (:mod:`fastnn.engines`) on one flat parameter buffer, of which
 ``net.weights`` and ``net.biases`` are views.
 """
+import numbers
 import os
 
 import numpy as np
@@ -463,7 +464,12 @@ class Network:
         if training_metrics not in TRAINING_METRICS:
             raise ValueError(f"training_metrics must be one of {list(TRAINING_METRICS)}, "
                              f"got {training_metrics!r}")
-        data = self._rows(X, y, sample_weight, shuffle)
+        before_fit = self._fit_state()
+        # the jit engine counts non-finite inputs as it trains: no separate scan of X when
+        # every row is trained before anything of this call is kept (see _rows)
+        counted = (self._engine.counts_nonfinite and not resume and not record_layer_speeds
+                   and isinstance(epochs, numbers.Integral) and epochs > 0)
+        data = self._rows(X, y, sample_weight, shuffle, scan=not counted)
         val = None
         if validation_data is not None:
             X_val, y_val = validation_data
@@ -482,14 +488,40 @@ class Network:
         self.fit_params_ = params
         self.validation_accuracy_ = []
         report = fit_report(self, data, val, params["lmbda"], training_metrics)
-        self._train(data, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
-                    rule=rule, progress=progress, checkpoint=checkpoint, callback=callback,
-                    running=training_metrics == "running",
-                    before=_speeds.recorder(self, data, record_layer_speeds))
+        try:
+            self._train(data, epochs, params["mini_batch_size"], rule.eta0, params["lmbda"], report,
+                        rule=rule, progress=progress, checkpoint=checkpoint, callback=callback,
+                        running=training_metrics == "running",
+                        before=_speeds.recorder(self, data, record_layer_speeds))
+        except ValueError:
+            if getattr(data, "found_nonfinite", False):  # parameters restored already
+                self._restore_fit_state(before_fit)
+            raise
         return self
 
-    def _rows(self, X, y, sample_weight, shuffle):
-        """The training rows of ``fit``, checked: in memory, or read chunk by chunk."""
+    _FIT_STATE = ("fit_params_", "validation_accuracy_", "interrupted_", "stop_reason_")
+
+    def _fit_state(self):
+        """What ``fit`` changes before its first epoch ends, besides the parameters."""
+        state = {name: getattr(self, name) for name in self._FIT_STATE if hasattr(self, name)}
+        return state, self.rng.bit_generator.state
+
+    def _restore_fit_state(self, saved):
+        """Undo :meth:`_fit_state`'s changes: as if ``fit`` had refused its input at once."""
+        state, rng_state = saved
+        for name in self._FIT_STATE:
+            if name in state:
+                setattr(self, name, state[name])
+            elif hasattr(self, name):
+                delattr(self, name)
+        self.rng.bit_generator.state = rng_state
+
+    def _rows(self, X, y, sample_weight, shuffle, scan=True):
+        """The training rows of ``fit``, checked: in memory, or read chunk by chunk.
+
+        ``scan=False`` leaves the NaN/inf check of an in-memory ``X`` to the engine's count
+        of non-finite inputs during the first epoch (:class:`~fastnn._training_rows.InMemoryRows`'s
+        ``unchecked``); the caller restores its state if that check fails."""
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         if _training_rows.is_chunked(X):
@@ -497,9 +529,10 @@ class Network:
             Y, _ = check_targets(_training_rows.in_memory(y), n, self.sizes[-1], self.dtype)
             sw = check_sample_weight(_training_rows.in_memory(sample_weight), n, self.dtype)
             return _training_rows.ChunkedRows(X, Y, self.dtype, sw, shuffle)
-        X, Y = self._check_X_y(X, y)
+        converted = getattr(X, "dtype", self.dtype) != self.dtype  # values cast from another dtype
+        X, Y = self._check_X_y(X, y, finite=scan)
         sw = check_sample_weight(sample_weight, X.shape[0], self.dtype)
-        return _training_rows.InMemoryRows(X, Y, sw, shuffle)
+        return _training_rows.InMemoryRows(X, Y, sw, shuffle, unchecked=None if scan else ("X", converted))
 
     def _resume(self, checkpoint, params, rule):
         """Load ``checkpoint`` (if it exists) into self; return the rule to continue with."""

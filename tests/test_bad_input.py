@@ -102,3 +102,97 @@ def test_bad_parameter_assignment(net):
     net.weights[1] = np.full((2, 3), np.nan)
     with pytest.raises(ValueError, match=r"weights\[1\] contains NaN"):
         net.predict(X_OK)
+
+
+# --------------------------------------------------------------------------- NaN/inf found while training
+# The jit engine counts non-finite inputs as it trains, so fit does not scan X first; a NaN or inf
+# must still give the same error, and leave the network as if fit had refused X at once.
+def _trained_state(net):
+    return (net._theta.copy(), net.rng.bit_generator.state, net.epochs_done_, dict(net.history_),
+            net.fit_params_, getattr(net, "validation_accuracy_", None))
+
+
+def _assert_same_state(net, state):
+    theta, rng, epochs, history, params, val = state
+    np.testing.assert_array_equal(net._theta, theta)
+    assert net.rng.bit_generator.state == rng
+    assert (net.epochs_done_, dict(net.history_), net.fit_params_) == (epochs, history, params)
+    assert getattr(net, "validation_accuracy_", None) == val
+
+
+@pytest.mark.parametrize("engine", ["jit", "matrix"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("row", [0, 1234, 2999])
+def test_a_bad_row_anywhere_gives_the_error_and_changes_nothing(engine, bad, row):
+    rng = np.random.default_rng(3)
+    X, y = rng.random((3000, 4)), rng.integers(0, 2, 3000)
+    net = Network([4, 3, 2], seed=0, engine=engine)
+    net.fit(X[:50], y[:50], epochs=1, mini_batch_size=10, eta=1.0)  # a trained state to keep
+    state = _trained_state(net)
+    good = X[row, 2]
+    X[row, 2] = bad
+    with pytest.raises(ValueError, match=r"^X contains NaN or infinity; clean or impute it first$"):
+        net.fit(X, y, epochs=3, mini_batch_size=10, eta=1.0)
+    _assert_same_state(net, state)
+    # the refused call consumed no random numbers: the next fit is that of an untouched network
+    X[row, 2] = good
+    twin = Network([4, 3, 2], seed=0, engine=engine)
+    twin.fit(X[:50], y[:50], epochs=1, mini_batch_size=10, eta=1.0)
+    net.fit(X, y, epochs=1, mini_batch_size=10, eta=1.0)
+    twin.fit(X, y, epochs=1, mini_batch_size=10, eta=1.0)
+    np.testing.assert_array_equal(net._theta, twin._theta)
+
+
+def test_a_bad_row_with_validation_data_and_a_new_network():
+    X, y = np.random.default_rng(4).random((400, 4)), np.arange(400) % 2
+    X[377, 0] = np.nan
+    net = Network([4, 3, 2], seed=0)
+    state = _trained_state(net)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        net.fit(X, y, epochs=2, mini_batch_size=10, eta=1.0, validation_data=(X[:10], y[:10]))
+    _assert_same_state(net, state)
+    assert net.fit_params_ is None and not hasattr(net, "validation_accuracy_")
+
+
+def test_no_epochs_still_refuses_bad_input():
+    net = Network([4, 3, 2], seed=0)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        net.fit(np.full((6, 4), np.nan), Y_OK, epochs=0)
+
+
+def test_a_value_too_large_for_float32_is_named():
+    X = np.zeros((60, 4))
+    X[41, 1] = 1e39  # finite in float64, inf in float32
+    net = Network([4, 3, 2], seed=0, dtype="float32")
+    before = net._theta.copy()
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity.*values must also fit in float32"):
+        net.fit(X, np.arange(60) % 2, epochs=1, mini_batch_size=10)
+    np.testing.assert_array_equal(net._theta, before)
+
+
+def test_finite_x_is_not_scanned_before_training(monkeypatch):
+    """The jit engine's count replaces the scan of X (a full pass over it); the y checks stay."""
+    from fastnn import _training_rows, _validation
+
+    scans = []
+    real = _validation._all_finite
+    monkeypatch.setattr(_validation, "_all_finite", lambda X: scans.append(X.shape) or real(X))
+    X = np.random.default_rng(5).random((200, 4))
+    Network([4, 3, 2], seed=0).fit(X, np.arange(200) % 2, epochs=2, mini_batch_size=10)
+    assert (200, 4) not in scans
+    with pytest.raises(ValueError, match="y contains NaN"):
+        Network([4, 3, 2], seed=0).fit(X, np.r_[np.nan, np.ones(199)], epochs=1)
+    # a finite X whose weighted inputs overflow is scanned once, then trains as before
+    data = _training_rows.InMemoryRows(X, np.zeros((200, 2)), unchecked=("X", False))
+    data._nonfinite(guard=None)
+    assert data.unchecked is None and not data.found_nonfinite and scans[-1] == (200, 4)
+
+
+def test_overflowing_finite_inputs_are_not_called_nan():
+    X = np.full((40, 4), 1e308)
+    net = Network([4, 3, 2], seed=0)
+    try:
+        net.fit(X, np.arange(40) % 2, epochs=1, mini_batch_size=10)
+    except ValueError as exc:  # a DivergenceError is a ValueError too; it must not blame X
+        assert "X contains NaN" not in str(exc), exc
+    assert np.isfinite(net._theta).all()

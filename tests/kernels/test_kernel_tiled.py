@@ -211,6 +211,27 @@ def test_feedforward_batch_counts_the_non_finite_weighted_inputs_of_the_first_la
 
 
 @pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
+def test_sgd_epoch_counts_the_non_finite_weighted_inputs_it_trains_on(block_rows):
+    """sgd_epoch returns the first layer's count too (fit relies on it instead of scanning X):
+    0 for finite rows, every z of a trained sample with a NaN or inf, nothing for untrained rows."""
+    sizes = [6, 7, 3]
+    theta0, w_off, b_off, sizes_arr = flat_net(sizes)
+    X, Y = samples(sizes, 40)
+    order = np.random.default_rng(2).permutation(40)[:30]
+    args = (w_off, b_off, sizes_arr, X, Y, order, 10, ETA, DECAY, mlp.QUADRATIC)
+    assert tiled.sgd_epoch(theta0.copy(), *args, block_rows=block_rows) == 0
+    untrained = np.setdiff1d(np.arange(40), order)[0]
+    X[untrained, 1] = np.nan
+    assert tiled.sgd_epoch(theta0.copy(), *args, block_rows=block_rows) == 0
+    X[order[17], 4] = np.inf
+    # its own 7, then the NaN weights of its mini-batch's step poison the later mini-batches
+    assert tiled.sgd_epoch(theta0.copy(), *args, block_rows=block_rows) >= 7
+    X[order[17], 4] = 0.0
+    X[order[29], 0] = -np.inf  # the last sample: nothing trained after it
+    assert tiled.sgd_epoch(theta0.copy(), *args, block_rows=block_rows) == 7
+
+
+@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
 @pytest.mark.parametrize("sizes", [[5, 7, 3], [9, 13, 1], [11, 9, 6, 5, 3], [17, 33, 10]], ids=shape_id)
 def test_float32_matches_mlp_in_float32(sizes, block_rows):
     """The same comparison in float32 (both kernels in float32) at float32-sized tolerances."""
