@@ -73,9 +73,11 @@ TARGETS = {
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
     # the scikit-learn estimators and the modules behind them (training rows, early stopping)
-    "fastnn/_training_rows.py": (["tests/test_sample_weight_features.py", "tests/test_running_metrics.py",
-                                  "tests/test_chunked.py", "tests/test_sample_weight.py", "tests/test_sklearn_parity.py",
+    "fastnn/_training_rows.py": (["tests/test_training_rows_mutants.py", "tests/test_chunked.py",
+                                  "tests/test_running_metrics.py", "tests/test_sample_weight_features.py",
                                   "-m", "not slow"], "jit"),
+    # the experiments' networks, lines, numbers and figures first, then their runs and command
+    "fastnn/experiments.py": (["tests/test_experiments_mutants.py", "tests/test_experiments.py"], "jit"),
     **dict.fromkeys(["fastnn/sklearn.py", "fastnn/_sklearn_monitor.py"], (
         ["tests/test_sklearn_parity.py", "tests/test_sklearn_mutants.py", "tests/test_sample_weight_features.py",
          "tests/test_round_trips.py", "tests/test_sklearn_params.py",
