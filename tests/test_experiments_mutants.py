@@ -2,6 +2,7 @@
 log, the numbers they keep and the figures they draw.  Written against the mutants that survived
 tests/test_experiments.py, each first run against its mutant and failed."""
 import inspect
+import time
 
 import numpy as np
 import pytest
@@ -133,34 +134,35 @@ def expected_overfitting_lines(run, epochs, n, n_test):
 def test_weight_init_trains_both_initialisations_alike(digits, trained):
     X, y, X_test, y_test = digits
     lines = []
-    result = experiments.weight_init(X, y, X_test, y_test, epochs=2, hidden=7, log=lines.append)
+    result = experiments.weight_init(X, y, X_test, y_test, epochs=3, hidden=7, log=lines.append)
     assert [c.pop("init") for c in trained] == ["default", "large"]
     for call in trained:
         assert call == {"sizes": [64, 7, 10], "seed": 12345678, "cost": "cross-entropy", "rows": len(X),
-                        "epochs": 2, "mini_batch_size": 10, "eta": 0.1, "lmbda": 5.0,
+                        "epochs": 3, "mini_batch_size": 10, "eta": 0.1, "lmbda": 5.0,
                         "training_metrics": "none", "validation": True}
     n = len(y_test)
     for line, run in zip(lines, result["runs"]):
         acc = run["accuracy"]
-        assert len(acc) == 2
+        assert len(acc) == 3 and acc[1] != acc[2]
         assert line == (f"{run['init']} weights: accuracy after epoch 0: {round(acc[0] * n)} / {n}, "
-                        f"after epoch 1: {round(acc[-1] * n)} / {n}")
-    assert result["settings"] == dict(epochs=2, hidden=7, eta=0.1, lmbda=5.0, mini_batch_size=10, seed=12345678)
+                        f"after epoch 2: {round(acc[2] * n)} / {n}")
+    assert result["settings"] == dict(epochs=3, hidden=7, eta=0.1, lmbda=5.0, mini_batch_size=10, seed=12345678)
 
 
 def test_multiple_eta_trains_one_network_per_eta(digits, trained):
     X, y, X_test, y_test = digits
     lines = []
-    result = experiments.multiple_eta(X, y, X_test, y_test, etas=(0.5, 0.05), epochs=2, log=lines.append)
+    result = experiments.multiple_eta(X, y, X_test, y_test, etas=(0.5, 0.05), epochs=3, log=lines.append)
     for call, eta in zip(trained, (0.5, 0.05)):
         assert call == {"sizes": [64, 30, 10], "seed": 12345678, "cost": "cross-entropy", "init": "default",
-                        "rows": len(X), "epochs": 2, "mini_batch_size": 10, "eta": eta, "lmbda": 5.0,
+                        "rows": len(X), "epochs": 3, "mini_batch_size": 10, "eta": eta, "lmbda": 5.0,
                         "training_metrics": "exact", "validation": False}
     assert [r["eta"] for r in result["runs"]] == [0.5, 0.05] and len(trained) == 2
     for line, run in zip(lines, result["runs"]):
         cost = run["training_cost"]
+        assert len(cost) == 3 and f"{cost[1]:.4f}" != f"{cost[2]:.4f}"
         assert line == (f"eta = {run['eta']}: cost on training data after epoch 0: {cost[0]:.4f}, "
-                        f"after epoch 1: {cost[-1]:.4f}")
+                        f"after epoch 2: {cost[2]:.4f}")
 
 
 def test_more_data_trains_each_size_for_the_same_samples(digits, trained):
@@ -189,9 +191,13 @@ def test_more_data_keeps_a_size_equal_to_the_data(digits, trained):
     assert lines[0] == "Skipping the sizes [41]: the training set has 40 rows"
 
 
-def test_vanishing_gradient_trains_full_batches_and_logs_the_speeds(digits, trained):
+def test_vanishing_gradient_trains_full_batches_and_logs_the_speeds(digits, trained, monkeypatch):
+    import types
+
     X, y, X_test, y_test = digits
     lines = []
+    calls = iter(range(1000))  # a clock whose every reading advances more than the last
+    monkeypatch.setattr(experiments, "time", types.SimpleNamespace(perf_counter=lambda: float(next(calls)) ** 2))
     result = experiments.vanishing_gradient(X, y, X_test, y_test, n_train=50, epochs=3, hidden_layers=(1, 6),
                                             log=lines.append)
     for call, depth in zip(trained, (1, 6)):
@@ -203,8 +209,10 @@ def test_vanishing_gradient_trains_full_batches_and_logs_the_speeds(digits, trai
     assert lines[3] == f"6 hidden layers: {[64] + [30] * 6 + [10]}"
     for k, run in enumerate(result["runs"]):
         assert lines[3 * k + 1] == f"Average gradient for the hidden layers: {[round(s, 4) for s in run['initial']]}"
-        assert lines[3 * k + 2].startswith("After 3 epochs: [") and lines[3 * k + 2].endswith(" s)")
-        assert len(run["speeds"]) == 3 and run["seconds"] >= 0
+        assert lines[3 * k + 2].startswith("After 3 epochs: [")
+        assert lines[3 * k + 2].endswith(f"] ({run['seconds']:.1f} s)")
+        assert len(run["speeds"]) == 3
+    assert result["runs"][0]["seconds"] != result["runs"][1]["seconds"]
     assert result["settings"] == dict(n_train=50, epochs=3, hidden_layers=[1, 6], eta=0.1, lmbda=5.0, seed=12345678)
 
 
@@ -218,10 +226,11 @@ def test_too_few_rows_are_refused_and_exactly_enough_are_taken(digits):
 
 def test_run_applies_the_quick_or_full_settings_and_the_overrides(digits, monkeypatch):
     seen = []
-    monkeypatch.setitem(experiments.FUNCTIONS, "weight-init", lambda *data, **kw: seen.append(kw) or kw)
-    experiments.run("weight-init", *digits, log=None)
-    experiments.run("weight-init", *digits, full=True, log=None, epochs=3)
-    assert seen == [{"log": None, "epochs": 30}, {"log": None, "epochs": 3}]
+    monkeypatch.setitem(experiments.FUNCTIONS, "overfitting", lambda *data, **kw: seen.append(kw) or kw)
+    experiments.run("overfitting", *digits, log=None)
+    experiments.run("overfitting", *digits, full=True, log=None, epochs=3)
+    assert seen == [{"log": None, "n_train": 300, "epochs": 200, "lmbdas": (0.0, 0.1)},
+                    {"log": None, "n_train": 1000, "epochs": 3, "lmbdas": (0.0, 0.1)}]
 
 
 def lines_of(ax):
@@ -254,6 +263,8 @@ def test_the_figures_draw_the_results():
     fig = experiments.figure({"experiment": "multiple-eta", "runs": [{"eta": 0.25, "training_cost": [2.0, 1.0]}]})
     (ax,) = fig.get_axes()
     assert lines_of(ax) == [([0, 1], [2.0, 1.0], "$\\eta$ = 0.25")]
+    (line,) = ax.get_lines()  # the book's small round markers on a line
+    assert (line.get_marker(), line.get_markersize(), line.get_linestyle()) == ("o", 3, "-")
     assert ax.get_ylabel() == "Cost" and ax.get_xlabel() == "Epoch"
 
     more = [{"size": 10, "accuracy": 0.5, "svm_accuracy": 0.25}, {"size": 100, "accuracy": 0.75, "svm_accuracy": 0.5}]
@@ -268,3 +279,71 @@ def test_the_figures_draw_the_results():
     fig = experiments.figure({"experiment": "vanishing-gradient", "runs": speeds})
     assert tuple(fig.get_size_inches()) == (10.4, 4.0)
     assert [len(ax.get_lines()) for ax in fig.get_axes()] == [2, 3]
+
+
+def test_the_weight_init_figure_puts_the_old_approach_first_after_a_json_round_trip():
+    import json
+
+    # strings read back from JSON are new objects, not the interned literals of the code
+    result = json.loads(json.dumps({"experiment": "weight-init", "runs": [
+        {"init": "default", "accuracy": [0.5, 0.75]}, {"init": "large", "accuracy": [0.25, 0.5]}]}))
+    (ax,) = experiments.figure(result).get_axes()
+    assert [label for _, _, label in lines_of(ax)] == ["Old approach to weight initialization",
+                                                      "New approach to weight initialization"]
+
+
+def test_vanishing_gradient_names_each_depth_and_times_each_run(digits):
+    X, y, X_test, y_test = digits
+    lines = []
+    start = time.perf_counter()
+    result = experiments.vanishing_gradient(X, y, X_test, y_test, n_train=20, epochs=1,
+                                            hidden_layers=(2, 3, 4, 5), log=lines.append)
+    assert result["seconds"] <= time.perf_counter() - start
+    assert [line.split(":")[0] for line in lines[::3]] == ["Two hidden layers", "Three hidden layers",
+                                                         "Four hidden layers", "Five hidden layers"]
+    assert all(0 < run["seconds"] <= result["seconds"] for run in result["runs"])
+    assert sum(run["seconds"] for run in result["runs"]) <= result["seconds"]
+
+
+def test_every_figure_has_a_grid():
+    results = [{"experiment": "weight-init", "runs": [{"init": "large", "accuracy": [0.5]}]},
+               {"experiment": "multiple-eta", "runs": [{"eta": 0.25, "training_cost": [2.0, 1.0]}]},
+               {"experiment": "more-data", "runs": [{"size": 10, "accuracy": 0.5}]},
+               {"experiment": "overfitting", "runs": [{"lmbda": 0.0, "training_cost": [1.0], "training_accuracy": [0.5],
+                                                       "test_cost": [1.0], "test_accuracy": [0.5]}]},
+               {"experiment": "vanishing-gradient", "runs": [{"speeds": [[0.1, 0.2]]}]}]
+    for result in results:
+        for ax in experiments.figure(result).get_axes():
+            assert ax.get_xgridlines() and all(line.get_visible() for line in ax.get_xgridlines()), result["experiment"]
+
+
+def test_the_options_are_keyword_only():
+    for function in experiments.FUNCTIONS.values():
+        params = list(inspect.signature(function).parameters.values())
+        assert [p.name for p in params[:4]] == ["X_train", "y_train", "X_test", "y_test"]
+        assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params[:4]), function.__name__
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[4:]), function.__name__
+    kinds = {name: p.kind for name, p in inspect.signature(experiments.run).parameters.items()}
+    assert kinds["full"] is kinds["log"] is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_more_data_trains_a_size_larger_than_its_samples_for_one_epoch(digits):
+    X, y, X_test, y_test = digits
+    result = experiments.more_data(X, y, X_test, y_test, train_sizes=(150,), samples_per_size=100, log=None)
+    assert [(r["size"], r["epochs"]) for r in result["runs"]] == [(150, 1)]
+
+
+def test_a_figure_of_an_unknown_experiment_is_refused_whatever_its_name():
+    for name in ("dropout", "nonsense", "zzz", ""):  # before and after the known names in sort order
+        with pytest.raises(ValueError, match="unknown experiment"):
+            experiments.figure({"experiment": name, "runs": []})
+
+
+def test_targets_of_more_than_two_dimensions_are_refused_by_their_shape(digits):
+    # before, a 3-D y sized the network from its largest value (a width of 2 for one-hot
+    # targets) and the error named that width
+    X, y, X_test, y_test = digits
+    for experiment in (experiments.weight_init, experiments.more_data):
+        with pytest.raises(ValueError, match=r"y must be int labels of shape \(n,\) or one-hot targets of "
+                                             r"shape \(n, n_out\), got shape \(1297, 10, 1\)"):
+            experiment(X, np.eye(10)[y][:, :, None], X_test, y_test, log=None)
