@@ -78,6 +78,11 @@ TARGETS = {
                                   "-m", "not slow"], "jit"),
     # the experiments' networks, lines, numbers and figures first, then their runs and command
     "fastnn/experiments.py": (["tests/test_experiments_mutants.py", "tests/test_experiments.py"], "jit"),
+    # export: its own rules first, then the network, estimator and command tests (not the slow
+    # chapter-6 ones: one export of a chapter-6 file instead)
+    "fastnn/onnx.py": (["tests/test_onnx_mutants.py", "tests/test_onnx.py", "tests/test_onnx_sklearn.py",
+                        "tests/test_cli_export.py", "tests/test_onnx_network3.py::test_cli_export_of_a_network3_file",
+                        "-m", "not slow"], "jit"),
     **dict.fromkeys(["fastnn/sklearn.py", "fastnn/_sklearn_monitor.py"], (
         ["tests/test_sklearn_parity.py", "tests/test_sklearn_mutants.py", "tests/test_sample_weight_features.py",
          "tests/test_round_trips.py", "tests/test_sklearn_params.py",
