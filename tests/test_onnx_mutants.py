@@ -77,3 +77,21 @@ def test_to_onnx_refuses_an_untrained_network_by_default():
     with pytest.raises(ValueError, match="allow_untrained"):
         fonnx.to_onnx(Network([3, 2], seed=0))
     assert fonnx.to_onnx(Network([3, 2], seed=0), allow_untrained=True) is not None
+
+
+def test_a_classifier_on_whole_float_labels_exports_int64_labels_of_shape_n():
+    pytest.importorskip("skl2onnx")
+    import onnxruntime
+
+    from fastnn.sklearn import MLPClassifier
+
+    X = np.random.default_rng(0).random((30, 4))
+    y = (np.arange(30) % 3).astype(float)  # 0.0, 1.0, 2.0: whole numbers
+    clf = MLPClassifier((5,), epochs=2, random_state=0).fit(X, y)
+    model = fonnx.to_onnx(clf)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    label, proba = session.run(None, {"X": X})
+    assert label.shape == (30,) and label.dtype == np.int64  # one label per row, not (30, 1)
+    np.testing.assert_array_equal(label, clf.predict(X).astype(np.int64))
+    assert proba.shape == (30, 3)
+

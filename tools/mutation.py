@@ -96,6 +96,7 @@ TARGETS = {
     # the chooser's rules one at a time first (about a second), then the threaded runs
     "fastnn/_threads.py": (["tests/test_threads_mutants.py", "tests/test_threads.py", "tests/test_concurrency.py",
                             "-m", "not slow"], "jit"),
+    "fastnn/_onnx_sklearn.py": (["tests/test_onnx_mutants.py", "tests/test_onnx_sklearn.py", "-m", "not slow"], "jit"),
 }
 
 # The quick job (--quick, for CI): every test file runs with `-m "not slow"`, a mutant gets at
