@@ -79,6 +79,9 @@ def _log(log, line):
 def _sizes(X, y, hidden):
     """``[n_in, *hidden, n_out]``: ``n_out`` from one-hot targets' width or the largest int label."""
     y = np.asarray(y)
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be int labels of shape (n,) or one-hot targets of shape (n, n_out), "
+                         f"got shape {y.shape}")
     n_out = y.shape[1] if y.ndim == 2 else int(np.max(y)) + 1
     return [np.shape(X)[1]] + list(hidden) + [n_out]
 

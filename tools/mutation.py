@@ -73,9 +73,16 @@ TARGETS = {
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
     # the scikit-learn estimators and the modules behind them (training rows, early stopping)
-    "fastnn/_training_rows.py": (["tests/test_sample_weight_features.py", "tests/test_running_metrics.py",
-                                  "tests/test_chunked.py", "tests/test_sample_weight.py", "tests/test_sklearn_parity.py",
+    "fastnn/_training_rows.py": (["tests/test_training_rows_mutants.py", "tests/test_chunked.py",
+                                  "tests/test_running_metrics.py", "tests/test_sample_weight_features.py",
                                   "-m", "not slow"], "jit"),
+    # the experiments' networks, lines, numbers and figures first, then their runs and command
+    "fastnn/experiments.py": (["tests/test_experiments_mutants.py", "tests/test_experiments.py"], "jit"),
+    # export: its own rules first, then the network, estimator and command tests (not the slow
+    # chapter-6 ones: one export of a chapter-6 file instead)
+    "fastnn/onnx.py": (["tests/test_onnx_mutants.py", "tests/test_onnx.py", "tests/test_onnx_sklearn.py",
+                        "tests/test_cli_export.py", "tests/test_onnx_network3.py::test_cli_export_of_a_network3_file",
+                        "-m", "not slow"], "jit"),
     **dict.fromkeys(["fastnn/sklearn.py", "fastnn/_sklearn_monitor.py"], (
         ["tests/test_sklearn_parity.py", "tests/test_sklearn_mutants.py", "tests/test_sample_weight_features.py",
          "tests/test_round_trips.py", "tests/test_sklearn_params.py",
@@ -89,6 +96,7 @@ TARGETS = {
     # the chooser's rules one at a time first (about a second), then the threaded runs
     "fastnn/_threads.py": (["tests/test_threads_mutants.py", "tests/test_threads.py", "tests/test_concurrency.py",
                             "-m", "not slow"], "jit"),
+    "fastnn/_onnx_sklearn.py": (["tests/test_onnx_mutants.py", "tests/test_onnx_sklearn.py", "-m", "not slow"], "jit"),
 }
 
 # The quick job (--quick, for CI): every test file runs with `-m "not slow"`, a mutant gets at

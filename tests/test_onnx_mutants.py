@@ -1,0 +1,97 @@
+"""ONNX export (fastnn.onnx) rule by rule: tests written against the mutants that survived
+tests/test_onnx.py, test_onnx_sklearn.py and test_cli_export.py, each first run against its
+mutant and failed."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+
+pytest.importorskip("onnx")
+
+from fastnn import ModelFileError  # noqa: E402
+from fastnn import onnx as fonnx  # noqa: E402
+
+
+def test_without_skl2onnx_registering_the_converters_says_what_to_install():
+    code = ("import sys; sys.modules['skl2onnx'] = None\n"
+            "from fastnn import onnx\n"
+            "try:\n"
+            "    onnx.register_converters()\n"
+            "except ImportError as exc:\n"
+            "    print(type(exc).__name__, exc)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ImportError converting scikit-learn estimators needs skl2onnx (")
+    assert 'pip install "fastnn[onnx]"' in result.stdout
+
+
+def test_export_file_never_unpickles_the_model_file(tmp_path):
+    # a file whose "format" entry is a pickled object that would make a folder when loaded
+    marker = tmp_path / "unpickled"
+
+    class Trap:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    np.savez(tmp_path / "trap.npz", format=np.array([Trap()], dtype=object))
+    assert not marker.exists()
+    with pytest.raises(ModelFileError):
+        fonnx.export_file(tmp_path / "trap.npz", tmp_path / "trap.onnx")
+    assert not marker.exists() and not (tmp_path / "trap.onnx").exists()
+
+
+class Doubler(TransformerMixin, BaseEstimator):
+    """A scikit-learn transformer skl2onnx has no converter for."""
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.shape(X)[1]
+        return self
+
+    def transform(self, X):
+        return 2 * np.asarray(X)
+
+
+def test_a_part_without_converter_is_named_by_the_first_line_of_skl2onnxs_message():
+    pytest.importorskip("skl2onnx")
+    from sklearn.pipeline import make_pipeline
+
+    from fastnn.sklearn import MLPClassifier
+
+    X = np.random.default_rng(0).random((30, 4))
+    y = np.arange(30) % 2
+    pipe = make_pipeline(Doubler(), MLPClassifier((5,), epochs=1, random_state=0)).fit(X, y)
+    with pytest.raises(TypeError) as info:
+        fonnx.to_onnx(pipe)
+    message = str(info.value)
+    assert message.startswith("cannot export Pipeline to ONNX: skl2onnx has no converter for a part of it (")
+    assert "Doubler" in message and "\n" not in message
+    assert message.endswith("); fastnn registers converters for fastnn.sklearn.MLPClassifier and MLPRegressor only")
+
+
+def test_to_onnx_refuses_an_untrained_network_by_default():
+    from fastnn import Network
+
+    with pytest.raises(ValueError, match="allow_untrained"):
+        fonnx.to_onnx(Network([3, 2], seed=0))
+    assert fonnx.to_onnx(Network([3, 2], seed=0), allow_untrained=True) is not None
+
+
+def test_a_classifier_on_whole_float_labels_exports_int64_labels_of_shape_n():
+    pytest.importorskip("skl2onnx")
+    import onnxruntime
+
+    from fastnn.sklearn import MLPClassifier
+
+    X = np.random.default_rng(0).random((30, 4))
+    y = (np.arange(30) % 3).astype(float)  # 0.0, 1.0, 2.0: whole numbers
+    clf = MLPClassifier((5,), epochs=2, random_state=0).fit(X, y)
+    model = fonnx.to_onnx(clf)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    label, proba = session.run(None, {"X": X})
+    assert label.shape == (30,) and label.dtype == np.int64  # one label per row, not (30, 1)
+    np.testing.assert_array_equal(label, clf.predict(X).astype(np.int64))
+    assert proba.shape == (30, 3)
+
