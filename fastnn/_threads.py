@@ -116,7 +116,10 @@ class ThreadChooser:
     One thread is the safe count: it never waits for another thread, so it
     runs first (the untimed first run, then a timed one that gives
     :attr:`base`, one thread's seconds per sample).  Then more threads are
-    tried in short runs (a trial): the first lasts :data:`FIRST_SEGMENT`,
+    tried in short runs (a trial): the very first run of a count is not timed
+    either (OpenMP starts its threads then: measured on AMD Zen 5, that run
+    was twice as slow per sample as one thread, and the trial was lost for a
+    whole 50,000-sample epoch); the first timed run lasts :data:`FIRST_SEGMENT`,
     each next one twice as long while the count keeps beating one thread.  A
     run that is :data:`CLEARLY_SLOWER`, or a trial slower on the whole than
     one thread, ends the trial at once: back to one thread, and that count is
@@ -139,6 +142,7 @@ class ThreadChooser:
         self.warm = False  # the first run (compilation or cache loading, cold caches) is not timed
         self.base = None  # one thread's seconds per sample (the last run long enough to time)
         self.speed = {}  # count -> seconds per sample of its current trial (counts > 1)
+        self.started = set()  # counts > 1 whose first run (thread start-up, not timed) is done
         self.current = 1  # the count running now
         self.trial = [0.0, 0]  # seconds and samples timed on ``current`` since it was chosen
         self.segment = FIRST_SEGMENT  # seconds of the next run on ``current`` (counts > 1)
@@ -202,6 +206,9 @@ class ThreadChooser:
             return
         if threads != self.current or self.base is None:
             return  # (another Python thread's run, planned before a switch)
+        if threads not in self.started:  # the count's first run starts its threads: not timed
+            self.started.add(threads)
+            return
         if self.trial[0] >= 2 * PROBE_SECONDS:  # the recent runs weigh most: halve the old
             self.trial = [0.5 * self.trial[0], 0.5 * self.trial[1]]
         self.trial[0] += seconds
