@@ -205,3 +205,84 @@ def test_a_warm_start_fit_after_an_early_stop_trains_while_it_improves(small):
     assert clf.n_iter_ == 3  # no progress at eta=1e-9: stopped
     clf.set_params(warm_start=True, eta=3.0, epochs=5).fit(X, y)
     assert clf.n_iter_ == 5 and np.all(np.diff(clf.loss_curve_[3:]) < -1e-3)
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_an_int_hidden_layer_size_continues_with_partial_fit_and_warm_start(small, Est):
+    """hidden_layer_sizes=5 (scikit-learn's one-layer int) is accepted when training goes on, not
+    only by the first fit."""
+    X, y = small
+    est = Est(5, epochs=1, warm_start=True, random_state=0).fit(X, y).fit(X, y)
+    assert est.network_.sizes == [64, 5, est.network_.sizes[-1]] and est.n_iter_ == 1
+    est = Est(5, random_state=0)
+    classes = {"classes": np.unique(y)} if Est is MLPClassifier else {}
+    est.partial_fit(X, y, **classes).partial_fit(X, y)
+    assert est.network_.sizes[:2] == [64, 5] and est.t_ == 2 * len(X)
+
+
+def test_an_unknown_label_message_names_at_most_five_labels(small):
+    X, y = small
+    first = y < 3
+    clf = MLPClassifier((3,), random_state=0).partial_fit(X[first], y[first], classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"y has labels not in classes \[0 1 2\]: \[3 4 5 6 7\]$"):
+        clf.partial_fit(X[:100], y[:100])
+
+
+def test_a_random_state_object_seeds_from_the_whole_int_range():
+    """A RandomState draws the network's seed from [0, 2**31 - 1): a hundred generators give a
+    hundred different seeds (not a handful of networks)."""
+    from fastnn.sklearn import _seed
+
+    seeds = [_seed(np.random.RandomState(i)) for i in range(100)]
+    assert len(set(seeds)) == 100 and max(seeds) > 2**24 and all(0 <= s < 2**31 - 1 for s in seeds)
+
+
+def test_verbose_zero_is_accepted_and_prints_nothing(small, capsys):
+    X, y = small
+    MLPClassifier((3,), epochs=1, verbose=0, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_n_iter_no_change_of_a_float_infinity_never_stops(small):
+    """float("inf") is numpy.inf's value but another object: accepted, and no epoch stops the fit."""
+    X, y = small
+    clf = MLPClassifier((3,), epochs=4, n_iter_no_change=float("inf"), tol=100.0, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 4
+
+
+@pytest.mark.parametrize("name", ["mini_batch_size", "batch_size"])
+def test_a_mini_batch_size_of_zero_is_refused(small, name):
+    """Only epochs may be 0 (nothing trained); a mini-batch needs at least one row, and the
+    message names the parameter the user gave."""
+    X, y = small
+    with pytest.raises(ValueError, match=f"^{name} must be >= 1, got 0$"):
+        MLPClassifier((3,), random_state=0, **{name: 0}).fit(X, y)
+
+
+def test_a_classifier_on_chunked_rows_takes_a_column_of_labels_as_one_label_each(small):
+    """y of shape (n, 1) with chunked X is one label per row: the same fit as the flat labels."""
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    chunked = da.from_array(X[:100], chunks=(50, 64))
+    column = MLPClassifier((3,), epochs=1, random_state=0).fit(chunked, y[:100].reshape(-1, 1))
+    flat = MLPClassifier((3,), epochs=1, random_state=0).fit(chunked, y[:100])
+    assert column.predict(X[:10]).shape == (10,)
+    np.testing.assert_array_equal(column.predict_proba(X), flat.predict_proba(X))
+
+
+def test_predictions_for_chunked_rows_are_those_for_the_rows_in_memory(small):
+    """predict and predict_proba of a chunked X (100 rows of 64 features, chunks of 30) cover
+    every row, as for the same rows in memory."""
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    clf = MLPClassifier((3,), epochs=1, random_state=0).fit(X, y)
+    chunked = da.from_array(X[:100], chunks=(30, 64))
+    np.testing.assert_array_equal(clf.predict_proba(chunked), clf.predict_proba(X[:100]))
+    np.testing.assert_array_equal(clf.predict(chunked), clf.predict(X[:100]))
+
+
+def test_chunked_rows_and_labels_of_different_lengths_are_refused(small):
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    with pytest.raises(ValueError, match="X and y have different numbers of samples: 100 and 99"):
+        MLPClassifier((3,), epochs=1).fit(da.from_array(X[:100], chunks=(50, 64)), y[:99])

@@ -419,3 +419,77 @@ def test_a_configuration_listed_twice_runs_twice_on_dask(digits):
     rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
     assert len(rows) == 2 and rows[0]["score"] == rows[1]["score"]
     assert rows[0]["seconds"] != rows[1]["seconds"]  # two runs, timed apart
+
+
+@pytest.mark.parametrize("threads, limit", [([1], 32), ([1, 1, 1, 1], 32), ([5], 40), ([40, 40], 640),
+                                            ([7] * 10, 560)])
+def test_the_tasks_in_flight_are_eight_per_worker_thread_and_at_least_32(threads, limit):
+    """The guide's bound (*Sweeps*): 8 tasks per worker thread, and at least 32."""
+    class Cluster:
+        @staticmethod
+        def nthreads():
+            return {f"worker-{i}": n for i, n in enumerate(threads)}
+
+    assert sweeps._in_flight_limit(Cluster()) == limit
+
+
+def test_the_embedded_cluster_has_two_workers_by_default(digits, monkeypatch):
+    """client=None without n_workers: the documented default of 2 workers reaches the cluster."""
+    asked = {}
+
+    def run_dask(todo, configs, data, record, raise_errors, client, n_workers):
+        asked.update(client=client, n_workers=n_workers)
+        for index in todo:
+            record(index, {"score": 0.5, "score_std": 0.0, "seconds": 0.1, "error": None})
+
+    monkeypatch.setattr(sweeps, "_run_dask", run_dask)
+    X, y = digits[0][:60], digits[1][:60]
+    sweeps.sweep({"eta": [3.0]}, X, y, epochs=1, cv=2, progress=False)
+    assert asked == {"client": None, "n_workers": 2}
+
+
+def test_another_client_cancelling_the_same_data_leaves_the_sweep_running(digits):
+    """The sweep scatters its data under keys of its own (hash=False): another client that
+    scatters the same arrays and cancels them (force=True) does not cancel the sweep's tasks."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    from sklearn.model_selection import StratifiedKFold
+
+    from fastnn.sweep import sweep
+
+    X, y = digits[0][:60], digits[1][:60]
+    splits = list(StratifiedKFold(2).split(X, y))  # cv=2's folds, as the sweep computes them
+    grid = {"eta": [0.5, 1.0, 2.0, 3.0], "epochs": [400]}
+    with _in_process_cluster() as cluster, distributed.Client(cluster) as client, \
+            distributed.Client(cluster) as other:
+        outcome = {}
+
+        def run():
+            try:
+                outcome["table"] = sweep(grid, X, y, cv=2, client=client, progress=False)
+            except Exception as exc:  # the assertion below names it
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        keys = []
+        for _ in range(600):  # wait (up to 60 s) for the sweep's tasks to reach the scheduler
+            keys = client.run_on_scheduler(
+                lambda dask_scheduler: [k for k in dask_scheduler.tasks if str(k).startswith("_evaluate")])
+            if keys:
+                break
+            time.sleep(0.1)
+        other.cancel(other.scatter([X, y, splits], broadcast=True), force=True)
+        thread.join(120)
+    assert keys and not thread.is_alive()
+    assert "error" not in outcome, outcome
+    rows = outcome["table"]
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+    assert len(rows) == 4 and all(row["error"] is None for row in rows)
+
+
+def test_n_iter_of_one_samples_one_configuration():
+    """n_iter=1 is the smallest positive integer: one configuration drawn, not refused."""
+    configs = sweeps._configs({"eta": [0.5, 1.0, 2.0]}, n_iter=1, random_state=0)
+    assert len(configs) == 1 and configs[0]["eta"] in (0.5, 1.0, 2.0)
