@@ -62,3 +62,22 @@ def split_masks(net, masks):
 def max_param_diff(net, params):
     return max(max(np.abs(layer.w - w).max(), np.abs(layer.b - b).max())
                for layer, (w, b) in zip(net.layers, params))
+
+
+def gathering_pair_epoch_diff(conv1, conv2, n_out_in, seed, w_seed, m=5):
+    """Train a net of two conv layers that gather their inputs (``conv1``, ``conv2``: the
+    ``(filter_shape, image_shape)`` of each, tanh) and a softmax of ``n_out_in`` inputs for one
+    epoch of 20 images, with the softmax weights drawn from ``w_seed``; return the largest
+    parameter difference from the reference's epoch."""
+    from fastnn.reference import network3_np as ref
+
+    X, y = mnist40()
+    net = n3.Network([n3.ConvPoolLayer(*conv1, activation_fn=n3.tanh),
+                      n3.ConvPoolLayer(*conv2, activation_fn=n3.tanh),
+                      n3.SoftmaxLayer(n_out_in, 10)], m, seed=seed)
+    assert all(np.prod(layer.filter_shape[1:]) >= n3._kernels.DIRECT_MAX_Q for layer in net.layers[:2])
+    net.layers[-1].w = np.random.default_rng(w_seed).normal(0, 0.5, net.layers[-1].w.shape)
+    layers, params = reference_layers(net), reference_params(net)
+    net.fit(X[:20], y[:20], 1, m, 0.2)
+    expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
+    return max_param_diff(net, expected)

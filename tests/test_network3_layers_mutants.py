@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from fastnn import ModelFileError, network3 as n3
-from fastnn.reference import network3_np as ref
 
-from network3_helpers import max_param_diff, mnist40, reference_layers, reference_params
+from network3_helpers import gathering_pair_epoch_diff
 
 
 def test_a_seeded_network_draws_each_layer_from_the_documented_distributions():
@@ -145,34 +144,20 @@ def test_two_gathering_conv_layers_whose_every_output_gets_gradient_train_like_t
     row and column too, gets gradient: were the second layer's gathered inputs to start
     inside the first layer's, the first layer's gradient would be wrong.  (With a dropped
     border, the first layer's last rows get no gradient, and such an overlap went unseen.)"""
-    X, y = mnist40()
-    m = 5
-    net = n3.Network([n3.ConvPoolLayer((4, 1, 9, 9), (m, 1, 28, 28), activation_fn=n3.tanh),   # 20x20 -> 10x10
-                      n3.ConvPoolLayer((5, 4, 5, 5), (m, 4, 10, 10), activation_fn=n3.tanh),   # 6x6 -> 3x3
-                      n3.SoftmaxLayer(5 * 3 * 3, 10)], m, seed=7)
-    assert all(np.prod(layer.filter_shape[1:]) >= n3._kernels.DIRECT_MAX_Q for layer in net.layers[:2])
-    net.layers[-1].w = np.random.default_rng(8).normal(0, 0.5, net.layers[-1].w.shape)
-    layers, params = reference_layers(net), reference_params(net)
-    net.fit(X[:20], y[:20], 1, m, 0.2)
-    expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
-    assert max_param_diff(net, expected) <= 1e-9
+    diff = gathering_pair_epoch_diff(((4, 1, 9, 9), (5, 1, 28, 28)),   # 20x20 -> 10x10
+                                     ((5, 4, 5, 5), (5, 4, 10, 10)),   # 6x6 -> 3x3
+                                     5 * 3 * 3, seed=7, w_seed=8)
+    assert diff <= 1e-9
 
 
 def test_a_first_conv_layer_of_several_feature_maps_keeps_its_gathered_inputs_whole():
     """As above with a first layer of two input feature maps (the 784 values as 2x14x28): the
     second layer's gathered inputs start after all of the first layer's, whose size counts
     every feature map (C * fh * fw values per output position)."""
-    X, y = mnist40()
-    m = 5
-    net = n3.Network([n3.ConvPoolLayer((4, 2, 5, 7), (m, 2, 14, 28), activation_fn=n3.tanh),   # 10x22 -> 5x11
-                      n3.ConvPoolLayer((5, 4, 4, 4), (m, 4, 5, 11), activation_fn=n3.tanh),    # 2x8 -> 1x4
-                      n3.SoftmaxLayer(5 * 1 * 4, 10)], m, seed=3)
-    assert all(np.prod(layer.filter_shape[1:]) >= n3._kernels.DIRECT_MAX_Q for layer in net.layers[:2])
-    net.layers[-1].w = np.random.default_rng(4).normal(0, 0.5, net.layers[-1].w.shape)
-    layers, params = reference_layers(net), reference_params(net)
-    net.fit(X[:20], y[:20], 1, m, 0.2)
-    expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
-    assert max_param_diff(net, expected) <= 1e-9
+    diff = gathering_pair_epoch_diff(((4, 2, 5, 7), (5, 2, 14, 28)),   # 10x22 -> 5x11
+                                     ((5, 4, 4, 4), (5, 4, 5, 11)),    # 2x8 -> 1x4
+                                     5 * 1 * 4, seed=3, w_seed=4)
+    assert diff <= 1e-9
 
 
 def test_negative_and_too_long_shapes_are_refused():

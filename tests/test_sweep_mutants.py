@@ -285,34 +285,42 @@ def test_the_progress_bar_keeps_the_best_score_not_the_last():
     bar.close()
 
 
-def test_a_task_cancelled_on_the_cluster_stops_the_sweep_with_a_message(digits):
-    """A sweep's task cancelled from outside (another client, a scheduler restart) is not a
-    failed configuration: the sweep stops and says how to resume."""
-    distributed = pytest.importorskip("distributed")
+def _sweep_in_a_thread(grid, X, y, client):
+    """Start ``sweep(grid, X, y, cv=2)`` on ``client`` in a thread; wait (up to 60 s) until its
+    tasks reach the scheduler.  Returns the thread, the dict that receives its ``table`` or
+    ``error``, and the keys of the sweep's tasks."""
     import threading
 
     from fastnn.sweep import sweep
 
+    outcome = {}
+
+    def run():
+        try:
+            outcome["table"] = sweep(grid, X, y, cv=2, client=client, progress=False)
+        except Exception as exc:  # the caller's assertion names it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    keys = []
+    for _ in range(600):
+        keys = client.run_on_scheduler(
+            lambda dask_scheduler: [k for k in dask_scheduler.tasks if str(k).startswith("_evaluate")])
+        if keys:
+            break
+        time.sleep(0.1)
+    return thread, outcome, keys
+
+
+def test_a_task_cancelled_on_the_cluster_stops_the_sweep_with_a_message(digits):
+    """A sweep's task cancelled from outside (another client, a scheduler restart) is not a
+    failed configuration: the sweep stops and says how to resume."""
+    distributed = pytest.importorskip("distributed")
     X, y = digits[0][:60], digits[1][:60]
     grid = {"eta": [0.5, 1.0, 2.0, 3.0], "epochs": [400]}
     with _in_process_cluster() as cluster, distributed.Client(cluster) as client:
-        outcome = {}
-
-        def run():
-            try:
-                outcome["table"] = sweep(grid, X, y, cv=2, client=client, progress=False)
-            except Exception as exc:  # the assertion below names it
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        keys = []
-        for _ in range(600):  # wait (up to 60 s) for the sweep's tasks to reach the scheduler
-            keys = client.run_on_scheduler(
-                lambda dask_scheduler: [k for k in dask_scheduler.tasks if str(k).startswith("_evaluate")])
-            if keys:
-                break
-            time.sleep(0.1)
+        thread, outcome, keys = _sweep_in_a_thread(grid, X, y, client)
         client.cancel([distributed.Future(key, client) for key in keys], force=True)
         thread.join(120)
     assert keys and not thread.is_alive()
@@ -452,34 +460,14 @@ def test_another_client_cancelling_the_same_data_leaves_the_sweep_running(digits
     """The sweep scatters its data under keys of its own (hash=False): another client that
     scatters the same arrays and cancels them (force=True) does not cancel the sweep's tasks."""
     distributed = pytest.importorskip("distributed")
-    import threading
-
     from sklearn.model_selection import StratifiedKFold
-
-    from fastnn.sweep import sweep
 
     X, y = digits[0][:60], digits[1][:60]
     splits = list(StratifiedKFold(2).split(X, y))  # cv=2's folds, as the sweep computes them
     grid = {"eta": [0.5, 1.0, 2.0, 3.0], "epochs": [400]}
     with _in_process_cluster() as cluster, distributed.Client(cluster) as client, \
             distributed.Client(cluster) as other:
-        outcome = {}
-
-        def run():
-            try:
-                outcome["table"] = sweep(grid, X, y, cv=2, client=client, progress=False)
-            except Exception as exc:  # the assertion below names it
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        keys = []
-        for _ in range(600):  # wait (up to 60 s) for the sweep's tasks to reach the scheduler
-            keys = client.run_on_scheduler(
-                lambda dask_scheduler: [k for k in dask_scheduler.tasks if str(k).startswith("_evaluate")])
-            if keys:
-                break
-            time.sleep(0.1)
+        thread, outcome, keys = _sweep_in_a_thread(grid, X, y, client)
         other.cancel(other.scatter([X, y, splits], broadcast=True), force=True)
         thread.join(120)
     assert keys and not thread.is_alive()
