@@ -286,3 +286,16 @@ def test_chunked_rows_and_labels_of_different_lengths_are_refused(small):
     X, y = small
     with pytest.raises(ValueError, match="X and y have different numbers of samples: 100 and 99"):
         MLPClassifier((3,), epochs=1).fit(da.from_array(X[:100], chunks=(50, 64)), y[:99])
+
+
+@pytest.mark.parametrize("n_labels", [99, 101])
+def test_chunked_rows_with_too_few_or_too_many_labels_are_refused_before_anything_is_fitted(small, n_labels):
+    """The length check comes first: a refused fit leaves no network, classes or curves behind
+    (the network's own later check gives the same message, but only after they were made)."""
+    da = pytest.importorskip("dask.array")
+    X, y = small
+    labels = np.resize(y, n_labels)
+    est = MLPClassifier((3,), epochs=1)
+    with pytest.raises(ValueError, match=f"X and y have different numbers of samples: 100 and {n_labels}"):
+        est.fit(da.from_array(X[:100], chunks=(50, 64)), labels)
+    assert not any(hasattr(est, name) for name in ("network_", "classes_", "loss_curve_", "n_iter_"))
