@@ -95,3 +95,73 @@ def test_a_classifier_on_whole_float_labels_exports_int64_labels_of_shape_n():
     np.testing.assert_array_equal(label, clf.predict(X).astype(np.int64))
     assert proba.shape == (30, 3)
 
+
+
+def _fitted_classifier(y):
+    from fastnn.sklearn import MLPClassifier
+
+    X = np.random.default_rng(1).random((len(y), 4))
+    return X, MLPClassifier((5,), epochs=2, random_state=0).fit(X, y)
+
+
+def _run_in_onnxruntime(model, X):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"X": X})
+
+
+def test_a_classifier_on_string_labels_held_as_objects_exports_them_as_strings():
+    pytest.importorskip("skl2onnx")
+    y = np.array(["cat", "dog", "emu"] * 10, dtype=object)  # as a DataFrame's string column gives them
+    X, clf = _fitted_classifier(y)
+    assert clf.classes_.dtype == object
+    label, proba = _run_in_onnxruntime(fonnx.to_onnx(clf), X)
+    assert label.dtype.kind in "OU" and label.shape == (30,)
+    assert list(label) == list(clf.predict(X))
+    assert proba.shape == (30, 3)
+
+
+def test_timedelta_and_datetime_labels_are_refused_by_their_type():
+    """Labels that are neither numbers nor strings (fit takes them) cannot be ONNX labels, whatever
+    their kind letter sorts after: the export refuses them, naming the first label's type."""
+    pytest.importorskip("skl2onnx")
+    for y, kind in [((np.arange(30) % 2).astype("timedelta64[D]"), "timedelta64"),
+                    ((np.arange(30) % 2).astype("datetime64[D]"), "datetime64")]:
+        _, clf = _fitted_classifier(y)
+        with pytest.raises(ValueError, match=f"^cannot export class labels of type {kind}: ONNX classifiers "
+                                             f"output int64 or string labels$"):
+            fonnx.to_onnx(clf)
+
+
+def test_a_classifier_of_one_datetime_class_is_refused_by_its_type():
+    pytest.importorskip("skl2onnx")
+    _, clf = _fitted_classifier(np.zeros(30).astype("datetime64[D]"))
+    assert len(clf.classes_) == 1
+    with pytest.raises(ValueError, match="^cannot export class labels of type datetime64: "):
+        fonnx.to_onnx(clf)
+
+
+def test_the_classifier_runs_alike_in_onnxs_reference_evaluator():
+    """The spec's own runtime (onnx.reference) gives the labels of shape (n,) that ONNX Runtime gives:
+    the model relies on nothing that only ONNX Runtime reads one way (keepdims is 0, not any false-ish
+    value)."""
+    pytest.importorskip("skl2onnx")
+    from onnx.reference import ReferenceEvaluator
+
+    X, clf = _fitted_classifier(np.arange(30) % 3)
+    model = fonnx.to_onnx(clf)
+    label, proba = ReferenceEvaluator(model).run(None, {"X": X})
+    assert label.shape == (30,)
+    np.testing.assert_array_equal(label, clf.predict(X))
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-12, atol=0)
+
+
+def test_output_class_labels_false_is_accepted_as_the_default():
+    skl2onnx = pytest.importorskip("skl2onnx")
+    fonnx.register_converters()
+    X, clf = _fitted_classifier(np.arange(30) % 3)
+    model = skl2onnx.to_onnx(clf, X[:1], options={"zipmap": False, "output_class_labels": False})
+    assert [o.name for o in model.graph.output] == ["label", "probabilities"]
+    label, _ = _run_in_onnxruntime(model, X)
+    np.testing.assert_array_equal(label, clf.predict(X))

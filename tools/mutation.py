@@ -97,6 +97,13 @@ TARGETS = {
     "fastnn/_threads.py": (["tests/test_threads_mutants.py", "tests/test_threads.py", "tests/test_concurrency.py",
                             "-m", "not slow"], "jit"),
     "fastnn/_onnx_sklearn.py": (["tests/test_onnx_mutants.py", "tests/test_onnx_sklearn.py", "-m", "not slow"], "jit"),
+    # the graph shared by both exports: its rules first, then the sigmoid network's export (whose
+    # tests compare every output), the estimators', the chapter-6 networks' (sigmoid, opsets) and the command
+    "fastnn/_onnx_graph.py": (["tests/test_onnx_mutants.py", "tests/test_onnx.py", "tests/test_onnx_sklearn.py",
+                               "tests/test_onnx_network3.py", "tests/test_cli_export.py", "-m", "not slow"], "jit"),
+    # the chapter-6 graph: its rules first, then its export compared with predict_proba, layer kind by kind
+    "fastnn/_onnx_network3.py": (["tests/test_onnx_mutants.py", "tests/test_onnx_network3.py", "-m", "not slow"],
+                                 "jit"),
 }
 
 # The quick job (--quick, for CI): every test file runs with `-m "not slow"`, a mutant gets at
