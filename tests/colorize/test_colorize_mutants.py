@@ -306,3 +306,525 @@ def test_files_before_version_2_load_with_today_s_defaults_but_no_lmbda_and_no_r
     assert PARAMS_BEFORE_VERSION_2 == {**{name: defaults[name] for name in PARAMS_BEFORE_VERSION_2},
                                        "lmbda": 0.0, "refine": None}
     assert PARAMS_BEFORE_VERSION_3 == {"texture_scales": defaults["texture_scales"]} == {"texture_scales": ()}
+
+
+# -- fileformat.py ---------------------------------------------------------------------------
+
+def tiny_image(seed, size=12):
+    from skimage.color import lab2rgb
+
+    rng = np.random.default_rng(seed)
+    lab = np.dstack([rng.uniform(30, 70, (size, size)), rng.uniform(-20, 20, (size, size, 2))])
+    return lab2rgb(lab)
+
+
+# every parameter away from its default (texture needs patch_size >= 1 only)
+NON_DEFAULT = {"patch_size": 3, "hidden_layer_sizes": (5, 4), "epochs": 2, "mini_batch_size": 7, "eta": 0.7,
+               "lmbda": 0.25, "cost": "quadratic", "dtype": "float64", "samples_per_image": 60, "mode": "bins",
+               "bin_size": 24, "temperature": 0.5, "refine": None, "refine_radius": 3, "refine_eps": 0.02,
+               "validation_fraction": 0.25, "n_iter_no_change": 2, "texture_scales": (3, 2), "random_state": 5}
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    from fastnn.colorize import Colorizer
+
+    assert set(NON_DEFAULT) == set(Colorizer().get_params())
+    assert all(NON_DEFAULT[name] != value for name, value in Colorizer().get_params().items())
+    return Colorizer(**NON_DEFAULT).fit([tiny_image(0), tiny_image(1)])
+
+
+def arrays_of(model):
+    from fastnn.colorize.fileformat import colorizer_arrays
+
+    return dict(colorizer_arrays(model))
+
+
+def load_arrays(arrays):
+    from fastnn.colorize import Colorizer
+    from fastnn.colorize.fileformat import colorizer_from_arrays
+
+    return colorizer_from_arrays(Colorizer, arrays, "m.npz")
+
+
+def with_meta(arrays, change):
+    import json
+
+    meta = json.loads(str(arrays["meta"]))
+    change(meta)
+    return dict(arrays, meta=np.array(json.dumps(meta)))
+
+
+def test_a_file_keeps_every_non_default_parameter_and_fitted_value(tiny_model, tmp_path):
+    from fastnn.colorize import Colorizer
+
+    tiny_model.save(tmp_path / "m.npz")
+    loaded = Colorizer.load(tmp_path / "m.npz")
+    assert loaded.get_params() == tiny_model.get_params() == NON_DEFAULT
+    assert loaded.params_ == tiny_model.params_
+    assert loaded.n_features_in_ == tiny_model.n_features_in_ == 9 + 50 + 2
+    for name in ("feature_mean_", "feature_scale_", "chroma_mean_"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(tiny_model, name))
+    assert loaded.chroma_mean_.dtype == np.float64
+    assert loaded.n_samples_ == tiny_model.n_samples_ and loaded.fit_seconds_ == tiny_model.fit_seconds_
+    image = tiny_image(2)
+    np.testing.assert_array_equal(loaded.predict(image), tiny_model.predict(image))
+
+
+def test_the_file_records_format_3_and_the_fit_seconds_or_0(tiny_model):
+    import copy
+    import json
+
+    arrays = arrays_of(tiny_model)
+    assert arrays["format_version"].dtype == np.int64 and int(arrays["format_version"]) == 3
+    assert json.loads(str(arrays["meta"]))["fit_seconds"] == tiny_model.fit_seconds_ > 0
+    model = copy.copy(tiny_model)
+    del model.fit_seconds_  # a colorizer fitted before fit_seconds_ existed
+    assert json.loads(str(arrays_of(model)["meta"]))["fit_seconds"] == 0.0
+
+
+@pytest.mark.parametrize("version", [None, np.array([3]), np.array(3.0), np.array(0), np.array(4), np.array("3")])
+def test_files_of_other_format_versions_are_refused(tiny_model, version):
+    from fastnn import ModelFileError
+
+    arrays = arrays_of(tiny_model)
+    if version is None:
+        del arrays["format_version"]
+    else:
+        arrays["format_version"] = version
+    with pytest.raises(ModelFileError, match=re.escape("colorizer file format version") + ".*"
+                       + re.escape("is not one of (1, 2, 3)")):
+        load_arrays(arrays)
+
+
+def test_an_unsigned_format_version_is_read(tiny_model):
+    arrays = arrays_of(tiny_model)
+    arrays["format_version"] = np.array(3, dtype=np.uint8)
+    assert load_arrays(arrays).get_params() == NON_DEFAULT
+
+
+def version_1_arrays(model):
+    """The arrays of ``model`` as format version 1 wrote them (no lmbda, refinement, bins, early stopping,
+    texture)."""
+    from fastnn.colorize.params import PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3
+
+    def drop(meta):
+        for name in (*PARAMS_BEFORE_VERSION_2, *PARAMS_BEFORE_VERSION_3):
+            del meta["params"][name]
+
+    return dict(with_meta(arrays_of(model), drop), format_version=np.array(1))
+
+
+@pytest.fixture(scope="module")
+def version_1_model():
+    from fastnn.colorize import Colorizer
+
+    old = {name: NON_DEFAULT[name] for name in ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size",
+                                                 "eta", "cost", "dtype", "samples_per_image", "random_state")}
+    return Colorizer(**old, lmbda=0.0, refine=None).fit([tiny_image(0)])
+
+
+def test_a_version_1_file_loads_with_the_parameters_that_reproduce_it(version_1_model):
+    from fastnn.colorize.params import PARAMS_BEFORE_VERSION_2
+
+    loaded = load_arrays(version_1_arrays(version_1_model))
+    assert loaded.get_params() == dict(version_1_model.get_params(), **PARAMS_BEFORE_VERSION_2, texture_scales=())
+    image = tiny_image(3)
+    np.testing.assert_array_equal(loaded.predict(image), version_1_model.predict(image))
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_a_file_must_name_exactly_the_parameters_of_its_version(version_1_model, version):
+    from fastnn import ModelFileError
+
+    arrays = version_1_arrays(version_1_model)
+    arrays["format_version"] = np.array(version)
+    if version == 1:
+        arrays = with_meta(arrays, lambda meta: meta["params"].update(lmbda=0.0))  # version 2's
+    elif version == 2:
+        arrays = with_meta(arrays, lambda meta: meta["params"].update(texture_scales=[]))  # version 3's
+    with pytest.raises(ModelFileError, match="'meta' entry does not describe a colorizer"):
+        load_arrays(arrays)
+
+
+@pytest.mark.parametrize("change", [
+    lambda meta: meta.clear(),
+    lambda meta: meta.pop("chroma_mean"),
+    lambda meta: meta.pop("n_samples"),
+    lambda meta: meta.pop("params"),
+    lambda meta: meta.update(params=[1, 2]),
+    lambda meta: meta["params"].pop("eta"),
+    lambda meta: meta["params"].update(colour="red"),
+])
+def test_a_meta_entry_that_does_not_describe_a_colorizer_is_refused(tiny_model, change):
+    from fastnn import ModelFileError
+
+    with pytest.raises(ModelFileError, match="'meta' entry does not describe a colorizer"):
+        load_arrays(with_meta(arrays_of(tiny_model), change))
+
+
+def test_a_meta_entry_that_is_not_an_object_is_refused(tiny_model):
+    from fastnn import ModelFileError
+
+    arrays = dict(arrays_of(tiny_model), meta=np.array("[1, 2, 3]"))
+    with pytest.raises(ModelFileError, match="'meta' entry does not describe a colorizer"):
+        load_arrays(arrays)
+
+
+def test_invalid_parameters_in_a_file_are_named(tiny_model):
+    from fastnn import ModelFileError
+
+    arrays = with_meta(arrays_of(tiny_model), lambda meta: meta["params"].update(epochs=0))
+    with pytest.raises(ModelFileError, match=re.escape("invalid colorizer parameters (epochs must be >= 1, got 0)")):
+        load_arrays(arrays)
+
+
+@pytest.mark.parametrize("change", [
+    {"dtype": "float32"}, {"cost": "cross-entropy"}, {"hidden_layer_sizes": [5, 3]}, {"bin_size": 16},
+    {"texture_scales": [3]}, {"mode": "regression"},
+])
+def test_a_network_that_disagrees_with_the_parameters_is_refused(tiny_model, change):
+    from fastnn import ModelFileError
+
+    arrays = with_meta(arrays_of(tiny_model), lambda meta: meta["params"].update(change))
+    with pytest.raises(ModelFileError, match="does not match the colorizer's parameters"):
+        load_arrays(arrays)
+
+
+@pytest.mark.parametrize("name", ["feature_mean", "feature_scale"])
+@pytest.mark.parametrize("bad", ["missing", "short", "float32", "nan", "inf", "2-d"])
+def test_standardisation_entries_must_be_finite_float64_one_per_feature(tiny_model, name, bad):
+    from fastnn import ModelFileError
+
+    arrays = arrays_of(tiny_model)
+    good = arrays[name]
+    arrays[name] = {"missing": None, "short": good[:-1], "float32": good.astype(np.float32),
+                    "nan": np.r_[good[:-1], np.nan], "inf": np.r_[np.inf, good[1:]], "2-d": good[None]}[bad]
+    if bad == "missing":
+        del arrays[name]
+    with pytest.raises(ModelFileError, match=re.escape(f"entry '{name}' must be 61 finite float64 values")):
+        load_arrays(arrays)
+
+
+@pytest.mark.parametrize("chroma_mean", [[1.0], [1.0, 2.0, 3.0], "12", [1.0, "2"], [1.0, float("inf")],
+                                         {"a": 1, "b": 2}])
+def test_the_mean_chroma_must_be_two_finite_numbers(tiny_model, chroma_mean):
+    from fastnn import ModelFileError
+
+    arrays = with_meta(arrays_of(tiny_model), lambda meta: meta.update(chroma_mean=chroma_mean))
+    with pytest.raises(ModelFileError, match="'chroma_mean' must be two finite numbers"):
+        load_arrays(arrays)
+
+
+def test_whole_numbers_are_a_mean_chroma_too(tiny_model):
+    arrays = with_meta(arrays_of(tiny_model), lambda meta: meta.update(chroma_mean=[3, -4]))
+    loaded = load_arrays(arrays)
+    assert loaded.chroma_mean_.dtype == np.float64 and loaded.chroma_mean_.tolist() == [3.0, -4.0]
+
+
+@pytest.mark.parametrize("n_samples", [0, -1, True, 2.0, "5", None])
+def test_the_sample_count_must_be_a_positive_integer(tiny_model, n_samples):
+    from fastnn import ModelFileError
+
+    arrays = with_meta(arrays_of(tiny_model), lambda meta: meta.update(n_samples=n_samples))
+    with pytest.raises(ModelFileError, match=re.escape(f"'n_samples' must be a positive integer, got {n_samples!r}")):
+        load_arrays(arrays)
+
+
+def test_fit_seconds_may_be_missing_or_whole_but_not_text(tiny_model):
+    from fastnn import ModelFileError
+
+    assert load_arrays(with_meta(arrays_of(tiny_model), lambda meta: meta.update(n_samples=1))).n_samples_ == 1
+    assert load_arrays(with_meta(arrays_of(tiny_model), lambda meta: meta.pop("fit_seconds"))).fit_seconds_ is None
+    assert load_arrays(with_meta(arrays_of(tiny_model), lambda meta: meta.update(fit_seconds=3))).fit_seconds_ == 3
+    with pytest.raises(ModelFileError, match=re.escape("'fit_seconds' must be a number, got '3'")):
+        load_arrays(with_meta(arrays_of(tiny_model), lambda meta: meta.update(fit_seconds="3")))
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0])
+def test_a_feature_scale_must_be_positive(tiny_model, value):
+    from fastnn import ModelFileError
+
+    arrays = arrays_of(tiny_model)
+    arrays["feature_scale"] = arrays["feature_scale"].copy()
+    arrays["feature_scale"][7] = value
+    with pytest.raises(ModelFileError, match="'feature_scale' must be positive"):
+        load_arrays(arrays)
+
+
+def test_entries_the_format_does_not_have_are_named(tiny_model):
+    from fastnn import ModelFileError
+
+    arrays = dict(arrays_of(tiny_model), extra=np.zeros(2), also=np.ones(1))
+    with pytest.raises(ModelFileError, match=re.escape("unexpected entries ['also', 'extra']")):
+        load_arrays(arrays)
+
+
+# -- images.py -------------------------------------------------------------------------------
+
+def test_image_files_expand_folders_sorted_keep_files_and_skip_other_names(tmp_path):
+    from fastnn.colorize.images import image_files
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("b.PNG", "a.jpg", "c.JPEG", "notes.txt", "d.gif"):
+        (folder / name).write_bytes(b"x")
+    (folder / "sub.png").mkdir()  # a folder with an image's name is not an image
+    (tmp_path / "extra.jpg").write_bytes(b"x")
+    found = image_files([str(tmp_path / "extra.jpg"), folder])
+    assert found == [str(tmp_path / "extra.jpg")] + [str(folder / n) for n in ("a.jpg", "b.PNG", "c.JPEG")]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.md").write_bytes(b"x")
+    with pytest.raises(ValueError, match=re.escape(f"folder {str(empty)!r} holds no image file (.png, .jpg, .jpeg)")):
+        image_files([empty])
+    with pytest.raises(FileNotFoundError, match=re.escape(f"image file {str(tmp_path / 'no.png')!r} not found")):
+        image_files([tmp_path / "extra.jpg", tmp_path / "no.png"])
+
+
+@pytest.mark.parametrize("mode, shape", [("L", (5, 6)), ("1", (5, 6)), ("LA", (5, 6)), ("I;16", (5, 6)),
+                                         ("F", (5, 6)), ("I", (5, 6)), ("RGB", (5, 6, 3)), ("RGBA", (5, 6, 3)),
+                                         ("P", (5, 6, 3)), ("CMYK", (5, 6, 3))])
+def test_read_image_gives_gray_or_rgb_uint8(tmp_path, mode, shape):
+    from PIL import Image
+
+    from fastnn.colorize.images import read_image
+
+    path = tmp_path / ("a.tif" if mode in ("I;16", "F", "I", "CMYK") else "a.png")
+    Image.new(mode, (6, 5)).save(path)
+    pixels = read_image(path)
+    assert pixels.shape == shape and pixels.dtype == np.uint8
+
+
+def test_read_image_names_the_file_and_the_problem(tmp_path):
+    from PIL import Image
+
+    from fastnn.colorize.images import read_image
+
+    with pytest.raises(FileNotFoundError, match=re.escape(f"image file {str(tmp_path / 'x.png')!r} not found")):
+        read_image(tmp_path / "x.png")
+    with pytest.raises(ValueError, match=re.escape(f"{str(tmp_path)!r} is a folder, not an image file")):
+        read_image(tmp_path)
+    (tmp_path / "t.png").write_text("text")
+    with pytest.raises(ValueError, match=re.escape(f"{str(tmp_path / 't.png')!r} is not an image file Pillow can")):
+        read_image(tmp_path / "t.png")
+    Image.new("RGB", (40, 40), (200, 10, 10)).save(tmp_path / "c.png")
+    (tmp_path / "cut.png").write_bytes((tmp_path / "c.png").read_bytes()[:-30])
+    with pytest.raises(ValueError, match=re.escape(f"{str(tmp_path / 'cut.png')!r} is truncated or corrupted (")):
+        read_image(tmp_path / "cut.png")
+
+
+def test_image_name_is_the_file_or_the_label_and_index():
+    from pathlib import Path
+
+    from fastnn.colorize.images import image_name
+
+    assert image_name("a/b.png", 3, "images") == "'a/b.png'"
+    assert image_name(Path("a/b.png"), None, "images") == "'a/b.png'"
+    assert image_name(np.zeros((2, 2)), 0, "images") == "images[0]"
+    assert image_name(np.zeros((2, 2)), None, "image") == "image"
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_to_float_scales_whole_pixels_by_their_type_s_maximum(dtype):
+    from fastnn.colorize.images import to_float
+
+    top = np.iinfo(dtype).max
+    out = to_float(np.array([[0, 1, top]], dtype=dtype), "x")
+    assert out.dtype == np.float64 and out.tolist() == [[0.0, 1 / top, 1.0]]
+
+
+def test_to_float_keeps_floats_in_0_1_as_float64():
+    from fastnn.colorize.images import to_float
+
+    image = np.array([[0.0, 0.25], [1.0, 0.5]], dtype=np.float32)
+    out = to_float(image, "x")
+    assert out.dtype == np.float64 and out.tolist() == [[0.0, 0.25], [1.0, 0.5]]
+    rgb = np.full((2, 2, 3), 0.5)
+    assert to_float(rgb, "x").shape == (2, 2, 3)
+
+
+@pytest.mark.parametrize("image, error, message", [
+    (np.zeros((2, 2), dtype=bool), TypeError, "x has dtype bool; expected uint8 or uint16 pixels"),
+    (np.zeros((2, 2), dtype=np.int32), TypeError, "x has dtype int32; expected uint8 or uint16 pixels"),
+    (np.zeros((2, 2), dtype=np.uint32), TypeError, "x has dtype uint32; expected uint8 or uint16 pixels"),
+    (np.zeros((2, 2), dtype=complex), TypeError, "x has dtype complex128; expected"),
+    (np.zeros(4), ValueError, "x has shape (4,); expected (height, width) grayscale or (height, width, 3) RGB"),
+    (np.zeros((2, 2, 2, 3)), ValueError, "x has shape (2, 2, 2, 3); expected"),
+    (np.zeros((2, 2, 2)), ValueError, "x has shape (2, 2, 2); expected (height, width) grayscale or (height, "
+                                      "width, 3) RGB"),
+    (np.zeros((2, 2, 4)), ValueError, "RGB (drop alpha with image[..., :3])"),
+    (np.array([[0.5, np.nan]]), ValueError, "x contains NaN or infinity"),
+    (np.array([[0.5, -np.inf]]), ValueError, "x contains NaN or infinity"),
+    (np.array([[-0.25, 0.5]]), ValueError, "x is a float image with values in [-0.25, 0.5]; expected [0, 1]"),
+    (np.array([[0.0, 1.5]]), ValueError, "x is a float image with values in [0, 1.5]; expected [0, 1]"),
+])
+def test_to_float_refuses_other_images_naming_them(image, error, message):
+    from fastnn.colorize.images import to_float
+
+    with pytest.raises(error, match=re.escape(message) + ("$" if message.endswith("RGB") else "")):
+        to_float(image, "x")
+
+
+def test_check_size_needs_the_patch_in_both_directions():
+    from fastnn.colorize.images import check_size
+
+    check_size(np.zeros((7, 7)), "x", 7)
+    for shape in ((6, 7), (7, 6, 3)):
+        with pytest.raises(ValueError, match=re.escape(f"x is {shape[0]} x {shape[1]} pixels, smaller than the "
+                                                       "7 x 7 patch")):
+            check_size(np.zeros(shape), "x", 7)
+
+
+def test_check_image_list_wants_a_non_empty_list():
+    from pathlib import Path
+
+    from fastnn.colorize.images import check_image_list
+
+    images = (np.zeros((2, 2)) for _ in range(2))
+    assert len(check_image_list(images, "images")) == 2
+    for single in ("a.png", Path("a.png"), np.zeros((3, 3))):
+        with pytest.raises(TypeError, match=re.escape("images must be a list of images (arrays or file paths); "
+                                                      "wrap a single image as [images]")):
+            check_image_list(single, "images")
+    with pytest.raises(TypeError, match="images must be a list of images, got int"):
+        check_image_list(3, "images")
+    with pytest.raises(ValueError, match="images is empty: at least one image is required"):
+        check_image_list([], "images")
+
+
+def test_lightness_of_gray_is_that_of_the_same_gray_in_rgb():
+    from skimage.color import rgb2lab
+
+    from fastnn.colorize.images import lightness
+
+    gray = np.random.default_rng(9).random((4, 5))
+    np.testing.assert_array_equal(lightness(gray), rgb2lab(np.dstack([gray] * 3))[..., 0])
+    rgb = np.random.default_rng(10).random((4, 5, 3))
+    np.testing.assert_array_equal(lightness(rgb), rgb2lab(rgb)[..., 0])
+
+
+# -- evaluation.py ---------------------------------------------------------------------------
+
+def test_colourfulness_is_the_mean_chroma_magnitude():
+    from fastnn.colorize.evaluation import colourfulness
+
+    assert colourfulness(np.array([[3.0, 4.0], [-6.0, 8.0], [0.0, -1.0]])) == pytest.approx((5 + 10 + 1) / 3)
+
+
+def test_flat_mask_is_a_window_std_of_lightness_below_2():
+    from fastnn.colorize import evaluation
+
+    assert (evaluation.FLAT_WINDOW, evaluation.FLAT_STD, evaluation.BLOTCH_SIGMA) == (7, 2.0, 4.0)
+    L = 50 + np.random.default_rng(11).normal(0, 1.0, (14, 15)) * np.linspace(0.5, 4, 15)[None, :]
+    padded = np.pad(L, 3, mode="symmetric")
+    expected = np.array([[padded[i:i + 7, j:j + 7].std() < 2 for j in range(15)] for i in range(14)])
+    assert 0 < expected.sum() < expected.size
+    np.testing.assert_array_equal(evaluation.flat_mask(L), expected)
+
+
+def test_blotchiness_is_the_rms_of_chroma_minus_its_blur_over_flat_pixels():
+    from scipy.ndimage import gaussian_filter
+
+    from fastnn.colorize.evaluation import blotchiness, flat_mask
+
+    L = np.full((20, 24), 50.0)
+    L[:, 12:] = np.where(np.arange(12) % 2 == 0, 20.0, 80.0)  # stripes: not flat
+    chroma = np.random.default_rng(12).normal(0, 5, (20, 24, 2))
+    mask = flat_mask(L)
+    assert 0 < mask.sum() < mask.size
+    blurred = np.dstack([gaussian_filter(chroma[..., k], 4.0, mode="reflect") for k in range(2)])
+    expected = np.sqrt(np.mean((chroma - blurred)[mask] ** 2))
+    assert blotchiness(L, chroma) == pytest.approx(expected, rel=1e-12)
+    assert np.isnan(blotchiness(np.where(np.arange(24) % 2 == 0, 0.0, 100.0) * np.ones((20, 1)), chroma))
+
+
+@pytest.fixture(scope="module")
+def refined_model():
+    from fastnn.colorize import Colorizer
+
+    return Colorizer(patch_size=3, hidden_layer_sizes=(4,), epochs=1, samples_per_image=80, refine="guided",
+                     refine_radius=2, random_state=1).fit([tiny_image(0)])
+
+
+def test_evaluate_rows_are_the_metrics_of_each_method_s_image(refined_model, tmp_path):
+    from PIL import Image
+    from skimage.color import rgb2lab
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from fastnn.colorize.colour import lab_to_rgb
+    from fastnn.colorize.evaluation import blotchiness, colourfulness, evaluate
+
+    first = tiny_image(4)
+    second = tiny_image(5, size=9)
+    path = tmp_path / "second.png"
+    Image.fromarray(np.rint(second * 255).astype(np.uint8)).save(path)
+    second = np.asarray(Image.open(path)) / 255.0
+    shift = {"shifted": lambda X: refined_model.predict_chroma(X) + 3.0}
+    rows = evaluate(refined_model, [first, str(path)], shift, keep_images=True, unrefined=True)
+    assert [(r["image"], r["method"]) for r in rows] == [
+        (image, method) for image in ("images[0]", "second.png")
+        for method in ("fastnn", "grayscale", "mean chroma", "shifted", "fastnn unrefined")]
+    for image, group in ((first, rows[:5]), (second, rows[5:])):
+        lab = rgb2lab(image)
+        L = lab[..., 0]
+        raw = refined_model.chroma_maps(L, {"net": refined_model.predict_chroma})["net"]
+        expected = {"fastnn": refined_model.refine_chroma(L, raw), "grayscale": np.zeros(L.shape + (2,)),
+                    "mean chroma": np.broadcast_to(refined_model.chroma_mean_, L.shape + (2,)),
+                    "shifted": raw + 3.0, "fastnn unrefined": raw}
+        for row in group:
+            result = lab_to_rgb(L, expected[row["method"]])
+            np.testing.assert_allclose(row["image_rgb"], result, rtol=0, atol=1e-12)
+            chroma = rgb2lab(result)[..., 1:]
+            assert row["psnr"] == pytest.approx(peak_signal_noise_ratio(image, result, data_range=1.0), rel=1e-9)
+            assert row["ab_error"] == pytest.approx(np.mean(np.abs(chroma - lab[..., 1:])), rel=1e-9)
+            assert row["colourfulness"] == pytest.approx(colourfulness(chroma), rel=1e-9)
+            assert row["blotchiness"] == pytest.approx(blotchiness(L, chroma), rel=1e-9, nan_ok=True)
+            assert row["true_colourfulness"] == pytest.approx(colourfulness(lab[..., 1:]), rel=1e-12)
+            assert row["true_blotchiness"] == pytest.approx(blotchiness(L, lab[..., 1:]), rel=1e-12, nan_ok=True)
+    named = evaluate(refined_model, [first], names=["dir/cat.png"])
+    assert [r["image"] for r in named] == ["cat.png"] * 3 and "image_rgb" not in named[0]
+
+
+def test_evaluate_without_refinement_has_no_unrefined_row(tiny_model):
+    from fastnn.colorize.evaluation import evaluate
+
+    rows = evaluate(tiny_model, [tiny_image(4)], unrefined=True)
+    assert [r["method"] for r in rows] == ["fastnn", "grayscale", "mean chroma"]
+
+
+def test_evaluate_checks_every_image_before_any_work(refined_model, monkeypatch):
+    from fastnn.colorize.evaluation import evaluate
+
+    calls = []
+    monkeypatch.setattr(refined_model, "chroma_maps", lambda *args: calls.append(args))
+    with pytest.raises(ValueError, match=re.escape("images[1] is a grayscale image: evaluate needs the colour")):
+        evaluate(refined_model, [tiny_image(4), np.full((9, 9), 0.5)])
+    with pytest.raises(ValueError, match=re.escape("images[1] is 2 x 9 pixels, smaller than the 3 x 3 patch")):
+        evaluate(refined_model, [tiny_image(4), np.full((2, 9, 3), 0.5)])
+    with pytest.raises(ValueError, match=re.escape("names has 1 entries for 2 images")):
+        evaluate(refined_model, [tiny_image(4), tiny_image(5)], names=["a"])
+    assert calls == []
+
+
+def test_format_table_gives_each_image_and_the_mean_per_method():
+    from fastnn.colorize.evaluation import format_table
+
+    rows = [{"image": "cat", "method": "fastnn", "psnr": 20.0, "ab_error": 9.5, "colourfulness": 12.25,
+             "blotchiness": 1.0},
+            {"image": "cat", "method": "gray", "psnr": 18.0, "ab_error": 12.0, "colourfulness": 0.0,
+             "blotchiness": 0.0},
+            {"image": "dog", "method": "fastnn", "psnr": 22.5, "ab_error": 7.0, "colourfulness": 10.0,
+             "blotchiness": 3.0},
+            {"image": "dog", "method": "gray", "psnr": 19.0, "ab_error": 11.0, "colourfulness": 0.0,
+             "blotchiness": 0.5}]
+    assert format_table(rows) == "\n".join([
+        "| photo | fastnn | gray |", "|---|---:|---:|",
+        "| cat | 20.00 dB / 9.50 | 18.00 dB / 12.00 |",
+        "| dog | 22.50 dB / 7.00 | 19.00 dB / 11.00 |",
+        "| mean | 21.25 dB / 8.25 | 18.50 dB / 11.50 |"])
+    assert format_table(rows, ("colourfulness", "blotchiness")).splitlines()[-1] == "| mean | 11.1 / 2.00 | 0.0 / 0.25 |"
+    for metrics in (("psnr", "speed"), ()):
+        with pytest.raises(ValueError, match=re.escape("metrics must be some of ['psnr', 'ab_error', 'colourfulness',"
+                                                       f" 'blotchiness'], got {list(metrics)!r}")):
+            format_table(rows, metrics)
