@@ -33,7 +33,7 @@ def test_row_bounds_of_both_forms_and_their_errors():
     assert rows.row_bounds((1, 5), 3).tolist() == [[0, 1], [1, 2], [2, 3]]  # chunks of one row
     with pytest.raises(ValueError, match="do not split its 0 rows"):  # no row chunk at all
         rows.row_bounds(((), (5,)), 0)
-    for bad in ((0, 5), (None, 5), ()):
+    for bad in ((0, 5), (-2, 5), (None, 5), ()):  # a chunk length of 0 or below is no length
         with pytest.raises(ValueError, match=r"Z.chunks must give the row chunks as Dask does"):
             rows.row_bounds(bad, 5, name="Z")
     for bad in (((), (5,)), ((6, -1), (5,)), ((2, 2), (5,)), ((3, 3), (5,))):

@@ -60,7 +60,8 @@ def test_refine_chroma_guides_by_lightness_over_100():
 
 
 @pytest.mark.parametrize("guide_shape, image_shape", [
-    ((6, 7), (6, 8)), ((6, 7), (7, 7)), ((6, 7), (6, 7, 2, 1)), ((6,), (6,)), ((6, 7, 1), (6, 7, 1)),
+    ((6, 7), (6, 8)), ((6, 7), (7, 7)), ((6, 7), (6, 5)), ((6, 7), (5, 7, 2)), ((6, 7), (6, 7, 2, 1)),
+    ((6,), (6,)), ((6, 7, 1), (6, 7, 1)),
 ])
 def test_guided_filter_names_both_shapes_when_they_do_not_fit(guide_shape, image_shape):
     with pytest.raises(ValueError, match=r"guide must be \(h, w\) and image .*" + re.escape(
@@ -828,3 +829,53 @@ def test_format_table_gives_each_image_and_the_mean_per_method():
         with pytest.raises(ValueError, match=re.escape("metrics must be some of ['psnr', 'ab_error', 'colourfulness',"
                                                        f" 'blotchiness'], got {list(metrics)!r}")):
             format_table(rows, metrics)
+
+
+# -- baselines.py ----------------------------------------------------------------------------
+
+def test_the_mlp_baseline_is_scikit_learn_s_with_the_colorizer_s_settings_run_in_full(monkeypatch):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    from fastnn.colorize import Colorizer
+    from fastnn.colorize.baselines import fit_baselines
+    from fastnn.colorize.colour import from_outputs, to_targets
+
+    model = Colorizer(patch_size=3, hidden_layer_sizes=(5, 3), epochs=3, mini_batch_size=7, samples_per_image=60,
+                      random_state=4)
+    X, chroma = model.prepare([tiny_image(0), tiny_image(1)])
+    predictors, seconds = fit_baselines(model, X, chroma)
+    assert list(predictors) == list(seconds) == ["LinearRegression", "MLPRegressor"]
+    assert all(s > 0 for s in seconds.values())
+    reference = MLPRegressor(hidden_layer_sizes=(5, 3), activation="logistic", batch_size=7, max_iter=3, tol=0.0,
+                             n_iter_no_change=4, shuffle=True, random_state=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(X, to_targets(chroma).astype(X.dtype))
+    assert reference.n_iter_ == 3
+    np.testing.assert_array_equal(predictors["MLPRegressor"](X), from_outputs(reference.predict(X)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # max_iter reached is expected, not warned
+        linear_only, linear_seconds = fit_baselines(model, X, chroma, mlp=False)
+    assert list(linear_only) == list(linear_seconds) == ["LinearRegression"]
+    np.testing.assert_array_equal(linear_only["LinearRegression"](X), predictors["LinearRegression"](X))
+    assert predictors["LinearRegression"](X).shape == (len(X), 2)
+
+
+def test_compare_fits_once_and_reports_the_fit_and_the_sample_matrix(monkeypatch):
+    from fastnn.colorize import Colorizer, baselines
+
+    model = Colorizer(patch_size=3, hidden_layer_sizes=(4,), epochs=1, samples_per_image=50, refine="guided",
+                      refine_radius=2, random_state=2)
+    result = baselines.compare([tiny_image(0)], [tiny_image(1)], model, names=["one"], mlp=False,
+                               keep_images=True, unrefined=True)
+    assert result["colorizer"] is model and result["samples"] == model.n_samples_ == 50
+    assert result["features"] == model.n_features_in_ == 9 + 50
+    assert result["seconds"] == {"fastnn": model.fit_seconds_, "LinearRegression": result["seconds"]["LinearRegression"]}
+    assert [r["method"] for r in result["rows"]] == ["fastnn", "grayscale", "mean chroma", "LinearRegression",
+                                                     "fastnn unrefined"]
+    assert all(r["image"] == "one" and "image_rgb" in r for r in result["rows"])
+    default = baselines.compare([tiny_image(0)], [tiny_image(1)], mlp=False)["colorizer"]
+    assert default.get_params() == Colorizer(random_state=0).get_params()
