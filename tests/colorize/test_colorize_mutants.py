@@ -879,3 +879,139 @@ def test_compare_fits_once_and_reports_the_fit_and_the_sample_matrix(monkeypatch
     assert all(r["image"] == "one" and "image_rgb" in r for r in result["rows"])
     default = baselines.compare([tiny_image(0)], [tiny_image(1)], mlp=False)["colorizer"]
     assert default.get_params() == Colorizer(random_state=0).get_params()
+
+
+# -- estimator.py ----------------------------------------------------------------------------
+
+def flat_colour_image(height, width, seed):
+    """Constant lightness (so every lightness feature is constant) and random colours."""
+    from skimage.color import lab2rgb
+
+    rng = np.random.default_rng(seed)
+    return lab2rgb(np.dstack([np.full((height, width), 60.0), rng.uniform(-25, 25, (height, width, 2))]))
+
+
+def test_prepare_samples_distinct_pixels_and_standardises_their_features():
+    from skimage.color import rgb2lab
+
+    from fastnn.colorize import Colorizer
+
+    images = [tiny_image(0, size=9), tiny_image(1, size=8)]
+    model = Colorizer(patch_size=3, samples_per_image=70, dtype="float64", random_state=3)
+    X, chroma = model.prepare(images)
+    assert X.dtype == np.float64 and chroma.dtype == np.float64
+    assert model.n_samples_ == len(X) == len(chroma) == 70 + 64  # all 64 pixels of the smaller image
+    assert model.n_features_in_ == X.shape[1] == 9 + 50
+    raw = X * model.feature_scale_ + model.feature_mean_
+    np.testing.assert_allclose(model.feature_mean_, raw.mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(model.feature_scale_, raw.std(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(model.chroma_mean_, chroma.mean(axis=0), rtol=1e-12)
+    # every sample is one pixel of its image, each pixel at most once, with its own features
+    for image, part, features in ((images[0], chroma[:70], raw[:70]), (images[1], chroma[70:], raw[70:])):
+        lab = rgb2lab(image)
+        found = [np.flatnonzero((np.abs(lab[..., 1:] - c).sum(axis=2) == 0).ravel()) for c in part]
+        assert all(len(f) == 1 for f in found) and len({int(f[0]) for f in found}) == len(part)
+        views = __import__("fastnn").colorize.features.feature_planes(lab[..., 0], 3)
+        for (index,), row in zip(found[:5], features[:5]):
+            i, j = divmod(int(index), image.shape[1])
+            np.testing.assert_allclose(row, np.concatenate([v[i, j].ravel() for v in views]), atol=1e-9)
+
+
+def test_constant_features_get_a_scale_of_1():
+    from fastnn.colorize import Colorizer
+
+    model = Colorizer(patch_size=3, samples_per_image=40, random_state=0)
+    X, _ = model.prepare([flat_colour_image(8, 8, 0)])
+    assert (model.feature_scale_ == 1.0).all() and (X == 0).all() and X.dtype == np.float32
+
+
+@pytest.mark.parametrize("chroma, refused", [(0.9, True), (1.5, False)])
+def test_an_image_counts_as_gray_up_to_a_chroma_of_1(chroma, refused):
+    from skimage.color import lab2rgb
+
+    from fastnn.colorize import GRAY_CHROMA, Colorizer
+
+    assert GRAY_CHROMA == 1.0
+    lab = np.dstack([np.linspace(20, 80, 64).reshape(8, 8), np.full((8, 8), chroma), np.full((8, 8), -chroma)])
+    model = Colorizer(patch_size=3, samples_per_image=10, random_state=0)
+    if refused:
+        with pytest.raises(ValueError, match=re.escape("images[0] holds only gray pixels (|a*|, |b*| <= 1.0)")):
+            model.prepare([lab2rgb(lab)])
+    else:
+        assert model.prepare([lab2rgb(lab)])[0].shape == (10, 59)
+
+
+def test_fit_samples_needs_prepare_and_its_width():
+    from fastnn.colorize import Colorizer
+
+    model = Colorizer(patch_size=3, samples_per_image=10, random_state=0)
+    with pytest.raises(ValueError, match=re.escape("call prepare(images) before fit_samples(X, chroma)")):
+        model.fit_samples(np.zeros((10, 59)), np.zeros((10, 2)))
+    X, chroma = model.prepare([tiny_image(0)])
+    for bad in (X[:, :-1], X[:, :, None][:, :1], X[0]):
+        with pytest.raises(ValueError, match=re.escape(f"X must have shape (n_samples, 59) as prepare() returned, "
+                                                       f"got {np.shape(bad)}")):
+            model.fit_samples(bad, chroma)
+
+
+class ScriptedNet:
+    """A network whose outputs (the decoded error against zero chroma) follow a script, one per epoch."""
+
+    def __init__(self, errors):
+        self.errors, self.epoch = list(errors), 0
+        self.weights, self.biases = [np.zeros(1)], [np.zeros(1)]
+
+    def predict_proba(self, X):
+        error = self.errors[self.epoch]
+        self.epoch += 1
+        self.weights, self.biases = [np.full(1, float(self.epoch))], [np.full(1, -float(self.epoch))]
+        return np.full((len(X), 2), error)
+
+
+@pytest.mark.parametrize("errors, patience, stops_at, best", [
+    ([5.0, 3.0, 3.0, 4.0, 2.0], 2, 4, 2),  # a tie is no improvement: the first of the tied epochs is kept
+    ([5.0, 3.0, 3.0, 4.0, 2.0], 3, None, 5),
+    ([5.0, 6.0, 7.0], 1, 2, 1),
+    ([5.0, 4.0, 3.0], 1, None, 3),
+])
+def test_early_stopping_keeps_the_first_best_epoch_and_waits_patience_epochs(errors, patience, stops_at, best):
+    from fastnn.colorize.estimator import _EarlyStopping
+
+    stopper = _EarlyStopping(np.zeros((3, 1)), np.zeros((3, 2)), patience, lambda outputs: outputs)
+    net = ScriptedNet(errors)
+    stopped = []
+    while not any(stopped) and len(stopped) < len(errors):  # as fit: no epoch after a stop
+        stopped.append(stopper.update(net))
+    assert len(stopped) == (stops_at or len(errors)) and stopped[-1] == bool(stops_at)
+    assert stopper.errors == errors[:len(stopped)] and stopper.best_epoch == best
+    stopper.restore(net)
+    assert net.weights[0][0] == best and net.biases[0][0] == -best
+
+
+def test_early_stopping_holds_out_the_rounded_fraction():
+    from fastnn.colorize import Colorizer
+
+    model = Colorizer(patch_size=3, hidden_layer_sizes=(3,), epochs=2, samples_per_image=40, random_state=0,
+                      validation_fraction=0.026, refine=None)  # 0.026 x 40 = 1.04: one held-out pixel
+    model.fit([tiny_image(0)])
+    assert len(model.validation_errors_) == 2 and model.network_.fit_params_["n_train"] == 39
+    for fraction in (0.012, 0.99):  # 0.48 rounds to none, 39.6 to all 40
+        with pytest.raises(ValueError, match=re.escape(f"validation_fraction {fraction} of 40 training pixels leaves "
+                                                       "no validation or no training pixel")):
+            model.set_params(validation_fraction=fraction).fit([tiny_image(0)])
+
+
+def test_set_params_repr_and_score():
+    from fastnn.colorize import Colorizer
+    from fastnn.colorize.evaluation import evaluate
+    from fastnn.colorize.params import PARAMS
+
+    model = Colorizer(patch_size=3, hidden_layer_sizes=(3,), epochs=1, samples_per_image=30, random_state=0)
+    assert model.set_params(epochs=2, eta=0.5) is model and (model.epochs, model.eta) == (2, 0.5)
+    with pytest.raises(ValueError, match=re.escape("invalid parameter 'epoch' for Colorizer; valid: ")):
+        model.set_params(epoch=3)
+    assert repr(model) == "Colorizer(" + ", ".join(f"{n}={getattr(model, n)!r}" for n in PARAMS) + ")"
+    model.fit([tiny_image(0)])
+    images = [tiny_image(4), tiny_image(5)]
+    rows = evaluate(model, images)
+    assert model.score(images) == pytest.approx(np.mean([r["psnr"] for r in rows if r["method"] == "fastnn"]))
