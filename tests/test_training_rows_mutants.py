@@ -33,7 +33,7 @@ def test_row_bounds_of_both_forms_and_their_errors():
     assert rows.row_bounds((1, 5), 3).tolist() == [[0, 1], [1, 2], [2, 3]]  # chunks of one row
     with pytest.raises(ValueError, match="do not split its 0 rows"):  # no row chunk at all
         rows.row_bounds(((), (5,)), 0)
-    for bad in ((0, 5), (None, 5), ()):
+    for bad in ((0, 5), (-2, 5), (None, 5), ()):  # a chunk length of 0 or below is no length
         with pytest.raises(ValueError, match=r"Z.chunks must give the row chunks as Dask does"):
             rows.row_bounds(bad, 5, name="Z")
     for bad in (((), (5,)), ((6, -1), (5,)), ((2, 2), (5,)), ((3, 3), (5,))):
@@ -156,3 +156,79 @@ def test_divergence_in_a_later_chunk_counts_the_samples_of_the_chunks_before(mon
                 training_metrics="none")
     done = int(re.search(r"after (\d+) of its 40 samples", str(info.value)).group(1))
     assert 20 < done <= 40 and done % 5 == 0  # whole mini-batches, counted from the epoch's start
+
+
+# -- the in-memory epoch's chunks and its NaN/inf check by the kernel's count ------------------
+
+class Recorder:
+    """A progress bar and a divergence guard that record what the epoch tells them."""
+
+    def __init__(self):
+        self.shown, self.checked, self.restored = 0, [], 0
+
+    def update(self, samples):  # the bar
+        self.shown += samples
+
+    def check_parameters(self, epoch, eta, samples_done, n_samples):  # the guard
+        self.checked.append((samples_done, n_samples))
+
+    def restore(self):
+        self.restored += 1
+
+
+def _rows_and_net(X, unchecked=None):
+    from fastnn import Network
+
+    Y = np.eye(3)[np.arange(len(X)) % 3]
+    return rows.InMemoryRows(X, Y, shuffle=False, unchecked=unchecked), Network([4, 5, 3], seed=1)
+
+
+def _epoch(data, net, first=10):
+    from fastnn import training
+
+    recorder = Recorder()
+    data.epoch(net, 5, 0.5, 0.0, training.ChunkSizer(5, target=1e-9, first=first), recorder, recorder)
+    return recorder
+
+
+@pytest.mark.parametrize("unchecked", [None, ("X", False)])
+def test_an_epoch_in_chunks_reports_each_chunk_s_end_once_to_the_bar_and_the_guard(unchecked, monkeypatch):
+    from fastnn import _validation
+
+    scans = []
+    real = _validation._all_finite
+    monkeypatch.setattr(_validation, "_all_finite", lambda X: scans.append(X.shape) or real(X))
+    data, net = _rows_and_net(np.random.default_rng(0).random((40, 4)), unchecked)
+    recorder = _epoch(data, net)
+    # chunks of 10 samples, then at most 4x the last (the sizer's target is never reached)
+    ends = [done for done, _ in recorder.checked]
+    assert ends[0] == 10 and ends[-1] == 40 and len(ends) > 1 and all(d % 5 == 0 for d in ends)
+    assert ends == sorted(set(ends)) and all(n == 40 for _, n in recorder.checked)
+    assert recorder.shown == 40 and recorder.restored == 0
+    assert scans == [] and data.unchecked is None and not data.found_nonfinite  # finite: never scanned
+
+
+def test_a_nan_met_by_the_kernel_is_found_by_one_scan_which_restores_and_raises(monkeypatch):
+    from fastnn import _validation
+
+    scans = []
+    real = _validation._all_finite
+    monkeypatch.setattr(_validation, "_all_finite", lambda X: scans.append(X.shape) or real(X))
+    X = np.random.default_rng(0).random((40, 4))
+    X[3, 2] = np.nan
+    data, net = _rows_and_net(X, ("X", False))
+    assert not data.found_nonfinite
+    recorder = Recorder()
+    from fastnn import training
+
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        data.epoch(net, 5, 0.5, 0.0, training.ChunkSizer(5, first=10), recorder, recorder)
+    assert data.found_nonfinite and recorder.restored == 1 and recorder.checked == [] and scans == [(40, 4)]
+
+
+def test_a_nan_in_rows_scanned_before_is_left_to_the_guard():
+    X = np.random.default_rng(0).random((40, 4))
+    X[3, 2] = np.nan  # (a caller that scanned X would have refused it: the count is not read)
+    data, net = _rows_and_net(X)
+    recorder = _epoch(data, net)
+    assert recorder.shown == 40 and recorder.restored == 0 and not data.found_nonfinite

@@ -40,6 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSIONS = ROOT / ".mutation"
 EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.json"
 
+# every test file of the colorizer (pytest runs a file named twice once, at its first place)
+COLORIZE_TESTS = [f"tests/colorize/test_{name}.py" for name in (
+    "colorize_mutants", "refine", "texture", "protocol", "colour", "colorize_tolerances", "colorize")]
+
 # file -> (fast tests that exercise it, and pytest options; mode)
 TARGETS = {
     # compiled: the one_like/zero_like overloads exist only there; sigmoid's tests first, then
@@ -104,6 +108,17 @@ TARGETS = {
     # the chapter-6 graph: its rules first, then its export compared with predict_proba, layer kind by kind
     "fastnn/_onnx_network3.py": (["tests/test_onnx_mutants.py", "tests/test_onnx_network3.py", "-m", "not slow"],
                                  "jit"),
+    # the colorizer's package: its rules one at a time first (about a second), then the module's own
+    # test file, then the rest of tests/colorize without the slow demo (about 7 s with a warm cache)
+    **{f"fastnn/colorize/{module}.py": (["tests/colorize/test_colorize_mutants.py", *own, *COLORIZE_TESTS,
+                                         "-m", "not slow"], "jit")
+       for module, own in (("refine", ["tests/colorize/test_refine.py"]),
+                           ("features", ["tests/colorize/test_texture.py"]),
+                           ("bins", ["tests/colorize/test_refine.py"]),
+                           ("params", ["tests/colorize/test_refine.py", "tests/colorize/test_texture.py"]),
+                           ("baselines", []), ("fileformat", []), ("images", []), ("photos", []),
+                           ("evaluation", []), ("estimator", []), ("__init__", []),
+                           ("protocol", ["tests/colorize/test_protocol.py"]))},
 }
 
 # The quick job (--quick, for CI): every test file runs with `-m "not slow"`, a mutant gets at
