@@ -66,3 +66,17 @@ def test_dropout_on_some_dense_layers_only(p_fc, p_softmax):
     rng = np.random.default_rng(6)
     X, y = rng.random((18, 64)), rng.integers(0, 5, 18)
     check_epoch(net, X, y, 6)
+
+
+def test_a_hidden_layer_of_one_unit():
+    # n_out = 1: each weight row of the layer is one value (the slices of one row end where the
+    # next begins), and its input gradient is that single weight times delta
+    conv = n3.ConvPoolLayer((3, 1, 3, 3), (4, 1, 7, 7), poolsize=(2, 2), activation_fn=n3.tanh)  # -> (3, 2, 2)
+    layers = [conv, n3.FullyConnectedLayer(12, 1, n3.sigmoid), n3.FullyConnectedLayer(1, 5, n3.tanh),
+              n3.SoftmaxLayer(5, 3)]
+    net = n3.Network(layers, 4, seed=7)
+    net.layers[-1].w = np.random.default_rng(8).normal(0, 0.8, net.layers[-1].w.shape)
+    net.layers[1].w = net.layers[1].w * 4.0
+    rng = np.random.default_rng(9)
+    X, y = rng.random((12, 49)), rng.integers(0, 3, 12)
+    check_epoch(net, X, y, 4)
