@@ -73,6 +73,14 @@ TARGETS = {
         "test_the_options_are_keyword_only_and_every_argument_can_be_named")]
         + ["-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights or weights_of_one or added "
                  "or cross_entropy_term or counts_the or ties or tied or block_rows or both_blocks or keyword_only"], "nojit"),
+    # nojit: the pointed small-shape tests first (about 8 s), then the quickest of the
+    # 28x28-image tests (the rest of test_conv_kernels.py takes minutes without the compiler)
+    "kernels/conv.py": (["tests/test_conv_kernels_mutants.py", "tests/test_conv_kernels_edges.py"] + [f"tests/test_conv_kernels.py::{name}" for name in (
+        "test_pool_tie_gives_the_whole_gradient_to_the_first_maximum",
+        "test_permute_filters_is_the_channel_last_order_with_the_flip_undone",
+        "test_input_gradient_of_a_second_conv_layer_of_odd_shape",
+        "test_odd_shapes_and_pools_match_reference", "test_dense_only_network_matches_reference",
+        "test_zero_patches_tie_exactly_and_agree_with_reference")], "nojit"),
     "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
