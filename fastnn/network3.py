@@ -65,6 +65,13 @@ def load_data_shared(filename="../data/mnist.pkl.gz"):
 
 # -- the network ---------------------------------------------------------------------------
 
+def _int_seed(seed):
+    """``seed`` as saved: a Python int, or None when it is not an int (a ``SeedSequence``, say)."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return int(seed)
+    return None
+
+
 class Network:
     """The book's ``network3.Network``: layers trained by mini-batch SGD on the log-likelihood cost.
 
@@ -472,11 +479,13 @@ class Network:
         """Save the network to ``path`` (``.npz``, no pickle, written atomically).
 
         Stores the layers, mini-batch size, dtype, parameters, RNG state,
-        ``history_``, ``epochs_done_`` and the last training's hyperparameters.
+        ``history_``, ``epochs_done_``, the last training's hyperparameters and
+        ``seed`` (when it is an int; else None).
         """
         meta = {"layers": [layer._describe() for layer in self.layers], "mini_batch_size": self.mini_batch_size,
                 "dtype": self.dtype.name, "fastnn_version": __version__, "epochs_done": int(self.epochs_done_),
-                "interrupted": bool(self.interrupted_), "fit_params": self.fit_params_}
+                "interrupted": bool(self.interrupted_), "fit_params": self.fit_params_,
+                "seed": _int_seed(self.seed)}
         arrays = {"format": np.array(FORMAT_NAME), "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
                   "meta": np.array(json.dumps(meta)),
                   "rng_state": np.array(json.dumps(self.rng.bit_generator.state)),
@@ -495,7 +504,8 @@ class Network:
         -------
         Network
             Its layers, parameters, dtype, RNG state (so dropout masks continue as
-            they would have), ``history_`` and ``epochs_done_``; ``threads=1``.
+            they would have), ``history_``, ``epochs_done_`` and ``seed`` (None from
+            files written before it was saved); ``threads=1``.
 
         Raises
         ------
@@ -512,8 +522,11 @@ class Network:
             raise ModelFileError(f"{path!r}: unsupported format_version (this fastnn reads {FORMAT_VERSION})")
         meta = persistence.json_entry(arrays, "meta", path)
         keys = {"layers", "mini_batch_size", "dtype", "fastnn_version", "epochs_done", "interrupted", "fit_params"}
-        if not isinstance(meta, dict) or set(meta) != keys:
-            raise ModelFileError(f"{path!r}: 'meta' must have the keys {sorted(keys)}")
+        if not isinstance(meta, dict) or set(meta) - {"seed"} != keys:  # older files have no seed
+            raise ModelFileError(f"{path!r}: 'meta' must have the keys {sorted(keys)} (and 'seed')")
+        seed = meta.get("seed")
+        if seed is not None and (type(seed) is not int or seed < 0):
+            raise ModelFileError(f"{path!r}: 'seed' in 'meta' must be a non-negative int or null, got {seed!r}")
         try:
             layers = [_layer_from_description(d) for d in meta["layers"]]
             net = cls(layers, meta["mini_batch_size"], seed=0, dtype=meta["dtype"])
@@ -545,4 +558,5 @@ class Network:
         net.epochs_done_ = done
         net.interrupted_ = bool(meta["interrupted"])
         net.fit_params_ = meta["fit_params"]
+        net.seed = seed
         return net

@@ -154,6 +154,7 @@ def test_save_load_round_trip(tmp_path):
         np.testing.assert_array_equal(a, b)
     assert back.history_ == net.history_ and back.epochs_done_ == 1 and back.fit_params_ == net.fit_params_
     assert back.layers[0].poolsize == (3, 2) and back.layers[1].p_dropout == 0.25
+    assert back.seed == 9
     # the RNG state travels: both continue identically
     net.fit(X, y, 1, 8, 0.05)
     back.fit(X, y, 1, 8, 0.05)

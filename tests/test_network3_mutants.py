@@ -510,3 +510,29 @@ def test_fit_params_count_the_training_rows():
     net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
     net.fit(X[:35], y[:35], 1, 10, 0.5, lmbda=0.25)
     assert net.fit_params_ == {"mini_batch_size": 10, "eta": 0.5, "lmbda": 0.25, "n_train": 35}
+
+
+def test_the_seed_travels_and_files_without_one_load_with_none(tmp_path):
+    arrays = _saved_arrays(tmp_path)  # seed=0
+    meta = json.loads(str(arrays["meta"]))
+    assert meta["seed"] == 0 and _load(tmp_path, arrays).seed == 0
+    arrays["meta"] = np.array(json.dumps({k: v for k, v in meta.items() if k != "seed"}))  # an older file
+    assert _load(tmp_path, arrays).seed is None
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3", [1]])
+def test_a_seed_that_is_not_a_non_negative_int_is_refused(tmp_path, bad):
+    arrays = _saved_arrays(tmp_path)
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps(dict(meta, seed=bad)))
+    with pytest.raises(n3.ModelFileError, match="'seed' in 'meta' must be a non-negative int or null"):
+        _load(tmp_path, arrays)
+
+
+def test_a_seed_that_is_no_int_is_saved_as_none(tmp_path):
+    net = n3.Network([n3.SoftmaxLayer(3, 2)], 2, seed=np.random.SeedSequence(5))
+    net.save(tmp_path / "s.npz")
+    assert n3.Network.load(tmp_path / "s.npz").seed is None
+    net = n3.Network([n3.SoftmaxLayer(3, 2)], 2, seed=np.int64(7))
+    net.save(tmp_path / "i.npz")
+    assert type(n3.Network.load(tmp_path / "i.npz").seed) is int
