@@ -165,3 +165,49 @@ def test_output_class_labels_false_is_accepted_as_the_default():
     assert [o.name for o in model.graph.output] == ["label", "probabilities"]
     label, _ = _run_in_onnxruntime(model, X)
     np.testing.assert_array_equal(label, clf.predict(X))
+
+
+def test_a_networks_doc_string_gives_its_input_and_output_widths():
+    from fastnn import Network
+
+    model = Network([4, 6, 5, 3], seed=0).to_onnx(allow_untrained=True)  # every width different
+    assert "Input 'X' (batch, 4);" in model.doc_string
+    assert "outputs 'activations' (batch, 3), the last layer's activations" in model.doc_string
+    assert "fastnn.Network([4, 6, 5, 3], cost='quadratic') trained for 0 epochs" in model.doc_string
+
+
+def test_a_network_runs_alike_in_onnxs_reference_evaluator():
+    """Network.to_onnx's model in the spec's own runtime (onnx.reference): labels of shape (n,)."""
+    from onnx.reference import ReferenceEvaluator
+
+    from fastnn import Network
+
+    X = np.random.default_rng(2).random((25, 4))
+    net = Network([4, 6, 3], seed=0)
+    activations, label = ReferenceEvaluator(net.to_onnx(allow_untrained=True)).run(None, {"X": X})
+    assert label.shape == (25,)
+    np.testing.assert_array_equal(label, net.predict(X))
+    np.testing.assert_allclose(activations, net.predict_proba(X), rtol=1e-12, atol=0)
+
+
+def test_the_default_opset_is_18_for_networks_and_estimators():
+    pytest.importorskip("skl2onnx")
+    import onnx
+
+    from fastnn import Network
+
+    expected = min(18, onnx.defs.onnx_opset_version())  # the documented default, if onnx knows it
+    assert Network([4, 3], seed=0).to_onnx(allow_untrained=True).opset_import[0].version == expected
+    _, clf = _fitted_classifier(np.arange(30) % 3)
+    assert {o.domain: o.version for o in fonnx.to_onnx(clf).opset_import}[""] == expected
+
+
+@pytest.mark.parametrize("opset", range(9, 19))
+def test_a_classifier_exports_and_runs_at_every_opset_from_9_to_18(opset):
+    """ReduceSum takes its axes as an attribute up to opset 12 and as an input from 13 on."""
+    pytest.importorskip("skl2onnx")
+    X, clf = _fitted_classifier(np.arange(30) % 3)
+    model = fonnx.to_onnx(clf, opset=opset)
+    label, proba = _run_in_onnxruntime(model, X)
+    np.testing.assert_array_equal(label, clf.predict(X))
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-12, atol=0)
