@@ -1020,3 +1020,99 @@ def test_set_params_repr_and_score():
     images = [tiny_image(4), tiny_image(5)]
     rows = evaluate(model, images)
     assert model.score(images) == pytest.approx(np.mean([r["psnr"] for r in rows if r["method"] == "fastnn"]))
+
+
+# -- protocol.py -----------------------------------------------------------------------------
+
+def test_split_halves_cuts_the_longer_side_around_the_band():
+    from fastnn.colorize.protocol import split_halves
+
+    image = np.arange(7 * 12).reshape(7, 12)
+    left, right = split_halves(image, band=3)  # (12 - 3) // 2 = 4 columns, then 3 dropped, then 5
+    np.testing.assert_array_equal(left, image[:, :4])
+    np.testing.assert_array_equal(right, image[:, 7:])
+    square = np.arange(36).reshape(6, 6)
+    first, second = split_halves(square, band=0)  # a square is cut into left and right
+    np.testing.assert_array_equal(first, square[:, :3])
+    np.testing.assert_array_equal(second, square[:, 3:])
+    top, bottom = split_halves(image.T, band=1)
+    np.testing.assert_array_equal(top, image.T[:5])
+    np.testing.assert_array_equal(bottom, image.T[6:])
+    a, b = split_halves(np.zeros((3, 5)), band=3)  # two pixels left: one each
+    assert a.shape == b.shape == (3, 1)
+    for band in (4, -1):
+        with pytest.raises(ValueError, match=re.escape(f"cannot split 5 pixels in two around a band of {band}")):
+            split_halves(np.zeros((3, 5)), band=band)
+
+
+def test_same_scene_cases_validate_on_the_part_of_the_training_half_nearer_the_test_half():
+    from fastnn.colorize import protocol
+
+    photo = np.arange(2 * 400).reshape(2, 400)
+    cases = protocol.same_scene_cases({"p": photo})
+    (name1, train1, (far1, near1), test1), (name2, train2, (far2, near2), test2) = cases
+    assert (name1, name2) == ("p 1st -> 2nd half", "p 2nd -> 1st half")
+    first, second = protocol.split_halves(photo)
+    np.testing.assert_array_equal(train1, first)
+    np.testing.assert_array_equal(test1, second)
+    np.testing.assert_array_equal(train2, second)
+    np.testing.assert_array_equal(test2, first)
+    # the validating part is the one whose columns are nearer the test half
+    assert near1.max() > far1.max() and near2.min() < far2.min()
+    only_left = protocol.same_scene_cases({"motorcycle_left": photo})
+    assert [c[0] for c in only_left] == ["motorcycle_left 1st -> 2nd half", "motorcycle_left 2nd -> 1st half"]
+    pair = protocol.same_scene_cases({"motorcycle_right": photo, "motorcycle_left": photo + 1})
+    name, train, (far, near), test = pair[0]
+    assert name == "motorcycle_left -> motorcycle_right" and train is not test
+    np.testing.assert_array_equal(train, photo + 1)
+    np.testing.assert_array_equal(test, photo)
+    np.testing.assert_array_equal(near, protocol.split_halves(photo + 1)[1])
+
+
+def test_leave_one_out_holds_out_the_next_photo_cyclically():
+    from fastnn.colorize import protocol
+
+    photos = {name: np.full((2, 2), i) for i, name in enumerate("abcd")}
+    cases = protocol.leave_one_out_cases(photos)
+    for (name, train, (inner_train, inner_validation), test), following in zip(cases, ("bcda", "cdab", "dabc",
+                                                                                        "abcd")):
+        rest = [n for n in following if n != name]
+        assert test is photos[name] and [int(t[0, 0]) for t in train] == ["abcd".index(n) for n in rest]
+        assert inner_validation == [photos[rest[0]]]
+        assert [int(t[0, 0]) for t in inner_train] == ["abcd".index(n) for n in rest[1:]]
+
+
+def test_the_protocol_s_constants_are_those_its_revisions_describe():
+    from fastnn.colorize import protocol
+
+    assert protocol.SEAM_BAND == 65 and protocol.SAME_SCENE_TILES == 2
+    assert protocol.GRID == {"lmbda": (1.0, 5.0, 25.0), "refine_radius": (1, 2, 4, 8),
+                             "refine_eps": (0.0003, 0.001, 0.003, 0.01)}
+    assert protocol.GRID_REVISION_2 == {"lmbda": (1.0, 5.0, 25.0), "refine_radius": (2, 4, 8),
+                                        "refine_eps": (0.001, 0.003, 0.01)}
+    assert protocol.GRID_REVISION_1 == protocol.LEAVE_ONE_OUT_GRID == {
+        "lmbda": (1.0, 5.0, 25.0), "refine_radius": (8, 16, 32), "refine_eps": (0.003, 0.01, 0.03)}
+    assert protocol.SAME_SCENE_BASE == {"texture_scales": (5, 11, 23)}
+    assert protocol.LEAVE_ONE_OUT_BASE == {"samples_per_image": 8000, "epochs": 5}
+
+
+@pytest.mark.parametrize("wins, trials, p", [(0, 5, 2 / 32), (5, 5, 2 / 32), (1, 3, 1.0), (6, 10, 0.75390625)])
+def test_sign_test_is_the_two_sided_binomial_p_value(wins, trials, p):
+    from fastnn.colorize.protocol import sign_test
+
+    assert sign_test(wins, trials) == pytest.approx(p, rel=1e-12)
+
+
+def test_tile_errors_split_rows_and_columns_nearly_equally():
+    from fastnn.colorize.protocol import tile_errors
+
+    truth = np.zeros((7, 5, 2))
+    chroma = np.arange(70, dtype=np.float64).reshape(7, 5, 2)
+    error = chroma.mean(axis=2)
+    # array_split: rows 3 + 2 + 2, columns 2 + 2 + 1
+    expected = [error[r0:r1, c0:c1].mean() for r0, r1 in ((0, 3), (3, 5), (5, 7)) for c0, c1 in ((0, 2), (2, 4), (4, 5))]
+    np.testing.assert_allclose(tile_errors(chroma, truth, 3), expected, rtol=1e-12)
+    assert tile_errors(chroma[:, :3], truth[:, :3], 3).shape == (9,)  # as many tiles as columns
+    with pytest.raises(ValueError, match=re.escape("tiles must be at most the image's height and width, got 4 for an "
+                                                   "image of 7 x 3 pixels")):
+        tile_errors(chroma[:, :3], truth[:, :3], 4)
