@@ -494,14 +494,15 @@ def test_a_network_that_disagrees_with_the_parameters_is_refused(tiny_model, cha
 
 
 @pytest.mark.parametrize("name", ["feature_mean", "feature_scale"])
-@pytest.mark.parametrize("bad", ["missing", "short", "float32", "nan", "inf", "2-d"])
+@pytest.mark.parametrize("bad", ["missing", "short", "long", "float32", "nan", "inf", "2-d", "column"])
 def test_standardisation_entries_must_be_finite_float64_one_per_feature(tiny_model, name, bad):
     from fastnn import ModelFileError
 
     arrays = arrays_of(tiny_model)
     good = arrays[name]
-    arrays[name] = {"missing": None, "short": good[:-1], "float32": good.astype(np.float32),
-                    "nan": np.r_[good[:-1], np.nan], "inf": np.r_[np.inf, good[1:]], "2-d": good[None]}[bad]
+    arrays[name] = {"missing": None, "short": good[:-1], "long": np.r_[good, 1.0], "float32": good.astype(np.float32),
+                    "nan": np.r_[good[:-1], np.nan], "inf": np.r_[np.inf, good[1:]], "2-d": good[None],
+                    "column": good[:, None]}[bad]
     if bad == "missing":
         del arrays[name]
     with pytest.raises(ModelFileError, match=re.escape(f"entry '{name}' must be 61 finite float64 values")):
@@ -806,6 +807,9 @@ def test_evaluate_checks_every_image_before_any_work(refined_model, monkeypatch)
         evaluate(refined_model, [tiny_image(4), np.full((2, 9, 3), 0.5)])
     with pytest.raises(ValueError, match=re.escape("names has 1 entries for 2 images")):
         evaluate(refined_model, [tiny_image(4), tiny_image(5)], names=["a"])
+    many = [tiny_image(4)] * 299 + [np.full((9, 9), 0.5)]  # counts above 256 are compared by value
+    with pytest.raises(ValueError, match=re.escape("images[299] is a grayscale image")):
+        evaluate(refined_model, many, names=[f"{i}" for i in range(300)])
     assert calls == []
 
 
