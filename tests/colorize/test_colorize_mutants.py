@@ -758,7 +758,7 @@ def test_evaluate_rows_are_the_metrics_of_each_method_s_image(refined_model, tmp
     from fastnn.colorize.colour import lab_to_rgb
     from fastnn.colorize.evaluation import blotchiness, colourfulness, evaluate
 
-    first = tiny_image(4)
+    first = flat_colour_image(12, 12, 4)  # flat lightness: every blotchiness is a number
     second = tiny_image(5, size=9)
     path = tmp_path / "second.png"
     Image.fromarray(np.rint(second * 255).astype(np.uint8)).save(path)
@@ -785,6 +785,7 @@ def test_evaluate_rows_are_the_metrics_of_each_method_s_image(refined_model, tmp
             assert row["blotchiness"] == pytest.approx(blotchiness(L, chroma), rel=1e-9, nan_ok=True)
             assert row["true_colourfulness"] == pytest.approx(colourfulness(lab[..., 1:]), rel=1e-12)
             assert row["true_blotchiness"] == pytest.approx(blotchiness(L, lab[..., 1:]), rel=1e-12, nan_ok=True)
+    assert not any(np.isnan(row[key]) for row in rows[:5] for key in ("blotchiness", "true_blotchiness"))
     named = evaluate(refined_model, [first], names=["dir/cat.png"])
     assert [r["image"] for r in named] == ["cat.png"] * 3 and "image_rgb" not in named[0]
 
@@ -1120,3 +1121,65 @@ def test_tile_errors_split_rows_and_columns_nearly_equally():
     with pytest.raises(ValueError, match=re.escape("tiles must be at most the image's height and width, got 4 for an "
                                                    "image of 7 x 3 pixels")):
         tile_errors(chroma[:, :3], truth[:, :3], 4)
+
+
+class FakeColorizer:
+    """Trains nothing: its raw chroma of the validation image is the truth plus 1 for lmbda 1, else 0."""
+
+    truth = None
+
+    def __init__(self, **params):
+        self.params = params
+
+    def fit(self, images):
+        return self
+
+    def predict_chroma(self, X):
+        raise AssertionError("chroma_maps is faked")
+
+    def chroma_maps(self, L, predictors):
+        return {"net": self.truth + 1.0 if self.params["lmbda"] == 1.0 else np.zeros_like(self.truth)}
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    from fastnn.colorize import protocol
+
+    validation = tiny_image(6)
+    monkeypatch.setattr(FakeColorizer, "truth", protocol._lab(validation)[..., 1:])
+    monkeypatch.setattr(protocol, "Colorizer", FakeColorizer)
+    return validation
+
+
+def test_with_no_safe_refinement_off_keeps_the_training_of_the_lowest_unrefined_error(fake_training, monkeypatch):
+    from fastnn.colorize import protocol
+
+    def hurts_a_corner(L, raw, radius, eps):
+        out = np.array(raw, dtype=np.float64)
+        out[:3, :3] += 50.0 * radius
+        return out
+
+    monkeypatch.setattr(protocol, "refine_chroma", hurts_a_corner)
+    grid = {"lmbda": (5.0, 1.0), "refine_radius": (2, 4), "refine_eps": (0.01,)}
+    # lmbda 1: raw error 1 everywhere; lmbda 5: raw chroma 0, an error of the chroma's size
+    best, scores = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback="off")
+    assert best == {"lmbda": 1.0, "refine": None} and len(scores) == 4
+
+
+def test_a_refinement_that_changes_no_tile_is_safe(fake_training, monkeypatch):
+    from fastnn.colorize import protocol
+
+    def identity_or_corner(L, raw, radius, eps):
+        out = np.array(raw, dtype=np.float64)
+        if radius == 4:  # lower on average, higher in one corner
+            out[4:] = FakeColorizer.truth[4:]
+            out[:2, :2] += 5.0
+        return out
+
+    monkeypatch.setattr(protocol, "refine_chroma", identity_or_corner)
+    grid = {"lmbda": (1.0,), "refine_radius": (2, 4), "refine_eps": (0.01,)}
+    plain, _ = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid)
+    assert plain["refine_radius"] == 4
+    for fallback in ("off", "least-harm"):
+        safe, _ = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback=fallback)
+        assert safe == {"lmbda": 1.0, "refine_radius": 2, "refine_eps": 0.01}
