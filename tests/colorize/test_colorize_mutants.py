@@ -831,6 +831,11 @@ def test_format_table_gives_each_image_and_the_mean_per_method():
         "| dog | 22.50 dB / 7.00 | 19.00 dB / 11.00 |",
         "| mean | 21.25 dB / 8.25 | 18.50 dB / 11.50 |"])
     assert format_table(rows, ("colourfulness", "blotchiness")).splitlines()[-1] == "| mean | 11.1 / 2.00 | 0.0 / 0.25 |"
+    # a photo named "mean" keeps its own line; the mean line follows
+    named_mean = [dict(row, image="".join(["me", "an"]) if row["image"] == "cat" else row["image"]) for row in rows]
+    assert format_table(named_mean).splitlines()[2:] == ["| mean | 20.00 dB / 9.50 | 18.00 dB / 12.00 |",
+                                                          "| dog | 22.50 dB / 7.00 | 19.00 dB / 11.00 |",
+                                                          "| mean | 21.25 dB / 8.25 | 18.50 dB / 11.50 |"]
     for metrics in (("psnr", "speed"), ()):
         with pytest.raises(ValueError, match=re.escape("metrics must be some of ['psnr', 'ab_error', 'colourfulness',"
                                                        f" 'blotchiness'], got {list(metrics)!r}")):
