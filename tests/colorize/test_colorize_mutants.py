@@ -1188,3 +1188,22 @@ def test_a_refinement_that_changes_no_tile_is_safe(fake_training, monkeypatch):
     for fallback in ("off", "least-harm"):
         safe, _ = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback=fallback)
         assert safe == {"lmbda": 1.0, "refine_radius": 2, "refine_eps": 0.01}
+
+
+def test_tune_scores_each_refinement_of_the_raw_chroma_guided_by_the_lightness(fake_training):
+    from fastnn.colorize import protocol
+    from fastnn.colorize.refine import refine_chroma
+
+    lab = protocol._lab(fake_training)
+    grid = {"lmbda": (1.0, 5.0), "refine_radius": (1, 3), "refine_eps": (0.001, 0.1)}
+    best, scores = protocol.tune({}, [tiny_image(0)], [fake_training, fake_training], 0, grid)
+    expected = []
+    for lmbda in (1.0, 5.0):
+        raw = FakeColorizer(lmbda=lmbda).chroma_maps(lab[..., 0], {})["net"]
+        for radius in (1, 3):
+            for eps in (0.001, 0.1):
+                error = np.mean(np.abs(refine_chroma(lab[..., 0], raw, radius, eps) - lab[..., 1:]))
+                expected.append(({"lmbda": lmbda, "refine_radius": radius, "refine_eps": eps}, error))
+    assert [setting for setting, _ in scores] == [setting for setting, _ in expected]
+    np.testing.assert_allclose([e for _, e in scores], [e for _, e in expected], rtol=1e-12)
+    assert best == min(expected, key=lambda item: item[1])[0]
