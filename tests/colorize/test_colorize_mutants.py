@@ -1207,3 +1207,23 @@ def test_tune_scores_each_refinement_of_the_raw_chroma_guided_by_the_lightness(f
     assert [setting for setting, _ in scores] == [setting for setting, _ in expected]
     np.testing.assert_allclose([e for _, e in scores], [e for _, e in expected], rtol=1e-12)
     assert best == min(expected, key=lambda item: item[1])[0]
+
+
+def test_run_case_reports_the_chroma_before_the_refinement_too():
+    from skimage.color import lab2rgb
+
+    from fastnn.colorize import Colorizer, protocol
+    from fastnn.colorize.evaluation import evaluate
+
+    base = {"patch_size": 3, "hidden_layer_sizes": (4,), "epochs": 1, "samples_per_image": 80, "refine_radius": 2}
+    rng = np.random.default_rng(1)  # flat lightness on the left (a blotchiness that is a number), textured right
+    L = np.hstack([np.full((16, 8), 60.0), rng.uniform(20, 80, (16, 8))])
+    test = lab2rgb(np.dstack([L, rng.uniform(-25, 25, (16, 16, 2))]))
+    result = protocol.run_case(base, tiny_image(0), None, test, seed=0, name="t", tuned=False)
+    model = Colorizer(**base, random_state=0).fit([tiny_image(0)])
+    rows = {row["method"]: row for row in evaluate(model, [test], unrefined=True)}
+    for method in ("fastnn", "fastnn unrefined", "grayscale", "mean chroma"):
+        assert result[method] == {key: rows[method][key] for key in ("ab_error", "psnr", "colourfulness", "blotchiness")}
+    assert result["fastnn unrefined"] != result["fastnn"]
+    assert result["true_colourfulness"] == rows["fastnn"]["true_colourfulness"]
+    assert (result["case"], result["seed"], result["settings"]) == ("t", 0, {})
