@@ -657,6 +657,8 @@ def test_to_float_keeps_floats_in_0_1_as_float64():
     (np.zeros((2, 2, 2)), ValueError, "x has shape (2, 2, 2); expected (height, width) grayscale or (height, "
                                       "width, 3) RGB"),
     (np.zeros((2, 2, 4)), ValueError, "RGB (drop alpha with image[..., :3])"),
+    (np.zeros((2, 2, 5)), ValueError, "x has shape (2, 2, 5); expected (height, width) grayscale or (height, "
+                                      "width, 3) RGB"),  # no alpha to drop
     (np.array([[0.5, np.nan]]), ValueError, "x contains NaN or infinity"),
     (np.array([[0.5, -np.inf]]), ValueError, "x contains NaN or infinity"),
     (np.array([[-0.25, 0.5]]), ValueError, "x is a float image with values in [-0.25, 0.5]; expected [0, 1]"),
