@@ -965,7 +965,7 @@ def test_fit_samples_needs_prepare_and_its_width():
     with pytest.raises(ValueError, match=re.escape("call prepare(images) before fit_samples(X, chroma)")):
         model.fit_samples(np.zeros((10, 59)), np.zeros((10, 2)))
     X, chroma = model.prepare([tiny_image(0)])
-    for bad in (X[:, :-1], X[:, :, None][:, :1], X[0]):
+    for bad in (X[:, :-1], X[:, :, None][:, :1], X[:, :, None], X[0]):
         with pytest.raises(ValueError, match=re.escape(f"X must have shape (n_samples, 59) as prepare() returned, "
                                                        f"got {np.shape(bad)}")):
             model.fit_samples(bad, chroma)
@@ -1229,3 +1229,37 @@ def test_run_case_reports_the_chroma_before_the_refinement_too():
     assert result["fastnn unrefined"] != result["fastnn"]
     assert result["true_colourfulness"] == rows["fastnn"]["true_colourfulness"]
     assert (result["case"], result["seed"], result["settings"]) == ("t", 0, {})
+
+
+def test_the_defaults_are_the_documented_ones():
+    from fastnn.colorize import Colorizer
+
+    # chosen on the bundled photos (the class docstring and docs/guide/colorize.md give the reasons)
+    assert Colorizer().get_params() == {
+        "patch_size": 7, "hidden_layer_sizes": (32, 32), "epochs": 10, "mini_batch_size": 10, "eta": 1.5,
+        "lmbda": 5.0, "cost": "cross-entropy", "dtype": "float32", "samples_per_image": 30000, "mode": "regression",
+        "bin_size": 10, "temperature": 0.38, "refine": "guided", "refine_radius": 16, "refine_eps": 0.01,
+        "validation_fraction": None, "n_iter_no_change": 3, "texture_scales": (), "random_state": None}
+
+
+def test_fit_shows_no_progress_bar_unless_asked(monkeypatch, capsys):
+    from fastnn import _progress
+    from fastnn.colorize import Colorizer
+
+    monkeypatch.setattr(_progress, "progress_enabled", lambda progress, stream=None: bool(progress))
+    model = Colorizer(patch_size=3, hidden_layer_sizes=(3,), epochs=1, samples_per_image=30, random_state=0)
+    model.fit([tiny_image(0)])
+    assert capsys.readouterr().err == ""
+    model.fit([tiny_image(0)], progress=True)
+    assert "30.0/30.0" in capsys.readouterr().err
+
+
+def test_random_states_give_networks_of_different_seeds():
+    from fastnn.colorize import Colorizer
+
+    seeds = set()
+    for random_state in range(30):
+        model = Colorizer(patch_size=3, samples_per_image=5, random_state=random_state)
+        model.prepare([tiny_image(0)])
+        seeds.add(model._network_seed)
+    assert len(seeds) == 30  # drawn from 2**63 values: 30 random states, 30 networks
