@@ -208,10 +208,12 @@ def format_table(rows, metrics=("psnr", "ab_error")):
     images = list(dict.fromkeys(row["image"] for row in rows))
     cell = {(row["image"], row["method"]): row for row in rows}
     lines = ["| photo | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
-    for image in images + ["mean"]:
-        values = []
-        for method in methods:
-            picked = [cell[(i, method)] for i in images] if image == "mean" else [cell[(image, method)]]
-            values.append(" / ".join(METRIC_CELLS[m].format(np.mean([r[m] for r in picked])) for m in metrics))
-        lines.append(f"| {image} | " + " | ".join(values) + " |")
+
+    def cells(rows_of_method):
+        return " | ".join(" / ".join(METRIC_CELLS[m].format(np.mean([r[m] for r in picked])) for m in metrics)
+                          for picked in map(rows_of_method, methods))
+
+    for image in images:
+        lines.append(f"| {image} | " + cells(lambda method: [cell[(image, method)]]) + " |")
+    lines.append("| mean | " + cells(lambda method: [cell[(i, method)] for i in images]) + " |")
     return "\n".join(lines)

@@ -494,14 +494,15 @@ def test_a_network_that_disagrees_with_the_parameters_is_refused(tiny_model, cha
 
 
 @pytest.mark.parametrize("name", ["feature_mean", "feature_scale"])
-@pytest.mark.parametrize("bad", ["missing", "short", "float32", "nan", "inf", "2-d"])
+@pytest.mark.parametrize("bad", ["missing", "short", "long", "float32", "nan", "inf", "2-d", "column"])
 def test_standardisation_entries_must_be_finite_float64_one_per_feature(tiny_model, name, bad):
     from fastnn import ModelFileError
 
     arrays = arrays_of(tiny_model)
     good = arrays[name]
-    arrays[name] = {"missing": None, "short": good[:-1], "float32": good.astype(np.float32),
-                    "nan": np.r_[good[:-1], np.nan], "inf": np.r_[np.inf, good[1:]], "2-d": good[None]}[bad]
+    arrays[name] = {"missing": None, "short": good[:-1], "long": np.r_[good, 1.0], "float32": good.astype(np.float32),
+                    "nan": np.r_[good[:-1], np.nan], "inf": np.r_[np.inf, good[1:]], "2-d": good[None],
+                    "column": good[:, None]}[bad]
     if bad == "missing":
         del arrays[name]
     with pytest.raises(ModelFileError, match=re.escape(f"entry '{name}' must be 61 finite float64 values")):
@@ -656,6 +657,8 @@ def test_to_float_keeps_floats_in_0_1_as_float64():
     (np.zeros((2, 2, 2)), ValueError, "x has shape (2, 2, 2); expected (height, width) grayscale or (height, "
                                       "width, 3) RGB"),
     (np.zeros((2, 2, 4)), ValueError, "RGB (drop alpha with image[..., :3])"),
+    (np.zeros((2, 2, 5)), ValueError, "x has shape (2, 2, 5); expected (height, width) grayscale or (height, "
+                                      "width, 3) RGB"),  # no alpha to drop
     (np.array([[0.5, np.nan]]), ValueError, "x contains NaN or infinity"),
     (np.array([[0.5, -np.inf]]), ValueError, "x contains NaN or infinity"),
     (np.array([[-0.25, 0.5]]), ValueError, "x is a float image with values in [-0.25, 0.5]; expected [0, 1]"),
@@ -757,7 +760,7 @@ def test_evaluate_rows_are_the_metrics_of_each_method_s_image(refined_model, tmp
     from fastnn.colorize.colour import lab_to_rgb
     from fastnn.colorize.evaluation import blotchiness, colourfulness, evaluate
 
-    first = tiny_image(4)
+    first = flat_colour_image(12, 12, 4)  # flat lightness: every blotchiness is a number
     second = tiny_image(5, size=9)
     path = tmp_path / "second.png"
     Image.fromarray(np.rint(second * 255).astype(np.uint8)).save(path)
@@ -784,6 +787,7 @@ def test_evaluate_rows_are_the_metrics_of_each_method_s_image(refined_model, tmp
             assert row["blotchiness"] == pytest.approx(blotchiness(L, chroma), rel=1e-9, nan_ok=True)
             assert row["true_colourfulness"] == pytest.approx(colourfulness(lab[..., 1:]), rel=1e-12)
             assert row["true_blotchiness"] == pytest.approx(blotchiness(L, lab[..., 1:]), rel=1e-12, nan_ok=True)
+    assert not any(np.isnan(row[key]) for row in rows[:5] for key in ("blotchiness", "true_blotchiness"))
     named = evaluate(refined_model, [first], names=["dir/cat.png"])
     assert [r["image"] for r in named] == ["cat.png"] * 3 and "image_rgb" not in named[0]
 
@@ -806,6 +810,9 @@ def test_evaluate_checks_every_image_before_any_work(refined_model, monkeypatch)
         evaluate(refined_model, [tiny_image(4), np.full((2, 9, 3), 0.5)])
     with pytest.raises(ValueError, match=re.escape("names has 1 entries for 2 images")):
         evaluate(refined_model, [tiny_image(4), tiny_image(5)], names=["a"])
+    many = [tiny_image(4)] * 299 + [np.full((9, 9), 0.5)]  # counts above 256 are compared by value
+    with pytest.raises(ValueError, match=re.escape("images[299] is a grayscale image")):
+        evaluate(refined_model, many, names=[f"{i}" for i in range(300)])
     assert calls == []
 
 
@@ -826,6 +833,11 @@ def test_format_table_gives_each_image_and_the_mean_per_method():
         "| dog | 22.50 dB / 7.00 | 19.00 dB / 11.00 |",
         "| mean | 21.25 dB / 8.25 | 18.50 dB / 11.50 |"])
     assert format_table(rows, ("colourfulness", "blotchiness")).splitlines()[-1] == "| mean | 11.1 / 2.00 | 0.0 / 0.25 |"
+    # a photo named "mean" keeps its own line; the mean line follows
+    named_mean = [dict(row, image="".join(["me", "an"]) if row["image"] == "cat" else row["image"]) for row in rows]
+    assert format_table(named_mean).splitlines()[2:] == ["| mean | 20.00 dB / 9.50 | 18.00 dB / 12.00 |",
+                                                          "| dog | 22.50 dB / 7.00 | 19.00 dB / 11.00 |",
+                                                          "| mean | 21.25 dB / 8.25 | 18.50 dB / 11.50 |"]
     for metrics in (("psnr", "speed"), ()):
         with pytest.raises(ValueError, match=re.escape("metrics must be some of ['psnr', 'ab_error', 'colourfulness',"
                                                        f" 'blotchiness'], got {list(metrics)!r}")):
@@ -953,7 +965,7 @@ def test_fit_samples_needs_prepare_and_its_width():
     with pytest.raises(ValueError, match=re.escape("call prepare(images) before fit_samples(X, chroma)")):
         model.fit_samples(np.zeros((10, 59)), np.zeros((10, 2)))
     X, chroma = model.prepare([tiny_image(0)])
-    for bad in (X[:, :-1], X[:, :, None][:, :1], X[0]):
+    for bad in (X[:, :-1], X[:, :, None][:, :1], X[:, :, None], X[0]):
         with pytest.raises(ValueError, match=re.escape(f"X must have shape (n_samples, 59) as prepare() returned, "
                                                        f"got {np.shape(bad)}")):
             model.fit_samples(bad, chroma)
@@ -1020,3 +1032,234 @@ def test_set_params_repr_and_score():
     images = [tiny_image(4), tiny_image(5)]
     rows = evaluate(model, images)
     assert model.score(images) == pytest.approx(np.mean([r["psnr"] for r in rows if r["method"] == "fastnn"]))
+
+
+# -- protocol.py -----------------------------------------------------------------------------
+
+def test_split_halves_cuts_the_longer_side_around_the_band():
+    from fastnn.colorize.protocol import split_halves
+
+    image = np.arange(7 * 12).reshape(7, 12)
+    left, right = split_halves(image, band=3)  # (12 - 3) // 2 = 4 columns, then 3 dropped, then 5
+    np.testing.assert_array_equal(left, image[:, :4])
+    np.testing.assert_array_equal(right, image[:, 7:])
+    square = np.arange(36).reshape(6, 6)
+    first, second = split_halves(square, band=0)  # a square is cut into left and right
+    np.testing.assert_array_equal(first, square[:, :3])
+    np.testing.assert_array_equal(second, square[:, 3:])
+    top, bottom = split_halves(image.T, band=1)
+    np.testing.assert_array_equal(top, image.T[:5])
+    np.testing.assert_array_equal(bottom, image.T[6:])
+    a, b = split_halves(np.zeros((3, 5)), band=3)  # two pixels left: one each
+    assert a.shape == b.shape == (3, 1)
+    for band in (4, -1):
+        with pytest.raises(ValueError, match=re.escape(f"cannot split 5 pixels in two around a band of {band}")):
+            split_halves(np.zeros((3, 5)), band=band)
+
+
+def test_same_scene_cases_validate_on_the_part_of_the_training_half_nearer_the_test_half():
+    from fastnn.colorize import protocol
+
+    photo = np.arange(2 * 400).reshape(2, 400)
+    cases = protocol.same_scene_cases({"p": photo})
+    (name1, train1, (far1, near1), test1), (name2, train2, (far2, near2), test2) = cases
+    assert (name1, name2) == ("p 1st -> 2nd half", "p 2nd -> 1st half")
+    first, second = protocol.split_halves(photo)
+    np.testing.assert_array_equal(train1, first)
+    np.testing.assert_array_equal(test1, second)
+    np.testing.assert_array_equal(train2, second)
+    np.testing.assert_array_equal(test2, first)
+    # the validating part is the one whose columns are nearer the test half
+    assert near1.max() > far1.max() and near2.min() < far2.min()
+    only_left = protocol.same_scene_cases({"motorcycle_left": photo})
+    assert [c[0] for c in only_left] == ["motorcycle_left 1st -> 2nd half", "motorcycle_left 2nd -> 1st half"]
+    pair = protocol.same_scene_cases({"motorcycle_right": photo, "motorcycle_left": photo + 1})
+    name, train, (far, near), test = pair[0]
+    assert name == "motorcycle_left -> motorcycle_right" and train is not test
+    np.testing.assert_array_equal(train, photo + 1)
+    np.testing.assert_array_equal(test, photo)
+    np.testing.assert_array_equal(near, protocol.split_halves(photo + 1)[1])
+
+
+def test_leave_one_out_holds_out_the_next_photo_cyclically():
+    from fastnn.colorize import protocol
+
+    photos = {name: np.full((2, 2), i) for i, name in enumerate("abcd")}
+    cases = protocol.leave_one_out_cases(photos)
+    for (name, train, (inner_train, inner_validation), test), following in zip(cases, ("bcda", "cdab", "dabc",
+                                                                                        "abcd")):
+        rest = [n for n in following if n != name]
+        assert test is photos[name] and [int(t[0, 0]) for t in train] == ["abcd".index(n) for n in rest]
+        assert inner_validation == [photos[rest[0]]]
+        assert [int(t[0, 0]) for t in inner_train] == ["abcd".index(n) for n in rest[1:]]
+
+
+def test_the_protocol_s_constants_are_those_its_revisions_describe():
+    from fastnn.colorize import protocol
+
+    assert protocol.SEAM_BAND == 65 and protocol.SAME_SCENE_TILES == 2
+    assert protocol.GRID == {"lmbda": (1.0, 5.0, 25.0), "refine_radius": (1, 2, 4, 8),
+                             "refine_eps": (0.0003, 0.001, 0.003, 0.01)}
+    assert protocol.GRID_REVISION_2 == {"lmbda": (1.0, 5.0, 25.0), "refine_radius": (2, 4, 8),
+                                        "refine_eps": (0.001, 0.003, 0.01)}
+    assert protocol.GRID_REVISION_1 == protocol.LEAVE_ONE_OUT_GRID == {
+        "lmbda": (1.0, 5.0, 25.0), "refine_radius": (8, 16, 32), "refine_eps": (0.003, 0.01, 0.03)}
+    assert protocol.SAME_SCENE_BASE == {"texture_scales": (5, 11, 23)}
+    assert protocol.LEAVE_ONE_OUT_BASE == {"samples_per_image": 8000, "epochs": 5}
+
+
+@pytest.mark.parametrize("wins, trials, p", [(0, 5, 2 / 32), (5, 5, 2 / 32), (1, 3, 1.0), (6, 10, 0.75390625)])
+def test_sign_test_is_the_two_sided_binomial_p_value(wins, trials, p):
+    from fastnn.colorize.protocol import sign_test
+
+    assert sign_test(wins, trials) == pytest.approx(p, rel=1e-12)
+
+
+def test_tile_errors_split_rows_and_columns_nearly_equally():
+    from fastnn.colorize.protocol import tile_errors
+
+    truth = np.zeros((7, 5, 2))
+    chroma = np.arange(70, dtype=np.float64).reshape(7, 5, 2)
+    error = chroma.mean(axis=2)
+    # array_split: rows 3 + 2 + 2, columns 2 + 2 + 1
+    expected = [error[r0:r1, c0:c1].mean() for r0, r1 in ((0, 3), (3, 5), (5, 7)) for c0, c1 in ((0, 2), (2, 4), (4, 5))]
+    np.testing.assert_allclose(tile_errors(chroma, truth, 3), expected, rtol=1e-12)
+    assert tile_errors(chroma[:, :3], truth[:, :3], 3).shape == (9,)  # as many tiles as columns
+    with pytest.raises(ValueError, match=re.escape("tiles must be at most the image's height and width, got 4 for an "
+                                                   "image of 7 x 3 pixels")):
+        tile_errors(chroma[:, :3], truth[:, :3], 4)
+
+
+class FakeColorizer:
+    """Trains nothing: its raw chroma of the validation image is the truth plus 1 for lmbda 1, else 0."""
+
+    truth = None
+
+    def __init__(self, **params):
+        self.params = params
+
+    def fit(self, images):
+        return self
+
+    def predict_chroma(self, X):
+        raise AssertionError("chroma_maps is faked")
+
+    def chroma_maps(self, L, predictors):
+        return {"net": self.truth + 1.0 if self.params["lmbda"] == 1.0 else np.zeros_like(self.truth)}
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    from fastnn.colorize import protocol
+
+    validation = tiny_image(6)
+    monkeypatch.setattr(FakeColorizer, "truth", protocol._lab(validation)[..., 1:])
+    monkeypatch.setattr(protocol, "Colorizer", FakeColorizer)
+    return validation
+
+
+def test_with_no_safe_refinement_off_keeps_the_training_of_the_lowest_unrefined_error(fake_training, monkeypatch):
+    from fastnn.colorize import protocol
+
+    def hurts_a_corner(L, raw, radius, eps):
+        out = np.array(raw, dtype=np.float64)
+        out[:3, :3] += 50.0 * radius
+        return out
+
+    monkeypatch.setattr(protocol, "refine_chroma", hurts_a_corner)
+    grid = {"lmbda": (5.0, 1.0), "refine_radius": (2, 4), "refine_eps": (0.01,)}
+    # lmbda 1: raw error 1 everywhere; lmbda 5: raw chroma 0, an error of the chroma's size
+    best, scores = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback="off")
+    assert best == {"lmbda": 1.0, "refine": None} and len(scores) == 4
+
+
+def test_a_refinement_that_changes_no_tile_is_safe(fake_training, monkeypatch):
+    from fastnn.colorize import protocol
+
+    def identity_or_corner(L, raw, radius, eps):
+        out = np.array(raw, dtype=np.float64)
+        if radius == 4:  # lower on average, higher in one corner
+            out[4:] = FakeColorizer.truth[4:]
+            out[:2, :2] += 5.0
+        return out
+
+    monkeypatch.setattr(protocol, "refine_chroma", identity_or_corner)
+    grid = {"lmbda": (1.0,), "refine_radius": (2, 4), "refine_eps": (0.01,)}
+    plain, _ = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid)
+    assert plain["refine_radius"] == 4
+    for fallback in ("off", "least-harm"):
+        safe, _ = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback=fallback)
+        assert safe == {"lmbda": 1.0, "refine_radius": 2, "refine_eps": 0.01}
+
+
+def test_tune_scores_each_refinement_of_the_raw_chroma_guided_by_the_lightness(fake_training):
+    from fastnn.colorize import protocol
+    from fastnn.colorize.refine import refine_chroma
+
+    lab = protocol._lab(fake_training)
+    grid = {"lmbda": (1.0, 5.0), "refine_radius": (1, 3), "refine_eps": (0.001, 0.1)}
+    best, scores = protocol.tune({}, [tiny_image(0)], [fake_training, fake_training], 0, grid)
+    expected = []
+    for lmbda in (1.0, 5.0):
+        raw = FakeColorizer(lmbda=lmbda).chroma_maps(lab[..., 0], {})["net"]
+        for radius in (1, 3):
+            for eps in (0.001, 0.1):
+                error = np.mean(np.abs(refine_chroma(lab[..., 0], raw, radius, eps) - lab[..., 1:]))
+                expected.append(({"lmbda": lmbda, "refine_radius": radius, "refine_eps": eps}, error))
+    assert [setting for setting, _ in scores] == [setting for setting, _ in expected]
+    np.testing.assert_allclose([e for _, e in scores], [e for _, e in expected], rtol=1e-12)
+    assert best == min(expected, key=lambda item: item[1])[0]
+
+
+def test_run_case_reports_the_chroma_before_the_refinement_too():
+    from skimage.color import lab2rgb
+
+    from fastnn.colorize import Colorizer, protocol
+    from fastnn.colorize.evaluation import evaluate
+
+    base = {"patch_size": 3, "hidden_layer_sizes": (4,), "epochs": 1, "samples_per_image": 80, "refine_radius": 2}
+    rng = np.random.default_rng(1)  # flat lightness on the left (a blotchiness that is a number), textured right
+    L = np.hstack([np.full((16, 8), 60.0), rng.uniform(20, 80, (16, 8))])
+    test = lab2rgb(np.dstack([L, rng.uniform(-25, 25, (16, 16, 2))]))
+    result = protocol.run_case(base, tiny_image(0), None, test, seed=0, name="t", tuned=False)
+    model = Colorizer(**base, random_state=0).fit([tiny_image(0)])
+    rows = {row["method"]: row for row in evaluate(model, [test], unrefined=True)}
+    for method in ("fastnn", "fastnn unrefined", "grayscale", "mean chroma"):
+        assert result[method] == {key: rows[method][key] for key in ("ab_error", "psnr", "colourfulness", "blotchiness")}
+    assert result["fastnn unrefined"] != result["fastnn"]
+    assert result["true_colourfulness"] == rows["fastnn"]["true_colourfulness"]
+    assert (result["case"], result["seed"], result["settings"]) == ("t", 0, {})
+
+
+def test_the_defaults_are_the_documented_ones():
+    from fastnn.colorize import Colorizer
+
+    # chosen on the bundled photos (the class docstring and docs/guide/colorize.md give the reasons)
+    assert Colorizer().get_params() == {
+        "patch_size": 7, "hidden_layer_sizes": (32, 32), "epochs": 10, "mini_batch_size": 10, "eta": 1.5,
+        "lmbda": 5.0, "cost": "cross-entropy", "dtype": "float32", "samples_per_image": 30000, "mode": "regression",
+        "bin_size": 10, "temperature": 0.38, "refine": "guided", "refine_radius": 16, "refine_eps": 0.01,
+        "validation_fraction": None, "n_iter_no_change": 3, "texture_scales": (), "random_state": None}
+
+
+def test_fit_shows_no_progress_bar_unless_asked(monkeypatch, capsys):
+    from fastnn import _progress
+    from fastnn.colorize import Colorizer
+
+    monkeypatch.setattr(_progress, "progress_enabled", lambda progress, stream=None: bool(progress))
+    model = Colorizer(patch_size=3, hidden_layer_sizes=(3,), epochs=1, samples_per_image=30, random_state=0)
+    model.fit([tiny_image(0)])
+    assert capsys.readouterr().err == ""
+    model.fit([tiny_image(0)], progress=True)
+    assert "30.0/30.0" in capsys.readouterr().err
+
+
+def test_random_states_give_networks_of_different_seeds():
+    from fastnn.colorize import Colorizer
+
+    seeds = set()
+    for random_state in range(30):
+        model = Colorizer(patch_size=3, samples_per_image=5, random_state=random_state)
+        model.prepare([tiny_image(0)])
+        seeds.add(model._network_seed)
+    assert len(seeds) == 30  # drawn from 2**63 values: 30 random states, 30 networks
