@@ -280,11 +280,13 @@ def test_filter_gradient_with_every_count_of_nonzero_deltas(count):
 
 @pytest.mark.parametrize("counts", [[0] * 9, [1] * 9, [2, 5, 0, 1, 4, 3, 6, 2, 1], [4] * 9, [6] * 9,
                                     [3, 3, 3, 3, 3, 3, 3, 3, 3], [5, 6, 5, 6, 5, 6, 5, 6, 5]])
-def test_input_gradient_with_every_count_of_filters_routed_to_a_position(counts):
+@pytest.mark.parametrize("shape", [((2, 6, 7), (2, 3, 2)), ((1, 5, 7), (1, 1, 2))], ids=["q12", "q2"])
+def test_input_gradient_with_every_count_of_filters_routed_to_a_position(counts, shape):
     # 9 filters over 3x2 pooled elements of 2x2 blocks: a position receives gradient from 0 to 9
-    # filters (taken four at a time, then one to three)
+    # filters (taken four at a time, then one to three); filters of 12 and of 2 weights (fewer
+    # than the filters)
     nf = 9
-    net, spec_l = _routed_layer(nf)
+    net, spec_l = _routed_layer(nf, image=shape[0], filt=shape[1])
     nc, nh, nw, fh, fw, ow = (int(spec_l[k]) for k in (K.C, K.H, K.W, K.FH, K.FW, K.OW))
     rng = np.random.default_rng(sum(counts))
     delta, args = _routing(spec_l, nf, rng, counts)
