@@ -324,6 +324,12 @@ def test_metrics_count_cost_and_first_most_probable_class_and_only_with_two_entr
                               np.zeros((2, 0), np.uint8), 0, nabla, metrics)
         assert metrics[0] == pytest.approx(0.5 + 2 * np.log(3), rel=1e-14)
         assert metrics[1] == 2.0 + 2 * correct
+    net.layers[1].b = np.array([0.0, 0.0, 5.0])  # class 2 the most probable: correct for label 2 only
+    for label, correct in ((0, 0), (1, 0), (2, 1)):
+        metrics = np.zeros(2)
+        K.accumulate_gradient(net._theta, net._spec, net._keep, X[:1], np.array([label]), np.arange(1),
+                              np.zeros((1, 0), np.uint8), 0, np.zeros_like(net._theta), metrics)
+        assert metrics[1] == correct
     for shape in (0, 1, 3):  # any other length: nothing recorded
         metrics = np.full(shape, 4.0)
         K.record_metrics(net._spec, np.full(99, 0.25), 0, metrics)
