@@ -42,8 +42,9 @@ def check_epoch(net, X, y, m):
 
 def test_a_direct_layer_with_63_inputs_per_output_gathers_them_for_its_backward_pass():
     # 7 channels x 9 x 1 filters: Q = 63, one below DIRECT_MAX_Q, convolved directly (the
-    # inputs are gathered for the weight gradients only), first and second layer
-    assert 7 * 9 * 1 == K.DIRECT_MAX_Q - 1
+    # inputs are gathered for the weight gradients only), first and second layer; and one
+    # channel of 9 x 7 filters (first layer)
+    assert 7 * 9 * 1 == 1 * 9 * 7 == K.DIRECT_MAX_Q - 1
     first = n3.ConvPoolLayer((3, 7, 9, 1), (5, 7, 10, 4), poolsize=(2, 2), activation_fn=n3.tanh)  # -> (3, 1, 2)
     second = n3.ConvPoolLayer((4, 7, 9, 1), (5, 7, 9, 3), poolsize=(1, 3), activation_fn=n3.tanh)  # -> (4, 1, 1)
     for layers, n_in in (([first], 280), ([n3.ConvPoolLayer((7, 1, 2, 2), (5, 1, 10, 4), poolsize=(1, 1),
@@ -53,6 +54,11 @@ def test_a_direct_layer_with_63_inputs_per_output_gathers_them_for_its_backward_
         rng = np.random.default_rng(3)
         X, y = rng.random((10, n_in)) - 0.4, rng.integers(0, 3, 10)
         check_epoch(net, X, y, 5)
+    net = n3.Network([n3.ConvPoolLayer((2, 1, 9, 7), (5, 1, 10, 8), poolsize=(2, 2), activation_fn=n3.tanh),
+                      n3.SoftmaxLayer(2, 3)], 5, seed=1)
+    net.layers[-1].w = np.random.default_rng(2).normal(0, 0.8, net.layers[-1].w.shape)
+    rng = np.random.default_rng(4)
+    check_epoch(net, rng.random((10, 80)) - 0.4, rng.integers(0, 3, 10), 5)
 
 
 @pytest.mark.parametrize("p_fc,p_softmax", [(0.0, 0.5), (0.5, 0.0), (0.4, 0.3)])

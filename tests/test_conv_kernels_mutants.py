@@ -280,11 +280,13 @@ def test_filter_gradient_with_every_count_of_nonzero_deltas(count):
 
 @pytest.mark.parametrize("counts", [[0] * 9, [1] * 9, [2, 5, 0, 1, 4, 3, 6, 2, 1], [4] * 9, [6] * 9,
                                     [3, 3, 3, 3, 3, 3, 3, 3, 3], [5, 6, 5, 6, 5, 6, 5, 6, 5]])
-def test_input_gradient_with_every_count_of_filters_routed_to_a_position(counts):
+@pytest.mark.parametrize("shape", [((2, 6, 7), (2, 3, 2)), ((1, 5, 7), (1, 1, 2))], ids=["q12", "q2"])
+def test_input_gradient_with_every_count_of_filters_routed_to_a_position(counts, shape):
     # 9 filters over 3x2 pooled elements of 2x2 blocks: a position receives gradient from 0 to 9
-    # filters (taken four at a time, then one to three)
+    # filters (taken four at a time, then one to three); filters of 12 and of 2 weights (fewer
+    # than the filters)
     nf = 9
-    net, spec_l = _routed_layer(nf)
+    net, spec_l = _routed_layer(nf, image=shape[0], filt=shape[1])
     nc, nh, nw, fh, fw, ow = (int(spec_l[k]) for k in (K.C, K.H, K.W, K.FH, K.FW, K.OW))
     rng = np.random.default_rng(sum(counts))
     delta, args = _routing(spec_l, nf, rng, counts)
@@ -322,6 +324,12 @@ def test_metrics_count_cost_and_first_most_probable_class_and_only_with_two_entr
                               np.zeros((2, 0), np.uint8), 0, nabla, metrics)
         assert metrics[0] == pytest.approx(0.5 + 2 * np.log(3), rel=1e-14)
         assert metrics[1] == 2.0 + 2 * correct
+    net.layers[1].b = np.array([0.0, 0.0, 5.0])  # class 2 the most probable: correct for label 2 only
+    for label, correct in ((0, 0), (1, 0), (2, 1)):
+        metrics = np.zeros(2)
+        K.accumulate_gradient(net._theta, net._spec, net._keep, X[:1], np.array([label]), np.arange(1),
+                              np.zeros((1, 0), np.uint8), 0, np.zeros_like(net._theta), metrics)
+        assert metrics[1] == correct
     for shape in (0, 1, 3):  # any other length: nothing recorded
         metrics = np.full(shape, 4.0)
         K.record_metrics(net._spec, np.full(99, 0.25), 0, metrics)
