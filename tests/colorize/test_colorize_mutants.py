@@ -1131,7 +1131,7 @@ def test_tile_errors_split_rows_and_columns_nearly_equally():
 
 
 class FakeColorizer:
-    """Trains nothing: its raw chroma of the validation image is the truth plus 1 for lmbda 1, else 0."""
+    """Trains nothing: its raw chroma of the validation image is the truth plus 1 for lmbda 1, else b* twice."""
 
     truth = None
 
@@ -1145,7 +1145,7 @@ class FakeColorizer:
         raise AssertionError("chroma_maps is faked")
 
     def chroma_maps(self, L, predictors):
-        return {"net": self.truth + 1.0 if self.params["lmbda"] == 1.0 else np.zeros_like(self.truth)}
+        return {"net": self.truth + 1.0 if self.params["lmbda"] == 1.0 else self.truth[..., [1, 1]]}
 
 
 @pytest.fixture
@@ -1168,7 +1168,7 @@ def test_with_no_safe_refinement_off_keeps_the_training_of_the_lowest_unrefined_
 
     monkeypatch.setattr(protocol, "refine_chroma", hurts_a_corner)
     grid = {"lmbda": (5.0, 1.0), "refine_radius": (2, 4), "refine_eps": (0.01,)}
-    # lmbda 1: raw error 1 everywhere; lmbda 5: raw chroma 0, an error of the chroma's size
+    # lmbda 1: raw error 1 everywhere; lmbda 5: b* in both channels, an error of |a* - b*| / 2 (about 7)
     best, scores = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback="off")
     assert best == {"lmbda": 1.0, "refine": None} and len(scores) == 4
 
@@ -1263,3 +1263,18 @@ def test_random_states_give_networks_of_different_seeds():
         model.prepare([tiny_image(0)])
         seeds.add(model._network_seed)
     assert len(seeds) == 30  # drawn from 2**63 values: 30 random states, 30 networks
+
+
+def test_a_refinement_that_lowers_every_tile_is_safe(fake_training, monkeypatch):
+    from fastnn.colorize import protocol
+
+    def halves_the_error_or_hurts_a_corner(L, raw, radius, eps):
+        out = FakeColorizer.truth + 0.5 * (np.asarray(raw) - FakeColorizer.truth)
+        if radius == 4:
+            out[:2, :2] += 5.0
+        return out
+
+    monkeypatch.setattr(protocol, "refine_chroma", halves_the_error_or_hurts_a_corner)
+    grid = {"lmbda": (1.0,), "refine_radius": (4, 2), "refine_eps": (0.01,)}
+    safe, _ = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback="off")
+    assert safe == {"lmbda": 1.0, "refine_radius": 2, "refine_eps": 0.01}
