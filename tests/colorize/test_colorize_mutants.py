@@ -942,14 +942,14 @@ def test_constant_features_get_a_scale_of_1():
     assert (model.feature_scale_ == 1.0).all() and (X == 0).all() and X.dtype == np.float32
 
 
-@pytest.mark.parametrize("chroma, refused", [(0.9, True), (1.5, False)])
-def test_an_image_counts_as_gray_up_to_a_chroma_of_1(chroma, refused):
+@pytest.mark.parametrize("a, b, refused", [(0.9, -0.9, True), (1.5, -1.5, False), (1.5, 0.0, False), (0.0, 1.5, False)])
+def test_an_image_counts_as_gray_up_to_a_chroma_of_1(a, b, refused):
     from skimage.color import lab2rgb
 
     from fastnn.colorize import GRAY_CHROMA, Colorizer
 
     assert GRAY_CHROMA == 1.0
-    lab = np.dstack([np.linspace(20, 80, 64).reshape(8, 8), np.full((8, 8), chroma), np.full((8, 8), -chroma)])
+    lab = np.dstack([np.linspace(20, 80, 64).reshape(8, 8), np.full((8, 8), a), np.full((8, 8), b)])
     model = Colorizer(patch_size=3, samples_per_image=10, random_state=0)
     if refused:
         with pytest.raises(ValueError, match=re.escape("images[0] holds only gray pixels (|a*|, |b*| <= 1.0)")):
@@ -1278,3 +1278,13 @@ def test_a_refinement_that_lowers_every_tile_is_safe(fake_training, monkeypatch)
     grid = {"lmbda": (1.0,), "refine_radius": (4, 2), "refine_eps": (0.01,)}
     safe, _ = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback="off")
     assert safe == {"lmbda": 1.0, "refine_radius": 2, "refine_eps": 0.01}
+
+
+def test_fit_seconds_lie_within_the_call():
+    from fastnn.colorize import Colorizer
+
+    model = Colorizer(patch_size=3, hidden_layer_sizes=(3,), epochs=2, samples_per_image=30, random_state=0)
+    model.fit([tiny_image(0)])  # compiled before timing
+    start = time.perf_counter()
+    model.fit([tiny_image(0)])
+    assert 0 < model.fit_seconds_ <= time.perf_counter() - start
