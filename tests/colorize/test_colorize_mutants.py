@@ -1016,6 +1016,9 @@ def test_early_stopping_holds_out_the_rounded_fraction():
         with pytest.raises(ValueError, match=re.escape(f"validation_fraction {fraction} of 40 training pixels leaves "
                                                        "no validation or no training pixel")):
             model.set_params(validation_fraction=fraction).fit([tiny_image(0)])
+    # counts above 256 are compared by value: 399.6 rounds to all 400 pixels
+    with pytest.raises(ValueError, match=re.escape("validation_fraction 0.999 of 400 training pixels leaves")):
+        model.set_params(validation_fraction=0.999, samples_per_image=400).fit([tiny_image(0, size=20)])
 
 
 def test_set_params_repr_and_score():
