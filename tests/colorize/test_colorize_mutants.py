@@ -942,14 +942,14 @@ def test_constant_features_get_a_scale_of_1():
     assert (model.feature_scale_ == 1.0).all() and (X == 0).all() and X.dtype == np.float32
 
 
-@pytest.mark.parametrize("chroma, refused", [(0.9, True), (1.5, False)])
-def test_an_image_counts_as_gray_up_to_a_chroma_of_1(chroma, refused):
+@pytest.mark.parametrize("a, b, refused", [(0.9, -0.9, True), (1.5, -1.5, False), (1.5, 0.0, False), (0.0, 1.5, False)])
+def test_an_image_counts_as_gray_up_to_a_chroma_of_1(a, b, refused):
     from skimage.color import lab2rgb
 
     from fastnn.colorize import GRAY_CHROMA, Colorizer
 
     assert GRAY_CHROMA == 1.0
-    lab = np.dstack([np.linspace(20, 80, 64).reshape(8, 8), np.full((8, 8), chroma), np.full((8, 8), -chroma)])
+    lab = np.dstack([np.linspace(20, 80, 64).reshape(8, 8), np.full((8, 8), a), np.full((8, 8), b)])
     model = Colorizer(patch_size=3, samples_per_image=10, random_state=0)
     if refused:
         with pytest.raises(ValueError, match=re.escape("images[0] holds only gray pixels (|a*|, |b*| <= 1.0)")):
@@ -1016,6 +1016,9 @@ def test_early_stopping_holds_out_the_rounded_fraction():
         with pytest.raises(ValueError, match=re.escape(f"validation_fraction {fraction} of 40 training pixels leaves "
                                                        "no validation or no training pixel")):
             model.set_params(validation_fraction=fraction).fit([tiny_image(0)])
+    # counts above 256 are compared by value: 399.6 rounds to all 400 pixels
+    with pytest.raises(ValueError, match=re.escape("validation_fraction 0.999 of 400 training pixels leaves")):
+        model.set_params(validation_fraction=0.999, samples_per_image=400).fit([tiny_image(0, size=20)])
 
 
 def test_set_params_repr_and_score():
@@ -1131,7 +1134,7 @@ def test_tile_errors_split_rows_and_columns_nearly_equally():
 
 
 class FakeColorizer:
-    """Trains nothing: its raw chroma of the validation image is the truth plus 1 for lmbda 1, else 0."""
+    """Trains nothing: its raw chroma of the validation image is the truth plus 1 for lmbda 1, else b* twice."""
 
     truth = None
 
@@ -1145,7 +1148,7 @@ class FakeColorizer:
         raise AssertionError("chroma_maps is faked")
 
     def chroma_maps(self, L, predictors):
-        return {"net": self.truth + 1.0 if self.params["lmbda"] == 1.0 else np.zeros_like(self.truth)}
+        return {"net": self.truth + 1.0 if self.params["lmbda"] == 1.0 else self.truth[..., [1, 1]]}
 
 
 @pytest.fixture
@@ -1168,7 +1171,7 @@ def test_with_no_safe_refinement_off_keeps_the_training_of_the_lowest_unrefined_
 
     monkeypatch.setattr(protocol, "refine_chroma", hurts_a_corner)
     grid = {"lmbda": (5.0, 1.0), "refine_radius": (2, 4), "refine_eps": (0.01,)}
-    # lmbda 1: raw error 1 everywhere; lmbda 5: raw chroma 0, an error of the chroma's size
+    # lmbda 1: raw error 1 everywhere; lmbda 5: b* in both channels, an error of |a* - b*| / 2 (about 7)
     best, scores = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback="off")
     assert best == {"lmbda": 1.0, "refine": None} and len(scores) == 4
 
@@ -1263,3 +1266,28 @@ def test_random_states_give_networks_of_different_seeds():
         model.prepare([tiny_image(0)])
         seeds.add(model._network_seed)
     assert len(seeds) == 30  # drawn from 2**63 values: 30 random states, 30 networks
+
+
+def test_a_refinement_that_lowers_every_tile_is_safe(fake_training, monkeypatch):
+    from fastnn.colorize import protocol
+
+    def halves_the_error_or_hurts_a_corner(L, raw, radius, eps):
+        out = FakeColorizer.truth + 0.5 * (np.asarray(raw) - FakeColorizer.truth)
+        if radius == 4:
+            out[:2, :2] += 5.0
+        return out
+
+    monkeypatch.setattr(protocol, "refine_chroma", halves_the_error_or_hurts_a_corner)
+    grid = {"lmbda": (1.0,), "refine_radius": (4, 2), "refine_eps": (0.01,)}
+    safe, _ = protocol.tune({}, [tiny_image(0)], [fake_training], 0, grid, tiles=2, fallback="off")
+    assert safe == {"lmbda": 1.0, "refine_radius": 2, "refine_eps": 0.01}
+
+
+def test_fit_seconds_lie_within_the_call():
+    from fastnn.colorize import Colorizer
+
+    model = Colorizer(patch_size=3, hidden_layer_sizes=(3,), epochs=2, samples_per_image=30, random_state=0)
+    model.fit([tiny_image(0)])  # compiled before timing
+    start = time.perf_counter()
+    model.fit([tiny_image(0)])
+    assert 0 < model.fit_seconds_ <= time.perf_counter() - start
