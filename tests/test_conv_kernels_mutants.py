@@ -158,8 +158,8 @@ def test_inference_matches_the_reference_and_the_per_sample_pass_for_every_split
     act, args, cols, dcols, zc, xd, z, delta, dprev = K._scratch(net._theta, net._spec)
     out0 = net._spec[-1, K.OUT_OFF]
     single = np.empty_like(expected)
-    for i in range(23):  # the inference path: no masks, x w scaled by keep
-        K.forward_sample(net._theta, net._spec, net._keep, X[i], act, args, np.ones((1, 99), np.uint8), 0, False,
+    for i in range(23):  # the inference path: no masks (these, all 0, would drop every input), x w scaled by keep
+        K.forward_sample(net._theta, net._spec, net._keep, X[i], act, args, np.zeros((1, 99), np.uint8), 0, False,
                          cols, zc, xd, z)
         single[i] = act[out0:out0 + 4]
     np.testing.assert_allclose(single, expected, rtol=0, atol=1e-14)
