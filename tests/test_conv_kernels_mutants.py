@@ -95,15 +95,15 @@ def test_per_sample_gradient_matches_the_reference(make, act, p):
 @pytest.mark.parametrize("make", NETS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("act", [n3.tanh, n3.ReLU], ids=lambda f: f.__name__)
 def test_an_epoch_of_mini_batches_larger_than_the_block_matches_the_reference(make, act):
-    # 2 mini-batches of 12 (each a block of TRAIN_BLOCK = 10 samples, then one of 2), 5 leftover
-    # rows that no step reads, dropout and L2 decay (weights only)
+    # 2 mini-batches of 12 (each a block of TRAIN_BLOCK = 10 samples, then one of 2), 11 leftover
+    # rows (one short of a mini-batch) that no step reads, dropout and L2 decay (weights only)
     assert K.TRAIN_BLOCK == 10
     net = make(act, 0.5, m=12)
-    X, y = data(net, 29)
-    masks = net._draw_masks(29)
+    X, y = data(net, 35)
+    masks = net._draw_masks(35)
     eta, lmbda, m = 0.3, 0.4, 12
     layers, params = reference_layers(net), reference_params(net)
-    K.sgd_chunk(net._theta, net._spec, net._keep, X, y, np.arange(29), masks, m, eta, eta * lmbda / 2, np.zeros(0),
+    K.sgd_chunk(net._theta, net._spec, net._keep, X, y, np.arange(35), masks, m, eta, eta * lmbda / 2, np.zeros(0),
                 2)
     expected = ref.sgd_epoch(layers, params, X[:24], y[:24], m, eta, [None if k is None else k[:24] for k in
                                                                       split_masks(net, masks)], lmbda)
@@ -158,8 +158,8 @@ def test_inference_matches_the_reference_and_the_per_sample_pass_for_every_split
     act, args, cols, dcols, zc, xd, z, delta, dprev = K._scratch(net._theta, net._spec)
     out0 = net._spec[-1, K.OUT_OFF]
     single = np.empty_like(expected)
-    for i in range(23):  # the inference path: no masks, x w scaled by keep
-        K.forward_sample(net._theta, net._spec, net._keep, X[i], act, args, np.ones((1, 99), np.uint8), 0, False,
+    for i in range(23):  # the inference path: no masks (these, all 0, would drop every input), x w scaled by keep
+        K.forward_sample(net._theta, net._spec, net._keep, X[i], act, args, np.zeros((1, 99), np.uint8), 0, False,
                          cols, zc, xd, z)
         single[i] = act[out0:out0 + 4]
     np.testing.assert_allclose(single, expected, rtol=0, atol=1e-14)
