@@ -1,6 +1,6 @@
-"""ONNX export (fastnn.onnx) rule by rule: tests written against the mutants that survived
-tests/test_onnx.py, test_onnx_sklearn.py and test_cli_export.py, each first run against its
-mutant and failed."""
+"""ONNX export (fastnn.onnx, _onnx_sklearn, _onnx_graph, _onnx_network3) rule by rule: tests written
+against the mutants that survived tests/test_onnx.py, test_onnx_sklearn.py, test_onnx_network3.py and
+test_cli_export.py, each first run against its mutant and failed."""
 import os
 import subprocess
 import sys
@@ -211,3 +211,55 @@ def test_a_classifier_exports_and_runs_at_every_opset_from_9_to_18(opset):
     label, proba = _run_in_onnxruntime(model, X)
     np.testing.assert_array_equal(label, clf.predict(X))
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-12, atol=0)
+
+
+def _digits_cnn(dtype="float64", p=0.0):
+    from fastnn import network3 as n3
+
+    net = n3.Network([n3.ConvPoolLayer((4, 1, 3, 3), (10, 1, 8, 8), (2, 2), activation_fn=n3.ReLU),
+                      n3.ConvPoolLayer((6, 4, 2, 2), (10, 4, 3, 3), (1, 1), activation_fn=n3.tanh),
+                      n3.FullyConnectedLayer(6 * 2 * 2, 20, activation_fn=n3.sigmoid, p_dropout=p),
+                      n3.SoftmaxLayer(20, 7, p_dropout=p)], 10, seed=0, dtype=dtype)
+    net.epochs_done_ = 2
+    return net
+
+
+def test_a_network3_doc_string_names_its_layers_and_widths():
+    model = _digits_cnn().to_onnx()
+    doc = model.doc_string
+    assert doc.startswith("fastnn.network3.Network (ConvPoolLayer, ConvPoolLayer, FullyConnectedLayer, "
+                          "SoftmaxLayer) trained for 2 epochs, exported by fastnn ")
+    assert " in float64: the book's chapter-6 network at inference (dropout scaled by 1 - p)." in doc
+    assert "Input 'X' (batch, 64); outputs 'activations' (batch, 7), the softmax outputs" in doc
+
+
+@pytest.mark.parametrize("dtype, opset", [("float64", 13), ("float64", 18), ("float32", 18)])
+def test_a_network3_runs_alike_in_onnxs_reference_evaluator(dtype, opset):
+    """The chapter-6 export in the spec's own runtime (onnx.reference): labels of shape (n,), both graphs
+    (float64's gathered windows, float32's Conv), ReduceMax's axes as an attribute (opset 13) and as an
+    input (18)."""
+    from onnx.reference import ReferenceEvaluator
+
+    net = _digits_cnn(dtype, p=0.2)
+    X = np.random.default_rng(3).random((12, 64)).astype(dtype)
+    activations, label = ReferenceEvaluator(net.to_onnx(opset=opset)).run(None, {"X": X})
+    assert label.shape == (12,)
+    np.testing.assert_array_equal(label, net.predict(X))
+    tol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(activations, net.predict_proba(X), rtol=tol, atol=tol * 1e-3)
+
+
+def test_a_float64_network3_exports_and_runs_at_the_opsets_after_18():
+    """ReduceMax takes its axes as an input from opset 18 on, also in every later opset."""
+    import onnx
+
+    from onnx_helpers import run
+
+    net = _digits_cnn()
+    X = np.random.default_rng(4).random((12, 64))
+    newest = onnx.defs.onnx_opset_version()
+    assert newest > 18
+    for opset in sorted({19, newest}):
+        activations, label = run(net.to_onnx(opset=opset), X)
+        np.testing.assert_array_equal(label, net.predict(X))
+        np.testing.assert_allclose(activations, net.predict_proba(X), rtol=1e-12, atol=0)
