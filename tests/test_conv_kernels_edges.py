@@ -1,7 +1,7 @@
 """The chapter-6 kernels at their edges (found by kernels/conv.py's mutation run): a direct
 convolution with the most inputs per output (DIRECT_MAX_Q - 1, filters one column wide), and
 networks where only some dense layers have dropout, on both the per-sample and the
-whole-mini-batch paths.  Small shapes: tools/mutation.py runs these without the compiler."""
+whole-mini-batch paths, and a step of a network of more than 256 layers.  Small shapes: tools/mutation.py runs these without the compiler."""
 import numpy as np
 import pytest
 
@@ -86,3 +86,24 @@ def test_a_hidden_layer_of_one_unit():
     rng = np.random.default_rng(9)
     X, y = rng.random((12, 49)), rng.integers(0, 3, 12)
     check_epoch(net, X, y, 4)
+
+
+def test_a_step_of_a_network_of_more_than_256_layers():
+    # the last layer's biases end at theta's end: the step finds that end by comparing l + 1
+    # with the layer count, values above 256 (where CPython's ints stop being shared)
+    layers = [n3.FullyConnectedLayer(2, 2, n3.tanh) for _ in range(299)] + [n3.SoftmaxLayer(2, 3)]
+    net = n3.Network(layers, 1, seed=2)
+    assert net._spec.shape[0] == 300
+    rng = np.random.default_rng(4)
+    theta = net._theta.copy()
+    nabla = rng.normal(size=theta.shape)
+    expected = theta - 0.3 * nabla
+    start = 0
+    for layer in net.layers:  # w -> w - (decay * w + rate * nabla_w); b -> b - rate * nabla_b
+        w = slice(start, start + layer.w.size)
+        expected[w] = theta[w] - (0.05 * theta[w] + 0.3 * nabla[w])
+        start += layer.w.size + layer.b.size
+    assert start == theta.size
+    K.apply_step(theta, nabla, net._spec, 0.3, 0.05)
+    np.testing.assert_array_equal(theta, expected)
+    assert np.all(nabla == 0)
