@@ -134,10 +134,10 @@ def test_more_threads_exactly_as_fast_as_one_are_kept(idle):
     chooser.record(count, 1.0, samples)
     count, samples = chooser.plan(10**9, 10)
     chooser.record(count, exact * samples, samples)
-    for _ in range(20):  # well past 4 * FIRST_SEGMENT of trial
+    for _ in range(20):  # well past PAID_SECONDS of weighed runs
         count, samples = chooser.plan(10**9, 10)
         chooser.record(count, exact * samples, samples)
-    assert chooser.trial[0] >= 4 * _threads.FIRST_SEGMENT
+    assert chooser.trial[0] >= _threads.PAID_SECONDS
     assert count == 2 and chooser.best == 2 and chooser.losses == 0
 
 
@@ -156,15 +156,16 @@ def test_a_trial_doubles_its_runs(idle):
     assert lengths == expected
 
 
-def test_a_trial_starts_short_while_little_work_is_done(idle):
-    # after about 1 ms of timed work, STAKE (a tenth of it) is below FIRST_SEGMENT: the
-    # trial's second run is as short as its first
+def test_a_trial_grows_to_paid_runs_while_little_work_is_done(idle):
+    # after about 1 ms of timed work, STAKE (a tenth of it) is below PAID_SECONDS: the runs
+    # double from FIRST_SEGMENT up to PAID_SECONDS (long enough to pay for a call), no further
     chooser = timed()
     assert chooser.work < 2e-3
-    first = step(chooser, {1: BASE, 2: 3e-6})
-    second = step(chooser, {1: BASE, 2: 3e-6})
-    assert first == (2, int(_threads.FIRST_SEGMENT / BASE) // 10 * 10)
-    assert second == (2, int(_threads.FIRST_SEGMENT / 3e-6) // 10 * 10)
+    runs = [step(chooser, {1: BASE, 2: 3e-6}) for _ in range(4)]
+    assert runs[0] == (2, int(_threads.FIRST_SEGMENT / BASE) // 10 * 10)
+    seconds = [_threads.FIRST_SEGMENT * 2, _threads.PAID_SECONDS, _threads.PAID_SECONDS]
+    assert _threads.PAID_SECONDS == 4 * _threads.FIRST_SEGMENT
+    assert runs[1:] == [(2, int(s / 3e-6) // 10 * 10) for s in seconds]
 
 
 def test_a_run_of_fewer_threads_planned_before_a_switch_is_ignored(monkeypatch):
@@ -255,8 +256,69 @@ def test_runs_exactly_shortest_timed_long_are_timed(idle):
     assert chooser.best == 1 and chooser.losses == 1
 
 
-def test_a_trial_exactly_four_first_segments_long_is_judged_on_its_mean(idle):
+def test_a_trial_exactly_paid_seconds_long_is_judged_on_its_mean(idle):
     chooser = timed()
     assert chooser.plan(10**9, 10)[0] == 2
-    chooser.record(2, 4 * _threads.FIRST_SEGMENT, 200)  # 1.25x one thread's time per sample
+    chooser.record(2, _threads.PAID_SECONDS, 200)  # 1.25x one thread's time per sample
     assert chooser.best == 1 and chooser.losses == 1
+
+
+def paid_trial():
+    """A chooser in a trial of 2 threads whose next run is planned PAID_SECONDS long."""
+    chooser = timed()
+    while chooser.segment < _threads.PAID_SECONDS:
+        assert step(chooser, {1: BASE, 2: BASE})[0] == 2
+    assert chooser.trial == [0.0, 0]  # the short runs so far weigh nothing on the whole
+    return chooser
+
+
+def test_a_paid_run_short_by_a_mini_batch_is_weighed(idle):
+    chooser = paid_trial()
+    count, samples = chooser.plan(10**9, 70)
+    assert count == 2 and samples * BASE < _threads.PAID_SECONDS  # rounded down to whole units
+    chooser.record(count, BASE * samples, samples)
+    assert chooser.trial == [BASE * samples, samples]
+
+
+def test_a_paid_run_cut_by_the_end_of_a_chunk_is_not_weighed(idle):
+    chooser = paid_trial()
+    count, samples = chooser.plan(50, 10)  # 50 samples left in the chunk
+    assert (count, samples) == (2, 50)
+    chooser.record(count, 1.9 * BASE * samples, samples)  # a call's own cost: under CLEARLY_SLOWER
+    assert chooser.trial == [0.0, 0] and chooser.best == 2
+
+
+def test_short_runs_are_judged_once_they_last_short_judged(idle):
+    chooser = timed()
+    assert chooser.plan(10**9, 10)[0] == 2
+    short = _threads.SHORT_JUDGED / 8  # each run under PAID_SECONDS, not planned paid
+    for _ in range(7):
+        chooser.record(2, short, round(short / (1.25 * BASE)))  # 1.25x one thread's time
+    assert chooser.best == 2 and chooser.short[0] < _threads.SHORT_JUDGED
+    chooser.record(2, short, round(short / (1.25 * BASE)))
+    assert chooser.best == 1 and chooser.losses == 1
+
+
+def test_short_runs_after_a_paid_one_are_not_added_up(idle):
+    chooser = paid_trial()
+    count, samples = chooser.plan(10**9, 10)
+    chooser.record(count, BASE * samples, samples)  # a paid run as fast as one thread: holds
+    assert chooser.best == 2 and chooser.trial[1] == samples
+    before = list(chooser.short)  # the trial's first runs, before the paid one
+    for _ in range(40):  # far more than SHORT_JUDGED of short runs 1.25x slower, not weighed
+        chooser.record(2, _threads.SHORT_JUDGED / 8, round(_threads.SHORT_JUDGED / 8 / (1.25 * BASE)))
+    assert chooser.best == 2 and chooser.short == before
+
+
+def test_a_new_trial_adds_up_its_own_short_runs_only(idle):
+    chooser = timed()
+    assert chooser.plan(10**9, 10)[0] == 2
+    short = _threads.SHORT_JUDGED / 8
+    for _ in range(7):  # as fast as one thread, not yet judged
+        chooser.record(2, short, round(short / BASE))
+    chooser.record(2, 3 * BASE * 100, 100)  # then clearly slower: lost
+    assert chooser.best == 1 and chooser.losses == 1
+    chooser.due[2] = chooser.work  # tried again at once
+    assert chooser.plan(10**9, 10)[0] == 2
+    chooser.record(2, short, round(short / (1.25 * BASE)))  # one short run, not judged on its own
+    assert chooser.best == 2 and chooser.short[0] == short
