@@ -166,6 +166,7 @@ class ThreadChooser:
         self.current = 1  # the count running now
         self.trial = [0.0, 0]  # seconds and samples of the paid runs on ``current`` since it was chosen
         self.short = [0.0, 0]  # the same of its shorter runs, while it has no paid one
+        self.held = 0.0  # seconds of all the timed runs on ``current`` since it was chosen
         self.segment = FIRST_SEGMENT  # seconds of the next run on ``current`` (counts > 1)
         self.work = 0.0  # seconds of timed work so far
         self.due = {c: 0.0 for c in self.counts[1:]}  # count -> ``work`` from which it may be tried
@@ -204,7 +205,7 @@ class ThreadChooser:
                     self.skip_wait[c] = SKIP_SECONDS
             if due:  # a trial of more threads starts
                 self.current, self.trial, self.segment = max(due), [0.0, 0], FIRST_SEGMENT
-                self.short = [0.0, 0]
+                self.short, self.held = [0.0, 0], 0.0
             else:  # one thread until the next trial is due
                 soonest = min(self.due.values(), default=self.work + RECHECK_SECONDS)
                 return 1, self._units(max(soonest - self.work, SHORTEST_TIMED) / base, remaining, unit)
@@ -236,6 +237,7 @@ class ThreadChooser:
         if threads not in self.started:  # the count's first run starts its threads: not timed
             self.started.add(threads)
             return
+        self.held += seconds
         paid = seconds >= PAID_SECONDS or self.planned == (threads, samples, True)
         self._weigh(seconds, samples, paid)
         trial = max(self.trial[0] / self.trial[1], 1e-12) if self.trial[1] else per_sample
@@ -245,7 +247,7 @@ class ThreadChooser:
             self._lost(threads)
             return
         self.speed[threads] = trial
-        if self.trial[0] >= RETRY_SECONDS:
+        if self.held >= RETRY_SECONDS:
             self.wait[threads] = RETRY_SECONDS  # it has held for a while: a later loss is news
         self.segment = min(2 * self.segment, max(PAID_SECONDS, STAKE * self.work), PROBE_SECONDS)
 

@@ -84,11 +84,13 @@ def test_a_short_win_keeps_doubling_the_wait_a_long_one_resets_it(idle):
     # held briefly (far less than RETRY_SECONDS of trial), then lost: still a loss in a row
     second = wait_after_loss(chooser, 0.01)
     assert second == pytest.approx(2 * _threads.RETRY_SECONDS)
-    # held for longer than RETRY_SECONDS, then lost: news, the wait starts again.  (The trial's
-    # time is halved from 2 * PROBE_SECONDS on, so it reaches RETRY_SECONDS only with runs
-    # longer than 0.06 s: here mini-batches of 30,000 samples, 0.09 s each.)
-    third = wait_after_loss(chooser, 3 * _threads.RETRY_SECONDS, unit=30_000)
+    # held for longer than RETRY_SECONDS (in runs of at most PROBE_SECONDS), then lost: news,
+    # the wait starts again
+    third = wait_after_loss(chooser, 3 * _threads.RETRY_SECONDS)
     assert third == pytest.approx(_threads.RETRY_SECONDS)
+    # the next trial's short win counts from its own start: a loss in a row again
+    fourth = wait_after_loss(chooser, 0.01)
+    assert fourth == pytest.approx(2 * _threads.RETRY_SECONDS)
 
 
 def test_cpu_total_is_one_where_the_system_cannot_tell(monkeypatch):
@@ -101,6 +103,9 @@ def test_cpu_total_is_one_where_the_system_cannot_tell(monkeypatch):
 def test_others_running_is_zero_when_only_the_caller_runs(tmp_path):
     loadavg = tmp_path / "loadavg"
     loadavg.write_text("0.50 0.40 0.30 1/98 11679\n")
+    assert _threads.others_running(str(loadavg)) == 0
+    # a count that leaves out the caller (a container's own view of the file): never negative
+    loadavg.write_text("0.50 0.40 0.30 0/98 11679\n")
     assert _threads.others_running(str(loadavg)) == 0
 
 
@@ -322,3 +327,32 @@ def test_a_new_trial_adds_up_its_own_short_runs_only(idle):
     assert chooser.plan(10**9, 10)[0] == 2
     chooser.record(2, short, round(short / (1.25 * BASE)))  # one short run, not judged on its own
     assert chooser.best == 2 and chooser.short[0] == short
+
+
+def test_short_runs_faster_than_one_thread_hold_once_judged(idle):
+    chooser = timed()
+    assert chooser.plan(10**9, 10)[0] == 2
+    short = _threads.SHORT_JUDGED / 8
+    for _ in range(10):  # past SHORT_JUDGED of short runs, 0.8x one thread's time
+        chooser.record(2, short, round(short / (0.8 * BASE)))
+    assert chooser.short[0] >= _threads.SHORT_JUDGED
+    assert chooser.best == 2 and chooser.losses == 0
+
+
+def test_a_run_of_one_sample_counts(idle):
+    # a mini-batch of 1 (or the last sample of a chunk): the first run is the untimed one,
+    # the next gives one thread's speed
+    chooser = _threads.ThreadChooser(2)
+    chooser.record(1, 1.0, 1)
+    assert chooser.warm and chooser.base is None
+    chooser.record(1, 2 * _threads.SHORTEST_TIMED, 1)
+    assert chooser.base == 2 * _threads.SHORTEST_TIMED
+
+
+def test_the_trials_mean_weighs_its_runs_alike_until_it_is_long(idle):
+    # a fast paid run, then a longer, slower one: their mean (0.94x one thread) holds the trial;
+    # halving the first before adding the second (1.05x) would end it
+    chooser = paid_trial()
+    chooser.record(2, 1e-3, round(1e-3 / (0.6 * BASE)))
+    chooser.record(2, 2e-3, round(2e-3 / (1.3 * BASE)))
+    assert chooser.best == 2 and chooser.losses == 0
