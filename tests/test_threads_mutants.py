@@ -356,3 +356,110 @@ def test_the_trials_mean_weighs_its_runs_alike_until_it_is_long(idle):
     chooser.record(2, 1e-3, round(1e-3 / (0.6 * BASE)))
     chooser.record(2, 2e-3, round(2e-3 / (1.3 * BASE)))
     assert chooser.best == 2 and chooser.losses == 0
+
+
+def test_a_late_run_of_more_threads_after_a_loss_is_ignored(idle):
+    # another Python thread's 2-thread run, planned before the trial was lost, ends after it
+    chooser = timed()
+    assert step(chooser, {1: BASE, 2: 3 * BASE})[0] == 2
+    assert chooser.best == 1 and chooser.losses == 1
+    chooser.record(2, 3 * BASE * 1000, 1000)  # slow, but two threads are no longer on trial
+    assert chooser.losses == 1 and 2 not in chooser.speed
+
+
+def test_a_run_longer_than_paid_seconds_is_weighed_however_it_was_planned(idle):
+    chooser = timed()
+    assert chooser.plan(10**9, 10)[0] == 2  # a short run planned (FIRST_SEGMENT)
+    chooser.record(2, 1.5e-3, 300)  # it took 1.5 ms, 1.25x one thread's time per sample
+    assert chooser.best == 1 and chooser.losses == 1
+
+
+def test_a_run_exactly_clearly_slower_does_not_end_the_trial(idle):
+    exact = 2.0 ** -18  # one thread's seconds per sample, so that 2x is exact
+    chooser = _threads.ThreadChooser(2)
+    for seconds in (1.0, exact * 250):
+        count, samples = chooser.plan(10**9, 10)
+        chooser.record(count, seconds, samples)
+    chooser.started.add(2)
+    count, samples = chooser.plan(10**9, 10)
+    assert count == 2 and samples * exact < _threads.PAID_SECONDS
+    chooser.record(2, _threads.CLEARLY_SLOWER * exact * samples, samples)  # a tie: not slower
+    assert chooser.best == 2 and chooser.losses == 0
+
+
+def test_a_paid_run_shorter_than_half_paid_seconds_is_not_judged_alone(idle):
+    # short runs at 1.9x one thread's time (under CLEARLY_SLOWER) size the first paid run, and
+    # mini-batches of 70 round it down to 70 samples: at 1.1x, 0.31 ms, too short to judge
+    chooser = timed()
+    while chooser.segment < _threads.PAID_SECONDS:
+        assert step(chooser, {1: BASE, 2: 1.9 * BASE})[0] == 2
+    count, samples = chooser.plan(10**9, 70)
+    assert (count, samples) == (2, 70)
+    chooser.record(count, 1.1 * BASE * samples, samples)
+    assert chooser.trial == [1.1 * BASE * samples, samples]  # weighed, not yet judged
+    assert chooser.best == 2 and chooser.losses == 0
+
+
+def test_a_trial_held_exactly_retry_seconds_resets_the_wait(idle):
+    chooser = timed()
+    assert wait_after_loss(chooser, 0.0) == pytest.approx(_threads.RETRY_SECONDS)
+    count, samples = chooser.plan(10**9, 10)
+    while count == 1:  # one thread until two are due again
+        chooser.record(count, BASE * samples, samples)
+        count, samples = chooser.plan(10**9, 10)
+    chooser.record(2, _threads.RETRY_SECONDS, round(_threads.RETRY_SECONDS / 3e-6))  # held exactly that
+    assert chooser.held == _threads.RETRY_SECONDS and chooser.best == 2
+    chooser.record(2, 10 * BASE * 100, 100)
+    assert chooser.best == 1 and chooser.due[2] - chooser.work == pytest.approx(_threads.RETRY_SECONDS)
+
+
+def test_the_trials_mean_is_halved_only_past_two_probes(idle):
+    # 25 ms at 0.6x one thread, then 20 ms at 1.9x (under CLEARLY_SLOWER): 0.86x on the whole;
+    # halving the first before adding the second (1.04x) would end the trial
+    chooser = paid_trial()
+    chooser.record(2, 0.025, round(0.025 / (0.6 * BASE)))
+    chooser.record(2, 0.020, round(0.020 / (1.9 * BASE)))
+    assert chooser.best == 2 and chooser.losses == 0
+
+
+def test_a_run_planned_longer_than_paid_seconds_is_weighed_when_it_ran_fast(idle):
+    chooser = timed()
+    chooser.record(1, BASE * 250_000, 250_000)  # 1 s of work: STAKE allows runs up to 0.1 s
+    while chooser.segment <= _threads.PAID_SECONDS:
+        assert step(chooser, {1: BASE, 2: BASE})[0] == 2
+    count, samples = chooser.plan(10**9, 10)
+    before = list(chooser.trial)
+    chooser.record(count, 0.25 * _threads.PAID_SECONDS, samples)  # far faster than expected
+    assert count == 2 and chooser.trial[1] == before[1] + samples
+
+
+def test_one_thread_is_measured_again_the_moment_it_is_due(idle):
+    chooser = paid_trial()
+    chooser.base_due = chooser.work  # RECHECK_SECONDS of work reached exactly
+    count, samples = chooser.plan(10**9, 10)
+    assert count == 1 and samples == int(_threads.PROBE_SECONDS / 4 / BASE) // 10 * 10
+
+
+def test_short_runs_exactly_as_fast_as_one_thread_hold_once_judged(idle):
+    exact = 2.0 ** -18  # seconds per sample, so that every sum below is exact
+    chooser = _threads.ThreadChooser(2)
+    for seconds in (1.0, exact * 250):
+        count, samples = chooser.plan(10**9, 10)
+        chooser.record(count, seconds, samples)
+    chooser.started.add(2)
+    assert chooser.plan(10**9, 10)[0] == 2
+    while chooser.short[0] < _threads.SHORT_JUDGED:
+        chooser.record(2, exact * 64, 64)  # short, not planned paid
+    assert chooser.short[0] == exact * chooser.short[1]  # a tie with one thread: kept
+    assert chooser.best == 2 and chooser.losses == 0
+
+
+def test_the_trial_is_halved_from_exactly_two_probes(idle):
+    # 40 ms (exactly 2 * PROBE_SECONDS) at 0.9x one thread, then 20 ms at 1.2x: with the first
+    # halved (it reached 2 * PROBE_SECONDS) the mean is 1.03x, and the trial ends
+    chooser = paid_trial()
+    chooser.trial = [0.0, 0]
+    chooser.record(2, 2 * _threads.PROBE_SECONDS, round(2 * _threads.PROBE_SECONDS / (0.9 * BASE)))
+    assert chooser.trial[0] == 2 * _threads.PROBE_SECONDS and chooser.best == 2
+    chooser.record(2, _threads.PROBE_SECONDS, round(_threads.PROBE_SECONDS / (1.2 * BASE)))
+    assert chooser.best == 1 and chooser.losses == 1
