@@ -43,18 +43,31 @@ descheduled thread makes every parallel region wait a scheduler time slice
 (~1-3 ms), so a trial starts with a run far shorter than that: one such wait
 shows at once, and costs about one slice."""
 
+PAID_SECONDS = 1e-3
+"""The shortest run of more threads whose speed is weighed against one thread's.  A call
+has a cost of its own that a long run pays once (the first and the last step of the
+pipelined mini-batches, waking the threads): measured on AMD Zen 5 in float32 at mini-batch
+100, runs of one mini-batch on 2 threads took 1.65-2.15 us per sample, a whole epoch 1.0,
+one thread 1.44.  A shorter run only shows a busy core (:data:`CLEARLY_SLOWER`)."""
+
+SHORT_JUDGED = 4e-3
+"""Seconds of a trial's runs shorter than :data:`PAID_SECONDS` after which, if none was
+paid, they are weighed after all (tiny epochs or chunks: the work itself is that short)."""
+
 STAKE = 0.1
 """A trial's runs double in length while they are fast, up to this fraction of the
-work done so far (and :data:`PROBE_SECONDS`): what a sudden slowdown can cost
-stays a small part of the whole."""
+work done so far (but at least :data:`PAID_SECONDS`, and at most
+:data:`PROBE_SECONDS`): what a sudden slowdown can cost stays a small part of the
+whole."""
 
 PROBE_SECONDS = 0.02
 """The longest run of more than one thread: it is timed, and checked against one
 thread, at least this often."""
 
-CLEARLY_SLOWER = 1.5
+CLEARLY_SLOWER = 2.0
 """A run of more threads slower than this many times one thread's speed ends the
-trial at once (a busy core makes two threads 3-20x slower)."""
+trial at once (a busy core makes two threads 3-20x slower; a short run's own cost,
+up to 1.5x: :data:`PAID_SECONDS`)."""
 
 RETRY_SECONDS = 0.1
 """Seconds of work on fewer threads before a count that lost is tried again; doubled
@@ -122,7 +135,14 @@ class ThreadChooser:
     whole 50,000-sample epoch); the first timed run lasts :data:`FIRST_SEGMENT`,
     each next one twice as long while the count keeps beating one thread.  A
     run that is :data:`CLEARLY_SLOWER`, or a trial slower on the whole than
-    one thread, ends the trial at once: back to one thread, and that count is
+    one thread, ends the trial at once.  "On the whole" weighs only the runs
+    planned (or found) long enough to pay for their call (:data:`PAID_SECONDS`):
+    the trial's first, short runs (and the ends of the epoch's first, short
+    chunks) would judge the call's own cost, not the speed.  The trial is
+    judged on the whole once its weighed runs last half of :data:`PAID_SECONDS`
+    (a run planned that long may fall short by a mini-batch) or, if the work
+    only comes in shorter runs (tiny epochs), once those last
+    :data:`SHORT_JUDGED`.  A loss means back to one thread, and that count is
     tried again after :data:`RETRY_SECONDS` of work (doubled after each loss in
     a row).  A trial is not even started while other threads keep the CPUs
     it needs busy (:func:`others_running`, where the system tells): the machine is
@@ -144,13 +164,16 @@ class ThreadChooser:
         self.speed = {}  # count -> seconds per sample of its current trial (counts > 1)
         self.started = set()  # counts > 1 whose first run (thread start-up, not timed) is done
         self.current = 1  # the count running now
-        self.trial = [0.0, 0]  # seconds and samples timed on ``current`` since it was chosen
+        self.trial = [0.0, 0]  # seconds and samples of the paid runs on ``current`` since it was chosen
+        self.short = [0.0, 0]  # the same of its shorter runs, while it has no paid one
+        self.held = 0.0  # seconds of all the timed runs on ``current`` since it was chosen
         self.segment = FIRST_SEGMENT  # seconds of the next run on ``current`` (counts > 1)
         self.work = 0.0  # seconds of timed work so far
         self.due = {c: 0.0 for c in self.counts[1:]}  # count -> ``work`` from which it may be tried
         self.wait = {c: RETRY_SECONDS for c in self.counts[1:]}  # count -> its next wait after a loss
         self.skip_wait = {c: SKIP_SECONDS for c in self.counts[1:]}  # count -> its next wait after a skip
         self.base_due = RECHECK_SECONDS  # ``work`` from which one thread is measured again
+        self.planned = None  # (threads, samples, weighed) of the last plan of more threads
         self.losses = 0  # trials ended because more threads were slower (for tests and reports)
         self.skipped = 0  # trials not started because other threads were running
 
@@ -182,6 +205,7 @@ class ThreadChooser:
                     self.skip_wait[c] = SKIP_SECONDS
             if due:  # a trial of more threads starts
                 self.current, self.trial, self.segment = max(due), [0.0, 0], FIRST_SEGMENT
+                self.short, self.held = [0.0, 0], 0.0
             else:  # one thread until the next trial is due
                 soonest = min(self.due.values(), default=self.work + RECHECK_SECONDS)
                 return 1, self._units(max(soonest - self.work, SHORTEST_TIMED) / base, remaining, unit)
@@ -189,7 +213,11 @@ class ThreadChooser:
             self.base_due = self.work + RECHECK_SECONDS
             return 1, self._units(PROBE_SECONDS / 4 / base, remaining, unit)
         count = self.current
-        return count, self._units(self.segment / self.speed.get(count, base), remaining, unit)
+        samples = self._units(self.segment / self.speed.get(count, base), remaining, unit)
+        # paid: planned at least PAID_SECONDS long (it may fall short by a mini-batch), and not
+        # cut by the samples left (the end of a chunk)
+        self.planned = (count, samples, self.segment >= PAID_SECONDS and samples < remaining)
+        return count, samples
 
     def record(self, threads, seconds, samples):
         """Record that ``samples`` samples took ``seconds`` on ``threads`` threads."""
@@ -209,19 +237,30 @@ class ThreadChooser:
         if threads not in self.started:  # the count's first run starts its threads: not timed
             self.started.add(threads)
             return
-        if self.trial[0] >= 2 * PROBE_SECONDS:  # the recent runs weigh most: halve the old
-            self.trial = [0.5 * self.trial[0], 0.5 * self.trial[1]]
-        self.trial[0] += seconds
-        self.trial[1] += samples
-        trial = max(self.trial[0] / self.trial[1], 1e-12)
+        self.held += seconds
+        paid = seconds >= PAID_SECONDS or self.planned == (threads, samples, True)
+        self._weigh(seconds, samples, paid)
+        trial = max(self.trial[0] / self.trial[1], 1e-12) if self.trial[1] else per_sample
         if seconds >= SHORTEST_TIMED and per_sample > CLEARLY_SLOWER * self.base or (
-                self.trial[0] >= 4 * FIRST_SEGMENT and trial > self.base):
+                self.trial[0] >= 0.5 * PAID_SECONDS and trial > self.base) or (
+                self.short[0] >= SHORT_JUDGED and self.short[0] > self.base * self.short[1]):
             self._lost(threads)
             return
         self.speed[threads] = trial
-        if self.trial[0] >= RETRY_SECONDS:
+        if self.held >= RETRY_SECONDS:
             self.wait[threads] = RETRY_SECONDS  # it has held for a while: a later loss is news
-        self.segment = min(2 * self.segment, max(FIRST_SEGMENT, STAKE * self.work), PROBE_SECONDS)
+        self.segment = min(2 * self.segment, max(PAID_SECONDS, STAKE * self.work), PROBE_SECONDS)
+
+    def _weigh(self, seconds, samples, paid):
+        """Add a run of the trial to its paid runs, or (while it has none) to its short ones."""
+        if paid:
+            if self.trial[0] >= 2 * PROBE_SECONDS:  # the recent runs weigh most: halve the old
+                self.trial = [0.5 * self.trial[0], 0.5 * self.trial[1]]
+            self.trial[0] += seconds
+            self.trial[1] += samples
+        elif not self.trial[1]:
+            self.short[0] += seconds
+            self.short[1] += samples
 
     def _lost(self, threads, tried=True):
         """End the trial of ``threads`` (or skip it, ``tried`` False: too few idle CPUs):
