@@ -81,3 +81,20 @@ def gathering_pair_epoch_diff(conv1, conv2, n_out_in, seed, w_seed, m=5):
     net.fit(X[:20], y[:20], 1, m, 0.2)
     expected = ref.sgd_epoch(layers, params, X[:20], y[:20], m, 0.2, [None] * 3, 0.0)
     return max_param_diff(net, expected)
+
+
+def check_apply_step(net, seed, rate=0.3, decay=0.05):
+    """``K.apply_step`` on ``net``'s parameters against the plain formula, bit for bit:
+    w -> w - (decay * w + rate * nabla_w), b -> b - rate * nabla_b, and the gradient cleared."""
+    theta = net._theta.copy()
+    nabla = np.random.default_rng(seed).normal(size=theta.shape)
+    expected = theta - rate * nabla
+    start = 0
+    for layer in net.layers:
+        w = slice(start, start + layer.w.size)
+        expected[w] = theta[w] - (decay * theta[w] + rate * nabla[w])
+        start += layer.w.size + layer.b.size
+    assert start == theta.size
+    K.apply_step(theta, nabla, net._spec, rate, decay)
+    np.testing.assert_array_equal(theta, expected)
+    assert np.all(nabla == 0)

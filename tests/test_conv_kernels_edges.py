@@ -9,7 +9,7 @@ from fastnn import network3 as n3
 from fastnn.kernels import conv as K
 from fastnn.reference import network3_np as ref
 
-from network3_helpers import reference_layers, reference_params, split_masks, max_param_diff
+from network3_helpers import check_apply_step, reference_layers, reference_params, split_masks, max_param_diff
 
 
 def train_both_ways(net, X, y, m, eta=0.3, lmbda=0.2):
@@ -94,16 +94,4 @@ def test_a_step_of_a_network_of_more_than_256_layers():
     layers = [n3.FullyConnectedLayer(2, 2, n3.tanh) for _ in range(299)] + [n3.SoftmaxLayer(2, 3)]
     net = n3.Network(layers, 1, seed=2)
     assert net._spec.shape[0] == 300
-    rng = np.random.default_rng(4)
-    theta = net._theta.copy()
-    nabla = rng.normal(size=theta.shape)
-    expected = theta - 0.3 * nabla
-    start = 0
-    for layer in net.layers:  # w -> w - (decay * w + rate * nabla_w); b -> b - rate * nabla_b
-        w = slice(start, start + layer.w.size)
-        expected[w] = theta[w] - (0.05 * theta[w] + 0.3 * nabla[w])
-        start += layer.w.size + layer.b.size
-    assert start == theta.size
-    K.apply_step(theta, nabla, net._spec, 0.3, 0.05)
-    np.testing.assert_array_equal(theta, expected)
-    assert np.all(nabla == 0)
+    check_apply_step(net, seed=4)

@@ -17,7 +17,8 @@ from fastnn import network3 as n3
 from fastnn.kernels import conv as K
 from fastnn.reference import network3_np as ref
 
-from network3_helpers import ACTS, reference_layers, reference_params, split_masks, max_param_diff
+from network3_helpers import (ACTS, check_apply_step, reference_layers, reference_params, split_masks,
+                             max_param_diff)
 
 GRAD_TOL = 1e-12
 EPOCH_TOL = 1e-10
@@ -133,20 +134,7 @@ def test_whole_mini_batches_equal_the_per_sample_kernels_bit_for_bit_for_every_s
 
 
 def test_apply_step_decays_the_weights_only_and_clears_the_gradient():
-    net = net_direct_then_gathered(n3.tanh)
-    rng = np.random.default_rng(5)
-    theta = net._theta.copy()
-    nabla = rng.normal(size=theta.shape)
-    expected = theta - 0.3 * nabla
-    start = 0
-    for layer in net.layers:  # w -> w - (decay * w + rate * nabla_w); b -> b - rate * nabla_b
-        w = slice(start, start + layer.w.size)
-        expected[w] = theta[w] - (0.05 * theta[w] + 0.3 * nabla[w])
-        start += layer.w.size + layer.b.size
-    assert start == theta.size
-    K.apply_step(theta, nabla, net._spec, 0.3, 0.05)
-    np.testing.assert_array_equal(theta, expected)
-    assert np.all(nabla == 0)
+    check_apply_step(net_direct_then_gathered(n3.tanh), seed=5)
 
 
 @pytest.mark.parametrize("make", NETS, ids=lambda f: f.__name__)
