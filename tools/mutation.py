@@ -81,6 +81,14 @@ TARGETS = {
         "test_input_gradient_of_a_second_conv_layer_of_odd_shape",
         "test_odd_shapes_and_pools_match_reference", "test_dense_only_network_matches_reference",
         "test_zero_patches_tie_exactly_and_agree_with_reference")], "nojit"),
+    # chapter 6's kernel parts (activations, buffer sizes, gathering, dot products, direct
+    # convolution): only kernels/conv.py calls them, so the same pointed conv tests, nojit
+    "kernels/conv_parts.py": (["tests/test_conv_kernels_mutants.py", "tests/test_conv_kernels_edges.py"] + [f"tests/test_conv_kernels.py::{name}" for name in (
+        "test_permute_filters_is_the_channel_last_order_with_the_flip_undone",
+        "test_pool_tie_gives_the_whole_gradient_to_the_first_maximum",
+        "test_input_gradient_of_a_second_conv_layer_of_odd_shape",
+        "test_odd_shapes_and_pools_match_reference", "test_dense_only_network_matches_reference",
+        "test_zero_patches_tie_exactly_and_agree_with_reference")], "nojit"),
     "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
