@@ -82,8 +82,9 @@ TARGETS = {
         "test_odd_shapes_and_pools_match_reference", "test_dense_only_network_matches_reference",
         "test_zero_patches_tie_exactly_and_agree_with_reference")], "nojit"),
     # chapter 6's kernel parts (activations, buffer sizes, gathering, dot products, direct
-    # convolution): only kernels/conv.py calls them, so the same pointed conv tests, nojit
-    "kernels/conv_parts.py": (["tests/test_conv_kernels_mutants.py", "tests/test_conv_kernels_edges.py"] + [f"tests/test_conv_kernels.py::{name}" for name in (
+    # convolution): their own edge tests, then the pointed conv tests (only kernels/conv.py
+    # calls them), nojit
+    "kernels/conv_parts.py": (["tests/test_conv_parts.py", "tests/test_conv_kernels_mutants.py", "tests/test_conv_kernels_edges.py"] + [f"tests/test_conv_kernels.py::{name}" for name in (
         "test_permute_filters_is_the_channel_last_order_with_the_flip_undone",
         "test_pool_tie_gives_the_whole_gradient_to_the_first_maximum",
         "test_input_gradient_of_a_second_conv_layer_of_odd_shape",
