@@ -1,6 +1,7 @@
 """kernels/conv_parts.py at its edges (found by its mutation run): the blocked dot products for
 every count of rows of either side (the 2 x 4 register block, its remainders, a lone last row),
-a network whose widest buffer is the gathered layer's convolution output, and direct
+a network whose widest buffer is the gathered layer's convolution output, a network of one
+input value (the activations buffer ends one past the last layer's output), and direct
 convolutions with filters 4, 5 and 6 wide and with a single output position.  Small shapes:
 tools/mutation.py runs these without the compiler."""
 import numpy as np
@@ -66,7 +67,8 @@ def test_the_gathered_convolution_output_can_be_the_widest_buffer():
 @pytest.mark.parametrize("filter_shape,image_shape,pool", [
     ((3, 2, 3, 6), (5, 2, 5, 9), (1, 2)),   # 6 wide, 36 inputs per output: direct
     ((3, 2, 3, 4), (5, 2, 6, 7), (2, 2)),   # 4 wide
-    ((2, 2, 5, 5), (5, 2, 5, 5), (1, 1)),   # the book's 5 x 5 filters, a single output position
+    ((3, 1, 5, 5), (5, 1, 8, 9), (2, 1)),   # the book's 5 x 5 filters
+    ((2, 2, 5, 5), (5, 2, 5, 5), (1, 1)),   # 5 x 5, a single output position
     ((2, 1, 2, 6), (5, 1, 2, 6), (1, 1)),   # 6 wide, a single output position
 ])
 def test_direct_convolutions_of_every_filter_width_and_a_single_output(filter_shape, image_shape, pool):
@@ -77,3 +79,13 @@ def test_direct_convolutions_of_every_filter_width_and_a_single_output(filter_sh
     rng = np.random.default_rng(8)
     n_in = int(np.prod(image_shape[1:]))
     check_epoch(net, rng.random((10, n_in)) - 0.4, rng.integers(0, 3, 10), 5)
+
+
+def test_a_network_of_one_input_value():
+    # one softmax layer reading one value: its output sits at offset 1 of the activations
+    # buffer, which must hold 1 + 3 values (the product of the two, 3, is one short)
+    net = n3.Network([n3.SoftmaxLayer(1, 3)], 4, seed=9)
+    net.layers[0].w = np.array([[1.5, -2.0, 0.5]])
+    assert K.buffer_sizes(net._spec)[0] == 4
+    rng = np.random.default_rng(10)
+    check_epoch(net, rng.random((8, 1)) - 0.5, rng.integers(0, 3, 8), 4)
