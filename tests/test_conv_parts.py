@@ -89,3 +89,15 @@ def test_a_network_of_one_input_value():
     assert K.buffer_sizes(net._spec)[0] == 4
     rng = np.random.default_rng(10)
     check_epoch(net, rng.random((8, 1)) - 0.5, rng.integers(0, 3, 8), 4)
+
+
+def test_a_second_conv_layer_of_one_input_value_and_many_filters():
+    # its input-gradient scratch ((20 + 1) filters' worth of one weight, then a dx of one
+    # value) is the longest of the network: 21 values plus 1, not 21 times 1
+    first = n3.ConvPoolLayer((1, 1, 2, 2), (5, 1, 2, 2), poolsize=(1, 1), activation_fn=n3.tanh)  # -> (1, 1, 1)
+    second = n3.ConvPoolLayer((20, 1, 1, 1), (5, 1, 1, 1), poolsize=(1, 1), activation_fn=n3.tanh)  # -> (20, 1, 1)
+    net = n3.Network([first, second, n3.SoftmaxLayer(20, 3)], 5, seed=11)
+    net.layers[-1].w = np.random.default_rng(12).normal(0, 0.8, net.layers[-1].w.shape)
+    assert K.buffer_sizes(net._spec)[3] == 22
+    rng = np.random.default_rng(13)
+    check_epoch(net, rng.random((10, 4)) - 0.4, rng.integers(0, 3, 10), 5)
