@@ -44,6 +44,14 @@ EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.json"
 COLORIZE_TESTS = [f"tests/colorize/test_{name}.py" for name in (
     "colorize_mutants", "refine", "texture", "protocol", "colour", "colorize_tolerances", "colorize")]
 
+# the quickest of test_conv_kernels.py's 28x28-image tests (the rest take minutes without the compiler)
+CONV_QUICK_TESTS = [f"tests/test_conv_kernels.py::{name}" for name in (
+    "test_pool_tie_gives_the_whole_gradient_to_the_first_maximum",
+    "test_permute_filters_is_the_channel_last_order_with_the_flip_undone",
+    "test_input_gradient_of_a_second_conv_layer_of_odd_shape",
+    "test_odd_shapes_and_pools_match_reference", "test_dense_only_network_matches_reference",
+    "test_zero_patches_tie_exactly_and_agree_with_reference")]
+
 # file -> (fast tests that exercise it, and pytest options; mode)
 TARGETS = {
     # compiled: the one_like/zero_like overloads exist only there; sigmoid's tests first, then
@@ -73,23 +81,14 @@ TARGETS = {
         "test_the_options_are_keyword_only_and_every_argument_can_be_named")]
         + ["-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights or weights_of_one or added "
                  "or cross_entropy_term or counts_the or ties or tied or block_rows or both_blocks or keyword_only"], "nojit"),
-    # nojit: the pointed small-shape tests first (about 8 s), then the quickest of the
-    # 28x28-image tests (the rest of test_conv_kernels.py takes minutes without the compiler)
-    "kernels/conv.py": (["tests/test_conv_kernels_mutants.py", "tests/test_conv_kernels_edges.py"] + [f"tests/test_conv_kernels.py::{name}" for name in (
-        "test_pool_tie_gives_the_whole_gradient_to_the_first_maximum",
-        "test_permute_filters_is_the_channel_last_order_with_the_flip_undone",
-        "test_input_gradient_of_a_second_conv_layer_of_odd_shape",
-        "test_odd_shapes_and_pools_match_reference", "test_dense_only_network_matches_reference",
-        "test_zero_patches_tie_exactly_and_agree_with_reference")], "nojit"),
+    # nojit: the pointed small-shape tests first (about 8 s), then CONV_QUICK_TESTS
+    "kernels/conv.py": (["tests/test_conv_kernels_mutants.py", "tests/test_conv_kernels_edges.py",
+                         *CONV_QUICK_TESTS], "nojit"),
     # chapter 6's kernel parts (activations, buffer sizes, gathering, dot products, direct
     # convolution): their own edge tests, then the pointed conv tests (only kernels/conv.py
     # calls them), nojit
-    "kernels/conv_parts.py": (["tests/test_conv_parts.py", "tests/test_conv_kernels_mutants.py", "tests/test_conv_kernels_edges.py"] + [f"tests/test_conv_kernels.py::{name}" for name in (
-        "test_permute_filters_is_the_channel_last_order_with_the_flip_undone",
-        "test_pool_tie_gives_the_whole_gradient_to_the_first_maximum",
-        "test_input_gradient_of_a_second_conv_layer_of_odd_shape",
-        "test_odd_shapes_and_pools_match_reference", "test_dense_only_network_matches_reference",
-        "test_zero_patches_tie_exactly_and_agree_with_reference")], "nojit"),
+    "kernels/conv_parts.py": (["tests/test_conv_parts.py", "tests/test_conv_kernels_mutants.py",
+                               "tests/test_conv_kernels_edges.py", *CONV_QUICK_TESTS], "nojit"),
     "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
