@@ -124,6 +124,12 @@ TARGETS = {
     # the chapter-6 graph: its rules first, then its export compared with predict_proba, layer kind by kind
     "fastnn/_onnx_network3.py": (["tests/test_onnx_mutants.py", "tests/test_onnx_network3.py", "-m", "not slow"],
                                  "jit"),
+    # chapter 6's training-data expansion and the ensemble's vote (plain NumPy): the rules written
+    # against their mutants first, then each module's own tests (about 3 s a surviving mutant)
+    "fastnn/expand.py": (["tests/test_expand_ensemble_mutants.py", "tests/test_book_data.py", "-m", "not slow"],
+                         "jit"),
+    "fastnn/ensemble.py": (["tests/test_expand_ensemble_mutants.py", "tests/test_ensemble.py", "-m", "not slow"],
+                           "jit"),
     # the colorizer's package: its rules one at a time first (about a second), then the module's own
     # test file, then the rest of tests/colorize without the slow demo (about 7 s with a warm cache)
     **{f"fastnn/colorize/{module}.py": (["tests/colorize/test_colorize_mutants.py", *own, *COLORIZE_TESTS,
