@@ -2,7 +2,9 @@
 
 Each test here failed on a mutant that had survived tests/test_book_data.py or
 tests/test_ensemble.py: the documented ``SHIFTS`` table, the size and shape checks at
-their edges, the defaults of ``expand_mnist_pkl``, and the dtype and shape rules of the vote.
+their edges (rows of more than 256 values among them), the documented defaults (seed 0,
+pickle protocol 4) and dtypes of the expansion, and the dtype and shape rules of the vote,
+the models' predictions and the score.
 """
 import gzip
 
@@ -11,7 +13,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from fastnn.datasets import load_mnist_pkl, write_mnist_pkl
-from fastnn.ensemble import plurality_vote
+from fastnn.ensemble import EnsembleClassifier, plurality_vote
 from fastnn.expand import SHIFTS, expand_mnist, expand_mnist_pkl
 
 RNG = np.random.default_rng(27)
@@ -44,6 +46,40 @@ def test_shifts_is_the_table_of_the_four_moves_expand_mnist_makes():
         step = [0, 0]
         step[axis] = shift
         assert tuple(step) == DIRECTIONS[name], name
+
+
+def test_square_images_of_more_than_256_pixels_need_no_image_shape():
+    """The book's 28x28 rows (784 values, not one of CPython's shared small ints) are square."""
+    X = RNG.random((2, 784))
+    X5, y5 = expand_mnist(X, [4, 9], shuffle=False)
+    want_X, want_y = expand_mnist(X, [4, 9], image_shape=(28, 28), shuffle=False)
+    assert_array_equal(X5, want_X)
+    assert_array_equal(y5, want_y)
+    assert_array_equal(X5[1].reshape(28, 28), rolled_and_zeroed(X[0].reshape(28, 28), 1, 0))
+
+
+def test_the_default_shuffle_is_that_of_seed_0():
+    X, y = RNG.random((6, 9)), np.arange(6)
+    X5, y5 = expand_mnist(X, y)
+    want_X, want_y = expand_mnist(X, y, seed=0)
+    assert_array_equal(X5, want_X)
+    assert_array_equal(y5, want_y)
+    order = np.random.default_rng(0).permutation(30)
+    plain_X, plain_y = expand_mnist(X, y, shuffle=False)
+    assert_array_equal(X5, plain_X[order])
+    assert_array_equal(y5, plain_y[order])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.uint8, np.int16, np.int64, np.bool_, np.float64, "list"])
+def test_only_float32_images_stay_float32(dtype):
+    """Documented: float32 stays float32, anything else becomes float64 (values unchanged)."""
+    values = [[0, 1, 1, 0], [1, 0, 0, 1]]
+    X = values if dtype == "list" else np.array(values, dtype=dtype)
+    X5, _ = expand_mnist(X, [0, 1], shuffle=False)
+    assert X5.dtype == np.float64
+    assert_array_equal(X5[[0, 5]], np.array(values, dtype=np.float64))
+    X5, _ = expand_mnist(np.array(values, dtype=np.float32), [0, 1], shuffle=False)
+    assert X5.dtype == np.float32
 
 
 @pytest.mark.parametrize("n_features", [2, 5, 10, 17, 785])
@@ -131,3 +167,41 @@ def test_date_and_time_labels_are_refused():
     with pytest.raises(ValueError, match="must hold class labels"):
         plurality_vote(np.zeros((2, 3), dtype="datetime64[s]"))
 
+
+
+class Fixed:
+    """A model predicting the given labels, whatever X holds."""
+
+    def __init__(self, labels):
+        self.labels = np.asarray(labels)
+
+    def predict(self, X):
+        return self.labels
+
+
+@pytest.mark.parametrize("labels", [[0, 1, 2, 0], [[0], [1], [2]], [[0, 1, 2]]])
+def test_a_model_returning_other_than_one_label_per_row_is_refused(labels):
+    """Too many labels, a column of labels or a row of them: only shape (n,) is accepted."""
+    ens = EnsembleClassifier([Fixed([0, 1, 2]), Fixed(labels)])
+    with pytest.raises(ValueError, match=r"models\[1\]\.predict returned shape .*; expected \(3,\)"):
+        ens.predictions(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("y", [[0, 1, 2, 0], [[0], [1], [2]], [[0, 1, 2]]])
+def test_score_refuses_labels_of_another_shape(y):
+    """Too many labels, or a column (which would broadcast against the votes to a 3x3 table)."""
+    ens = EnsembleClassifier([Fixed([0, 1, 2])])
+    with pytest.raises(ValueError, match=r"y must hold one label per row of X \(3\)"):
+        ens.score(np.zeros((3, 2)), y)
+
+
+def test_score_is_the_fraction_of_labels_equal_to_the_vote():
+    """Votes below, equal to and above the true labels: only the equal ones count."""
+    rng = np.random.default_rng(11)
+    models = [Fixed(rng.integers(0, 5, 50)) for _ in range(3)]
+    ens = EnsembleClassifier(models)
+    X = np.zeros((50, 2))
+    y = rng.integers(0, 5, 50)
+    voted = ens.predict(X)
+    assert (voted < y).any() and (voted > y).any() and (voted == y).any()
+    assert ens.score(X, y) == sum(int(v == t) for v, t in zip(voted.tolist(), y.tolist())) / 50
