@@ -2,13 +2,15 @@
 first run against a deliberate bug applied by hand, and failed; see docs/guide/testing.md):
 
 1. a documented tolerance is tested where it is documented: ``fastnn compare``'s agreement check
-   fails just above 1e-9 (float64) and 1e-3 (float32), and passes just below;
+   fails just above 1e-9 (float64) and 1e-3 (float32), and passes just below; the regressor's
+   predictions reach, and do not pass, the training range widened by 12.5 % on each side;
 2. round trips of saved models use a non-default value for every saved value: a network saved
    after an interruption (``interrupted_``), chapter 6's network likewise, and a sweep's results
    file with parameters of every kind a cell holds, non-default fixed arguments and
    ``error_score``;
 3. sample weights together with every feature that reads them: ``warm_start`` and a chunked
-   ``X`` (with chunked weights) in the scikit-learn estimators;
+   ``X`` (with chunked weights) in the scikit-learn estimators; ``record_layer_speeds`` (it
+   measures the unweighted rows, and the weighted training is unchanged);
 4. documented tie rules with real ties: the index of the most active output neuron is the first
    of the tied ones (``predict``, ``score``, ``evaluate``, the ONNX ``label``, chapter 6's network,
    ``MLPClassifier``), and a validation accuracy equal to the best is no improvement for the
@@ -51,6 +53,21 @@ def test_compare_fails_just_above_its_documented_tolerance_and_passes_just_below
         out = capsys.readouterr().out
         assert f"tolerance {printed}" in out
         assert ("ERROR: the jit engine differs" in out) == bool(status)
+
+
+def test_a_regressor_predicts_at_most_12_5_percent_beyond_its_training_range_and_reaches_it():
+    """docs/guide/sklearn.md: predictions stay within the training range widened by 12.5 % on each
+    side.  Saturated outputs (exactly 0 and 1) reach those edges; the older test checked the bound
+    on outputs well inside (0, 1), with the module's own constants."""
+    from fastnn.sklearn import MLPRegressor
+
+    X = np.random.default_rng(1).random((30, 3))
+    y = np.linspace(-7.0, 13.0, 30)
+    reg = MLPRegressor((4,), epochs=1, random_state=0).fit(X, y)
+    for bias, edge in ((-800.0, -7.0 - 0.125 * 20.0), (800.0, 13.0 + 0.125 * 20.0)):
+        reg.network_.biases = [reg.network_.biases[0], np.full((1, 1), bias)]
+        assert reg.network_.predict_proba(X[:3]).tolist() == [[0.0 if bias < 0 else 1.0]] * 3
+        np.testing.assert_allclose(reg.predict(X[:3]), edge, rtol=1e-15)
 
 
 # -- 2. round trips with every saved value away from its default -----------------------------------
@@ -191,6 +208,26 @@ def test_a_chunked_X_trains_with_its_chunked_weights(digits):
     assert clf.loss_curve_ == net.history_["training_cost"]
     plain = Network([64, 9, 10], seed=0).fit(da.from_array(X, chunks=chunks), y, epochs=2)
     assert np.abs(plain._theta - net._theta).max() > 1e-3  # the weights matter here
+
+
+def test_layer_speeds_are_recorded_on_the_unweighted_rows_and_leave_weighted_training_unchanged(digits):
+    """Network.fit's docstring: record_layer_speeds measures the (unweighted) training rows before
+    each epoch's first step; the training (here weighted) is unchanged."""
+    X, y = digits[0][:300], digits[1][:300]
+    sw = _weights(len(y), 4)
+    kwargs = dict(mini_batch_size=10, eta=0.5, lmbda=1.0, sample_weight=sw)
+    measured = Network([64, 12, 10, 10], seed=6, cost="cross-entropy")
+    measured.fit(X, y, epochs=3, record_layer_speeds=True, **kwargs)
+    plain = Network([64, 12, 10, 10], seed=6, cost="cross-entropy").fit(X, y, epochs=3, **kwargs)
+    np.testing.assert_array_equal(measured._theta, plain._theta)
+    twin = Network([64, 12, 10, 10], seed=6, cost="cross-entropy")
+    for row in measured.history_["layer_speeds"]:
+        np.testing.assert_allclose(row, twin.layer_speeds(X, y), rtol=1e-12)
+        twin.fit(X, y, epochs=1, **kwargs)
+    np.testing.assert_array_equal(twin._theta, plain._theta)
+    unweighted = Network([64, 12, 10, 10], seed=6, cost="cross-entropy")
+    unweighted.fit(X, y, epochs=3, **dict(kwargs, sample_weight=None))
+    assert np.abs(unweighted._theta - plain._theta).max() > 1e-3  # the weights matter here
 
 
 # -- 4. documented tie rules, with ties -----------------------------------------------------------
