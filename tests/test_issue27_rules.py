@@ -3,7 +3,9 @@ first run against a deliberate bug applied by hand, and failed; see docs/guide/t
 
 1. a documented tolerance is tested where it is documented: ``fastnn compare``'s agreement check
    fails just above 1e-9 (float64) and 1e-3 (float32), and passes just below; the regressor's
-   predictions reach, and do not pass, the training range widened by 12.5 % on each side;
+   predictions reach, and do not pass, the training range widened by 12.5 % on each side; the
+   simple models stop by their documented default tolerances and patiences (50 iterations for
+   gd's l1 stall rule and 20 epochs for sgd had no test);
 2. round trips of saved models use a non-default value for every saved value: a network saved
    after an interruption (``interrupted_``), chapter 6's network likewise, and a sweep's results
    file with parameters of every kind a cell holds, non-default fixed arguments and
@@ -68,6 +70,40 @@ def test_a_regressor_predicts_at_most_12_5_percent_beyond_its_training_range_and
         reg.network_.biases = [reg.network_.biases[0], np.full((1, 1), bias)]
         assert reg.network_.predict_proba(X[:3]).tolist() == [[0.0 if bias < 0 else 1.0]] * 3
         np.testing.assert_allclose(reg.predict(X[:3]), edge, rtol=1e-15)
+
+
+# the simple models' documented stopping defaults (docs/guide/simple-models.md and the docstrings):
+# (model, solver and loss, the documented defaults, other values that must stop elsewhere)
+LINEAR_DEFAULTS = [
+    ("LinearRegression", dict(solver="gd"), dict(tol=1e-8, momentum=0.9, max_iter=10000), [dict(tol=1e-7)]),
+    ("LinearRegression", dict(solver="gd", loss="l1"), dict(tol=1e-8, n_iter_no_change=50, momentum=0.9, max_iter=10000),
+     [dict(tol=1e-5), dict(n_iter_no_change=49)]),  # its steps: tol 1e-6 stops where 1e-8 does
+    ("LinearRegression", dict(solver="sgd", random_state=0), dict(tol=1e-5, n_iter_no_change=20, momentum=0.0,
+                                                                  max_iter=1000), [dict(tol=1e-4), dict(n_iter_no_change=19)]),
+    ("LogisticRegression", dict(solver="gd"), dict(tol=1e-6, momentum=0.9, max_iter=10000), [dict(tol=1e-5)]),
+    ("LogisticRegression", dict(solver="sgd", random_state=0), dict(tol=1e-5, n_iter_no_change=20, momentum=0.0,
+                                                                    max_iter=1000), [dict(tol=1e-4), dict(n_iter_no_change=19)]),
+]
+
+
+@pytest.mark.parametrize("model, setting, documented, others", LINEAR_DEFAULTS,
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_the_simple_models_stop_by_their_documented_default_tolerances(model, setting, documented, others):
+    import fastnn
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 4))
+    z = X @ np.array([1.0, -2.0, 0.5, 3.0])
+    y = z + 0.5 * rng.standard_normal(300) if model == "LinearRegression" else (z > 0.3).astype(int) + (z > 2.0)
+    Model = getattr(fastnn, model)
+    default = Model(**setting).fit(X, y)
+    assert default.converged_ and default.n_iter_ < documented["max_iter"]  # stopped by the rule
+    same = Model(**setting, **documented).fit(X, y)
+    assert same.n_iter_ == default.n_iter_
+    np.testing.assert_array_equal(same.coef_, default.coef_)
+    np.testing.assert_array_equal(same.intercept_, default.intercept_)
+    for other in others:  # the data is sensitive to each value: a wrong default would show
+        assert Model(**setting, **dict(documented, **other)).fit(X, y).n_iter_ != default.n_iter_, other
 
 
 # -- 2. round trips with every saved value away from its default -----------------------------------
