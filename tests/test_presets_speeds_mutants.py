@@ -46,3 +46,29 @@ def test_bias_offsets_are_the_running_sums_of_the_layer_widths(sizes):
     assert got.dtype == np.int64
     assert list(got) == [sum(sizes[1:l + 1]) for l in range(len(sizes))]
 
+
+# -- Network.layer_speeds behind the kernel (fastnn/_speeds.py) -------------------------------
+
+def test_a_network_without_hidden_layer_is_told_how_to_get_one():
+    X, Y = np.zeros((3, 5)), np.zeros(3, dtype=int)
+    with pytest.raises(ValueError, match=r"the network \[5, 3\] has none; give it at least one, "
+                                         r"e\.g\. \[5, 30, 3\]$"):
+        Network([5, 3], seed=0).layer_speeds(X, Y)
+
+
+@pytest.mark.parametrize("engine, uses_kernel", [("jit", True), ("reference", False), ("matrix", False)])
+def test_the_jit_engine_measures_with_the_kernel_and_the_others_with_the_books_loop(monkeypatch, engine,
+                                                                                   uses_kernel):
+    """The engine's name read at run time (not the interned literal): the jit engine's one pass
+    of :func:`mean_bias_gradient`, the other engines the per-sample loop of the reference."""
+    calls = []
+    kernel, book = speeds_kernel.mean_bias_gradient, speeds_np.layer_speeds
+    monkeypatch.setattr(speeds_kernel, "mean_bias_gradient",
+                        lambda *args: calls.append("kernel") or kernel(*args))
+    monkeypatch.setattr(speeds_np, "layer_speeds", lambda *args: calls.append("book") or book(*args))
+    net, X, _ = small_problem([5, 6, 4, 3], 9, seed=1)
+    y = np.arange(9) % 3
+    speeds = Network([5, 6, 4, 3], seed=1, engine="".join(engine)).layer_speeds(X, y)
+    assert calls == (["kernel"] if uses_kernel else ["book"])
+    np.testing.assert_allclose(speeds, book(net.weights, net.biases, X, np.eye(3)[y]), rtol=1e-12)
+

@@ -94,6 +94,8 @@ TARGETS = {
     # deepest network (about 22 s in all), nojit
     "kernels/speeds.py": (["tests/test_presets_speeds_mutants.py", "tests/test_layer_speeds.py",
                            "-k", "not recording and not measures_before and not sizes3"], "nojit"),
+    # Network.layer_speeds and fit's recorder: the pointed tests first, then the digits tests
+    "fastnn/_speeds.py": (["tests/test_presets_speeds_mutants.py", "tests/test_layer_speeds.py"], "jit"),
     "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
