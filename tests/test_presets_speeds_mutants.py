@@ -230,3 +230,23 @@ def test_a_validation_set_as_large_as_the_training_rows_or_larger_is_refused(siz
     """A survivor: ``size != len(X)`` for ``size < len(X)`` left an empty training set for larger sizes."""
     with pytest.raises(ValueError, match=f"validation size {size} must leave training rows: digits has 1297"):
         _conv_presets.load_conv_data("digits", validation_size=size)
+
+
+@pytest.mark.parametrize("key", ["validation_size", "train_size"])
+@pytest.mark.parametrize("size", [0, -5])
+def test_a_size_below_one_is_refused_not_replaced_by_the_default_or_counted_from_the_end(key, size):
+    """A validation size of 0 once fell back to the default (``size or default``) and a
+    negative train size kept all but the last rows (a slice from the end)."""
+    with pytest.raises(ValueError, match=f"{key.replace('_', ' ')} must be at least 1, got {size}"):
+        _conv_presets.load_conv_data("digits", **{key: size})
+
+
+@pytest.mark.parametrize("size", [2.0, "3", True])
+def test_a_size_that_is_not_an_int_is_refused(size):
+    with pytest.raises(TypeError, match="validation size must be an int"):
+        _conv_presets.load_conv_data("digits", validation_size=size)
+
+
+def test_sizes_given_as_numpy_ints_are_used():
+    (tX, _), (vX, _), _ = _conv_presets.load_conv_data("digits", np.int64(5), np.int32(7))
+    assert (len(tX), len(vX)) == (7, 5)
