@@ -11,6 +11,7 @@ Importing this module does not import :mod:`fastnn.network3` nor the conv
 kernels (the command line lists the presets without compiling anything); the
 functions that build networks import them.
 """
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +179,18 @@ def enlarge_digits(X):
     return np.pad(big, ((0, 0), (2, 2), (2, 2))).reshape(len(X), 784)
 
 
+def _check_size(size, what):
+    """``size`` as a positive int (None stays None): a 0 or a negative count is refused, never
+    replaced by the default or read as a slice from the end."""
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+        raise TypeError(f"{what} must be an int, got {type(size).__name__}")
+    if size < 1:
+        raise ValueError(f"{what} must be at least 1, got {size}")
+    return int(size)
+
+
 def _split_validation(X, y, size, name):
     if not 1 <= size < len(X):
         raise ValueError(f"validation size {size} must leave training rows: {name} has {len(X)} training rows")
@@ -209,23 +222,29 @@ def load_conv_data(spec, validation_size=None, train_size=None):
 
     Raises
     ------
+    TypeError
+        ``spec`` that is not a string or path, or a size that is not an int.
     FileNotFoundError, ValueError
         A missing path, a file that is not ``.pkl.gz``, images that are not
-        28x28, or sizes that leave a set empty.
+        28x28, a size below 1, or sizes that leave a set empty.
     """
     from . import datasets
 
     if not isinstance(spec, (str, os.PathLike)):
         raise TypeError(f"data must be 'digits' or a path, got {type(spec).__name__}")
+    validation_size = _check_size(validation_size, "validation size")
+    train_size = _check_size(train_size, "train size")
     path = Path(spec)
     if isinstance(spec, str) and spec == "digits":
         X, y, X_test, y_test = datasets.train_test_digits()
-        train, val = _split_validation(enlarge_digits(X), y, validation_size or DIGITS_VALIDATION_SIZE, "digits")
+        size = DIGITS_VALIDATION_SIZE if validation_size is None else validation_size
+        train, val = _split_validation(enlarge_digits(X), y, size, "digits")
         test = (enlarge_digits(X_test), y_test)
     elif path.is_dir():
         X, y = datasets.load_idx_dir(path, "train")
         test = datasets.load_idx_dir(path, "t10k")
-        train, val = _split_validation(X, y, validation_size or datasets.BOOK_VALIDATION_SIZE, str(spec))
+        size = datasets.BOOK_VALIDATION_SIZE if validation_size is None else validation_size
+        train, val = _split_validation(X, y, size, str(spec))
     elif path.name.endswith(".pkl.gz"):
         if validation_size is not None:
             raise ValueError("the validation size comes with mnist.pkl.gz (its second split); "

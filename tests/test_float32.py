@@ -68,16 +68,19 @@ for sizes in ([7, 5, 3], [9, 13, 1], [300, 67, 10]):
     X, Y = rng.random((11, sizes[0])).astype(f32), rng.random((11, sizes[-1])).astype(f32)
     order, out, nabla = rng.permutation(11), np.empty((11, sizes[-1]), f32), np.empty_like(theta)
     # the public kernels, with the argument types the engines pass (eta a Python float)
+    # both register blocks, whichever this CPU uses (a process compiles only its own)
     for cost in (mlp.QUADRATIC, mlp.CROSS_ENTROPY):
-        tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 4, 3.0, f32(0.99), cost)
-        tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 9, 3.0, f32(0.99), cost,
-                        sample_weight=rng.random(11), metrics=np.zeros(3))
+        for rows in tiled.BLOCK_ROWS:
+            tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 4, 3.0, f32(0.99), cost, block_rows=rows)
+            tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 9, 3.0, f32(0.99), cost, block_rows=rows,
+                            sample_weight=rng.random(11), metrics=np.zeros(3))
         mlp.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 4, 3.0, f32(0.99), cost)
         mlp.update_mini_batch(theta, w_off, b_off, sizes, X, Y, order[:4], f32(0.75), f32(0.99), cost)
         mlp.backprop(theta, w_off, b_off, sizes, X[0], Y[0], cost, nabla)
         speeds.mean_bias_gradient(theta, w_off, b_off, sizes, X, Y, cost,
                                   np.empty(speeds.bias_offsets(sizes)[-1], f32))
-    tiled.feedforward_batch(theta, w_off, b_off, sizes, X, out)
+    for rows in tiled.BLOCK_ROWS:
+        tiled.feedforward_batch(theta, w_off, b_off, sizes, X, out, block_rows=rows)
     mlp.feedforward_batch(theta, w_off, b_off, sizes, X, out)
 # and the API's paths
 X = np.random.default_rng(1).random((11, 7))

@@ -89,6 +89,17 @@ TARGETS = {
     # calls them), nojit
     "kernels/conv_parts.py": (["tests/test_conv_parts.py", "tests/test_conv_kernels_mutants.py",
                                "tests/test_conv_kernels_edges.py", *CONV_QUICK_TESTS], "nojit"),
+    # chapter 5's layer speeds: the kernel on small networks first (milliseconds), then the
+    # digits tests of Network.layer_speeds without the two that train while recording and the
+    # deepest network (about 22 s in all), nojit
+    "kernels/speeds.py": (["tests/test_presets_speeds_mutants.py", "tests/test_layer_speeds.py",
+                           "-k", "not recording and not measures_before and not sizes3"], "nojit"),
+    # Network.layer_speeds and fit's recorder: the pointed tests first, then the digits tests
+    "fastnn/_speeds.py": (["tests/test_presets_speeds_mutants.py", "tests/test_layer_speeds.py"], "jit"),
+    # chapter 6's presets and data: the pointed tests first, then the command's (about 6 s with
+    # the session's warm cache)
+    "fastnn/_conv_presets.py": (["tests/test_presets_speeds_mutants.py", "tests/test_cli_network3.py",
+                                 "-m", "not slow"], "jit"),
     "fastnn/_guards.py": (["tests/test_guards.py", "tests/test_divergence.py", "-k", "not ctrl_c"], "jit"),
     "fastnn/_validation.py": (["tests/test_validation.py", "tests/test_bad_input.py", "tests/test_layouts.py",
                                "tests/test_sample_weight.py::test_invalid_sample_weight_raises"], "jit"),
