@@ -98,3 +98,15 @@ def check_apply_step(net, seed, rate=0.3, decay=0.05):
     K.apply_step(theta, nabla, net._spec, rate, decay)
     np.testing.assert_array_equal(theta, expected)
     assert np.all(nabla == 0)
+
+
+def interrupt_after_each_chunk(monkeypatch):
+    """Make network3's compiled training chunk raise KeyboardInterrupt once it has run (as a
+    Ctrl-C between two chunks would); ``monkeypatch.undo()`` restores it."""
+    real = n3._kernels.sgd_chunk
+
+    def interrupted(*args):
+        real(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(n3._kernels, "sgd_chunk", interrupted)

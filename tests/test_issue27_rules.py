@@ -137,18 +137,12 @@ def test_a_network_saved_after_an_interruption_keeps_every_value(tmp_path, digit
 
 
 def test_a_chapter_6_network_saved_after_an_interruption_loads_as_interrupted(tmp_path, monkeypatch):
-    from network3_helpers import mnist40
+    from network3_helpers import interrupt_after_each_chunk, mnist40
 
     X, y = mnist40()
     net = n3.Network([n3.FullyConnectedLayer(784, 4, n3.tanh, p_dropout=0.2), n3.SoftmaxLayer(4, 10, 0.1)], 10,
                      seed=3, dtype="float32")
-    real = n3._kernels.sgd_chunk
-
-    def interrupted(*args):
-        real(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(n3._kernels, "sgd_chunk", interrupted)
+    interrupt_after_each_chunk(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         net.fit(X[:20], y[:20], 2, 10, 0.1, lmbda=0.5)
     monkeypatch.undo()

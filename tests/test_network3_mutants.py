@@ -15,8 +15,8 @@ from fastnn import DivergenceError, network3 as n3
 
 from fastnn.reference import network3_np as ref
 
-from network3_helpers import (gathering_pair_epoch_diff, max_param_diff, mnist40, reference_layers,
-                             reference_params, small_conv_net, split_masks)
+from network3_helpers import (gathering_pair_epoch_diff, interrupt_after_each_chunk, max_param_diff, mnist40,
+                             reference_layers, reference_params, small_conv_net, split_masks)
 
 
 def test_divergence_names_the_samples_done_and_restores_the_epoch(monkeypatch):
@@ -406,13 +406,7 @@ def test_a_new_fit_clears_interrupted(monkeypatch):
     X, y = mnist40()
     net = n3.Network([n3.FullyConnectedLayer(784, 4), n3.SoftmaxLayer(4, 10)], 10, seed=0)
     assert net.fit(X[:20], y[:20], 1, 10, 0.1).interrupted_ is False
-    real = n3._kernels.sgd_chunk
-
-    def interrupted(*args):
-        real(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(n3._kernels, "sgd_chunk", interrupted)
+    interrupt_after_each_chunk(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         net.fit(X[:20], y[:20], 1, 10, 0.1)
     assert net.interrupted_ is True
