@@ -589,9 +589,11 @@ def read_results(path):
     The format is described in the user guide (*Sweeps*, "Format").
     Parameter cells are turned back into Python values (``0.5``, ``(30,)``;
     text that is not a Python literal, such as ``quadratic``, stays a
-    string); unset cells become None.  An incomplete last line (a crash
-    while a row was written) is ignored.  The file is only read: no lock,
-    so it can be read while its sweep still runs.
+    string); unset cells become None (in a pandas table, a column of
+    numbers shows them as NaN, and its ints then as floats: 7.0).  An
+    incomplete last line (a crash while a row was written) is ignored.
+    The file is only read: no lock, so it can be read while its sweep
+    still runs.
 
     Parameters
     ----------
