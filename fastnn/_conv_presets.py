@@ -11,12 +11,13 @@ Importing this module does not import :mod:`fastnn.network3` nor the conv
 kernels (the command line lists the presets without compiling anything); the
 functions that build networks import them.
 """
-import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ._validation import check_int
 
 __all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "build_layers", "network_from_spec", "load_conv_data",
            "enlarge_digits"]
@@ -179,18 +180,6 @@ def enlarge_digits(X):
     return np.pad(big, ((0, 0), (2, 2), (2, 2))).reshape(len(X), 784)
 
 
-def _check_size(size, what):
-    """``size`` as a positive int (None stays None): a 0 or a negative count is refused, never
-    replaced by the default or read as a slice from the end."""
-    if size is None:
-        return None
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-        raise TypeError(f"{what} must be an int, got {type(size).__name__}")
-    if size < 1:
-        raise ValueError(f"{what} must be at least 1, got {size}")
-    return int(size)
-
-
 def _split_validation(X, y, size, name):
     if not 1 <= size < len(X):
         raise ValueError(f"validation size {size} must leave training rows: {name} has {len(X)} training rows")
@@ -232,8 +221,11 @@ def load_conv_data(spec, validation_size=None, train_size=None):
 
     if not isinstance(spec, (str, os.PathLike)):
         raise TypeError(f"data must be 'digits' or a path, got {type(spec).__name__}")
-    validation_size = _check_size(validation_size, "validation size")
-    train_size = _check_size(train_size, "train size")
+    # a 0 or a negative count is refused, never replaced by the default or read as a slice from the end
+    if validation_size is not None:
+        validation_size = check_int(validation_size, "validation_size", 1)
+    if train_size is not None:
+        train_size = check_int(train_size, "train_size", 1)
     path = Path(spec)
     if isinstance(spec, str) and spec == "digits":
         X, y, X_test, y_test = datasets.train_test_digits()

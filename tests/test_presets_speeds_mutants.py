@@ -237,13 +237,13 @@ def test_a_validation_set_as_large_as_the_training_rows_or_larger_is_refused(siz
 def test_a_size_below_one_is_refused_not_replaced_by_the_default_or_counted_from_the_end(key, size):
     """A validation size of 0 once fell back to the default (``size or default``) and a
     negative train size kept all but the last rows (a slice from the end)."""
-    with pytest.raises(ValueError, match=f"{key.replace('_', ' ')} must be at least 1, got {size}"):
+    with pytest.raises(ValueError, match=f"{key} must be >= 1, got {size}"):
         _conv_presets.load_conv_data("digits", **{key: size})
 
 
 @pytest.mark.parametrize("size", [2.0, "3", True])
 def test_a_size_that_is_not_an_int_is_refused(size):
-    with pytest.raises(TypeError, match="validation size must be an int"):
+    with pytest.raises(TypeError, match="validation_size must be an integer, got "):
         _conv_presets.load_conv_data("digits", validation_size=size)
 
 
