@@ -60,11 +60,25 @@ PRESETS = {p.name: p for p in (
 DEFAULT_PRESET = "ch6-relu"
 
 
-
 def _activation(name):
     from . import network3 as n3
 
     return {"sigmoid": n3.sigmoid, "tanh": n3.tanh, "relu": n3.ReLU, "linear": n3.linear}[name]
+
+
+_LAYER_FORMS = {"conv": (2, "('conv', filters)"), "fc": (3, "('fc', n_out, p_dropout)"),
+                "softmax": (2, "('softmax', p_dropout)")}
+"""The layer tuples a :class:`Preset` may hold: kind -> (tuple length, form)."""
+
+
+def _check_layer_kinds(preset):
+    """Refuse a layer that is not one of :data:`_LAYER_FORMS` (a typo such as ``"Conv"`` must not be
+    built as some other kind of layer)."""
+    for i, item in enumerate(preset.layers):
+        kind = item[0] if isinstance(item, tuple) and item and isinstance(item[0], str) else None
+        if kind not in _LAYER_FORMS or len(item) != _LAYER_FORMS[kind][0]:
+            forms = ", ".join(form for _, form in _LAYER_FORMS.values())
+            raise ValueError(f"preset {preset.name!r}: layer {i} is {item!r}; a layer must be one of {forms}")
 
 
 def build_layers(preset, mini_batch_size, side=28, n_classes=10):
@@ -89,7 +103,8 @@ def build_layers(preset, mini_batch_size, side=28, n_classes=10):
     Raises
     ------
     ValueError
-        For an unknown preset name, or images too small for the preset's convolutions.
+        For an unknown preset name, a layer of an unknown kind or length, or images too
+        small for the preset's convolutions.
     """
     from . import network3 as n3
 
@@ -97,6 +112,7 @@ def build_layers(preset, mini_batch_size, side=28, n_classes=10):
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
         preset = PRESETS[preset]
+    _check_layer_kinds(preset)
     act = _activation(preset.activation)
     layers, shape = [], (1, side, side)
     n = side * side

@@ -250,3 +250,14 @@ def test_a_size_that_is_not_an_int_is_refused(size):
 def test_sizes_given_as_numpy_ints_are_used():
     (tX, _), (vX, _), _ = _conv_presets.load_conv_data("digits", np.int64(5), np.int32(7))
     assert (len(tX), len(vX)) == (7, 5)
+
+
+@pytest.mark.parametrize("layer", [("Conv", 3), ("pool", 2), ("conv", 3, 0.0), ("fc", 7), ("softmax",), (),
+                                   ["conv", 3], "conv", (None, 3), ((), 3)])
+def test_a_preset_layer_of_an_unknown_kind_or_length_is_refused(layer):
+    """A caller's :class:`Preset` with a mistyped layer (``"Conv"`` sorts before ``"conv"``) was
+    built as a softmax layer; now each layer must be one of the three documented tuples."""
+    preset = _conv_presets.Preset("typo", (("conv", 3), layer, ("softmax", 0.0)), "tanh", 0.1, 0.0, 1, 0.5, "")
+    with pytest.raises(ValueError, match=r"preset 'typo': layer 1 is .*; a layer must be one of \('conv', "
+                                         r"filters\), \('fc', n_out, p_dropout\), \('softmax', p_dropout\)"):
+        _conv_presets.build_layers(preset, 4, side=16, n_classes=4)
