@@ -160,9 +160,9 @@ def network_from_spec(spec, mini_batch_size, weights=None, *, dtype="float64", t
         elif layer["kind"] == "fc":
             layers.append(n3.FullyConnectedLayer(layer["n_in"], layer["n_out"],
                                                  activation_fn=_activation(layer["activation"]),
-                                                 p_dropout=layer.get("p_dropout", 0.0)))
+                                                 p_dropout=layer["p_dropout"]))
         else:
-            layers.append(n3.SoftmaxLayer(layer["n_in"], layer["n_out"], p_dropout=layer.get("p_dropout", 0.0)))
+            layers.append(n3.SoftmaxLayer(layer["n_in"], layer["n_out"], p_dropout=layer["p_dropout"]))
     net = n3.Network(layers, mini_batch_size, seed=seed, dtype=dtype, threads=threads)
     if weights is not None:
         if len(weights) != len(layers):

@@ -144,6 +144,29 @@ def test_network_from_spec_defaults_and_a_weight_list_too_long():
         _conv_presets.network_from_spec(spec, 5, weights + weights[:1])
 
 
+def test_network_from_spec_takes_spec_size_and_weights_by_name_and_the_rest_only_by_name():
+    from fastnn.rivals_conv import book_conv_spec
+
+    net = _conv_presets.network_from_spec(spec=book_conv_spec("sigmoid"), mini_batch_size=5, weights=None,
+                                          dtype="float32")
+    assert net.dtype == np.float32
+    with pytest.raises(TypeError, match="positional argument"):
+        _conv_presets.network_from_spec(book_conv_spec("sigmoid"), 5, None, "float32")
+
+
+def test_network_from_spec_with_kinds_built_at_run_time():
+    """A spec read from a file or built by a caller holds kind strings that are not the interned
+    literals of the module: each layer must still be the kind it names, with its dropout."""
+    conv, fc, softmax = ("".join(parts) for parts in (["co", "nv"], ["f", "c"], ["soft", "max"]))
+    spec = [{"kind": conv, "filter_shape": (2, 1, 5, 5), "image_shape": (1, 12, 12)},
+            {"kind": fc, "n_in": 2 * 4 * 4, "n_out": 6, "p_dropout": 0.25},
+            {"kind": softmax, "n_in": 6, "n_out": 3, "p_dropout": 0.125}]
+    net = _conv_presets.network_from_spec(spec, 4)
+    assert [type(layer) for layer in net.layers] == [n3.ConvPoolLayer, n3.FullyConnectedLayer, n3.SoftmaxLayer]
+    assert [(layer.n_in, layer.n_out, layer.p_dropout) for layer in net.layers[1:]] == [(32, 6, 0.25),
+                                                                                         (6, 3, 0.125)]
+
+
 @pytest.mark.parametrize("X", [np.zeros(64), np.zeros((1, 64, 1)), np.zeros((64, 63)), np.zeros((2, 65))],
                          ids=["1-D", "3-D", "64 rows of 63", "rows of 65"])
 def test_enlarge_digits_refuses_anything_but_rows_of_64(X):
