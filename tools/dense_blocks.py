@@ -30,6 +30,7 @@ from numba import njit  # noqa: E402
 
 from fastnn.bench import limits  # noqa: E402
 from fastnn.kernels import tiled  # noqa: E402
+from fastnn.persistence import atomic_write  # noqa: E402
 
 CASES = (  # (n_in, rows, samples)
     (256, 4, 5),     # one block's operands in L1 (2 or 4 rows and 5 samples of 256)
@@ -103,11 +104,17 @@ def main(argv=None):
                   f"{rates[0]:.1f} | {rates[1]:.1f} |")
             results.append({"block_rows": block_rows, "n_in": n_in, "rows": n_rows, "samples": samples,
                             "forward_gflops": rates[0], "step_gflops": rates[1]})
-    print(limits.format_limits(args.dtype, limits.machine_limits(args.dtype, [1])))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    finish(args.dtype, results, args.json)
     return 0
+
+
+def finish(dtype, results, path):
+    """Print the machine's one-thread GEMM rate, the ceiling, and write ``results`` to ``path``
+    as JSON (atomically) if ``path`` is given."""
+    print(limits.format_limits(dtype, limits.machine_limits(dtype, [1])))
+    if path:
+        with atomic_write(path, "w") as f:
+            json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":

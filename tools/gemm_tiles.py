@@ -26,7 +26,6 @@ BLAS (``X @ W.T`` and ``W -= c * (D.T @ X)``), and the machine's one-thread GEMM
 """
 import argparse
 import functools
-import json
 import os
 import sys
 import time
@@ -244,7 +243,6 @@ def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dense_blocks
 
-    from fastnn.bench import limits
     from fastnn.kernels import tiled
 
     nr = 8 if args.dtype == "float64" else 16
@@ -268,10 +266,7 @@ def main(argv=None):
               f"{r['numpy_forward']:.1f} | {r['tile_step']:.1f} / {r['block_step']:.1f} / {r['numpy_step']:.1f} "
               f"| {z_error:.1e} / {w_error:.1e} |")
         results.append(dict(r, rows=n_rows, samples=samples, z_error=z_error, w_error=w_error))
-    print(limits.format_limits(args.dtype, limits.machine_limits(args.dtype, [1])))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    dense_blocks.finish(args.dtype, results, args.json)
     return 0
 
 
