@@ -4,7 +4,7 @@ Usage::
 
     python tools/gemm_tiles.py [--dtype float64] [--seconds 0.2] [--no-slp] [--json FILE]
 
-A measurement for issue 28 (docs/performance.md, "A GEMM-style tile, measured"), not a kernel of
+A measurement for issue 28 (docs/performance.md, "A GEMM-style tile, measured on its own"), not a kernel of
 fastnn.  The first layer's two big products of a mini-batch step, on one thread, in CPU time:
 
 - forward, eq. 23 without the bias: ``z[s, j] = sum_k W[j, k] x[s, k]``;
@@ -21,8 +21,9 @@ The tile is written as scalar accumulators, generated per ``NR``; it becomes vec
 with numba's SLP vectorizer, off by default in numba 0.68: this tool sets
 ``NUMBA_SLP_VECTORIZE=1`` before numba loads (``--no-slp`` leaves it off, to show the contrast).
 The columns beside it: the same cases through fastnn's current blocks
-(``tools/dense_blocks.py``'s driver, chunks of ``tiled.SAMPLES`` samples) and through NumPy's
-BLAS (``X @ W.T`` and ``W -= c * (D.T @ X)``), and the machine's one-thread GEMM rate.
+(``tools/dense_blocks.py``'s driver, groups of ``tiled.SAMPLES`` samples) and through NumPy's
+BLAS (``X @ W.T`` and ``W -= c * (D.T @ X)``, the mini-batch's rows of ``X`` gathered beforehand,
+untimed, where the tile reads them in place), and the machine's one-thread GEMM rate.
 """
 import argparse
 import functools
@@ -205,8 +206,9 @@ def rate(call, flops, seconds):
     return flops * reps / best / 1e9
 
 
-def measure(case, forward, step, block_rate, seconds):
-    """The rates of one case: the tile's, fastnn's current block's and NumPy's, forward and step."""
+def measure(case, forward, step, block_rates, seconds):
+    """The rates of one case: the tile's, fastnn's current block's (``block_rates(n_in, rows, samples,
+    dtype, seconds)`` -> forward, step) and NumPy's, forward and step."""
     x = case.X[case.rows]
     flops = 2.0 * case.n_rows * case.n_in * len(case.rows)
     panels = case.panels.copy()
@@ -215,12 +217,12 @@ def measure(case, forward, step, block_rate, seconds):
     def numpy_step():
         W[...] -= case.c * (case.delta.T @ x)  # the rows of X gathered once, outside the timing
 
-    dtype = case.W.dtype.name
+    block_forward, block_step = block_rates(case.n_in, case.n_rows, len(case.rows), case.W.dtype.name, seconds)
     return {
         "tile_forward": rate(lambda: forward(*case.forward_args()), flops, seconds),
         "tile_step": rate(lambda: step(*case.step_args(panels)), flops, seconds),
-        "block_forward": block_rate(0, None, case.n_in, case.n_rows, len(case.rows), dtype, seconds),
-        "block_step": block_rate(1, None, case.n_in, case.n_rows, len(case.rows), dtype, seconds),
+        "block_forward": block_forward,
+        "block_step": block_step,
         "numpy_forward": rate(lambda: x @ case.W.T, flops, seconds),
         "numpy_step": rate(numpy_step, flops, seconds),
     }
@@ -249,8 +251,9 @@ def main(argv=None):
     forward, step = compile_tiles(nr)
     block_rows = tiled.block_rows_for_cpu()
 
-    def block_rate(phase, _, n_in, n_rows, samples, dtype, seconds):
-        return dense_blocks.block_rate(phase, block_rows, n_in, n_rows, samples, dtype, seconds)
+    def block_rates(n_in, n_rows, samples, dtype, seconds):
+        return [dense_blocks.block_rate(phase, block_rows, n_in, n_rows, samples, dtype, seconds)
+                for phase in (dense_blocks.FORWARD, dense_blocks.STEP)]
 
     print(f"GEMM-style tiles ({MR} x {nr}, SLP {'off' if args.no_slp else 'on'}) against fastnn's "
           f"{block_rows} x {tiled.SAMPLES} block and NumPy, {args.dtype}, 1 thread, CPU time, GFLOP/s")
@@ -261,7 +264,7 @@ def main(argv=None):
     for n_rows, samples in CASES:
         case = Case(n_rows, samples, args.dtype, nr)
         z_error, w_error = errors(case, forward, step)
-        r = measure(case, forward, step, block_rate, args.seconds)
+        r = measure(case, forward, step, block_rates, args.seconds)
         print(f"| {n_rows} x {N_IN} | {samples} | {r['tile_forward']:.1f} / {r['block_forward']:.1f} / "
               f"{r['numpy_forward']:.1f} | {r['tile_step']:.1f} / {r['block_step']:.1f} / {r['numpy_step']:.1f} "
               f"| {z_error:.1e} / {w_error:.1e} |")
