@@ -45,6 +45,7 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from . import panels as panel_ops
 from .activations import inf_like, one_like, sigmoid, zero_like
 from .mlp import CROSS_ENTROPY, QUADRATIC  # the cost codes, one definition
 
@@ -411,11 +412,7 @@ def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev
     block_rows = len(block)  # a constant of the compiled specialisation (row_block)
     one = one_like(theta[0])
     if prev_m > 0:
-        for j in range(j_lo, j_hi):
-            gb = zero_like(theta[0])
-            for s in range(prev_m):
-                gb += delta[s * act_stride + delta_col + j]
-            theta[b_start + j] = theta[b_start + j] - step * gb
+        _bias_step(theta, b_start, j_lo, j_hi, delta, act_stride, delta_col, prev_m, step)
         for c0 in range(0, prev_m, CHUNK):
             for jb in range(j_lo, j_hi, block_rows):
                 for s0 in range(c0, min(prev_m, c0 + CHUNK), SAMPLES):
@@ -440,18 +437,38 @@ def _layer_rows(theta, w_start, b_start, n_in, j_lo, j_hi, src, src_stride, prev
                     for j in range(jb, min(jb + block_rows, j_hi), 2):
                         _dots(theta, w_start, n_in, j, min(2, j_hi - j), src, src_stride, rows, src_col,
                               s0, n_samples, out, act_stride, out_col)
+    if m == 0:
+        return 0
+    return _activate(theta, b_start, j_lo, j_hi, m, out, act_stride, out_col, out, act_stride, out_col)
+
+
+@njit(fastmath=FASTMATH, cache=True)
+def _bias_step(theta, b_start, j_lo, j_hi, delta, act_stride, delta_col, prev_m, step):
+    """b_j -> b_j - step * sum_s delta_sj (BP3, eq. 21) for rows j_lo..j_hi-1 and the previous
+    mini-batch's ``prev_m`` samples, delta_sj at ``delta[s * act_stride + delta_col + j]``."""
+    for j in range(j_lo, j_hi):
+        gb = zero_like(theta[0])
+        for s in range(prev_m):
+            gb += delta[s * act_stride + delta_col + j]
+        theta[b_start + j] = theta[b_start + j] - step * gb
+
+
+@njit(fastmath=FASTMATH, cache=True)
+def _activate(theta, b_start, j_lo, j_hi, m, z, z_stride, z_col, out, act_stride, out_col):
+    """a_sj = sigma(z_sj + b_j) (eq. 23) for rows j_lo..j_hi-1 and ``m`` samples: z_sj without the
+    bias read at ``z[s * z_stride + z_col + j]``, a_sj written to ``out[s * act_stride + out_col + j]``
+    (``z`` may be ``out``).  Returns how many z_sj + b_j were not finite (NaN or +-inf)."""
     bad = 0
     inf = inf_like(theta[0])
-    if m > 0:
-        # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order
-        for s in range(m):
-            for j in range(j_lo, j_hi):
-                z = out[s * act_stride + out_col + j] + theta[b_start + j]
-                # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to
-                # True under reassoc + nsz; an ordered comparison is false for NaN and inf
-                if not abs(z) < inf:
-                    bad += 1
-                out[s * act_stride + out_col + j] = sigmoid(z)
+    # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order
+    for s in range(m):
+        for j in range(j_lo, j_hi):
+            zb = z[s * z_stride + z_col + j] + theta[b_start + j]
+            # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to
+            # True under reassoc + nsz; an ordered comparison is false for NaN and inf
+            if not abs(zb) < inf:
+                bad += 1
+            out[s * act_stride + out_col + j] = sigmoid(zb)
     return bad
 
 
@@ -602,12 +619,73 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
 
 
 @njit(fastmath=FASTMATH, cache=True)
+def _panel_rows(tile, panels, q_lo, q_hi, theta, b_start, n_in, n_out, src, src_stride, prev_rows, prev_col,
+                prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled,
+                packed, ident):
+    """:func:`_layer_rows` for the rows of panels q_lo..q_hi-1 of a layer kept as panels
+    (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): the previous mini-batch's step, then
+    this mini-batch's forward pass, its weighted inputs gathered in ``z`` (one row of
+    ``panel_count * len(tile)`` per sample) before the bias and the sigmoid.  ``scaled`` holds
+    ``prev_m * len(tile)`` values per panel, ``packed`` the previous mini-batch's inputs as
+    :func:`fastnn.kernels.panels.pack_inputs` leaves them.  Returns the count of non-finite z."""
+    width = len(tile)
+    j_lo = q_lo * width
+    j_hi = min(n_out, q_hi * width)
+    z_stride = (n_out + width - 1) // width * width
+    if prev_m > 0:
+        _bias_step(theta, b_start, j_lo, j_hi, delta, act_stride, delta_col, prev_m, step)
+        panel_ops.step_panels(tile, panels, q_lo, q_hi, n_in, n_out, src, src_stride, prev_rows, prev_col, prev_m,
+                              delta, act_stride, delta_col, step, decay, scaled, packed, ident)
+    if m == 0:
+        return 0
+    panel_ops.forward_panels(tile, panels, q_lo, q_hi, n_in, src, src_stride, rows, src_col, m, z, z_stride)
+    return _activate(theta, b_start, j_lo, j_hi, m, z, z_stride, 0, out, act_stride, out_col)
+
+
+@njit(fastmath=FASTMATH, cache=True, parallel=True)
+def _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows, prev_col,
+                    prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled,
+                    packed, ident):
+    """:func:`_panel_rows` split into ``parts`` tasks under ``prange``, each owning whole panels
+    (so no value depends on the number of parts).  Returns the count of non-finite z."""
+    bad = 0
+    n_panels = (n_out + len(tile) - 1) // len(tile)
+    for t in prange(parts):
+        bad += _panel_rows(tile, panels, t * n_panels // parts, (t + 1) * n_panels // parts, theta, b_start,
+                           n_in, n_out, src, src_stride, prev_rows, prev_col, prev_m, delta, act_stride,
+                           delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled, packed, ident)
+    return bad
+
+
+@njit(fastmath=FASTMATH, cache=True)
+def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
+                        prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out,
+                        out_col, z, scaled, packed, ident):
+    """The first layer through its panels, on up to ``threads`` threads (serially when small):
+    the previous mini-batch's inputs packed once, then :func:`_panel_rows` by panels."""
+    if prev_m > 0:
+        panel_ops.pack_inputs(src, src_stride, prev_rows, prev_col, prev_m, n_in, packed)
+    n_panels = (n_out + len(tile) - 1) // len(tile)
+    parts = min(threads, n_panels)
+    if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
+        return _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
+                               prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m,
+                               out, out_col, z, scaled, packed, ident)
+    first = np.int64(0)
+    return _panel_rows(tile, panels, first, n_panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
+                       prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out,
+                       out_col, z, scaled, packed, ident)
+
+
+@njit(fastmath=FASTMATH, cache=True)
 def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads, weight, metrics, out,
-         block):
+         block, tile):
     """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
     over ``X[order]`` on ``threads`` threads, with register blocks of ``len(block)`` (2 or 4,
-    :func:`row_block`) rows x ``SAMPLES`` samples.  Returns the count of non-finite
-    weighted inputs of the first layer.
+    :func:`row_block`) rows x ``SAMPLES`` samples; with a ``tile`` that is not empty
+    (:func:`fastnn.kernels.panels.panel_tile`), the first layer's weights are packed into panels
+    at the start, run through the panel tiles and unpacked at the end.  Returns the count of
+    non-finite weighted inputs of the first layer.
 
     Per mini-batch of ``mb`` samples, every layer runs :func:`_layer_rows` over its
     rows: the previous mini-batch's deferred step, then this mini-batch's
@@ -632,6 +710,15 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
         widest = max(widest, sizes[l])
     buf = np.empty(widest, dtype=dt)
     ident = np.arange(mb)
+    # the first layer as panels (tile not empty: a specialisation of its own, see panel_tile)
+    if len(tile) > 0:
+        n_panels = (sizes[1] + len(tile) - 1) // len(tile)
+        panels = np.empty(n_panels * sizes[0] * len(tile), dtype=dt)
+        panel_ops.pack(theta, w_off[0], sizes[1], sizes[0], panels, tile)
+        tiles_per_batch = (mb + panel_ops.SAMPLES - 1) // panel_ops.SAMPLES
+        z = np.empty(tiles_per_batch * panel_ops.SAMPLES * n_panels * len(tile), dtype=dt)
+        scaled = np.empty(n_panels * mb * len(tile), dtype=dt)
+        packed = np.empty(mb * sizes[0], dtype=dt)
     # flat views for the leaves: X row i at Xf[i * n_x], buffer set p (0 or 1) row s at
     # actf[(p * mb + s) * width]; the previous mini-batch is in set prev_set, this one in cur_set
     n_x = X.shape[1]
@@ -669,7 +756,11 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
             n_out = sizes[l + 1]
             # training splits a layer's row blocks between threads, inference its sample groups
             parts = min(threads, (n_out + block_rows - 1) // block_rows if train else (m + SAMPLES - 1) // SAMPLES)
-            if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
+            if len(tile) > 0 and l == 0:
+                count = _first_layer_panels(threads, tile, panels, theta, b_off[0], n_in, n_out, src, src_stride,
+                                            prev_rows, prev_col, prev_m, deltaf, width, delta_col, step, decay,
+                                            rows, src_col, m, actf, out_col, z, scaled, packed, ident)
+            elif parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
                 count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
                                         src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
                                         step, decay, rows, src_col, m, actf, out_col, block)
@@ -701,12 +792,14 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
             for s in range(m):
                 for j in range(out.shape[1]):
                     out[start + s, j] = acts[cur_set, s, last + j]
+    if len(tile) > 0 and train:
+        panel_ops.unpack(panels, theta, w_off[0], sizes[1], sizes[0], tile)
     return bad
 
 
 # --------------------------------------------------------------------------- public
 def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, *,
-              sample_weight=None, metrics=None, block_rows=None):
+              sample_weight=None, metrics=None, block_rows=None, panels=None):
     """One epoch of mini-batch SGD over ``X[order]``, same contract as ``mlp.sgd_epoch``.
 
     Mini-batches are ``order[k:k + mini_batch_size]`` (the last one may be
@@ -730,6 +823,10 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         Rows of the register block; default :func:`block_rows_for_cpu` (4 with
         AVX-512, else 2).  Both give the same results up to rounding; each is
         compiled only when first used (:func:`row_block`).
+    panels : bool, optional
+        Run the first layer through GEMM-style tiles on its weights packed as panels
+        (:mod:`fastnn.kernels.panels`); default: when ``mini_batch_size`` is at least
+        :data:`fastnn.kernels.panels.MIN_BATCH`.  The same results up to rounding.
 
     Returns
     -------
@@ -744,10 +841,22 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         If ``block_rows`` is not 2, 4 or None.
     """
     block = row_block(block_rows)
+    tile = _first_layer_tile(theta.dtype, mini_batch_size, panels)
     weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
     return int(_run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
-                    weight, NO_METRICS if metrics is None else metrics, out, block))
+                    weight, NO_METRICS if metrics is None else metrics, out, block, tile))
+
+
+def _first_layer_tile(dtype, mini_batch_size, panels):
+    """The ``tile`` argument of :func:`_run`: the panel tile of ``dtype`` (compiled first, with the
+    SLP vectorizer: :func:`fastnn.kernels.panels.compile_tiles`) or the empty tuple."""
+    if panels is None:
+        panels = mini_batch_size >= panel_ops.MIN_BATCH
+    if not panels:
+        return panel_ops.NO_TILE
+    panel_ops.compile_tiles(dtype)
+    return panel_ops.panel_tile(dtype)
 
 
 def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
@@ -771,4 +880,4 @@ def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
     order = np.arange(X.shape[0], dtype=np.int64)
     zero = theta.dtype.type(0)
     return int(_run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC,
-                    get_num_threads(), theta[:0], NO_METRICS, out, block))
+                    get_num_threads(), theta[:0], NO_METRICS, out, block, panel_ops.NO_TILE))

@@ -47,7 +47,7 @@ FLOAT64_VARIABLES = {"tiled._run": {"total"}}
 CONVERTERS = ("class(float64)", "Function(<class 'float'>)")
 """Types of ``np.float64`` and ``float``: calling them is an explicit conversion."""
 
-FLOAT32_MODULES = ("activations", "mlp", "tiled", "speeds", "conv", "conv_parts")
+FLOAT32_MODULES = ("activations", "mlp", "tiled", "panels", "speeds", "conv", "conv_parts")
 """Every kernel of these modules serves float32 networks and must be reached below."""
 
 SCRIPT = r'''
@@ -74,6 +74,9 @@ for sizes in ([7, 5, 3], [9, 13, 1], [300, 67, 10]):
             tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 4, 3.0, f32(0.99), cost, block_rows=rows)
             tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 9, 3.0, f32(0.99), cost, block_rows=rows,
                             sample_weight=rng.random(11), metrics=np.zeros(3))
+        # the first layer as panels (kernels/panels.py and its tiles)
+        tiled.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 9, 3.0, f32(0.99), cost, panels=True,
+                        sample_weight=rng.random(11), metrics=np.zeros(3))
         mlp.sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, 4, 3.0, f32(0.99), cost)
         mlp.update_mini_batch(theta, w_off, b_off, sizes, X, Y, order[:4], f32(0.75), f32(0.99), cost)
         mlp.backprop(theta, w_off, b_off, sizes, X[0], Y[0], cost, nabla)

@@ -342,7 +342,9 @@ assert numba.config.NUMBA_NUM_THREADS == 3, numba.config.NUMBA_NUM_THREADS
 digest = lambda *arrays: hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()
 # the first layer's work per mini-batch step, against the size from which rows are split
 min_work = tiled.PARALLEL_MIN_WORK
-cases = [([784, 100, 10], 10, mlp.QUADRATIC, 1.0), ([300, 67, 33, 10], 9, mlp.CROSS_ENTROPY, 0.998)]
+# (mini-batch 40: the first layer as panels, kernels/panels.py)
+cases = [([784, 100, 10], 10, mlp.QUADRATIC, 1.0), ([300, 67, 33, 10], 9, mlp.CROSS_ENTROPY, 0.998),
+         ([784, 100, 10], 40, mlp.CROSS_ENTROPY, 0.999)]
 assert all(s[0] * s[1] * mb >= 10 * min_work for s, mb, _, _ in cases)
 out = {}
 rng = np.random.default_rng(0)
@@ -350,7 +352,7 @@ for dtype in (np.float64, np.float32):
     for sizes, mb, cost, decay in cases:
         sizes_arr, w_off, b_off, n = _params.layout(sizes)
         theta0 = rng.standard_normal(n).astype(dtype)
-        X = rng.random((203, sizes[0])).astype(dtype)   # 203 = 20 x 10 + 3 = 22 x 9 + 5: a short last batch
+        X = rng.random((203, sizes[0])).astype(dtype)   # 203 = 20 x 10 + 3 = 22 x 9 + 5 = 5 x 40 + 3: a short last batch
         Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], 203)]
         order = rng.permutation(203)
         key = f"{np.dtype(dtype).name} {sizes} mb {mb}"
@@ -410,7 +412,7 @@ def test_one_two_and_three_threads_are_bit_identical():
     assert parallel, "no parallel=True kernel found in fastnn.kernels"
     # every parallel kernel was compiled, i.e. ran, for the calls above (float64 and float32)
     assert all(count >= 2 for count in parallel.values()), parallel
-    assert len(results) == 10  # 8 of the sigmoid network, 2 of chapter 6's
+    assert len(results) == 14  # 12 of the sigmoid network, 2 of chapter 6's
     for case, by_threads in results.items():
         assert len(set(by_threads.values())) == 1, f"{case}: results differ by thread count {by_threads}"
     # not vacuous: different cases give different numbers

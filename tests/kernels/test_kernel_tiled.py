@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from fastnn import _params, training
-from fastnn.kernels import mlp, tiled
+from fastnn.kernels import mlp, panels, tiled
 
 from conftest import EPOCH_TOL, STEP_TOL
 
@@ -38,6 +38,10 @@ MINI_BATCHES = list(range(1, 12)) + [16, 100]
 ETA = 3.0
 DECAY = 1 - ETA * 0.5 / 40
 FLOAT32_TOL = {"step": 4e-6, "epoch": 1e-5, "forward": 1e-6}
+# (block_rows, panels): both register blocks with the first layer by blocks, and the panels
+# (kernels/panels.py) for the first layer whatever the mini-batch size
+ENGINES = [(2, False), (4, False), (2, True)]
+ENGINE_IDS = ["blocks2", "blocks4", "panels"]
 COST_NAMES = {mlp.QUADRATIC: "quadratic", mlp.CROSS_ENTROPY: "cross-entropy"}
 
 
@@ -59,13 +63,15 @@ def samples(sizes, n, dtype=np.float64, seed=1):
     return rng.random((n, sizes[0])).astype(dtype), rng.random((n, sizes[-1])).astype(dtype)
 
 
-def train_both(sizes, X, Y, order, mb, decay, cost, dtype=np.float64, block_rows=None):
+def train_both(sizes, X, Y, order, mb, decay, cost, dtype=np.float64, block_rows=None, panels=None):
     """The same epoch by tiled.sgd_epoch (register blocks of ``block_rows`` rows, default the
-    CPU's) and mlp.sgd_epoch from the same parameters."""
+    CPU's; the first layer as panels or not, default by the mini-batch size) and mlp.sgd_epoch
+    from the same parameters."""
     theta, w_off, b_off, sizes = flat_net(sizes, dtype)
     fast, plain = theta.copy(), theta.copy()
     decay = theta.dtype.type(decay)
-    tiled.sgd_epoch(fast, w_off, b_off, sizes, X, Y, order, mb, ETA, decay, cost, block_rows=block_rows)
+    tiled.sgd_epoch(fast, w_off, b_off, sizes, X, Y, order, mb, ETA, decay, cost, block_rows=block_rows,
+                    panels=panels)
     mlp.sgd_epoch(plain, w_off, b_off, sizes, X, Y, order, mb, ETA, decay, cost)
     assert not np.array_equal(plain, theta)  # it trained
     return fast, plain
@@ -112,17 +118,17 @@ def direct_epoch(theta, w_off, b_off, sizes, X, Y, order, mb, decay, cost, weigh
     return theta, metrics
 
 
-@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
+@pytest.mark.parametrize("block_rows, panels", ENGINES, ids=ENGINE_IDS)
 @pytest.mark.parametrize("decay", [1.0, DECAY])
 @pytest.mark.parametrize("cost", [mlp.QUADRATIC, mlp.CROSS_ENTROPY])
 @pytest.mark.parametrize("sizes", SHAPES, ids=shape_id)
-def test_one_step_matches_mlp(sizes, cost, decay, block_rows):
+def test_one_step_matches_mlp(sizes, cost, decay, block_rows, panels):
     """One mini-batch of m samples (a shuffled chunk, not the first rows of X): one step."""
     for m in MINI_BATCHES:
         X, Y = samples(sizes, m + 5)
         order = np.random.default_rng(m).permutation(m + 5)[:m]
         for mb in (m, m + 3):  # mini_batch_size == m, or larger than the chunk
-            fast, plain = train_both(sizes, X, Y, order, mb, decay, cost, block_rows=block_rows)
+            fast, plain = train_both(sizes, X, Y, order, mb, decay, cost, block_rows=block_rows, panels=panels)
             assert max_diff(fast, plain) <= STEP_TOL, (m, mb)
         # the step is mlp.update_mini_batch's: w -> decay w - (eta / m) nabla_w
         theta, w_off, b_off, sizes_arr = flat_net(sizes)
@@ -130,18 +136,18 @@ def test_one_step_matches_mlp(sizes, cost, decay, block_rows):
         assert max_diff(fast, theta) <= STEP_TOL, m
 
 
-@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
+@pytest.mark.parametrize("block_rows, panels", ENGINES, ids=ENGINE_IDS)
 @pytest.mark.parametrize("n", [37, 40])
 @pytest.mark.parametrize("decay", [1.0, DECAY])
 @pytest.mark.parametrize("cost", [mlp.QUADRATIC, mlp.CROSS_ENTROPY])
 @pytest.mark.parametrize("sizes", SHAPES, ids=shape_id)
-def test_epoch_matches_mlp(sizes, cost, decay, n, block_rows):
+def test_epoch_matches_mlp(sizes, cost, decay, n, block_rows, panels):
     """Whole epochs: every mini-batch size, a last mini-batch shorter than the others (n = 37)
     or not (n = 40 with mb 1, 2, 4, 5, 8, 10), and mini-batches larger than the data."""
     X, Y = samples(sizes, n)
     order = np.random.default_rng(n).permutation(n)
     for mb in MINI_BATCHES:
-        fast, plain = train_both(sizes, X, Y, order, mb, decay, cost, block_rows=block_rows)
+        fast, plain = train_both(sizes, X, Y, order, mb, decay, cost, block_rows=block_rows, panels=panels)
         assert max_diff(fast, plain) <= EPOCH_TOL, mb
 
 
@@ -231,17 +237,18 @@ def test_sgd_epoch_counts_the_non_finite_weighted_inputs_it_trains_on(block_rows
     assert tiled.sgd_epoch(theta0.copy(), *args, block_rows=block_rows) == 7
 
 
-@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
+@pytest.mark.parametrize("block_rows, panels", ENGINES, ids=ENGINE_IDS)
 @pytest.mark.parametrize("sizes", [[5, 7, 3], [9, 13, 1], [11, 9, 6, 5, 3], [17, 33, 10]], ids=shape_id)
-def test_float32_matches_mlp_in_float32(sizes, block_rows):
+def test_float32_matches_mlp_in_float32(sizes, block_rows, panels):
     """The same comparison in float32 (both kernels in float32) at float32-sized tolerances."""
     X, Y = samples(sizes, 37, np.float32)
     order = np.random.default_rng(3).permutation(37)
     for mb in (1, 4, 5, 9, 11, 37):
-        fast, plain = train_both(sizes, X, Y, order[:mb], mb, DECAY, mlp.CROSS_ENTROPY, np.float32, block_rows)
+        fast, plain = train_both(sizes, X, Y, order[:mb], mb, DECAY, mlp.CROSS_ENTROPY, np.float32, block_rows,
+                                 panels)
         assert fast.dtype == np.float32 and max_diff(fast, plain) <= FLOAT32_TOL["step"], mb
         if mb > 1:
-            fast, plain = train_both(sizes, X, Y, order, mb, 1.0, mlp.QUADRATIC, np.float32, block_rows)
+            fast, plain = train_both(sizes, X, Y, order, mb, 1.0, mlp.QUADRATIC, np.float32, block_rows, panels)
             assert max_diff(fast, plain) <= FLOAT32_TOL["epoch"], mb
     theta, w_off, b_off, sizes_arr = flat_net(sizes, np.float32)
     for n in (37, tiled.INFER_CHUNK + 1):
@@ -260,9 +267,10 @@ def weights_for(n, seed):
     return rng.choice([0.0, 0.25, 1.0, 2.0, 3.5], size=n)
 
 
+@pytest.mark.parametrize("panels", [False, True], ids=["blocks", "panels"])
 @pytest.mark.parametrize("cost", [mlp.QUADRATIC, mlp.CROSS_ENTROPY])
 @pytest.mark.parametrize("sizes", SHAPES, ids=shape_id)
-def test_weighted_epoch_and_running_metrics_match_a_direct_computation(sizes, cost):
+def test_weighted_epoch_and_running_metrics_match_a_direct_computation(sizes, cost, panels):
     """Sample weights scale each sample's gradient and make the step eta / (sum of the weights);
     the metrics are [sum w C_x, correct, sum w] of each sample's output before its step.
     Without weights the metrics are those of weights 1."""
@@ -278,7 +286,7 @@ def test_weighted_epoch_and_running_metrics_match_a_direct_computation(sizes, co
                                                       DECAY, cost, w)
             fast, metrics = theta.copy(), np.zeros(3)
             tiled.sgd_epoch(fast, w_off, b_off, sizes_arr, X, Y, order, mb, ETA, DECAY, cost,
-                            sample_weight=w, metrics=metrics)
+                            sample_weight=w, metrics=metrics, panels=panels)
             assert max_diff(fast, expected) <= EPOCH_TOL, (mb, w is None)
             np.testing.assert_allclose(metrics[0], expected_metrics[0], rtol=1e-9)
             assert metrics[1:].tolist() == expected_metrics[1:].tolist(), (mb, w is None)
@@ -406,21 +414,26 @@ def test_cross_entropy_term_is_network2s_nan_to_num():
 
 
 # --------------------------------------------------------------------------- splits between threads
-def run_on(threads, theta, w_off, b_off, sizes, X, Y, order, mb, cost, weight, out, block_rows=2):
+def run_on(threads, theta, w_off, b_off, sizes, X, Y, order, mb, cost, weight, out, block_rows=2,
+           tile=panels.NO_TILE):
     """tiled._run (the kernel's one entry) told to split layers into ``threads`` parts; numba
     runs the parts on however many threads it has (one is enough), so every partition of a
-    layer's rows (training) or sample groups (inference) is exercised on any machine."""
+    layer's rows or panels (training) or sample groups (inference) is exercised on any machine."""
     metrics = np.zeros(3)
+    if tile:
+        panels.compile_tiles(theta.dtype)
     bad = tiled._run(theta, w_off, b_off, sizes, X, Y, order, mb, ETA, theta.dtype.type(DECAY), cost,
-                     threads, weight, metrics, out, tiled.row_block(block_rows))
+                     threads, weight, metrics, out, tiled.row_block(block_rows), tile)
     return metrics, bad
 
 
-@pytest.mark.parametrize("block_rows", tiled.BLOCK_ROWS)
+@pytest.mark.parametrize("block_rows, with_panels", ENGINES, ids=ENGINE_IDS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_every_split_between_threads_gives_the_same_bits(dtype, block_rows):
-    """Layers above PARALLEL_MIN_WORK split into 1..5 parts (33 rows: an odd pair; 403 samples:
-    a short last group of 5), bit-identical whatever the split and equal to mlp's."""
+def test_every_split_between_threads_gives_the_same_bits(dtype, block_rows, with_panels):
+    """Layers above PARALLEL_MIN_WORK split into 1..5 parts (33 rows: an odd pair, or 3 panels of 16
+    or 5 of 8; 403 samples: a short last group of 5), bit-identical whatever the split and equal to
+    mlp's."""
+    tile = panels.panel_tile(dtype) if with_panels else panels.NO_TILE
     sizes = [40, 33, 9, 3]
     theta0, w_off, b_off, sizes_arr = flat_net(sizes, dtype)
     # training splits the first layer's rows, inference the first two layers' samples
@@ -433,7 +446,7 @@ def test_every_split_between_threads_gives_the_same_bits(dtype, block_rows):
     for threads in (1, 2, 3, 5):
         theta = theta0.copy()
         metrics, _ = run_on(threads, theta, w_off, b_off, sizes_arr, X, Y, order, 13, mlp.CROSS_ENTROPY,
-                            weight, np.empty((0, 3), dtype), block_rows)
+                            weight, np.empty((0, 3), dtype), block_rows, tile)
         # first other inputs of the same shape, on one thread: a sample that the split misses
         # would keep their activations (freed buffers are reused), not by luck the right ones
         other = np.empty((403, 3), dtype)

@@ -1,0 +1,207 @@
+"""The panel kernels of :mod:`fastnn.kernels.panels` (the first layer at mini-batches of 32 and more)
+against plain NumPy products, piece by piece; the whole epoch through them is compared with
+:mod:`fastnn.kernels.mlp` in tests/kernels/test_kernel_tiled.py (its ``panels`` cases).
+
+Shapes hit every remainder: inputs not a multiple of the tiles' 6 or of ``K_BLOCK`` (1, 5, 7,
+300, 785), output rows not a multiple of the panel width (1, 9, 17, 33), and sample counts
+not a multiple of 6 (1..13).  Tolerances: float64 sums of up to 785 products of values ~1,
+<= 1e-12; float32 <= 2e-4 (relative to sums of size ~300, a few float32 ulps).
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fastnn import _params
+from fastnn.kernels import _tiles, panels, tiled
+
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools")
+SHAPES = [(1, 1), (5, 9), (7, 17), (12, 8), (300, 33), (785, 16)]  # (n_in, n_out)
+TOL = {np.float64: 1e-12, np.float32: 2e-4}
+DTYPES = [np.float64, np.float32]
+
+
+def layer(n_in, n_out, dtype, seed=0):
+    """Random W (n_out x n_in) in a flat theta after 3 other values, inputs of 40 samples."""
+    rng = np.random.default_rng(seed)
+    theta = rng.standard_normal(3 + n_out * n_in).astype(dtype)
+    X = rng.random((40, n_in)).astype(dtype)
+    return theta, X
+
+
+def packed_layer(theta, n_in, n_out, tile):
+    buf = np.full(panels.panel_count(n_out, tile) * n_in * len(tile), np.nan, dtype=theta.dtype)
+    panels.pack(theta, 3, n_out, n_in, buf, tile)
+    return buf
+
+
+def weights(theta, n_in, n_out):
+    return theta[3:].reshape(n_out, n_in)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_in, n_out", SHAPES)
+def test_pack_lays_w_out_by_panels_and_unpack_inverts_it(n_in, n_out, dtype):
+    theta, _ = layer(n_in, n_out, dtype)
+    tile = panels.panel_tile(dtype)
+    width = len(tile)
+    buf = packed_layer(theta, n_in, n_out, tile)
+    W = weights(theta, n_in, n_out)
+    for j in range(panels.panel_count(n_out, tile) * width):
+        q, v = divmod(j, width)
+        column = buf[q * n_in * width + v::width][:n_in]
+        np.testing.assert_array_equal(column, W[j] if j < n_out else 0)  # padding rows are zeros
+    back = np.zeros_like(theta)
+    panels.unpack(buf, back, 3, n_out, n_in, tile)
+    np.testing.assert_array_equal(back[3:], theta[3:])
+    assert not back[:3].any()  # nothing written outside W
+
+
+def test_panel_widths_are_two_avx2_vectors():
+    assert panels.width_for(np.float64) == 8 and panels.width_for(np.float32) == 16
+    assert panels.panel_tile(np.float32) == (0,) * 16 and panels.NO_TILE == ()
+    assert [panels.panel_count(n, (0,) * 8) for n in (1, 8, 9, 16, 17)] == [1, 1, 2, 2, 3]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_in, n_out", SHAPES)
+def test_forward_panels_give_the_weighted_inputs(n_in, n_out, dtype):
+    """z = X[rows] W^T for 1..13 samples (read through a row order, from column 2 of a wider
+    buffer), by all the panels at once and by one panel at a time."""
+    theta, X = layer(n_in, n_out, dtype)
+    tile = panels.panel_tile(dtype)
+    panels.compile_tiles(dtype)
+    buf = packed_layer(theta, n_in, n_out, tile)
+    n_panels = panels.panel_count(n_out, tile)
+    stride = n_panels * len(tile)
+    wide = np.hstack([np.full((40, 2), np.nan, dtype), X]).astype(dtype)
+    for m in range(1, 14):
+        rows = np.random.default_rng(m).permutation(40)[:m].astype(np.int64)
+        expected = X[rows].astype(np.float64) @ weights(theta, n_in, n_out).T.astype(np.float64)
+        for split in ([(0, n_panels)], [(q, q + 1) for q in range(n_panels)]):
+            z = np.full(((m + 5) // 6 * 6) * stride, np.nan, dtype)
+            for q_lo, q_hi in split:
+                panels.forward_panels(tile, buf, q_lo, q_hi, n_in, wide.ravel(), n_in + 2, rows, 2, m, z, stride)
+            got = z.reshape(-1, stride)[:m, :n_out]
+            assert z.dtype == dtype
+            np.testing.assert_allclose(got, expected, rtol=0, atol=TOL[dtype] * max(1, n_in / 100), err_msg=str(m))
+
+
+def direct_step(theta, X, rows, delta, n_in, n_out, step, decay):
+    W = weights(theta, n_in, n_out).astype(np.float64)
+    return decay * W - step * (delta.astype(np.float64).T @ X[rows].astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_in, n_out", SHAPES)
+def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype):
+    """w -> decay w - step sum_s delta_sj a_sk (BP4, eq. 20, eq. 93) for 1..13 samples whose deltas
+    sit in a wider buffer; the padding rows of the last panel stay zero."""
+    theta, X = layer(n_in, n_out, dtype)
+    tile = panels.panel_tile(dtype)
+    width = len(tile)
+    panels.compile_tiles(dtype)
+    n_panels = panels.panel_count(n_out, tile)
+    step, decay = dtype(0.37), dtype(0.99)
+    for m in range(1, 14):
+        rng = np.random.default_rng(m)
+        rows = rng.permutation(40)[:m].astype(np.int64)
+        delta = rng.standard_normal((m, n_out + 4)).astype(dtype)  # delta_sj at column 4 + j
+        buf = packed_layer(theta, n_in, n_out, tile)
+        scaled = np.full(n_panels * m * width, np.nan, dtype)
+        packed = np.full(m * n_in, np.nan, dtype)
+        panels.pack_inputs(X.ravel(), n_in, rows, 0, m, n_in, packed)
+        panels.step_panels(tile, buf, 0, n_panels, n_in, n_out, X.ravel(), n_in, rows, 0, m, delta.ravel(),
+                           n_out + 4, 4, step, decay, scaled, packed, np.arange(m))
+        new = np.zeros_like(theta)
+        panels.unpack(buf, new, 3, n_out, n_in, tile)
+        expected = direct_step(theta, X, rows, delta[:, 4:], n_in, n_out, step, decay)
+        np.testing.assert_allclose(weights(new, n_in, n_out), expected, rtol=0,
+                                   atol=TOL[dtype] * max(1, m / 10), err_msg=str(m))
+        padding = buf.reshape(n_panels, n_in, width)[-1, :, n_out - (n_panels - 1) * width:]
+        assert not padding.any()
+
+
+def test_pack_inputs_lays_out_blocks_of_six_inputs():
+    X = np.arange(5 * 15, dtype=np.float64).reshape(5, 15)  # 15 inputs: 2 blocks of 6, 3 left out
+    rows = np.array([4, 0, 2])
+    packed = np.full(3 * 15, -1.0)
+    panels.pack_inputs(X.ravel(), 15, rows, 0, 3, 15, packed)
+    for k0 in (0, 6):
+        for s, r in enumerate(rows):
+            np.testing.assert_array_equal(packed[k0 * 3 + s * 6:k0 * 3 + s * 6 + 6], X[r, k0:k0 + 6])
+    assert (packed[36:] == -1).all()  # the last 3 inputs are not packed
+
+
+def test_the_default_uses_panels_from_min_batch():
+    assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH - 1, None) == ()
+    assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH, None) == (0,) * 8
+    assert tiled._first_layer_tile(np.dtype(np.float32), 1, True) == (0,) * 16
+    assert tiled._first_layer_tile(np.dtype(np.float32), 1000, False) == ()
+
+
+def test_the_default_is_bit_identical_to_asking_for_panels():
+    """At MIN_BATCH the default takes the panel path (the same bits as panels=True), below it the
+    blocks (the same bits as panels=False); the two paths differ in the last bits."""
+    sizes, w_off, b_off, n = _params.layout([30, 20, 4])
+    rng = np.random.default_rng(5)
+    theta = rng.standard_normal(n)
+    X, Y = rng.random((90, 30)), rng.random((90, 4))
+    order = rng.permutation(90)
+
+    def epoch(mb, **kw):
+        t = theta.copy()
+        tiled.sgd_epoch(t, w_off, b_off, sizes, X, Y, order, mb, 3.0, 1.0, 0, **kw)
+        return t
+
+    for mb, chosen in ((panels.MIN_BATCH, True), (panels.MIN_BATCH - 1, False)):
+        default, asked, other = epoch(mb), epoch(mb, panels=chosen), epoch(mb, panels=not chosen)
+        np.testing.assert_array_equal(default, asked)
+        assert not np.array_equal(default, other)
+        assert np.abs(default - other).max() <= 1e-12
+
+
+def test_the_generated_tiles_are_what_the_generator_writes():
+    out = subprocess.run([sys.executable, os.path.join(TOOLS, "write_tiles.py"), "--check"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert _tiles.SAMPLES == panels.SAMPLES == 6
+
+
+def test_the_tiles_compile_once_as_vector_code(tmp_path):
+    """In a fresh process with an empty numba cache, an epoch through the panels compiles each tile
+    once (the compilation made with the SLP vectorizer on, not a second one by a caller) and that
+    code multiplies and adds whole vectors (packed ``vfmadd``), where the vectorizer, off by
+    default, would leave one multiply-add per value."""
+    code = ("import re, numpy as np\n"
+            "from fastnn import _params\n"
+            "from fastnn.kernels import _tiles, tiled\n"
+            "sizes, w_off, b_off, n = _params.layout([20, 9, 3])\n"
+            "for dt in (np.float64, np.float32):\n"
+            "    theta = np.random.default_rng(0).standard_normal(n).astype(dt)\n"
+            "    X = np.random.default_rng(1).random((50, 20)).astype(dt)\n"
+            "    tiled.sgd_epoch(theta, w_off, b_off, sizes, X, X[:, :3], np.arange(50), 40, 3.0, dt(1), 0)\n"
+            "for f in (_tiles.forward_tile_8, _tiles.step_tile_8, _tiles.forward_tile_16, _tiles.step_tile_16):\n"
+            "    asm = f.inspect_asm(f.signatures[0])\n"
+            "    print(len(f.signatures), len(re.findall(r'vfmadd\\w*p[sd]\\s', asm)),"
+            " len(re.findall(r'vfmadd\\w*s[sd]\\s', asm)))\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env)
+    assert out.returncode == 0, out.stderr
+    for line in out.stdout.splitlines():
+        signatures, packed, scalar = map(int, line.split())
+        assert signatures == 1
+        if _host_has_fma():
+            assert packed >= 6 and scalar == 0, line
+
+
+def _host_has_fma():
+    from llvmlite import binding
+
+    try:
+        return bool(binding.get_host_cpu_features().get("fma"))
+    except RuntimeError:
+        return False
