@@ -24,6 +24,11 @@ Same flat parameter layout and the same algorithm as :mod:`fastnn.kernels.mlp`
   ``w -> decay * w - sum_s (eta/m) delta_sj a_sk`` (BP4).  Batch ``k + 1``
   sees exactly the weights network.py's ``update_mini_batch`` produces (up to
   rounding: the per-sample terms are summed in groups of 5).
+* **The first layer as panels at mini-batches of 32 and more** (:mod:`fastnn.kernels.panels`):
+  its weights packed into panels of ``W^T`` for the epoch call and multiplied by GEMM-style
+  tiles (6 samples or inputs x 8 float64 or 16 float32 rows, vectors along the rows), which
+  load far fewer operands per multiply-add than dot products along ``k``; the deeper layers,
+  small in the book's networks, keep the blocks.
 * **Parallel over output rows.**  Each thread owns a fixed range of row pairs
   of a layer, so every weight is computed by the same code in the same order
   whatever the thread count: results are bit-identical for any number of
