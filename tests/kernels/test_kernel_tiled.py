@@ -151,10 +151,12 @@ def test_epoch_matches_mlp(sizes, cost, decay, n, block_rows, panels):
         assert max_diff(fast, plain) <= EPOCH_TOL, mb
 
 
+@pytest.mark.parametrize("panels", [False, True], ids=["blocks", "panels"])
 @pytest.mark.parametrize("sizes", SHAPES, ids=shape_id)
-def test_chunks_of_whole_mini_batches_equal_one_call(sizes):
+def test_chunks_of_whole_mini_batches_equal_one_call(sizes, panels):
     """fit trains an epoch in several calls of whole mini-batches: bit-identical to one call,
-    and so are the running metrics summed over the calls."""
+    and so are the running metrics summed over the calls (with panels: packed and unpacked
+    at every call)."""
     X, Y = samples(sizes, 37)
     order = np.random.default_rng(2).permutation(37)
     for mb in (1, 3, 5, 7, 11):
@@ -162,10 +164,10 @@ def test_chunks_of_whole_mini_batches_equal_one_call(sizes):
         once, chunked = theta.copy(), theta.copy()
         once_metrics, chunked_metrics = np.zeros(3), np.zeros(3)
         tiled.sgd_epoch(once, w_off, b_off, sizes_arr, X, Y, order, mb, ETA, DECAY, mlp.QUADRATIC,
-                        metrics=once_metrics)
+                        metrics=once_metrics, panels=panels)
         for start in range(0, 37, 2 * mb):
             tiled.sgd_epoch(chunked, w_off, b_off, sizes_arr, X, Y, order[start:start + 2 * mb], mb,
-                            ETA, DECAY, mlp.QUADRATIC, metrics=chunked_metrics)
+                            ETA, DECAY, mlp.QUADRATIC, metrics=chunked_metrics, panels=panels)
         np.testing.assert_array_equal(chunked, once)
         np.testing.assert_allclose(chunked_metrics, once_metrics, rtol=1e-14)
         assert once_metrics[2] == 37
@@ -296,18 +298,20 @@ def test_weights_of_one_are_bit_identical_to_no_weights():
     sizes = [11, 9, 6, 5, 3]
     X, Y = samples(sizes, 37)
     order = np.random.default_rng(7).permutation(37)
-    for dtype in (np.float64, np.float32):
+    for dtype, panels in ((np.float64, False), (np.float32, False), (np.float64, True), (np.float32, True)):
         theta, w_off, b_off, sizes_arr = flat_net(sizes, dtype)
         plain, weighted = theta.copy(), theta.copy()
         Xd, Yd = X.astype(dtype), Y.astype(dtype)
-        tiled.sgd_epoch(plain, w_off, b_off, sizes_arr, Xd, Yd, order, 6, ETA, dtype(DECAY), mlp.QUADRATIC)
+        tiled.sgd_epoch(plain, w_off, b_off, sizes_arr, Xd, Yd, order, 6, ETA, dtype(DECAY), mlp.QUADRATIC,
+                        panels=panels)
         tiled.sgd_epoch(weighted, w_off, b_off, sizes_arr, Xd, Yd, order, 6, ETA, dtype(DECAY),
-                        mlp.QUADRATIC, sample_weight=np.ones(37))
+                        mlp.QUADRATIC, sample_weight=np.ones(37), panels=panels)
         np.testing.assert_array_equal(weighted, plain)
 
 
+@pytest.mark.parametrize("panels", [False, True], ids=["blocks", "panels"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_a_mini_batch_of_zero_weights_only_decays(dtype):
+def test_a_mini_batch_of_zero_weights_only_decays(dtype, panels):
     """Weights summing to 0: step 0, so the weights are multiplied by decay once per mini-batch
     (exactly) and the biases do not move; the other mini-batches train as usual."""
     sizes = [9, 13, 4]
@@ -318,7 +322,7 @@ def test_a_mini_batch_of_zero_weights_only_decays(dtype):
     decay = dtype(DECAY)
     zero = theta.copy()
     tiled.sgd_epoch(zero, w_off, b_off, sizes_arr, X, Y, order, 7, ETA, decay, mlp.CROSS_ENTROPY,
-                    sample_weight=np.zeros(20))
+                    sample_weight=np.zeros(20), panels=panels)
     expected = theta.copy()
     for _ in range(3):  # mini-batches of 7, 7 and 6
         expected[mask] = decay * expected[mask]
@@ -328,11 +332,13 @@ def test_a_mini_batch_of_zero_weights_only_decays(dtype):
     weight[7:14] = 0.0
     fast = theta.copy()
     tiled.sgd_epoch(fast, w_off, b_off, sizes_arr, X, Y, order, 7, ETA, decay, mlp.CROSS_ENTROPY,
-                    sample_weight=weight)
+                    sample_weight=weight, panels=panels)
     around = theta.copy()
-    tiled.sgd_epoch(around, w_off, b_off, sizes_arr, X, Y, order[:7], 7, ETA, decay, mlp.CROSS_ENTROPY)
+    tiled.sgd_epoch(around, w_off, b_off, sizes_arr, X, Y, order[:7], 7, ETA, decay, mlp.CROSS_ENTROPY,
+                    panels=panels)
     around[mask] = decay * around[mask]
-    tiled.sgd_epoch(around, w_off, b_off, sizes_arr, X, Y, order[14:], 7, ETA, decay, mlp.CROSS_ENTROPY)
+    tiled.sgd_epoch(around, w_off, b_off, sizes_arr, X, Y, order[14:], 7, ETA, decay, mlp.CROSS_ENTROPY,
+                    panels=panels)
     np.testing.assert_array_equal(fast, around)
 
 
