@@ -153,33 +153,18 @@ def _output(z, z_stride, q, s, width):
     return z[at:at + width]
 
 
-@njit(cache=True)
-def pack_inputs(src, src_stride, rows, src_col, m, n_in, packed):
-    """Copy the ``m`` samples' inputs ``src[rows[s] * src_stride + src_col + k]`` into ``packed`` by
-    blocks of :data:`SAMPLES` inputs: ``packed[(k0 * m) + s * SAMPLES + i]`` holds input ``k0 + i``
-    of sample ``s`` (``k0`` a multiple of ``SAMPLES``; the last ``n_in % SAMPLES`` inputs are left
-    out).  A block of the step then reads one contiguous run instead of a line of each sample."""
-    whole = n_in - n_in % SAMPLES
-    for s in range(m):
-        x = src[rows[s] * src_stride + src_col:]
-        for k0 in range(0, whole, SAMPLES):
-            at = k0 * m + s * SAMPLES
-            for i in range(SAMPLES):
-                packed[at + i] = x[k0 + i]
-
-
 @njit(fastmath=TILE_FASTMATH, cache=True)
 def step_panels(tile, panels, q_lo, q_hi, n_in, n_out, src, src_stride, rows, src_col, m, delta, delta_stride,
-                delta_col, step, decay, scaled, packed, ident):
+                delta_col, step, decay, scaled):
     """w_jk -> decay * w_jk - step * sum_s delta_sj a_sk (BP4, eq. 20, eq. 93) for the rows of panels
     q_lo..q_hi-1 and the previous mini-batch's ``m`` samples (inputs read as in
     :func:`forward_panels`, delta_sj at ``delta[s * delta_stride + delta_col + j]``).
 
-    ``packed`` holds the same inputs as :func:`pack_inputs` leaves them, ``ident`` is
-    ``arange(m)``; ``scaled`` receives -step * delta_sj (0 for padding rows), ``m * width`` values
-    per panel from ``q * m * width``.  Tiles of :data:`SAMPLES` inputs, each block of inputs going
-    through all the panels before the next, then the last ``n_in % SAMPLES`` inputs one by one;
-    each weight's sum runs over s in order.
+    ``scaled`` receives -step * delta_sj (0 for padding rows), ``m * width`` values per panel from
+    ``q * m * width``.  Tiles of :data:`SAMPLES` inputs, each block of inputs going through all the
+    panels before the next (the samples' inputs are read from memory once per block, not once per
+    panel), then the last ``n_in % SAMPLES`` inputs one by one; each weight's sum runs over s in
+    order.
     """
     width = len(tile)
     zero = zero_like(step)
@@ -190,11 +175,10 @@ def step_panels(tile, panels, q_lo, q_hi, n_in, n_out, src, src_stride, rows, sr
                 scaled[(q * m + s) * width + v] = -step * delta[s * delta_stride + delta_col + j] \
                     if j < n_out else zero
     whole = n_in - n_in % SAMPLES
-    block = np.int64(SAMPLES)  # not the literal, which numba would compile as a signature of its own
     for k0 in range(0, whole, SAMPLES):
         for q in range(q_lo, q_hi):
             at = (q * n_in + k0) * width
-            _step_tile(tile, packed, block, ident, m, k0 * m, scaled[q * m * width:(q + 1) * m * width],
+            _step_tile(tile, src, src_stride, rows, m, src_col + k0, scaled[q * m * width:(q + 1) * m * width],
                        panels[at:at + SAMPLES * width], decay)
     for q in range(q_lo, q_hi):
         for k in range(whole, n_in):

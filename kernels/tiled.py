@@ -625,14 +625,12 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
 
 @njit(fastmath=FASTMATH, cache=True)
 def _panel_rows(tile, panels, q_lo, q_hi, theta, b_start, n_in, n_out, src, src_stride, prev_rows, prev_col,
-                prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled,
-                packed, ident):
+                prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled):
     """:func:`_layer_rows` for the rows of panels q_lo..q_hi-1 of a layer kept as panels
     (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): the previous mini-batch's step, then
     this mini-batch's forward pass, its weighted inputs gathered in ``z`` (one row of
     ``panel_count * len(tile)`` per sample) before the bias and the sigmoid.  ``scaled`` holds
-    ``prev_m * len(tile)`` values per panel, ``packed`` the previous mini-batch's inputs as
-    :func:`fastnn.kernels.panels.pack_inputs` leaves them.  Returns the count of non-finite z."""
+    ``prev_m * len(tile)`` values per panel.  Returns the count of non-finite z."""
     width = len(tile)
     j_lo = q_lo * width
     j_hi = min(n_out, q_hi * width)
@@ -640,7 +638,7 @@ def _panel_rows(tile, panels, q_lo, q_hi, theta, b_start, n_in, n_out, src, src_
     if prev_m > 0:
         _bias_step(theta, b_start, j_lo, j_hi, delta, act_stride, delta_col, prev_m, step)
         panel_ops.step_panels(tile, panels, q_lo, q_hi, n_in, n_out, src, src_stride, prev_rows, prev_col, prev_m,
-                              delta, act_stride, delta_col, step, decay, scaled, packed, ident)
+                              delta, act_stride, delta_col, step, decay, scaled)
     if m == 0:
         return 0
     panel_ops.forward_panels(tile, panels, q_lo, q_hi, n_in, src, src_stride, rows, src_col, m, z, z_stride)
@@ -649,8 +647,7 @@ def _panel_rows(tile, panels, q_lo, q_hi, theta, b_start, n_in, n_out, src, src_
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
 def _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows, prev_col,
-                    prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled,
-                    packed, ident):
+                    prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled):
     """:func:`_panel_rows` split into ``parts`` tasks under ``prange``, each owning whole panels
     (so no value depends on the number of parts).  Returns the count of non-finite z."""
     bad = 0
@@ -658,28 +655,25 @@ def _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_s
     for t in prange(parts):
         bad += _panel_rows(tile, panels, t * n_panels // parts, (t + 1) * n_panels // parts, theta, b_start,
                            n_in, n_out, src, src_stride, prev_rows, prev_col, prev_m, delta, act_stride,
-                           delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled, packed, ident)
+                           delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled)
     return bad
 
 
 @njit(fastmath=FASTMATH, cache=True)
 def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
                         prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out,
-                        out_col, z, scaled, packed, ident):
-    """The first layer through its panels, on up to ``threads`` threads (serially when small):
-    the previous mini-batch's inputs packed once, then :func:`_panel_rows` by panels."""
-    if prev_m > 0:
-        panel_ops.pack_inputs(src, src_stride, prev_rows, prev_col, prev_m, n_in, packed)
+                        out_col, z, scaled):
+    """The first layer through its panels, on up to ``threads`` threads (serially when small)."""
     n_panels = (n_out + len(tile) - 1) // len(tile)
     parts = min(threads, n_panels)
     if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
         return _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
                                prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m,
-                               out, out_col, z, scaled, packed, ident)
+                               out, out_col, z, scaled)
     first = np.int64(0)
     return _panel_rows(tile, panels, first, n_panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
                        prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out,
-                       out_col, z, scaled, packed, ident)
+                       out_col, z, scaled)
 
 
 @njit(fastmath=FASTMATH, cache=True)
@@ -723,7 +717,6 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
         tiles_per_batch = (mb + panel_ops.SAMPLES - 1) // panel_ops.SAMPLES
         z = np.empty(tiles_per_batch * panel_ops.SAMPLES * n_panels * len(tile), dtype=dt)
         scaled = np.empty(n_panels * mb * len(tile), dtype=dt)
-        packed = np.empty(mb * sizes[0], dtype=dt)
     # flat views for the leaves: X row i at Xf[i * n_x], buffer set p (0 or 1) row s at
     # actf[(p * mb + s) * width]; the previous mini-batch is in set prev_set, this one in cur_set
     n_x = X.shape[1]
@@ -764,7 +757,7 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
             if len(tile) > 0 and l == 0:
                 count = _first_layer_panels(threads, tile, panels, theta, b_off[0], n_in, n_out, src, src_stride,
                                             prev_rows, prev_col, prev_m, deltaf, width, delta_col, step, decay,
-                                            rows, src_col, m, actf, out_col, z, scaled, packed, ident)
+                                            rows, src_col, m, actf, out_col, z, scaled)
             elif parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
                 count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
                                         src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,

@@ -111,10 +111,8 @@ def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype):
         delta = rng.standard_normal((m, n_out + 4)).astype(dtype)  # delta_sj at column 4 + j
         buf = packed_layer(theta, n_in, n_out, tile)
         scaled = np.full(n_panels * m * width, np.nan, dtype)
-        packed = np.full(m * n_in, np.nan, dtype)
-        panels.pack_inputs(X.ravel(), n_in, rows, 0, m, n_in, packed)
         panels.step_panels(tile, buf, 0, n_panels, n_in, n_out, X.ravel(), n_in, rows, 0, m, delta.ravel(),
-                           n_out + 4, 4, step, decay, scaled, packed, np.arange(m))
+                           n_out + 4, 4, step, decay, scaled)
         new = np.zeros_like(theta)
         panels.unpack(buf, new, 3, n_out, n_in, tile)
         expected = direct_step(theta, X, rows, delta[:, 4:], n_in, n_out, step, decay)
@@ -122,17 +120,6 @@ def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype):
                                    atol=TOL[dtype] * max(1, m / 10), err_msg=str(m))
         padding = buf.reshape(n_panels, n_in, width)[-1, :, n_out - (n_panels - 1) * width:]
         assert not padding.any()
-
-
-def test_pack_inputs_lays_out_blocks_of_six_inputs():
-    X = np.arange(5 * 15, dtype=np.float64).reshape(5, 15)  # 15 inputs: 2 blocks of 6, 3 left out
-    rows = np.array([4, 0, 2])
-    packed = np.full(3 * 15, -1.0)
-    panels.pack_inputs(X.ravel(), 15, rows, 0, 3, 15, packed)
-    for k0 in (0, 6):
-        for s, r in enumerate(rows):
-            np.testing.assert_array_equal(packed[k0 * 3 + s * 6:k0 * 3 + s * 6 + 6], X[r, k0:k0 + 6])
-    assert (packed[36:] == -1).all()  # the last 3 inputs are not packed
 
 
 def test_the_default_uses_panels_from_min_batch():
