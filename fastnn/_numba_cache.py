@@ -64,18 +64,22 @@ def _has_dtype(signature, dtype, required=()):
             and all(t in signature for t in required))
 
 
-def host_arguments(name):
+def host_arguments(name, dtype="float64", panels=False):
     """Argument types besides the dtype that entry point ``name`` is compiled for on this host:
-    for the dense kernel, its register block (:func:`fastnn.kernels.tiled.row_block`, one
-    compiled specialisation per block), so that an entry cached for the other block counts
-    as cold.  Empty for the other entry points."""
+    for the dense kernel, its register block (:func:`fastnn.kernels.tiled.row_block`) and
+    whether its first layer runs as panels (:func:`fastnn.kernels.panels.panel_tile` of
+    ``dtype`` if ``panels``, else the empty tuple), each a compiled specialisation of its own,
+    so that an entry cached for the other block or the other path counts as cold.  Empty for
+    the other entry points."""
     if name != "tiled:_run":
         return ()
     from numba import typeof
 
+    from .kernels import panels as panel_kernels
     from .kernels import tiled
 
-    return (typeof(tiled.row_block()),)
+    tile = panel_kernels.panel_tile(dtype) if panels else panel_kernels.NO_TILE
+    return (typeof(tiled.row_block()), typeof(tile))
 
 
 def _usable_cached_signatures(dispatcher):
@@ -125,7 +129,7 @@ def is_cold(dispatcher, dtype, required=()):
     return not any(_has_dtype(sig, dtype, required) for sig in cached)
 
 
-def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
+def cold_kernels(dtypes, entry_points=ENTRY_POINTS, panels=False):
     """``(name, dtype)`` of every entry point that would compile for one of ``dtypes``.
 
     Parameters
@@ -133,6 +137,9 @@ def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
     dtypes : iterable of str
     entry_points : sequence of str
         As in :func:`entry_kernels`.
+    panels : bool
+        Check the dense kernel's specialisation for mini-batches of
+        :data:`fastnn.kernels.panels.MIN_BATCH` and more instead of the smaller ones'.
 
     Returns
     -------
@@ -145,7 +152,7 @@ def cold_kernels(dtypes, entry_points=ENTRY_POINTS):
     """
     kernels = entry_kernels(entry_points)
     return [(name, str(np.dtype(dt))) for dt in dtypes
-            for name, kernel in zip(entry_points, kernels) if is_cold(kernel, dt, host_arguments(name))]
+            for name, kernel in zip(entry_points, kernels) if is_cold(kernel, dt, host_arguments(name, dt, panels))]
 
 
 def command_dtypes(args):
@@ -178,7 +185,20 @@ def command_entry_points(args):
     return ENTRY_POINTS
 
 
-def announce_if_cold(dtypes, stream=None, entry_points=ENTRY_POINTS):
+def command_panels(args):
+    """Whether the parsed ``fastnn`` command ``args`` may train with the first layer as panels
+    (mini-batches of :data:`fastnn.kernels.panels.MIN_BATCH` and more): ``train`` by its
+    ``--mini-batch-size``; ``compare``, ``bench``, ``sweep`` and ``book`` run several sizes or
+    compile both paths first."""
+    from .kernels.panels import MIN_BATCH
+
+    command = getattr(args, "command", None)
+    if command == "train":
+        return args.mini_batch_size >= MIN_BATCH
+    return command in ("compare", "bench", "sweep", "book")
+
+
+def announce_if_cold(dtypes, stream=None, entry_points=ENTRY_POINTS, panels=False):
     """Print :data:`COMPILE_NOTE` (one line) to ``stream`` if a kernel would compile,
     at most once per dtype and process.
 
@@ -190,6 +210,8 @@ def announce_if_cold(dtypes, stream=None, entry_points=ENTRY_POINTS):
         Default ``sys.stderr``.
     entry_points : sequence of str
         The kernels to check, as in :func:`entry_kernels`.
+    panels : bool
+        Also check the specialisation with the first layer as panels (:func:`command_panels`).
 
     Returns
     -------
@@ -197,7 +219,8 @@ def announce_if_cold(dtypes, stream=None, entry_points=ENTRY_POINTS):
         True if the line was printed.
     """
     dtypes = [str(np.dtype(dt)) for dt in dtypes if str(np.dtype(dt)) not in _ANNOUNCED]
-    if not dtypes or not cold_kernels(dtypes, entry_points):
+    if not dtypes or not (cold_kernels(dtypes, entry_points)
+                          or panels and cold_kernels(dtypes, entry_points, panels=True)):
         return False
     _ANNOUNCED.update(dtypes)
     print(COMPILE_NOTE, file=stream or sys.stderr, flush=True)

@@ -104,14 +104,45 @@ def test_command_dtypes(argv, dtypes):
     assert _numba_cache.command_dtypes(cli.build_parser().parse_args(argv)) == dtypes
 
 
+@pytest.mark.parametrize("argv, panels", [
+    (["train"], False),  # the book's mini-batch of 10
+    (["train", "--mini-batch-size", "31"], False),
+    (["train", "--mini-batch-size", "32"], True),
+    (["predict", "model.npz"], False),
+    (["compare"], True),  # its warm-up compiles both paths
+    (["bench"], True),
+])
+def test_command_panels(argv, panels):
+    assert _numba_cache.command_panels(cli.build_parser().parse_args(argv)) is panels
+
+
+def test_the_panel_specialisation_is_checked_on_its_own(tmp_path):
+    """Training at mini-batch 10 leaves the dense kernel's panel specialisation (mini-batches of
+    32 and more, kernels/panels.py) uncompiled: cold for panels=True only, until it is used."""
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        pytest.skip("NUMBA_DISABLE_JIT")
+    code = ("import numpy as np\n"
+            "from fastnn import Network, _numba_cache\n"
+            "X = np.random.default_rng(0).random((40, 5))\n"
+            "y = np.arange(40) % 3\n"
+            "Network([5, 4, 3], seed=0).fit(X, y, epochs=1, mini_batch_size=10)\n"
+            "print(_numba_cache.cold_kernels(['float64']), _numba_cache.cold_kernels(['float64'], panels=True))\n"
+            "Network([5, 4, 3], seed=0).fit(X, y, epochs=1, mini_batch_size=32)\n"
+            "print(_numba_cache.cold_kernels(['float64'], panels=True))\n")
+    run = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)),
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["[] [('tiled:_run', 'float64')]", "[]"]
+
+
 def test_main_announces_before_running(monkeypatch):
     calls = []
     monkeypatch.setattr(_numba_cache, "announce_if_cold",
-                        lambda dtypes, entry_points: calls.append(list(dtypes)))
+                        lambda dtypes, entry_points, panels: calls.append((list(dtypes), panels)))
     assert cli.main(["demo", "gates"]) == 0
     monkeypatch.setattr(cli, "build_parser", lambda: _parser_that_fails_in_its_command())
     assert cli.main(["x"]) == 2
-    assert calls == [[], ["float32"]]
+    assert calls == [([], False), (["float32"], True)]
 
 
 def _parser_that_fails_in_its_command():

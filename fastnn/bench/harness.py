@@ -81,12 +81,16 @@ def core_count():
 
 # --------------------------------------------------------------------------- engines
 def warm_up(dtype, cost="quadratic"):
-    """Compile (or load from the cache) the jit kernels for ``dtype`` on a tiny net."""
+    """Compile (or load from the cache) the jit kernels for ``dtype`` on a tiny net: training by
+    blocks (mini-batch 4) and with the first layer as panels (mini-batch ``MIN_BATCH``,
+    :mod:`fastnn.kernels.panels`), and inference."""
+    from ..kernels.panels import MIN_BATCH
     from ..network import Network
 
-    X, y = synthetic_data(8, 4, 3, seed=1, dtype=dtype)
-    net = Network([4, 5, 3], seed=0, dtype=dtype, cost=cost)
-    net.fit(X, y, epochs=1, mini_batch_size=4, eta=1.0)
+    X, y = synthetic_data(MIN_BATCH + 8, 4, 3, seed=1, dtype=dtype)
+    for mini_batch_size in (4, MIN_BATCH):
+        net = Network([4, 5, 3], seed=0, dtype=dtype, cost=cost)
+        net.fit(X, y, epochs=1, mini_batch_size=mini_batch_size, eta=1.0)
     net.predict(X)
 
 

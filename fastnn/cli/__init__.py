@@ -63,7 +63,8 @@ def main(argv=None):
             with _paths.writing(*(check(args) if check else ([],))):
                 # so that a slow first epoch is not read as the speed
                 _numba_cache.announce_if_cold(_numba_cache.command_dtypes(args),
-                                              entry_points=_numba_cache.command_entry_points(args))
+                                              entry_points=_numba_cache.command_entry_points(args),
+                                              panels=_numba_cache.command_panels(args))
                 return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"fastnn {command}: error: {exc}", file=sys.stderr)
