@@ -9,6 +9,8 @@ do not depend on which tile, panel or thread computed it.
 """
 from numba import njit, uint64
 
+from .activations import zero_like
+
 TILE_FASTMATH = {"contract"}
 """Fused multiply-add allowed; the order of every sum fixed."""
 
@@ -184,62 +186,23 @@ def forward_tile_8(x0, x1, x2, x3, x4, x5, panel, n_in, o0, o1, o2, o3, o4, o5):
 
 @njit(fastmath=TILE_FASTMATH, cache=True)
 def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
-    """panel_rows[i * 8 + v] -> decay * panel_rows[i * 8 + v] + sum_s a_s[col + i] scaled[s * 8 + v]
+    """panel_rows[i * 8 + v] -> decay * panel_rows[i * 8 + v] + g_iv, with
+    g_iv = sum_s a_s[col + i] scaled[s * 8 + v],
 
     for the 6 inputs col..col+5 of the mini-batch's n samples: the step of eq. 20 (BP4, with eq.
     93's decay) for the panel's rows, ``scaled`` holding -(eta/m) delta_sj.  Sample s's input a_s is
-    ``src[rows[s] * src_stride:]``; the sum runs over s in order.
+    ``src[rows[s] * src_stride:]``.  g_iv is summed over s in order, from zero, and added to the
+    weight once (as the book adds the summed gradient), not term by term at the weight's scale.
     """
     stride = uint64(src_stride)  # unsigned offsets: no code for negative indices
     first = uint64(col)
-    c0_0 = decay * panel_rows[0]
-    c0_1 = decay * panel_rows[1]
-    c0_2 = decay * panel_rows[2]
-    c0_3 = decay * panel_rows[3]
-    c0_4 = decay * panel_rows[4]
-    c0_5 = decay * panel_rows[5]
-    c0_6 = decay * panel_rows[6]
-    c0_7 = decay * panel_rows[7]
-    c1_0 = decay * panel_rows[8]
-    c1_1 = decay * panel_rows[9]
-    c1_2 = decay * panel_rows[10]
-    c1_3 = decay * panel_rows[11]
-    c1_4 = decay * panel_rows[12]
-    c1_5 = decay * panel_rows[13]
-    c1_6 = decay * panel_rows[14]
-    c1_7 = decay * panel_rows[15]
-    c2_0 = decay * panel_rows[16]
-    c2_1 = decay * panel_rows[17]
-    c2_2 = decay * panel_rows[18]
-    c2_3 = decay * panel_rows[19]
-    c2_4 = decay * panel_rows[20]
-    c2_5 = decay * panel_rows[21]
-    c2_6 = decay * panel_rows[22]
-    c2_7 = decay * panel_rows[23]
-    c3_0 = decay * panel_rows[24]
-    c3_1 = decay * panel_rows[25]
-    c3_2 = decay * panel_rows[26]
-    c3_3 = decay * panel_rows[27]
-    c3_4 = decay * panel_rows[28]
-    c3_5 = decay * panel_rows[29]
-    c3_6 = decay * panel_rows[30]
-    c3_7 = decay * panel_rows[31]
-    c4_0 = decay * panel_rows[32]
-    c4_1 = decay * panel_rows[33]
-    c4_2 = decay * panel_rows[34]
-    c4_3 = decay * panel_rows[35]
-    c4_4 = decay * panel_rows[36]
-    c4_5 = decay * panel_rows[37]
-    c4_6 = decay * panel_rows[38]
-    c4_7 = decay * panel_rows[39]
-    c5_0 = decay * panel_rows[40]
-    c5_1 = decay * panel_rows[41]
-    c5_2 = decay * panel_rows[42]
-    c5_3 = decay * panel_rows[43]
-    c5_4 = decay * panel_rows[44]
-    c5_5 = decay * panel_rows[45]
-    c5_6 = decay * panel_rows[46]
-    c5_7 = decay * panel_rows[47]
+    zero = zero_like(decay)
+    c0_0 = c0_1 = c0_2 = c0_3 = c0_4 = c0_5 = c0_6 = c0_7 = zero
+    c1_0 = c1_1 = c1_2 = c1_3 = c1_4 = c1_5 = c1_6 = c1_7 = zero
+    c2_0 = c2_1 = c2_2 = c2_3 = c2_4 = c2_5 = c2_6 = c2_7 = zero
+    c3_0 = c3_1 = c3_2 = c3_3 = c3_4 = c3_5 = c3_6 = c3_7 = zero
+    c4_0 = c4_1 = c4_2 = c4_3 = c4_4 = c4_5 = c4_6 = c4_7 = zero
+    c5_0 = c5_1 = c5_2 = c5_3 = c5_4 = c5_5 = c5_6 = c5_7 = zero
     for s in range(n):
         at = uint64(rows[s]) * stride + first
         base = s * 8
@@ -305,54 +268,54 @@ def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c5_5 += a * b5
         c5_6 += a * b6
         c5_7 += a * b7
-    panel_rows[0] = c0_0
-    panel_rows[1] = c0_1
-    panel_rows[2] = c0_2
-    panel_rows[3] = c0_3
-    panel_rows[4] = c0_4
-    panel_rows[5] = c0_5
-    panel_rows[6] = c0_6
-    panel_rows[7] = c0_7
-    panel_rows[8] = c1_0
-    panel_rows[9] = c1_1
-    panel_rows[10] = c1_2
-    panel_rows[11] = c1_3
-    panel_rows[12] = c1_4
-    panel_rows[13] = c1_5
-    panel_rows[14] = c1_6
-    panel_rows[15] = c1_7
-    panel_rows[16] = c2_0
-    panel_rows[17] = c2_1
-    panel_rows[18] = c2_2
-    panel_rows[19] = c2_3
-    panel_rows[20] = c2_4
-    panel_rows[21] = c2_5
-    panel_rows[22] = c2_6
-    panel_rows[23] = c2_7
-    panel_rows[24] = c3_0
-    panel_rows[25] = c3_1
-    panel_rows[26] = c3_2
-    panel_rows[27] = c3_3
-    panel_rows[28] = c3_4
-    panel_rows[29] = c3_5
-    panel_rows[30] = c3_6
-    panel_rows[31] = c3_7
-    panel_rows[32] = c4_0
-    panel_rows[33] = c4_1
-    panel_rows[34] = c4_2
-    panel_rows[35] = c4_3
-    panel_rows[36] = c4_4
-    panel_rows[37] = c4_5
-    panel_rows[38] = c4_6
-    panel_rows[39] = c4_7
-    panel_rows[40] = c5_0
-    panel_rows[41] = c5_1
-    panel_rows[42] = c5_2
-    panel_rows[43] = c5_3
-    panel_rows[44] = c5_4
-    panel_rows[45] = c5_5
-    panel_rows[46] = c5_6
-    panel_rows[47] = c5_7
+    panel_rows[0] = decay * panel_rows[0] + c0_0
+    panel_rows[1] = decay * panel_rows[1] + c0_1
+    panel_rows[2] = decay * panel_rows[2] + c0_2
+    panel_rows[3] = decay * panel_rows[3] + c0_3
+    panel_rows[4] = decay * panel_rows[4] + c0_4
+    panel_rows[5] = decay * panel_rows[5] + c0_5
+    panel_rows[6] = decay * panel_rows[6] + c0_6
+    panel_rows[7] = decay * panel_rows[7] + c0_7
+    panel_rows[8] = decay * panel_rows[8] + c1_0
+    panel_rows[9] = decay * panel_rows[9] + c1_1
+    panel_rows[10] = decay * panel_rows[10] + c1_2
+    panel_rows[11] = decay * panel_rows[11] + c1_3
+    panel_rows[12] = decay * panel_rows[12] + c1_4
+    panel_rows[13] = decay * panel_rows[13] + c1_5
+    panel_rows[14] = decay * panel_rows[14] + c1_6
+    panel_rows[15] = decay * panel_rows[15] + c1_7
+    panel_rows[16] = decay * panel_rows[16] + c2_0
+    panel_rows[17] = decay * panel_rows[17] + c2_1
+    panel_rows[18] = decay * panel_rows[18] + c2_2
+    panel_rows[19] = decay * panel_rows[19] + c2_3
+    panel_rows[20] = decay * panel_rows[20] + c2_4
+    panel_rows[21] = decay * panel_rows[21] + c2_5
+    panel_rows[22] = decay * panel_rows[22] + c2_6
+    panel_rows[23] = decay * panel_rows[23] + c2_7
+    panel_rows[24] = decay * panel_rows[24] + c3_0
+    panel_rows[25] = decay * panel_rows[25] + c3_1
+    panel_rows[26] = decay * panel_rows[26] + c3_2
+    panel_rows[27] = decay * panel_rows[27] + c3_3
+    panel_rows[28] = decay * panel_rows[28] + c3_4
+    panel_rows[29] = decay * panel_rows[29] + c3_5
+    panel_rows[30] = decay * panel_rows[30] + c3_6
+    panel_rows[31] = decay * panel_rows[31] + c3_7
+    panel_rows[32] = decay * panel_rows[32] + c4_0
+    panel_rows[33] = decay * panel_rows[33] + c4_1
+    panel_rows[34] = decay * panel_rows[34] + c4_2
+    panel_rows[35] = decay * panel_rows[35] + c4_3
+    panel_rows[36] = decay * panel_rows[36] + c4_4
+    panel_rows[37] = decay * panel_rows[37] + c4_5
+    panel_rows[38] = decay * panel_rows[38] + c4_6
+    panel_rows[39] = decay * panel_rows[39] + c4_7
+    panel_rows[40] = decay * panel_rows[40] + c5_0
+    panel_rows[41] = decay * panel_rows[41] + c5_1
+    panel_rows[42] = decay * panel_rows[42] + c5_2
+    panel_rows[43] = decay * panel_rows[43] + c5_3
+    panel_rows[44] = decay * panel_rows[44] + c5_4
+    panel_rows[45] = decay * panel_rows[45] + c5_5
+    panel_rows[46] = decay * panel_rows[46] + c5_6
+    panel_rows[47] = decay * panel_rows[47] + c5_7
 
 
 @njit(fastmath=TILE_FASTMATH, cache=True)
@@ -675,110 +638,23 @@ def forward_tile_16(x0, x1, x2, x3, x4, x5, panel, n_in, o0, o1, o2, o3, o4, o5)
 
 @njit(fastmath=TILE_FASTMATH, cache=True)
 def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
-    """panel_rows[i * 16 + v] -> decay * panel_rows[i * 16 + v] + sum_s a_s[col + i] scaled[s * 16 + v]
+    """panel_rows[i * 16 + v] -> decay * panel_rows[i * 16 + v] + g_iv, with
+    g_iv = sum_s a_s[col + i] scaled[s * 16 + v],
 
     for the 6 inputs col..col+5 of the mini-batch's n samples: the step of eq. 20 (BP4, with eq.
     93's decay) for the panel's rows, ``scaled`` holding -(eta/m) delta_sj.  Sample s's input a_s is
-    ``src[rows[s] * src_stride:]``; the sum runs over s in order.
+    ``src[rows[s] * src_stride:]``.  g_iv is summed over s in order, from zero, and added to the
+    weight once (as the book adds the summed gradient), not term by term at the weight's scale.
     """
     stride = uint64(src_stride)  # unsigned offsets: no code for negative indices
     first = uint64(col)
-    c0_0 = decay * panel_rows[0]
-    c0_1 = decay * panel_rows[1]
-    c0_2 = decay * panel_rows[2]
-    c0_3 = decay * panel_rows[3]
-    c0_4 = decay * panel_rows[4]
-    c0_5 = decay * panel_rows[5]
-    c0_6 = decay * panel_rows[6]
-    c0_7 = decay * panel_rows[7]
-    c0_8 = decay * panel_rows[8]
-    c0_9 = decay * panel_rows[9]
-    c0_10 = decay * panel_rows[10]
-    c0_11 = decay * panel_rows[11]
-    c0_12 = decay * panel_rows[12]
-    c0_13 = decay * panel_rows[13]
-    c0_14 = decay * panel_rows[14]
-    c0_15 = decay * panel_rows[15]
-    c1_0 = decay * panel_rows[16]
-    c1_1 = decay * panel_rows[17]
-    c1_2 = decay * panel_rows[18]
-    c1_3 = decay * panel_rows[19]
-    c1_4 = decay * panel_rows[20]
-    c1_5 = decay * panel_rows[21]
-    c1_6 = decay * panel_rows[22]
-    c1_7 = decay * panel_rows[23]
-    c1_8 = decay * panel_rows[24]
-    c1_9 = decay * panel_rows[25]
-    c1_10 = decay * panel_rows[26]
-    c1_11 = decay * panel_rows[27]
-    c1_12 = decay * panel_rows[28]
-    c1_13 = decay * panel_rows[29]
-    c1_14 = decay * panel_rows[30]
-    c1_15 = decay * panel_rows[31]
-    c2_0 = decay * panel_rows[32]
-    c2_1 = decay * panel_rows[33]
-    c2_2 = decay * panel_rows[34]
-    c2_3 = decay * panel_rows[35]
-    c2_4 = decay * panel_rows[36]
-    c2_5 = decay * panel_rows[37]
-    c2_6 = decay * panel_rows[38]
-    c2_7 = decay * panel_rows[39]
-    c2_8 = decay * panel_rows[40]
-    c2_9 = decay * panel_rows[41]
-    c2_10 = decay * panel_rows[42]
-    c2_11 = decay * panel_rows[43]
-    c2_12 = decay * panel_rows[44]
-    c2_13 = decay * panel_rows[45]
-    c2_14 = decay * panel_rows[46]
-    c2_15 = decay * panel_rows[47]
-    c3_0 = decay * panel_rows[48]
-    c3_1 = decay * panel_rows[49]
-    c3_2 = decay * panel_rows[50]
-    c3_3 = decay * panel_rows[51]
-    c3_4 = decay * panel_rows[52]
-    c3_5 = decay * panel_rows[53]
-    c3_6 = decay * panel_rows[54]
-    c3_7 = decay * panel_rows[55]
-    c3_8 = decay * panel_rows[56]
-    c3_9 = decay * panel_rows[57]
-    c3_10 = decay * panel_rows[58]
-    c3_11 = decay * panel_rows[59]
-    c3_12 = decay * panel_rows[60]
-    c3_13 = decay * panel_rows[61]
-    c3_14 = decay * panel_rows[62]
-    c3_15 = decay * panel_rows[63]
-    c4_0 = decay * panel_rows[64]
-    c4_1 = decay * panel_rows[65]
-    c4_2 = decay * panel_rows[66]
-    c4_3 = decay * panel_rows[67]
-    c4_4 = decay * panel_rows[68]
-    c4_5 = decay * panel_rows[69]
-    c4_6 = decay * panel_rows[70]
-    c4_7 = decay * panel_rows[71]
-    c4_8 = decay * panel_rows[72]
-    c4_9 = decay * panel_rows[73]
-    c4_10 = decay * panel_rows[74]
-    c4_11 = decay * panel_rows[75]
-    c4_12 = decay * panel_rows[76]
-    c4_13 = decay * panel_rows[77]
-    c4_14 = decay * panel_rows[78]
-    c4_15 = decay * panel_rows[79]
-    c5_0 = decay * panel_rows[80]
-    c5_1 = decay * panel_rows[81]
-    c5_2 = decay * panel_rows[82]
-    c5_3 = decay * panel_rows[83]
-    c5_4 = decay * panel_rows[84]
-    c5_5 = decay * panel_rows[85]
-    c5_6 = decay * panel_rows[86]
-    c5_7 = decay * panel_rows[87]
-    c5_8 = decay * panel_rows[88]
-    c5_9 = decay * panel_rows[89]
-    c5_10 = decay * panel_rows[90]
-    c5_11 = decay * panel_rows[91]
-    c5_12 = decay * panel_rows[92]
-    c5_13 = decay * panel_rows[93]
-    c5_14 = decay * panel_rows[94]
-    c5_15 = decay * panel_rows[95]
+    zero = zero_like(decay)
+    c0_0 = c0_1 = c0_2 = c0_3 = c0_4 = c0_5 = c0_6 = c0_7 = c0_8 = c0_9 = c0_10 = c0_11 = c0_12 = c0_13 = c0_14 = c0_15 = zero
+    c1_0 = c1_1 = c1_2 = c1_3 = c1_4 = c1_5 = c1_6 = c1_7 = c1_8 = c1_9 = c1_10 = c1_11 = c1_12 = c1_13 = c1_14 = c1_15 = zero
+    c2_0 = c2_1 = c2_2 = c2_3 = c2_4 = c2_5 = c2_6 = c2_7 = c2_8 = c2_9 = c2_10 = c2_11 = c2_12 = c2_13 = c2_14 = c2_15 = zero
+    c3_0 = c3_1 = c3_2 = c3_3 = c3_4 = c3_5 = c3_6 = c3_7 = c3_8 = c3_9 = c3_10 = c3_11 = c3_12 = c3_13 = c3_14 = c3_15 = zero
+    c4_0 = c4_1 = c4_2 = c4_3 = c4_4 = c4_5 = c4_6 = c4_7 = c4_8 = c4_9 = c4_10 = c4_11 = c4_12 = c4_13 = c4_14 = c4_15 = zero
+    c5_0 = c5_1 = c5_2 = c5_3 = c5_4 = c5_5 = c5_6 = c5_7 = c5_8 = c5_9 = c5_10 = c5_11 = c5_12 = c5_13 = c5_14 = c5_15 = zero
     for s in range(n):
         at = uint64(rows[s]) * stride + first
         base = s * 16
@@ -900,99 +776,99 @@ def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c5_13 += a * b13
         c5_14 += a * b14
         c5_15 += a * b15
-    panel_rows[0] = c0_0
-    panel_rows[1] = c0_1
-    panel_rows[2] = c0_2
-    panel_rows[3] = c0_3
-    panel_rows[4] = c0_4
-    panel_rows[5] = c0_5
-    panel_rows[6] = c0_6
-    panel_rows[7] = c0_7
-    panel_rows[8] = c0_8
-    panel_rows[9] = c0_9
-    panel_rows[10] = c0_10
-    panel_rows[11] = c0_11
-    panel_rows[12] = c0_12
-    panel_rows[13] = c0_13
-    panel_rows[14] = c0_14
-    panel_rows[15] = c0_15
-    panel_rows[16] = c1_0
-    panel_rows[17] = c1_1
-    panel_rows[18] = c1_2
-    panel_rows[19] = c1_3
-    panel_rows[20] = c1_4
-    panel_rows[21] = c1_5
-    panel_rows[22] = c1_6
-    panel_rows[23] = c1_7
-    panel_rows[24] = c1_8
-    panel_rows[25] = c1_9
-    panel_rows[26] = c1_10
-    panel_rows[27] = c1_11
-    panel_rows[28] = c1_12
-    panel_rows[29] = c1_13
-    panel_rows[30] = c1_14
-    panel_rows[31] = c1_15
-    panel_rows[32] = c2_0
-    panel_rows[33] = c2_1
-    panel_rows[34] = c2_2
-    panel_rows[35] = c2_3
-    panel_rows[36] = c2_4
-    panel_rows[37] = c2_5
-    panel_rows[38] = c2_6
-    panel_rows[39] = c2_7
-    panel_rows[40] = c2_8
-    panel_rows[41] = c2_9
-    panel_rows[42] = c2_10
-    panel_rows[43] = c2_11
-    panel_rows[44] = c2_12
-    panel_rows[45] = c2_13
-    panel_rows[46] = c2_14
-    panel_rows[47] = c2_15
-    panel_rows[48] = c3_0
-    panel_rows[49] = c3_1
-    panel_rows[50] = c3_2
-    panel_rows[51] = c3_3
-    panel_rows[52] = c3_4
-    panel_rows[53] = c3_5
-    panel_rows[54] = c3_6
-    panel_rows[55] = c3_7
-    panel_rows[56] = c3_8
-    panel_rows[57] = c3_9
-    panel_rows[58] = c3_10
-    panel_rows[59] = c3_11
-    panel_rows[60] = c3_12
-    panel_rows[61] = c3_13
-    panel_rows[62] = c3_14
-    panel_rows[63] = c3_15
-    panel_rows[64] = c4_0
-    panel_rows[65] = c4_1
-    panel_rows[66] = c4_2
-    panel_rows[67] = c4_3
-    panel_rows[68] = c4_4
-    panel_rows[69] = c4_5
-    panel_rows[70] = c4_6
-    panel_rows[71] = c4_7
-    panel_rows[72] = c4_8
-    panel_rows[73] = c4_9
-    panel_rows[74] = c4_10
-    panel_rows[75] = c4_11
-    panel_rows[76] = c4_12
-    panel_rows[77] = c4_13
-    panel_rows[78] = c4_14
-    panel_rows[79] = c4_15
-    panel_rows[80] = c5_0
-    panel_rows[81] = c5_1
-    panel_rows[82] = c5_2
-    panel_rows[83] = c5_3
-    panel_rows[84] = c5_4
-    panel_rows[85] = c5_5
-    panel_rows[86] = c5_6
-    panel_rows[87] = c5_7
-    panel_rows[88] = c5_8
-    panel_rows[89] = c5_9
-    panel_rows[90] = c5_10
-    panel_rows[91] = c5_11
-    panel_rows[92] = c5_12
-    panel_rows[93] = c5_13
-    panel_rows[94] = c5_14
-    panel_rows[95] = c5_15
+    panel_rows[0] = decay * panel_rows[0] + c0_0
+    panel_rows[1] = decay * panel_rows[1] + c0_1
+    panel_rows[2] = decay * panel_rows[2] + c0_2
+    panel_rows[3] = decay * panel_rows[3] + c0_3
+    panel_rows[4] = decay * panel_rows[4] + c0_4
+    panel_rows[5] = decay * panel_rows[5] + c0_5
+    panel_rows[6] = decay * panel_rows[6] + c0_6
+    panel_rows[7] = decay * panel_rows[7] + c0_7
+    panel_rows[8] = decay * panel_rows[8] + c0_8
+    panel_rows[9] = decay * panel_rows[9] + c0_9
+    panel_rows[10] = decay * panel_rows[10] + c0_10
+    panel_rows[11] = decay * panel_rows[11] + c0_11
+    panel_rows[12] = decay * panel_rows[12] + c0_12
+    panel_rows[13] = decay * panel_rows[13] + c0_13
+    panel_rows[14] = decay * panel_rows[14] + c0_14
+    panel_rows[15] = decay * panel_rows[15] + c0_15
+    panel_rows[16] = decay * panel_rows[16] + c1_0
+    panel_rows[17] = decay * panel_rows[17] + c1_1
+    panel_rows[18] = decay * panel_rows[18] + c1_2
+    panel_rows[19] = decay * panel_rows[19] + c1_3
+    panel_rows[20] = decay * panel_rows[20] + c1_4
+    panel_rows[21] = decay * panel_rows[21] + c1_5
+    panel_rows[22] = decay * panel_rows[22] + c1_6
+    panel_rows[23] = decay * panel_rows[23] + c1_7
+    panel_rows[24] = decay * panel_rows[24] + c1_8
+    panel_rows[25] = decay * panel_rows[25] + c1_9
+    panel_rows[26] = decay * panel_rows[26] + c1_10
+    panel_rows[27] = decay * panel_rows[27] + c1_11
+    panel_rows[28] = decay * panel_rows[28] + c1_12
+    panel_rows[29] = decay * panel_rows[29] + c1_13
+    panel_rows[30] = decay * panel_rows[30] + c1_14
+    panel_rows[31] = decay * panel_rows[31] + c1_15
+    panel_rows[32] = decay * panel_rows[32] + c2_0
+    panel_rows[33] = decay * panel_rows[33] + c2_1
+    panel_rows[34] = decay * panel_rows[34] + c2_2
+    panel_rows[35] = decay * panel_rows[35] + c2_3
+    panel_rows[36] = decay * panel_rows[36] + c2_4
+    panel_rows[37] = decay * panel_rows[37] + c2_5
+    panel_rows[38] = decay * panel_rows[38] + c2_6
+    panel_rows[39] = decay * panel_rows[39] + c2_7
+    panel_rows[40] = decay * panel_rows[40] + c2_8
+    panel_rows[41] = decay * panel_rows[41] + c2_9
+    panel_rows[42] = decay * panel_rows[42] + c2_10
+    panel_rows[43] = decay * panel_rows[43] + c2_11
+    panel_rows[44] = decay * panel_rows[44] + c2_12
+    panel_rows[45] = decay * panel_rows[45] + c2_13
+    panel_rows[46] = decay * panel_rows[46] + c2_14
+    panel_rows[47] = decay * panel_rows[47] + c2_15
+    panel_rows[48] = decay * panel_rows[48] + c3_0
+    panel_rows[49] = decay * panel_rows[49] + c3_1
+    panel_rows[50] = decay * panel_rows[50] + c3_2
+    panel_rows[51] = decay * panel_rows[51] + c3_3
+    panel_rows[52] = decay * panel_rows[52] + c3_4
+    panel_rows[53] = decay * panel_rows[53] + c3_5
+    panel_rows[54] = decay * panel_rows[54] + c3_6
+    panel_rows[55] = decay * panel_rows[55] + c3_7
+    panel_rows[56] = decay * panel_rows[56] + c3_8
+    panel_rows[57] = decay * panel_rows[57] + c3_9
+    panel_rows[58] = decay * panel_rows[58] + c3_10
+    panel_rows[59] = decay * panel_rows[59] + c3_11
+    panel_rows[60] = decay * panel_rows[60] + c3_12
+    panel_rows[61] = decay * panel_rows[61] + c3_13
+    panel_rows[62] = decay * panel_rows[62] + c3_14
+    panel_rows[63] = decay * panel_rows[63] + c3_15
+    panel_rows[64] = decay * panel_rows[64] + c4_0
+    panel_rows[65] = decay * panel_rows[65] + c4_1
+    panel_rows[66] = decay * panel_rows[66] + c4_2
+    panel_rows[67] = decay * panel_rows[67] + c4_3
+    panel_rows[68] = decay * panel_rows[68] + c4_4
+    panel_rows[69] = decay * panel_rows[69] + c4_5
+    panel_rows[70] = decay * panel_rows[70] + c4_6
+    panel_rows[71] = decay * panel_rows[71] + c4_7
+    panel_rows[72] = decay * panel_rows[72] + c4_8
+    panel_rows[73] = decay * panel_rows[73] + c4_9
+    panel_rows[74] = decay * panel_rows[74] + c4_10
+    panel_rows[75] = decay * panel_rows[75] + c4_11
+    panel_rows[76] = decay * panel_rows[76] + c4_12
+    panel_rows[77] = decay * panel_rows[77] + c4_13
+    panel_rows[78] = decay * panel_rows[78] + c4_14
+    panel_rows[79] = decay * panel_rows[79] + c4_15
+    panel_rows[80] = decay * panel_rows[80] + c5_0
+    panel_rows[81] = decay * panel_rows[81] + c5_1
+    panel_rows[82] = decay * panel_rows[82] + c5_2
+    panel_rows[83] = decay * panel_rows[83] + c5_3
+    panel_rows[84] = decay * panel_rows[84] + c5_4
+    panel_rows[85] = decay * panel_rows[85] + c5_5
+    panel_rows[86] = decay * panel_rows[86] + c5_6
+    panel_rows[87] = decay * panel_rows[87] + c5_7
+    panel_rows[88] = decay * panel_rows[88] + c5_8
+    panel_rows[89] = decay * panel_rows[89] + c5_9
+    panel_rows[90] = decay * panel_rows[90] + c5_10
+    panel_rows[91] = decay * panel_rows[91] + c5_11
+    panel_rows[92] = decay * panel_rows[92] + c5_12
+    panel_rows[93] = decay * panel_rows[93] + c5_13
+    panel_rows[94] = decay * panel_rows[94] + c5_14
+    panel_rows[95] = decay * panel_rows[95] + c5_15

@@ -163,8 +163,11 @@ def step_panels(tile, panels, q_lo, q_hi, n_in, n_out, src, src_stride, rows, sr
     ``scaled`` receives -step * delta_sj (0 for padding rows), ``m * width`` values per panel from
     ``q * m * width``.  Tiles of :data:`SAMPLES` inputs, each block of inputs going through all the
     panels before the next (the samples' inputs are read from memory once per block, not once per
-    panel), then the last ``n_in % SAMPLES`` inputs one by one; each weight's sum runs over s in
-    order.
+    panel), then the last ``n_in % SAMPLES`` inputs one by one.  Each weight's terms are summed
+    over s in order, from zero, and added to ``decay * w_jk`` once, as the book adds the summed
+    gradient (adding them one by one to the weight rounds each at the weight's scale: after two
+    epochs of 50,000 Fashion-MNIST images at mini-batch 100 in float32, [784,100,10]'s parameters
+    were 3.5e-2 from the reference's that way, 1.0e-3 summed first, 4.7e-3 by the blocks).
     """
     width = len(tile)
     zero = zero_like(step)
@@ -180,15 +183,17 @@ def step_panels(tile, panels, q_lo, q_hi, n_in, n_out, src, src_stride, rows, sr
             at = (q * n_in + k0) * width
             _step_tile(tile, src, src_stride, rows, m, src_col + k0, scaled[q * m * width:(q + 1) * m * width],
                        panels[at:at + SAMPLES * width], decay)
+    g = np.empty(width, dtype=scaled.dtype)  # the summed terms of one input's weights
     for q in range(q_lo, q_hi):
         for k in range(whole, n_in):
-            w = panels[(q * n_in + k) * width:(q * n_in + k + 1) * width]
-            for v in range(width):
-                w[v] = decay * w[v]
+            g[:] = zero
             for s in range(m):
                 a = src[rows[s] * src_stride + src_col + k]
                 for v in range(width):
-                    w[v] += a * scaled[(q * m + s) * width + v]
+                    g[v] += a * scaled[(q * m + s) * width + v]
+            w = panels[(q * n_in + k) * width:(q * n_in + k + 1) * width]
+            for v in range(width):
+                w[v] = decay * w[v] + g[v]
 
 
 # --------------------------------------------------------------------------- compilation

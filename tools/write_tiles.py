@@ -39,6 +39,8 @@ do not depend on which tile, panel or thread computed it.
 """
 from numba import njit, uint64
 
+from .activations import zero_like
+
 TILE_FASTMATH = {{"contract"}}
 """Fused multiply-add allowed; the order of every sum fixed."""
 
@@ -77,20 +79,20 @@ def step_tile(width):
     c = _sums(width)
     lines = ["", "", "@njit(fastmath=TILE_FASTMATH, cache=True)",
              f"def step_tile_{width}(src, src_stride, rows, n, col, scaled, panel_rows, decay):",
-             f'    """panel_rows[i * {width} + v] -> decay * panel_rows[i * {width} + v]'
-             ' + sum_s a_s[col + i] scaled[s * '
-             f'{width} + v]',
+             f'    """panel_rows[i * {width} + v] -> decay * panel_rows[i * {width} + v] + g_iv, with',
+             f"    g_iv = sum_s a_s[col + i] scaled[s * {width} + v],",
              "",
              f"    for the {SAMPLES} inputs col..col+{SAMPLES - 1} of the mini-batch's n samples: the step of eq. 20 "
              "(BP4, with eq.",
              "    93's decay) for the panel's rows, ``scaled`` holding -(eta/m) delta_sj.  Sample s's input "
              "a_s is",
-             "    ``src[rows[s] * src_stride:]``; the sum runs over s in order.",
+             "    ``src[rows[s] * src_stride:]``.  g_iv is summed over s in order, from zero, and added to the",
+             "    weight once (as the book adds the summed gradient), not term by term at the weight's scale.",
              '    """',
              "    stride = uint64(src_stride)  # unsigned offsets: no code for negative indices",
-             "    first = uint64(col)"]
-    for i in range(SAMPLES):
-        lines += [f"    {c[i][v]} = decay * panel_rows[{i * width + v}]" for v in range(width)]
+             "    first = uint64(col)",
+             "    zero = zero_like(decay)"]
+    lines += ["    " + " = ".join(row) + " = zero" for row in c]
     lines += ["    for s in range(n):",
               "        at = uint64(rows[s]) * stride + first",
               f"        base = s * {width}"]
@@ -98,7 +100,8 @@ def step_tile(width):
     for i in range(SAMPLES):
         lines += [f"        a = src[at + uint64({i})]"] + [f"        {c[i][v]} += a * b{v}" for v in range(width)]
     for i in range(SAMPLES):
-        lines += [f"    panel_rows[{i * width + v}] = {c[i][v]}" for v in range(width)]
+        lines += [f"    panel_rows[{i * width + v}] = decay * panel_rows[{i * width + v}] + {c[i][v]}"
+                  for v in range(width)]
     return lines
 
 
