@@ -152,7 +152,8 @@ def cold_kernels(dtypes, entry_points=ENTRY_POINTS, panels=False):
     """
     kernels = entry_kernels(entry_points)
     return [(name, str(np.dtype(dt))) for dt in dtypes
-            for name, kernel in zip(entry_points, kernels) if is_cold(kernel, dt, host_arguments(name, dt, panels))]
+            for name, kernel in zip(entry_points, kernels)
+            if is_cold(kernel, dt, host_arguments(name, dt, panels))]
 
 
 def command_dtypes(args):

@@ -128,7 +128,8 @@ def test_step_panels_read_the_inputs_from_their_column_panel_by_panel(n_in, n_ou
     for m in (1, 6, 7, 13):
         rows = rng.permutation(40)[:m].astype(np.int64)
         delta = rng.standard_normal((m, n_out + 4)).astype(dtype)  # delta_sj at column 4 + j
-        expected = decay * W.astype(np.float64) - step * (delta[:, 4:].astype(np.float64).T @ X[rows].astype(np.float64))
+        gradient = delta[:, 4:].astype(np.float64).T @ X[rows].astype(np.float64)
+        expected = decay * W.astype(np.float64) - step * gradient
         for split in ([(0, n_panels)], [(q, q + 1) for q in range(n_panels)]):
             buf = np.full(n_panels * n_in * width, np.nan, dtype)
             panels.pack(theta, 3, n_out, n_in, buf, tile)
