@@ -62,8 +62,9 @@ def panel_tile(dtype):
     return (0,) * width_for(dtype)
 
 
+@njit(cache=True)
 def panel_count(n_out, tile):
-    """Panels of ``len(tile)`` rows that hold ``n_out`` rows."""
+    """Panels of ``len(tile)`` rows that hold ``n_out`` rows (the last one padded with zero rows)."""
     return (n_out + len(tile) - 1) // len(tile)
 
 
@@ -73,7 +74,7 @@ def pack(theta, w_start, n_out, n_in, panels, tile):
     """Copy ``W`` (``theta[w_start:]``, row-major ``n_out x n_in``) into ``panels``; padding rows 0."""
     width = len(tile)
     zero = zero_like(theta[0])
-    for q in range((n_out + width - 1) // width):
+    for q in range(panel_count(n_out, tile)):
         for k in range(n_in):
             at = (q * n_in + k) * width
             for v in range(width):

@@ -629,12 +629,12 @@ def _panel_rows(tile, panels, q_lo, q_hi, theta, b_start, n_in, n_out, src, src_
     """:func:`_layer_rows` for the rows of panels q_lo..q_hi-1 of a layer kept as panels
     (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): the previous mini-batch's step, then
     this mini-batch's forward pass, its weighted inputs gathered in ``z`` (one row of
-    ``panel_count * len(tile)`` per sample) before the bias and the sigmoid.  ``scaled`` holds
+    ``panel_count(n_out, tile) * len(tile)`` per sample) before the bias and the sigmoid.  ``scaled`` holds
     ``prev_m * len(tile)`` values per panel.  Returns the count of non-finite z."""
     width = len(tile)
     j_lo = q_lo * width
     j_hi = min(n_out, q_hi * width)
-    z_stride = (n_out + width - 1) // width * width
+    z_stride = panel_ops.panel_count(n_out, tile) * width
     if prev_m > 0:
         _bias_step(theta, b_start, j_lo, j_hi, delta, act_stride, delta_col, prev_m, step)
         panel_ops.step_panels(tile, panels, q_lo, q_hi, n_in, n_out, src, src_stride, prev_rows, prev_col, prev_m,
@@ -651,7 +651,7 @@ def _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_s
     """:func:`_panel_rows` split into ``parts`` tasks under ``prange``, each owning whole panels
     (so no value depends on the number of parts).  Returns the count of non-finite z."""
     bad = 0
-    n_panels = (n_out + len(tile) - 1) // len(tile)
+    n_panels = panel_ops.panel_count(n_out, tile)
     for t in prange(parts):
         bad += _panel_rows(tile, panels, t * n_panels // parts, (t + 1) * n_panels // parts, theta, b_start,
                            n_in, n_out, src, src_stride, prev_rows, prev_col, prev_m, delta, act_stride,
@@ -664,7 +664,7 @@ def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src,
                         prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out,
                         out_col, z, scaled):
     """The first layer through its panels, on up to ``threads`` threads (serially when small)."""
-    n_panels = (n_out + len(tile) - 1) // len(tile)
+    n_panels = panel_ops.panel_count(n_out, tile)
     parts = min(threads, n_panels)
     if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
         return _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
@@ -711,7 +711,7 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
     ident = np.arange(mb)
     # the first layer as panels (tile not empty: a specialisation of its own, see panel_tile)
     if len(tile) > 0:
-        n_panels = (sizes[1] + len(tile) - 1) // len(tile)
+        n_panels = panel_ops.panel_count(sizes[1], tile)
         panels = np.empty(n_panels * sizes[0] * len(tile), dtype=dt)
         panel_ops.pack(theta, w_off[0], sizes[1], sizes[0], panels, tile)
         tiles_per_batch = (mb + panel_ops.SAMPLES - 1) // panel_ops.SAMPLES
