@@ -185,17 +185,15 @@ def forward_tile_8(x0, x1, x2, x3, x4, x5, panel, n_in, o0, o1, o2, o3, o4, o5):
 
 
 @njit(fastmath=TILE_FASTMATH, cache=True)
-def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
+def step_tile_8(inputs, n, scaled, panel_rows, decay):
     """panel_rows[i * 8 + v] -> decay * panel_rows[i * 8 + v] + g_iv, with
-    g_iv = sum_s a_s[col + i] scaled[s * 8 + v],
+    g_iv = sum_s inputs[s * 6 + i] scaled[s * 8 + v],
 
-    for the 6 inputs col..col+5 of the mini-batch's n samples: the step of eq. 20 (BP4, with eq.
-    93's decay) for the panel's rows, ``scaled`` holding -(eta/m) delta_sj.  Sample s's input a_s is
-    ``src[rows[s] * src_stride:]``.  g_iv is summed over s in order, from zero, and added to the
-    weight once (as the book adds the summed gradient), not term by term at the weight's scale.
+    for a block of 6 inputs of the mini-batch's n samples, packed sample by sample (``inputs``): the
+    step of eq. 20 (BP4, with eq. 93's decay) for the panel's rows, ``scaled`` holding -(eta/m) delta_sj.
+    g_iv is summed over s in order, from zero, and added to the weight once (as the book adds the
+    summed gradient), not term by term at the weight's scale.
     """
-    stride = uint64(src_stride)  # unsigned offsets: no code for negative indices
-    first = uint64(col)
     zero = zero_like(decay)
     c0_0 = c0_1 = c0_2 = c0_3 = c0_4 = c0_5 = c0_6 = c0_7 = zero
     c1_0 = c1_1 = c1_2 = c1_3 = c1_4 = c1_5 = c1_6 = c1_7 = zero
@@ -204,7 +202,7 @@ def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
     c4_0 = c4_1 = c4_2 = c4_3 = c4_4 = c4_5 = c4_6 = c4_7 = zero
     c5_0 = c5_1 = c5_2 = c5_3 = c5_4 = c5_5 = c5_6 = c5_7 = zero
     for s in range(n):
-        at = uint64(rows[s]) * stride + first
+        at = uint64(s) * uint64(6)  # unsigned offsets: no code for negative indices
         base = s * 8
         b0 = scaled[base + 0]
         b1 = scaled[base + 1]
@@ -214,7 +212,7 @@ def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         b5 = scaled[base + 5]
         b6 = scaled[base + 6]
         b7 = scaled[base + 7]
-        a = src[at + uint64(0)]
+        a = inputs[at + uint64(0)]
         c0_0 += a * b0
         c0_1 += a * b1
         c0_2 += a * b2
@@ -223,7 +221,7 @@ def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c0_5 += a * b5
         c0_6 += a * b6
         c0_7 += a * b7
-        a = src[at + uint64(1)]
+        a = inputs[at + uint64(1)]
         c1_0 += a * b0
         c1_1 += a * b1
         c1_2 += a * b2
@@ -232,7 +230,7 @@ def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c1_5 += a * b5
         c1_6 += a * b6
         c1_7 += a * b7
-        a = src[at + uint64(2)]
+        a = inputs[at + uint64(2)]
         c2_0 += a * b0
         c2_1 += a * b1
         c2_2 += a * b2
@@ -241,7 +239,7 @@ def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c2_5 += a * b5
         c2_6 += a * b6
         c2_7 += a * b7
-        a = src[at + uint64(3)]
+        a = inputs[at + uint64(3)]
         c3_0 += a * b0
         c3_1 += a * b1
         c3_2 += a * b2
@@ -250,7 +248,7 @@ def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c3_5 += a * b5
         c3_6 += a * b6
         c3_7 += a * b7
-        a = src[at + uint64(4)]
+        a = inputs[at + uint64(4)]
         c4_0 += a * b0
         c4_1 += a * b1
         c4_2 += a * b2
@@ -259,7 +257,7 @@ def step_tile_8(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c4_5 += a * b5
         c4_6 += a * b6
         c4_7 += a * b7
-        a = src[at + uint64(5)]
+        a = inputs[at + uint64(5)]
         c5_0 += a * b0
         c5_1 += a * b1
         c5_2 += a * b2
@@ -637,17 +635,15 @@ def forward_tile_16(x0, x1, x2, x3, x4, x5, panel, n_in, o0, o1, o2, o3, o4, o5)
 
 
 @njit(fastmath=TILE_FASTMATH, cache=True)
-def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
+def step_tile_16(inputs, n, scaled, panel_rows, decay):
     """panel_rows[i * 16 + v] -> decay * panel_rows[i * 16 + v] + g_iv, with
-    g_iv = sum_s a_s[col + i] scaled[s * 16 + v],
+    g_iv = sum_s inputs[s * 6 + i] scaled[s * 16 + v],
 
-    for the 6 inputs col..col+5 of the mini-batch's n samples: the step of eq. 20 (BP4, with eq.
-    93's decay) for the panel's rows, ``scaled`` holding -(eta/m) delta_sj.  Sample s's input a_s is
-    ``src[rows[s] * src_stride:]``.  g_iv is summed over s in order, from zero, and added to the
-    weight once (as the book adds the summed gradient), not term by term at the weight's scale.
+    for a block of 6 inputs of the mini-batch's n samples, packed sample by sample (``inputs``): the
+    step of eq. 20 (BP4, with eq. 93's decay) for the panel's rows, ``scaled`` holding -(eta/m) delta_sj.
+    g_iv is summed over s in order, from zero, and added to the weight once (as the book adds the
+    summed gradient), not term by term at the weight's scale.
     """
-    stride = uint64(src_stride)  # unsigned offsets: no code for negative indices
-    first = uint64(col)
     zero = zero_like(decay)
     c0_0 = c0_1 = c0_2 = c0_3 = c0_4 = c0_5 = c0_6 = c0_7 = c0_8 = c0_9 = c0_10 = c0_11 = c0_12 = c0_13 = c0_14 = c0_15 = zero
     c1_0 = c1_1 = c1_2 = c1_3 = c1_4 = c1_5 = c1_6 = c1_7 = c1_8 = c1_9 = c1_10 = c1_11 = c1_12 = c1_13 = c1_14 = c1_15 = zero
@@ -656,7 +652,7 @@ def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
     c4_0 = c4_1 = c4_2 = c4_3 = c4_4 = c4_5 = c4_6 = c4_7 = c4_8 = c4_9 = c4_10 = c4_11 = c4_12 = c4_13 = c4_14 = c4_15 = zero
     c5_0 = c5_1 = c5_2 = c5_3 = c5_4 = c5_5 = c5_6 = c5_7 = c5_8 = c5_9 = c5_10 = c5_11 = c5_12 = c5_13 = c5_14 = c5_15 = zero
     for s in range(n):
-        at = uint64(rows[s]) * stride + first
+        at = uint64(s) * uint64(6)  # unsigned offsets: no code for negative indices
         base = s * 16
         b0 = scaled[base + 0]
         b1 = scaled[base + 1]
@@ -674,7 +670,7 @@ def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         b13 = scaled[base + 13]
         b14 = scaled[base + 14]
         b15 = scaled[base + 15]
-        a = src[at + uint64(0)]
+        a = inputs[at + uint64(0)]
         c0_0 += a * b0
         c0_1 += a * b1
         c0_2 += a * b2
@@ -691,7 +687,7 @@ def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c0_13 += a * b13
         c0_14 += a * b14
         c0_15 += a * b15
-        a = src[at + uint64(1)]
+        a = inputs[at + uint64(1)]
         c1_0 += a * b0
         c1_1 += a * b1
         c1_2 += a * b2
@@ -708,7 +704,7 @@ def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c1_13 += a * b13
         c1_14 += a * b14
         c1_15 += a * b15
-        a = src[at + uint64(2)]
+        a = inputs[at + uint64(2)]
         c2_0 += a * b0
         c2_1 += a * b1
         c2_2 += a * b2
@@ -725,7 +721,7 @@ def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c2_13 += a * b13
         c2_14 += a * b14
         c2_15 += a * b15
-        a = src[at + uint64(3)]
+        a = inputs[at + uint64(3)]
         c3_0 += a * b0
         c3_1 += a * b1
         c3_2 += a * b2
@@ -742,7 +738,7 @@ def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c3_13 += a * b13
         c3_14 += a * b14
         c3_15 += a * b15
-        a = src[at + uint64(4)]
+        a = inputs[at + uint64(4)]
         c4_0 += a * b0
         c4_1 += a * b1
         c4_2 += a * b2
@@ -759,7 +755,7 @@ def step_tile_16(src, src_stride, rows, n, col, scaled, panel_rows, decay):
         c4_13 += a * b13
         c4_14 += a * b14
         c4_15 += a * b15
-        a = src[at + uint64(5)]
+        a = inputs[at + uint64(5)]
         c5_0 += a * b0
         c5_1 += a * b1
         c5_2 += a * b2

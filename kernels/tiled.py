@@ -624,56 +624,63 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _panel_rows(tile, panels, q_lo, q_hi, theta, b_start, n_in, n_out, src, src_stride, prev_rows, prev_col,
-                prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled):
+def _panel_rows(tile, panels, q_lo, q_hi, kb_lo, kb_hi, theta, b_start, n_in, n_out, src, src_stride, prev_inputs,
+                prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled,
+                inputs):
     """:func:`_layer_rows` for the rows of panels q_lo..q_hi-1 of a layer kept as panels
-    (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): the previous mini-batch's step, then
-    this mini-batch's forward pass, its weighted inputs gathered in ``z`` (one row of
-    ``panel_count(n_out, tile) * len(tile)`` per sample) before the bias and the sigmoid.  ``scaled`` holds
-    ``prev_m * len(tile)`` values per panel.  Returns the count of non-finite z."""
+    (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): the previous mini-batch's step from its
+    inputs packed in ``prev_inputs``, then this mini-batch's forward pass, its weighted inputs
+    gathered in ``z`` (one row of ``panel_count(n_out, tile) * len(tile)`` per sample) before the bias
+    and the sigmoid; then blocks kb_lo..kb_hi-1 of this mini-batch's inputs are packed into ``inputs``
+    for its step.  ``scaled`` holds ``prev_m * len(tile)`` values per panel.  Returns the count of
+    non-finite z."""
     width = len(tile)
     j_lo = q_lo * width
     j_hi = min(n_out, q_hi * width)
     z_stride = panel_ops.panel_count(n_out, tile) * width
     if prev_m > 0:
         _bias_step(theta, b_start, j_lo, j_hi, delta, act_stride, delta_col, prev_m, step)
-        panel_ops.step_panels(tile, panels, q_lo, q_hi, n_in, n_out, src, src_stride, prev_rows, prev_col, prev_m,
-                              delta, act_stride, delta_col, step, decay, scaled)
+        panel_ops.step_panels(tile, panels, q_lo, q_hi, n_in, n_out, prev_inputs, prev_m, delta, act_stride,
+                              delta_col, step, decay, scaled)
     if m == 0:
         return 0
     panel_ops.forward_panels(tile, panels, q_lo, q_hi, n_in, src, src_stride, rows, src_col, m, z, z_stride)
+    panel_ops.pack_inputs(src, src_stride, rows, src_col, m, n_in, kb_lo, kb_hi, inputs)
     return _activate(theta, b_start, j_lo, j_hi, m, z, z_stride, 0, out, act_stride, out_col)
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows, prev_col,
-                    prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled):
+def _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_inputs, prev_m, delta,
+                    act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled, inputs):
     """:func:`_panel_rows` split into ``parts`` tasks under ``prange``, each owning whole panels
-    (so no value depends on the number of parts).  Returns the count of non-finite z."""
+    (so no value depends on the number of parts) and packing a share of the input blocks.
+    Returns the count of non-finite z."""
     bad = 0
     n_panels = panel_ops.panel_count(n_out, tile)
+    n_blocks = panel_ops.block_count(n_in)
     for t in prange(parts):
-        bad += _panel_rows(tile, panels, t * n_panels // parts, (t + 1) * n_panels // parts, theta, b_start,
-                           n_in, n_out, src, src_stride, prev_rows, prev_col, prev_m, delta, act_stride,
-                           delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled)
+        bad += _panel_rows(tile, panels, t * n_panels // parts, (t + 1) * n_panels // parts,
+                           t * n_blocks // parts, (t + 1) * n_blocks // parts, theta, b_start, n_in, n_out, src,
+                           src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, rows,
+                           src_col, m, out, out_col, z, scaled, inputs)
     return bad
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
-                        prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out,
-                        out_col, z, scaled):
+def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_inputs, prev_m,
+                        delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled,
+                        inputs):
     """The first layer through its panels, on up to ``threads`` threads (serially when small)."""
     n_panels = panel_ops.panel_count(n_out, tile)
     parts = min(threads, n_panels)
     if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
-        return _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
-                               prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m,
-                               out, out_col, z, scaled)
+        return _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_inputs,
+                               prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col,
+                               z, scaled, inputs)
     first = np.int64(0)
-    return _panel_rows(tile, panels, first, n_panels, theta, b_start, n_in, n_out, src, src_stride, prev_rows,
-                       prev_col, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out,
-                       out_col, z, scaled)
+    return _panel_rows(tile, panels, first, n_panels, first, panel_ops.block_count(n_in), theta, b_start, n_in,
+                       n_out, src, src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay,
+                       rows, src_col, m, out, out_col, z, scaled, inputs)
 
 
 @njit(fastmath=FASTMATH, cache=True)
@@ -717,6 +724,8 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
         tiles_per_batch = (mb + panel_ops.SAMPLES - 1) // panel_ops.SAMPLES
         z = np.empty(tiles_per_batch * panel_ops.SAMPLES * n_panels * len(tile), dtype=dt)
         scaled = np.empty(n_panels * mb * len(tile), dtype=dt)
+        # the inputs of the previous and of this mini-batch packed for the step (set as acts)
+        packed = np.empty((2, panel_ops.block_count(sizes[0]) * panel_ops.SAMPLES * mb), dtype=dt)
     # flat views for the leaves: X row i at Xf[i * n_x], buffer set p (0 or 1) row s at
     # actf[(p * mb + s) * width]; the previous mini-batch is in set prev_set, this one in cur_set
     n_x = X.shape[1]
@@ -756,8 +765,8 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
             parts = min(threads, (n_out + block_rows - 1) // block_rows if train else (m + SAMPLES - 1) // SAMPLES)
             if len(tile) > 0 and l == 0:
                 count = _first_layer_panels(threads, tile, panels, theta, b_off[0], n_in, n_out, src, src_stride,
-                                            prev_rows, prev_col, prev_m, deltaf, width, delta_col, step, decay,
-                                            rows, src_col, m, actf, out_col, z, scaled)
+                                            packed[prev_set], prev_m, deltaf, width, delta_col, step, decay,
+                                            rows, src_col, m, actf, out_col, z, scaled, packed[cur_set])
             elif parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
                 count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
                                         src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
@@ -803,8 +812,9 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
     Mini-batches are ``order[k:k + mini_batch_size]`` (the last one may be
     shorter; each step uses eta / its own size, eq. 20-21).  ``decay`` is
     eq. 93's 1 - eta * lmbda / n in theta's dtype.  Buffers: activations and
-    deltas of two mini-batches; ``X`` is never copied.  Runs on numba's
-    current number of threads; the result does not depend on it.
+    deltas of two mini-batches, and with the panels their inputs packed for the
+    step; ``X`` itself is never copied.  Runs on numba's current number of
+    threads; the result does not depend on it.
 
     Parameters
     ----------
@@ -824,7 +834,9 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
     panels : bool, optional
         Run the first layer through GEMM-style tiles on its weights packed as panels
         (:mod:`fastnn.kernels.panels`); default: when ``mini_batch_size`` is at least
-        :data:`fastnn.kernels.panels.MIN_BATCH`.  The same results up to rounding.
+        :data:`fastnn.kernels.panels.MIN_BATCH` and the two mini-batches' inputs packed
+        for the step take at most :data:`fastnn.kernels.panels.MAX_PACKED_BYTES`
+        (:func:`fastnn.kernels.panels.chooses_panels`).  The same results up to rounding.
 
     Returns
     -------
@@ -839,18 +851,18 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         If ``block_rows`` is not 2, 4 or None.
     """
     block = row_block(block_rows)
-    tile = _first_layer_tile(theta.dtype, mini_batch_size, panels)
+    tile = _first_layer_tile(theta.dtype, mini_batch_size, sizes[0], panels)
     weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
     return int(_run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
                     weight, NO_METRICS if metrics is None else metrics, out, block, tile))
 
 
-def _first_layer_tile(dtype, mini_batch_size, panels):
+def _first_layer_tile(dtype, mini_batch_size, n_in, panels):
     """The ``tile`` argument of :func:`_run`: the panel tile of ``dtype`` (compiled first, with the
     SLP vectorizer: :func:`fastnn.kernels.panels.compile_tiles`) or the empty tuple."""
     if panels is None:
-        panels = mini_batch_size >= panel_ops.MIN_BATCH
+        panels = panel_ops.chooses_panels(mini_batch_size, n_in, dtype)
     if not panels:
         return panel_ops.NO_TILE
     panel_ops.compile_tiles(dtype)

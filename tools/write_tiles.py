@@ -78,27 +78,26 @@ def step_tile(width):
     """Source of ``step_tile_<width>``: one block of ``SAMPLES`` inputs of a panel stepped by a mini-batch."""
     c = _sums(width)
     lines = ["", "", "@njit(fastmath=TILE_FASTMATH, cache=True)",
-             f"def step_tile_{width}(src, src_stride, rows, n, col, scaled, panel_rows, decay):",
+             f"def step_tile_{width}(inputs, n, scaled, panel_rows, decay):",
              f'    """panel_rows[i * {width} + v] -> decay * panel_rows[i * {width} + v] + g_iv, with',
-             f"    g_iv = sum_s a_s[col + i] scaled[s * {width} + v],",
+             f"    g_iv = sum_s inputs[s * {SAMPLES} + i] scaled[s * {width} + v],",
              "",
-             f"    for the {SAMPLES} inputs col..col+{SAMPLES - 1} of the mini-batch's n samples: the step of eq. 20 "
-             "(BP4, with eq.",
-             "    93's decay) for the panel's rows, ``scaled`` holding -(eta/m) delta_sj.  Sample s's input "
-             "a_s is",
-             "    ``src[rows[s] * src_stride:]``.  g_iv is summed over s in order, from zero, and added to the",
-             "    weight once (as the book adds the summed gradient), not term by term at the weight's scale.",
+             f"    for a block of {SAMPLES} inputs of the mini-batch's n samples, packed sample by sample "
+             "(``inputs``): the",
+             "    step of eq. 20 (BP4, with eq. 93's decay) for the panel's rows, ``scaled`` holding "
+             "-(eta/m) delta_sj.",
+             "    g_iv is summed over s in order, from zero, and added to the weight once (as the book adds "
+             "the",
+             "    summed gradient), not term by term at the weight's scale.",
              '    """',
-             "    stride = uint64(src_stride)  # unsigned offsets: no code for negative indices",
-             "    first = uint64(col)",
              "    zero = zero_like(decay)"]
     lines += ["    " + " = ".join(row) + " = zero" for row in c]
     lines += ["    for s in range(n):",
-              "        at = uint64(rows[s]) * stride + first",
+              f"        at = uint64(s) * uint64({SAMPLES})  # unsigned offsets: no code for negative indices",
               f"        base = s * {width}"]
     lines += [f"        b{v} = scaled[base + {v}]" for v in range(width)]
     for i in range(SAMPLES):
-        lines += [f"        a = src[at + uint64({i})]"] + [f"        {c[i][v]} += a * b{v}" for v in range(width)]
+        lines += [f"        a = inputs[at + uint64({i})]"] + [f"        {c[i][v]} += a * b{v}" for v in range(width)]
     for i in range(SAMPLES):
         lines += [f"    panel_rows[{i * width + v}] = decay * panel_rows[{i * width + v}] + {c[i][v]}"
                   for v in range(width)]

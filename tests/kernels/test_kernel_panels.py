@@ -3,8 +3,8 @@ against plain NumPy products, piece by piece; the whole epoch through them is co
 :mod:`fastnn.kernels.mlp` in tests/kernels/test_kernel_tiled.py (its ``panels`` cases).
 
 Shapes hit every remainder: inputs not a multiple of the tiles' 6 or of ``K_BLOCK`` (1, 5, 7,
-300, 785), output rows not a multiple of the panel width (1, 9, 17, 33), and sample counts
-not a multiple of 6 (1..13).  Tolerances: float64 sums of up to 785 products of values ~1,
+13, 300, 785), output rows not a multiple of the panel width (1, 9, 17, 33, 257), more panels than
+a ``GROUP`` (257 rows: 33 panels of 8, 17 of 16), and sample counts not a multiple of 6 (1..13).  Tolerances: float64 sums of up to 785 products of values ~1,
 <= 1e-12; float32 <= 2e-4 (relative to sums of size ~300, a few float32 ulps).
 """
 import os
@@ -19,7 +19,7 @@ from fastnn import _params
 from fastnn.kernels import _tiles, panels, tiled
 
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools")
-SHAPES = [(1, 1), (5, 9), (7, 17), (12, 8), (300, 33), (785, 16)]  # (n_in, n_out)
+SHAPES = [(1, 1), (5, 9), (7, 17), (12, 8), (13, 257), (300, 33), (785, 16)]  # (n_in, n_out)
 TOL = {np.float64: 1e-12, np.float32: 2e-4}
 DTYPES = [np.float64, np.float32]
 
@@ -90,6 +90,36 @@ def test_forward_panels_give_the_weighted_inputs(n_in, n_out, dtype):
             np.testing.assert_allclose(got, expected, rtol=0, atol=TOL[dtype] * max(1, n_in / 100), err_msg=str(m))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_in", [1, 5, 6, 7, 13, 785])
+def test_pack_inputs_lays_the_samples_out_in_blocks_of_six(n_in, dtype):
+    """inputs[(kb * m + s) * 6 + i] = a_s[kb * 6 + i], zero past n_in, for samples read through a
+    row order from column 2 of a wider buffer, all blocks at once or a range at a time."""
+    rng = np.random.default_rng(n_in)
+    X = rng.random((40, n_in)).astype(dtype)
+    wide = np.hstack([np.full((40, 2), np.nan, dtype), X]).astype(dtype)
+    n_blocks = panels.block_count(n_in)
+    assert n_blocks == -(-n_in // panels.SAMPLES)
+    for m in (1, 7, 13):
+        rows = rng.permutation(40)[:m].astype(np.int64)
+        padded = np.zeros((m, n_blocks * panels.SAMPLES), dtype)
+        padded[:, :n_in] = X[rows]
+        expected = padded.reshape(m, n_blocks, panels.SAMPLES).transpose(1, 0, 2).ravel()
+        for split in ([(0, n_blocks)], [(kb, kb + 1) for kb in range(n_blocks)]):
+            inputs = np.full(n_blocks * panels.SAMPLES * m, np.nan, dtype)
+            for kb_lo, kb_hi in split:
+                panels.pack_inputs(wide.ravel(), n_in + 2, rows, 2, m, n_in, kb_lo, kb_hi, inputs)
+            np.testing.assert_array_equal(inputs, expected, err_msg=f"m={m}, split={split}")
+
+
+def packed_inputs(X, rows, n_in):
+    """The inputs of X[rows] packed for :func:`fastnn.kernels.panels.step_panels`."""
+    m = len(rows)
+    inputs = np.full(panels.block_count(n_in) * panels.SAMPLES * m, np.nan, X.dtype)
+    panels.pack_inputs(X.ravel(), n_in, rows, 0, m, n_in, 0, panels.block_count(n_in), inputs)
+    return inputs
+
+
 def direct_step(theta, X, rows, delta, n_in, n_out, step, decay):
     W = weights(theta, n_in, n_out).astype(np.float64)
     return decay * W - step * (delta.astype(np.float64).T @ X[rows].astype(np.float64))
@@ -112,7 +142,7 @@ def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype):
         delta = rng.standard_normal((m, n_out + 4)).astype(dtype)  # delta_sj at column 4 + j
         buf = packed_layer(theta, n_in, n_out, tile)
         scaled = np.full(n_panels * m * width, np.nan, dtype)
-        panels.step_panels(tile, buf, 0, n_panels, n_in, n_out, X.ravel(), n_in, rows, 0, m, delta.ravel(),
+        panels.step_panels(tile, buf, 0, n_panels, n_in, n_out, packed_inputs(X, rows, n_in), m, delta.ravel(),
                            n_out + 4, 4, step, decay, scaled)
         new = np.zeros_like(theta)
         panels.unpack(buf, new, 3, n_out, n_in, tile)
@@ -124,10 +154,24 @@ def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype):
 
 
 def test_the_default_uses_panels_from_min_batch():
-    assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH - 1, None) == ()
-    assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH, None) == (0,) * 8
-    assert tiled._first_layer_tile(np.dtype(np.float32), 1, True) == (0,) * 16
-    assert tiled._first_layer_tile(np.dtype(np.float32), 1000, False) == ()
+    assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH - 1, 784, None) == ()
+    assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH, 784, None) == (0,) * 8
+    assert tiled._first_layer_tile(np.dtype(np.float32), 1, 784, True) == (0,) * 16
+    assert tiled._first_layer_tile(np.dtype(np.float32), 1000, 784, False) == ()
+
+
+@pytest.mark.parametrize("dtype, n_in, largest", [(np.float64, 784, 5336), (np.float32, 784, 10672),
+                                                   (np.float64, 6, 699050), (np.float32, 1, 1398101)])
+def test_the_default_keeps_the_packed_inputs_within_max_packed_bytes(dtype, n_in, largest):
+    """Two mini-batches' inputs packed in blocks of 6 (784 inputs: 786 values a sample) take at
+    most MAX_PACKED_BYTES: full-batch gradient descent on 60,000 images runs the blocks, which copy
+    nothing, unless panels=True asks for the panels."""
+    per_sample = 2 * -(-n_in // panels.SAMPLES) * panels.SAMPLES * np.dtype(dtype).itemsize
+    assert largest * per_sample <= panels.MAX_PACKED_BYTES < (largest + 1) * per_sample
+    assert panels.chooses_panels(largest, n_in, dtype) and not panels.chooses_panels(largest + 1, n_in, dtype)
+    by_default = panels.panel_tile(dtype) if 60000 <= largest else panels.NO_TILE
+    assert tiled._first_layer_tile(np.dtype(dtype), 60000, n_in, None) == by_default
+    assert tiled._first_layer_tile(np.dtype(dtype), 60000, n_in, True) == panels.panel_tile(dtype)
 
 
 def test_the_default_is_bit_identical_to_asking_for_panels():

@@ -12,8 +12,9 @@ as the trained ones) and with the blocks' count, serially and for 2 and 3 parts 
 ``step_panels`` was tested with its inputs at column 0 only, as the epoch passes them (the first
 layer reads ``X`` from column 0), and with all its panels at once: its inputs (the last
 ``n_in % 6`` of them, in the version the mutation run saw) could be read from the wrong column.
-It is tested here as documented, inputs ``src_col`` into a wider buffer (as the forward test
-reads them), all panels at once and one panel at a time, against the step computed in NumPy.
+It is tested here as documented, its inputs packed by ``pack_inputs`` from column ``src_col`` of a
+wider buffer (as the forward test reads them) a block at a time, all panels at once and one panel
+at a time, against the step computed in NumPy.
 """
 import numpy as np
 import pytest
@@ -110,7 +111,7 @@ def test_fit_at_min_batch_names_a_nan_input():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_in, n_out", [(5, 9), (7, 17), (785, 16)])  # every one with inputs past the tiles
-def test_step_panels_read_the_inputs_from_their_column_panel_by_panel(n_in, n_out, dtype):
+def test_step_panels_read_the_inputs_packed_from_their_column_panel_by_panel(n_in, n_out, dtype):
     """w -> decay w - step sum_s delta_sj a_sk (BP4, eq. 20, eq. 93) with sample s's inputs at
     ``wide[rows[s], 2:]`` (columns 0 and 1 NaN), for every panel split; the tolerance of
     test_kernel_panels.py's step test (float64 1e-12, float32 2e-4, times m / 10 past 10 samples)."""
@@ -124,9 +125,13 @@ def test_step_panels_read_the_inputs_from_their_column_panel_by_panel(n_in, n_ou
     panels.compile_tiles(dtype)
     n_panels = panels.panel_count(n_out, tile)
     step, decay = dtype(0.37), dtype(0.99)
-    assert n_in % panels.SAMPLES  # inputs left to the loop after the tiles
+    assert n_in % panels.SAMPLES  # inputs in a last block padded with zeros
+    n_blocks = panels.block_count(n_in)
     for m in (1, 6, 7, 13):
         rows = rng.permutation(40)[:m].astype(np.int64)
+        inputs = np.full(n_blocks * panels.SAMPLES * m, np.nan, dtype)
+        for kb in range(n_blocks):
+            panels.pack_inputs(wide.ravel(), n_in + 2, rows, 2, m, n_in, kb, kb + 1, inputs)
         delta = rng.standard_normal((m, n_out + 4)).astype(dtype)  # delta_sj at column 4 + j
         gradient = delta[:, 4:].astype(np.float64).T @ X[rows].astype(np.float64)
         expected = decay * W.astype(np.float64) - step * gradient
@@ -135,8 +140,8 @@ def test_step_panels_read_the_inputs_from_their_column_panel_by_panel(n_in, n_ou
             panels.pack(theta, 3, n_out, n_in, buf, tile)
             scaled = np.full(n_panels * m * width, np.nan, dtype)
             for q_lo, q_hi in split:
-                panels.step_panels(tile, buf, q_lo, q_hi, n_in, n_out, wide.ravel(), n_in + 2, rows, 2, m,
-                                   delta.ravel(), n_out + 4, 4, step, decay, scaled)
+                panels.step_panels(tile, buf, q_lo, q_hi, n_in, n_out, inputs, m, delta.ravel(), n_out + 4, 4,
+                                   step, decay, scaled)
             new = np.zeros_like(theta)
             panels.unpack(buf, new, 3, n_out, n_in, tile)
             np.testing.assert_allclose(new[3:].reshape(n_out, n_in), expected, rtol=0,
