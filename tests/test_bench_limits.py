@@ -8,7 +8,7 @@ import math
 import pytest
 
 from fastnn import bench, cli
-from fastnn.bench import limits
+from fastnn.bench import harness, limits
 
 from conftest import EPOCH_TOL
 
@@ -77,9 +77,23 @@ def test_compare_cli_prints_the_machine_limit(capsys):
 
 
 # --------------------------------------------------------------------------- hidden-size sweep
-def test_hidden_sweep_trains_the_same_run_as_numpy():
+@pytest.fixture
+def pauses(monkeypatch):
+    """The sleeps of harness.settle, recorded instead of slept."""
+    slept = []
+    monkeypatch.setattr(harness.time, "sleep", slept.append)
+    return slept
+
+
+def test_settle_sleeps_past_openblas_spinning_threads(pauses):
+    bench.settle()
+    assert pauses == [bench.SETTLE_SECONDS] and bench.SETTLE_SECONDS >= 0.1
+
+
+def test_hidden_sweep_trains_the_same_run_as_numpy(pauses):
     X, y = bench.synthetic_data(120, 20, 10, seed=3)
     rows = bench.run_hidden_sweep(X, y, hidden=(4, 9), mini_batches=(10, 7))
+    assert pauses == [bench.SETTLE_SECONDS] * 2 * len(rows)  # before each timed run, fastnn's and NumPy's
     assert [(r["hidden"], r["mini_batch_size"]) for r in rows] == [(4, 10), (4, 7), (9, 10), (9, 7)]
     for r in rows:
         assert r["sizes"] == [20, r["hidden"], 10] and r["threads"] == 1
@@ -95,7 +109,7 @@ def test_hidden_sweep_refuses_no_threads():
         bench.run_hidden_sweep(*bench.synthetic_data(20, 5, 3), threads=0)
 
 
-def test_bench_cli_hidden_sweep(monkeypatch, capsys):
+def test_bench_cli_hidden_sweep(monkeypatch, capsys, pauses):
     seen = {}
     real = bench.run_hidden_sweep
 

@@ -25,8 +25,8 @@ from . import limits, rivals, sizes
 from .compare import (COMPARE_ENGINES, FLOAT32_TOLERANCE, FLOAT64_TOLERANCE, LEGEND, WARMUP, Run,
                       best_of_threads, compare_legend, compare_rows, format_compare, jit_disagreements,
                       plot_compare, run_compare)
-from .harness import (DEFAULT_SIZES, blas_threads, core_count, cpu_model, flops_per_sample,
-                      initial_state, load_data, max_param_difference, network_with, synthetic_data,
+from .harness import (DEFAULT_SIZES, SETTLE_SECONDS, blas_threads, core_count, cpu_model, flops_per_sample,
+                      initial_state, load_data, max_param_difference, network_with, settle, synthetic_data,
                       time_fit, train_fastnn, warm_up)
 from .limits import epoch_gflops, format_limits, gemm_rate, machine_limits
 from .sizes import SWEEP_HIDDEN, SWEEP_MINI_BATCHES, format_hidden_sweep, run_hidden_sweep
@@ -37,7 +37,7 @@ __all__ = [
     # harness
     "synthetic_data", "load_data", "flops_per_sample", "blas_threads", "core_count", "cpu_model",
     "warm_up", "train_fastnn", "time_fit", "initial_state", "network_with", "max_param_difference",
-    "DEFAULT_SIZES",
+    "settle", "DEFAULT_SIZES", "SETTLE_SECONDS",
     # compare
     "run_compare", "compare_rows", "jit_disagreements", "format_compare", "best_of_threads",
     "compare_legend", "plot_compare", "Run", "COMPARE_ENGINES", "LEGEND", "WARMUP",

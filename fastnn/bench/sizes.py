@@ -4,7 +4,8 @@ the tuned NumPy matrix form (:func:`fastnn.bench.rivals.train_tuned_numpy`) trai
 the same run (same initial parameters, same order of samples) on the same number of threads.
 
 At one thread both are timed in CPU time of the process (``time.process_time``), which other
-jobs on a shared machine do not inflate; at more threads in wall time.
+jobs on a shared machine do not inflate; at more threads in wall time.  Each timed run starts after
+:func:`fastnn.bench.harness.settle`, so that neither inherits the other's spinning threads.
 """
 import time
 
@@ -31,6 +32,7 @@ def _fastnn_epoch(X, y, sizes, *, mini_batch_size, eta, seed, dtype, threads, cl
     Network(sizes, seed=seed, dtype=dtype, threads=threads).fit(X[:200], y[:200], epochs=1,
                                                                  mini_batch_size=mini_batch_size, eta=eta)
     net = Network(sizes, seed=seed, dtype=dtype, threads=threads)
+    harness.settle()
     start = clock()
     net.fit(X, y, epochs=1, mini_batch_size=mini_batch_size, eta=eta)
     return net, clock() - start
@@ -82,6 +84,7 @@ def run_hidden_sweep(X, y, *, hidden=SWEEP_HIDDEN, mini_batches=SWEEP_MINI_BATCH
         for mb in mini_batches:
             net, seconds = _fastnn_epoch(X, y, sizes, mini_batch_size=mb, eta=eta, seed=seed, dtype=dtype,
                                          threads=threads, clock=clock)
+            harness.settle()
             W, b, numpy_seconds, _ = rivals.train_tuned_numpy(weights, biases, X, Y, orders, mb, eta,
                                                               threads=threads, clock=clock)
             other = harness.network_with(sizes, dtype, W, b)
