@@ -87,13 +87,13 @@ def pauses(monkeypatch):
 
 def test_settle_sleeps_past_openblas_spinning_threads(pauses):
     bench.settle()
-    assert pauses == [bench.SETTLE_SECONDS] and bench.SETTLE_SECONDS >= 0.1
+    assert pauses == [harness.SETTLE_SECONDS] and harness.SETTLE_SECONDS >= 0.1
 
 
 def test_hidden_sweep_trains_the_same_run_as_numpy(pauses):
     X, y = bench.synthetic_data(120, 20, 10, seed=3)
     rows = bench.run_hidden_sweep(X, y, hidden=(4, 9), mini_batches=(10, 7))
-    assert pauses == [bench.SETTLE_SECONDS] * 2 * len(rows)  # before each timed run, fastnn's and NumPy's
+    assert pauses == [harness.SETTLE_SECONDS] * 2 * len(rows)  # before each timed run, fastnn's and NumPy's
     assert [(r["hidden"], r["mini_batch_size"]) for r in rows] == [(4, 10), (4, 7), (9, 10), (9, 7)]
     for r in rows:
         assert r["sizes"] == [20, r["hidden"], 10] and r["threads"] == 1

@@ -25,7 +25,7 @@ from . import limits, rivals, sizes
 from .compare import (COMPARE_ENGINES, FLOAT32_TOLERANCE, FLOAT64_TOLERANCE, LEGEND, WARMUP, Run,
                       best_of_threads, compare_legend, compare_rows, format_compare, jit_disagreements,
                       plot_compare, run_compare)
-from .harness import (DEFAULT_SIZES, SETTLE_SECONDS, blas_threads, core_count, cpu_model, flops_per_sample,
+from .harness import (DEFAULT_SIZES, blas_threads, core_count, cpu_model, flops_per_sample,
                       initial_state, load_data, max_param_difference, network_with, settle, synthetic_data,
                       time_fit, train_fastnn, warm_up)
 from .limits import epoch_gflops, format_limits, gemm_rate, machine_limits
@@ -37,7 +37,7 @@ __all__ = [
     # harness
     "synthetic_data", "load_data", "flops_per_sample", "blas_threads", "core_count", "cpu_model",
     "warm_up", "train_fastnn", "time_fit", "initial_state", "network_with", "max_param_difference",
-    "settle", "DEFAULT_SIZES", "SETTLE_SECONDS",
+    "settle", "DEFAULT_SIZES",
     # compare
     "run_compare", "compare_rows", "jit_disagreements", "format_compare", "best_of_threads",
     "compare_legend", "plot_compare", "Run", "COMPARE_ENGINES", "LEGEND", "WARMUP",

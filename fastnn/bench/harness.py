@@ -69,7 +69,7 @@ call (2**28 cycles by default, its ``THREAD_TIMEOUT``: ~0.1 s at 2.5 GHz)."""
 
 
 def settle():
-    """Sleep :data:`SETTLE_SECONDS` before a timed run that follows another library's in the same
+    """Sleep ``SETTLE_SECONDS`` (0.3 s) before a timed run that follows another library's in the same
     process, so that the idle threads of the one before have gone to sleep.  On a 2-core machine
     OpenBLAS's spinning workers take the cores from the next run's threads: measured on AMD Zen 3,
     a 2-thread fastnn epoch of [784,100,10] at mini-batch 100 (10,000 samples) took 0.172 s right

@@ -5,7 +5,7 @@ the same run (same initial parameters, same order of samples) on the same number
 
 At one thread both are timed in CPU time of the process (``time.process_time``), which other
 jobs on a shared machine do not inflate; at more threads in wall time.  Each timed run starts after
-:func:`fastnn.bench.harness.settle`, so that neither inherits the other's spinning threads.
+:func:`fastnn.bench.settle`, so that neither inherits the other's spinning threads.
 """
 import time
 
