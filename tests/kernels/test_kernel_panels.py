@@ -4,8 +4,9 @@ against plain NumPy products, piece by piece; the whole epoch through them is co
 
 Shapes hit every remainder: inputs not a multiple of the tiles' 6 or of ``K_BLOCK`` (1, 5, 7,
 13, 300, 785), output rows not a multiple of the panel width (1, 9, 17, 33, 257), more panels than
-a ``GROUP`` (257 rows: 33 panels of 8, 17 of 16), and sample counts not a multiple of 6 (1..13).  Tolerances: float64 sums of up to 785 products of values ~1,
-<= 1e-12; float32 <= 2e-4 (relative to sums of size ~300, a few float32 ulps).
+a ``GROUP`` (257 rows: 33 panels of 8, 17 of 16), and sample counts not a multiple of 6 (1..13).
+Tolerances: float64 sums of up to 785 products of values ~1, <= 1e-12; float32 <= 2e-4 (relative
+to sums of size ~300, a few float32 ulps).
 """
 import os
 import subprocess
