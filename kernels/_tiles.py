@@ -3,12 +3,14 @@
 Written by ``tools/write_tiles.py``, which explains the form; edit that file and run it again.
 A tile holds 6 x ``width`` running sums as scalars, one name each (``c<i>_<v>``: sample or
 input ``i``, output row ``v`` of the panel), which LLVM's SLP vectorizer packs into vector
-registers when :mod:`fastnn.kernels.panels` compiles them.  Each sum is one chain of
+registers when :mod:`fastnn.kernels.panels` compiles them (512-bit ones where the CPU has them:
+``kernels/_wide_vectors.py``).  Each sum is one chain of
 multiply-adds in a fixed order (fastmath ``contract`` only: no reassociation), so a value's bits
 do not depend on which tile, panel or thread computed it.
 """
 from numba import njit, uint64
 
+from ._wide_vectors import WideVectorCompiler
 from .activations import zero_like
 
 TILE_FASTMATH = {"contract"}
@@ -18,7 +20,7 @@ SAMPLES = 6
 """Samples (forward) or inputs (step) per tile."""
 
 
-@njit(fastmath=TILE_FASTMATH, cache=True)
+@njit(fastmath=TILE_FASTMATH, cache=True, pipeline_class=WideVectorCompiler)
 def forward_tile_8(x0, x1, x2, x3, x4, x5, panel, n_in, o0, o1, o2, o3, o4, o5):
     """o_i[v] += sum_k x_i[k] panel[k * 8 + v] for the 6 inputs x_i and the panel's 8 rows
     (eq. 23 without the bias, for a block of k); each sum runs over k in order."""
@@ -184,7 +186,7 @@ def forward_tile_8(x0, x1, x2, x3, x4, x5, panel, n_in, o0, o1, o2, o3, o4, o5):
     o5[7] = c5_7
 
 
-@njit(fastmath=TILE_FASTMATH, cache=True)
+@njit(fastmath=TILE_FASTMATH, cache=True, pipeline_class=WideVectorCompiler)
 def step_tile_8(inputs, n, scaled, panel_rows, decay):
     """panel_rows[i * 8 + v] -> decay * panel_rows[i * 8 + v] + g_iv, with
     g_iv = sum_s inputs[s * 6 + i] scaled[s * 8 + v],
@@ -316,7 +318,7 @@ def step_tile_8(inputs, n, scaled, panel_rows, decay):
     panel_rows[47] = decay * panel_rows[47] + c5_7
 
 
-@njit(fastmath=TILE_FASTMATH, cache=True)
+@njit(fastmath=TILE_FASTMATH, cache=True, pipeline_class=WideVectorCompiler)
 def forward_tile_16(x0, x1, x2, x3, x4, x5, panel, n_in, o0, o1, o2, o3, o4, o5):
     """o_i[v] += sum_k x_i[k] panel[k * 16 + v] for the 6 inputs x_i and the panel's 16 rows
     (eq. 23 without the bias, for a block of k); each sum runs over k in order."""
@@ -634,7 +636,7 @@ def forward_tile_16(x0, x1, x2, x3, x4, x5, panel, n_in, o0, o1, o2, o3, o4, o5)
     o5[15] = c5_15
 
 
-@njit(fastmath=TILE_FASTMATH, cache=True)
+@njit(fastmath=TILE_FASTMATH, cache=True, pipeline_class=WideVectorCompiler)
 def step_tile_16(inputs, n, scaled, panel_rows, decay):
     """panel_rows[i * 16 + v] -> decay * panel_rows[i * 16 + v] + g_iv, with
     g_iv = sum_s inputs[s * 6 + i] scaled[s * 16 + v],

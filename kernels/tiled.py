@@ -50,6 +50,7 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from . import cpu
 from . import panels as panel_ops
 from .activations import inf_like, one_like, sigmoid, zero_like
 from .mlp import CROSS_ENTROPY, QUADRATIC  # the cost codes, one definition
@@ -89,33 +90,10 @@ NO_METRICS = np.zeros(0)
 def block_rows_for_cpu(features=None):
     """Rows of the register block for this CPU: 4 if it has AVX-512 (32 vector registers), else 2.
 
-    ``features`` is a mapping of CPU feature names to booleans, or a string of
-    LLVM features such as ``"+avx2,-avx512f"``; by default the features numba
-    compiles for: ``NUMBA_CPU_FEATURES`` if set, else what LLVM reports for the host.
+    ``features`` is as in :func:`fastnn.kernels.cpu.features` (default: the features numba
+    compiles for).
     """
-    if features is None:
-        import numba
-        from llvmlite import binding
-
-        features = numba.config.CPU_FEATURES
-        if features is None:
-            try:
-                features = binding.get_host_cpu_features()
-            except RuntimeError:  # LLVM cannot read the features on this platform
-                features = {}
-    if isinstance(features, str):
-        features = {f[1:]: f[0] == "+" for f in features.split(",") if f[:1] in "+-" and len(f) > 1}
-    return 4 if features.get("avx512f", False) else 2
-
-
-_HOST_BLOCK_ROWS = []
-
-
-def _host_block_rows():
-    """:func:`block_rows_for_cpu` of the host, asked once per process."""
-    if not _HOST_BLOCK_ROWS:
-        _HOST_BLOCK_ROWS.append(block_rows_for_cpu())
-    return _HOST_BLOCK_ROWS[0]
+    return 4 if cpu.has_avx512(features) else 2
 
 
 def row_block(block_rows=None):
@@ -137,7 +115,7 @@ def row_block(block_rows=None):
         If ``block_rows`` is not 2, 4 or None.
     """
     if block_rows is None:
-        block_rows = _host_block_rows()
+        block_rows = block_rows_for_cpu(cpu.host_features())
     elif block_rows not in BLOCK_ROWS:
         raise ValueError(f"block_rows must be one of {BLOCK_ROWS}, got {block_rows!r}")
     return tuple(range(block_rows))

@@ -11,8 +11,8 @@ broadcasts ``SAMPLES`` inputs into ``SAMPLES x width`` running sums.  Numba has 
 no stack array, so the running sums are written out as scalars, one name each, which LLVM's SLP
 vectorizer packs into vector registers; that code is long and regular, so it is generated here
 once and committed (``--check`` exits 1 if the file differs from what this writes;
-``tests/test_panels.py`` checks it too).  The widths: 8 (two AVX2 vectors of float64) and 16 (two
-of float32).
+``tests/kernels/test_kernel_panels.py`` checks it too).  The widths: 8 (two AVX2 vectors of
+float64) and 16 (two AVX2 vectors of float32; two AVX-512 vectors of float64, one of float32).
 """
 import argparse
 import os
@@ -24,7 +24,7 @@ SAMPLES = 6
 with the two loads of a panel row and a broadcast."""
 
 WIDTHS = (8, 16)
-"""Output rows per panel: 8 float64 or 16 float32, two AVX2 vectors either way."""
+"""Output rows per panel: 8 float64 (AVX2) or 16 (float32, and float64 with AVX-512)."""
 
 TARGET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels", "_tiles.py")
 
@@ -33,12 +33,14 @@ HEADER = '''"""GEMM-style register tiles for :mod:`fastnn.kernels.panels` (gener
 Written by ``tools/write_tiles.py``, which explains the form; edit that file and run it again.
 A tile holds {samples} x ``width`` running sums as scalars, one name each (``c<i>_<v>``: sample or
 input ``i``, output row ``v`` of the panel), which LLVM's SLP vectorizer packs into vector
-registers when :mod:`fastnn.kernels.panels` compiles them.  Each sum is one chain of
+registers when :mod:`fastnn.kernels.panels` compiles them (512-bit ones where the CPU has them:
+``kernels/_wide_vectors.py``).  Each sum is one chain of
 multiply-adds in a fixed order (fastmath ``contract`` only: no reassociation), so a value's bits
 do not depend on which tile, panel or thread computed it.
 """
 from numba import njit, uint64
 
+from ._wide_vectors import WideVectorCompiler
 from .activations import zero_like
 
 TILE_FASTMATH = {{"contract"}}
@@ -58,7 +60,7 @@ def forward_tile(width):
     c = _sums(width)
     xs = ", ".join(f"x{i}" for i in range(SAMPLES))
     os_ = ", ".join(f"o{i}" for i in range(SAMPLES))
-    lines = ["", "", "@njit(fastmath=TILE_FASTMATH, cache=True)",
+    lines = ["", "", "@njit(fastmath=TILE_FASTMATH, cache=True, pipeline_class=WideVectorCompiler)",
              f"def forward_tile_{width}({xs}, panel, n_in, {os_}):",
              f'    """o_i[v] += sum_k x_i[k] panel[k * {width} + v] for the {SAMPLES} inputs x_i and the panel\'s '
              f'{width} rows',
@@ -77,7 +79,7 @@ def forward_tile(width):
 def step_tile(width):
     """Source of ``step_tile_<width>``: one block of ``SAMPLES`` inputs of a panel stepped by a mini-batch."""
     c = _sums(width)
-    lines = ["", "", "@njit(fastmath=TILE_FASTMATH, cache=True)",
+    lines = ["", "", "@njit(fastmath=TILE_FASTMATH, cache=True, pipeline_class=WideVectorCompiler)",
              f"def step_tile_{width}(inputs, n, scaled, panel_rows, decay):",
              f'    """panel_rows[i * {width} + v] -> decay * panel_rows[i * {width} + v] + g_iv, with',
              f"    g_iv = sum_s inputs[s * {SAMPLES} + i] scaled[s * {width} + v],",

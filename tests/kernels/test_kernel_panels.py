@@ -2,9 +2,11 @@
 against plain NumPy products, piece by piece; the whole epoch through them is compared with
 :mod:`fastnn.kernels.mlp` in tests/kernels/test_kernel_tiled.py (its ``panels`` cases).
 
-Shapes hit every remainder: inputs not a multiple of the tiles' 6 or of ``K_BLOCK`` (1, 5, 7,
-13, 300, 785), output rows not a multiple of the panel width (1, 9, 17, 33, 257), more panels than
-a ``GROUP`` (257 rows: 33 panels of 8, 17 of 16), and sample counts not a multiple of 6 (1..13).
+Both panel widths run on every machine in both precisions (8 and 16 rows: AVX2's width for float64
+and AVX-512's and float32's), and an epoch gives the same bits whatever the width.  Shapes hit every
+remainder: inputs not a multiple of the tiles' 6 or of ``K_BLOCK`` (1, 5, 7, 13, 300, 785), output
+rows not a multiple of the panel width (1, 9, 17, 33, 257), more panels than a ``GROUP`` (257 rows:
+33 panels of 8, 17 of 16), and sample counts not a multiple of 6 (1..13).
 Tolerances: float64 sums of up to 785 products of values ~1, <= 1e-12; float32 <= 2e-4 (relative
 to sums of size ~300, a few float32 ulps).
 """
@@ -17,12 +19,13 @@ import pytest
 from numba import config
 
 from fastnn import _params
-from fastnn.kernels import _tiles, panels, tiled
+from fastnn.kernels import _tiles, cpu, panels, tiled
 
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools")
 SHAPES = [(1, 1), (5, 9), (7, 17), (12, 8), (13, 257), (300, 33), (785, 16)]  # (n_in, n_out)
 TOL = {np.float64: 1e-12, np.float32: 2e-4}
-DTYPES = [np.float64, np.float32]
+TILES = [(np.float64, 8), (np.float64, 16), (np.float32, 8), (np.float32, 16)]  # (dtype, panel width)
+TILE_IDS = ["float64x8", "float64x16", "float32x8", "float32x16"]
 
 
 def layer(n_in, n_out, dtype, seed=0):
@@ -43,12 +46,11 @@ def weights(theta, n_in, n_out):
     return theta[3:].reshape(n_out, n_in)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype, width", TILES, ids=TILE_IDS)
 @pytest.mark.parametrize("n_in, n_out", SHAPES)
-def test_pack_lays_w_out_by_panels_and_unpack_inverts_it(n_in, n_out, dtype):
+def test_pack_lays_w_out_by_panels_and_unpack_inverts_it(n_in, n_out, dtype, width):
     theta, _ = layer(n_in, n_out, dtype)
-    tile = panels.panel_tile(dtype)
-    width = len(tile)
+    tile = panels.panel_tile(dtype, width)
     buf = packed_layer(theta, n_in, n_out, tile)
     W = weights(theta, n_in, n_out)
     for j in range(panels.panel_count(n_out, tile) * width):
@@ -61,20 +63,29 @@ def test_pack_lays_w_out_by_panels_and_unpack_inverts_it(n_in, n_out, dtype):
     assert not back[:3].any()  # nothing written outside W
 
 
-def test_panel_widths_are_two_avx2_vectors():
-    assert panels.width_for(np.float64) == 8 and panels.width_for(np.float32) == 16
-    assert panels.panel_tile(np.float32) == (0,) * 16 and panels.NO_TILE == ()
+def test_panel_widths_are_two_vectors_of_the_cpu():
+    for avx2 in ({"avx2": True}, "+avx2,-avx512f", {}):
+        assert panels.width_for(np.float64, avx2) == 8 and panels.width_for(np.float32, avx2) == 16
+    for avx512 in ({"avx2": True, "avx512f": True}, "+avx2,+avx512f,+fma"):
+        assert panels.width_for(np.float64, avx512) == 16 and panels.width_for(np.float32, avx512) == 16
+    host = cpu.has_avx512()
+    assert panels.width_for(np.float64) == (16 if host else 8) and cpu.has_avx512(cpu.host_features()) == host
+    assert panels.panel_tile(np.float32) == (0,) * panels.width_for(np.float32) and panels.NO_TILE == ()
+    assert panels.panel_tile(np.float32, 8) == (0,) * 8 and panels.WIDTHS == (8, 16)
+    for wrong in (0, 4, 12, 32, "16"):
+        with pytest.raises(ValueError, match="width must be one of"):
+            panels.panel_tile(np.float64, wrong)
     assert [panels.panel_count(n, (0,) * 8) for n in (1, 8, 9, 16, 17)] == [1, 1, 2, 2, 3]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype, width", TILES, ids=TILE_IDS)
 @pytest.mark.parametrize("n_in, n_out", SHAPES)
-def test_forward_panels_give_the_weighted_inputs(n_in, n_out, dtype):
+def test_forward_panels_give_the_weighted_inputs(n_in, n_out, dtype, width):
     """z = X[rows] W^T for 1..13 samples (read through a row order, from column 2 of a wider
     buffer), by all the panels at once and by one panel at a time."""
     theta, X = layer(n_in, n_out, dtype)
-    tile = panels.panel_tile(dtype)
-    panels.compile_tiles(dtype)
+    tile = panels.panel_tile(dtype, width)
+    panels.compile_tiles(dtype, width)
     buf = packed_layer(theta, n_in, n_out, tile)
     n_panels = panels.panel_count(n_out, tile)
     stride = n_panels * len(tile)
@@ -91,7 +102,7 @@ def test_forward_panels_give_the_weighted_inputs(n_in, n_out, dtype):
             np.testing.assert_allclose(got, expected, rtol=0, atol=TOL[dtype] * max(1, n_in / 100), err_msg=str(m))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_in", [1, 5, 6, 7, 13, 785])
 def test_pack_inputs_lays_the_samples_out_in_blocks_of_six(n_in, dtype):
     """inputs[(kb * m + s) * 6 + i] = a_s[kb * 6 + i], zero past n_in, for samples read through a
@@ -126,15 +137,14 @@ def direct_step(theta, X, rows, delta, n_in, n_out, step, decay):
     return decay * W - step * (delta.astype(np.float64).T @ X[rows].astype(np.float64))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype, width", TILES, ids=TILE_IDS)
 @pytest.mark.parametrize("n_in, n_out", SHAPES)
-def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype):
+def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype, width):
     """w -> decay w - step sum_s delta_sj a_sk (BP4, eq. 20, eq. 93) for 1..13 samples whose deltas
     sit in a wider buffer; the padding rows of the last panel stay zero."""
     theta, X = layer(n_in, n_out, dtype)
-    tile = panels.panel_tile(dtype)
-    width = len(tile)
-    panels.compile_tiles(dtype)
+    tile = panels.panel_tile(dtype, width)
+    panels.compile_tiles(dtype, width)
     n_panels = panels.panel_count(n_out, tile)
     step, decay = dtype(0.37), dtype(0.99)
     for m in range(1, 14):
@@ -156,8 +166,8 @@ def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype):
 
 def test_the_default_uses_panels_from_min_batch():
     assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH - 1, 784, None) == ()
-    assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH, 784, None) == (0,) * 8
-    assert tiled._first_layer_tile(np.dtype(np.float32), 1, 784, True) == (0,) * 16
+    assert tiled._first_layer_tile(np.dtype(np.float64), panels.MIN_BATCH, 784, None) == panels.panel_tile(np.float64)
+    assert tiled._first_layer_tile(np.dtype(np.float32), 1, 784, True) == panels.panel_tile(np.float32)
     assert tiled._first_layer_tile(np.dtype(np.float32), 1000, 784, False) == ()
 
 
@@ -196,6 +206,30 @@ def test_the_default_is_bit_identical_to_asking_for_panels():
         assert np.abs(default - other).max() <= 1e-12
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_panel_width_gives_the_same_epoch(dtype):
+    """Training epochs through panels of either width (140 rows: 18 panels of 8, more than a GROUP,
+    or 9 of 16), split between 1 or 3 threads, give the same parameters and metrics bit for bit:
+    each z and each new weight is the same chain of multiply-adds."""
+    sizes, w_off, b_off, n = _params.layout([45, 140, 7])
+    rng = np.random.default_rng(7)
+    theta0 = (rng.standard_normal(n) * 0.2).astype(dtype)
+    X, Y = rng.random((300, 45)).astype(dtype), rng.random((300, 7)).astype(dtype)
+    order = rng.permutation(300).astype(np.int64)
+    results = []
+    for width in [w for d, w in TILES if d is dtype]:
+        panels.compile_tiles(dtype, width)
+        for threads in (1, 3):
+            theta, metrics = theta0.copy(), np.zeros(3)
+            tiled._run(theta, w_off, b_off, sizes, X, Y, order, 40, 3.0, dtype(0.999), 0, threads, theta[:0],
+                       metrics, np.empty((0, 7), dtype), tiled.row_block(2), panels.panel_tile(dtype, width))
+            results.append((width, threads, theta, metrics))
+    assert not np.array_equal(results[0][2], theta0) and results[0][3][2] == 300
+    for width, threads, theta, metrics in results[1:]:
+        np.testing.assert_array_equal(theta, results[0][2], err_msg=f"width {width}, {threads} threads")
+        np.testing.assert_array_equal(metrics, results[0][3])
+
+
 def test_the_generated_tiles_are_what_the_generator_writes():
     out = subprocess.run([sys.executable, os.path.join(TOOLS, "write_tiles.py"), "--check"], capture_output=True,
                          text=True, timeout=120)
@@ -205,32 +239,43 @@ def test_the_generated_tiles_are_what_the_generator_writes():
 
 def test_the_tiles_compile_once_as_vector_code(tmp_path):
     """In a fresh process with an empty numba cache, an epoch through the panels compiles each tile
-    once (the compilation made with the SLP vectorizer on, not a second one by a caller) and that
-    code multiplies and adds whole vectors (packed ``vfmadd``), where the vectorizer, off by
-    default, would leave one multiply-add per value (not checked under ``NUMBA_BOUNDSCHECK=1``,
+    once (the compilation made with the SLP vectorizer on, not a second one by a caller), asking
+    LLVM for 512-bit vectors (the function attribute of :mod:`fastnn.kernels._wide_vectors`, which
+    the drivers do not carry), and that code multiplies and adds whole vectors (packed ``vfmadd``),
+    where the vectorizer, off by default, would leave one multiply-add per value; on a CPU with
+    AVX-512, vectors of 512 bits (``zmm`` registers; neither checked under ``NUMBA_BOUNDSCHECK=1``,
     whose checks keep the sums apart)."""
     code = ("import re, numpy as np\n"
             "from fastnn import _params\n"
-            "from fastnn.kernels import _tiles, tiled\n"
+            "from fastnn.kernels import _tiles, _wide_vectors, panels, tiled\n"
             "sizes, w_off, b_off, n = _params.layout([20, 9, 3])\n"
             "for dt in (np.float64, np.float32):\n"
             "    theta = np.random.default_rng(0).standard_normal(n).astype(dt)\n"
             "    X = np.random.default_rng(1).random((50, 20)).astype(dt)\n"
             "    tiled.sgd_epoch(theta, w_off, b_off, sizes, X, X[:, :3], np.arange(50), 40, 3.0, dt(1), 0)\n"
-            "for f in (_tiles.forward_tile_8, _tiles.step_tile_8, _tiles.forward_tile_16, _tiles.step_tile_16):\n"
-            "    asm = f.inspect_asm(f.signatures[0])\n"
-            "    print(len(f.signatures), len(re.findall(r'vfmadd\\w*p[sd]\\s', asm)),"
-            " len(re.findall(r'vfmadd\\w*s[sd]\\s', asm)))\n")
+            "for dt in (np.float64, np.float32):\n"
+            "    for kind in ('forward', 'step'):\n"
+            "        f = getattr(_tiles, f'{kind}_tile_{panels.width_for(dt)}')\n"
+            "        sigs = [s for s in f.signatures if str(s[0].dtype) == np.dtype(dt).name]\n"
+            "        asm, ir = f.inspect_asm(sigs[0]), f.inspect_llvm(sigs[0])\n"
+            "        print(len(sigs), len(re.findall(r'vfmadd\\w*p[sd]\\s', asm)),"
+            " len(re.findall(r'vfmadd\\w*s[sd]\\s', asm)), len(re.findall('%zmm', asm)),"
+            " int(_wide_vectors.PREFER_WIDE in ir))\n"
+            "driver = panels.pack_inputs\n"
+            "print(int(_wide_vectors.PREFER_WIDE in driver.inspect_llvm(driver.signatures[0])))\n")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     env.pop("NUMBA_DISABLE_JIT", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env)
     assert out.returncode == 0, out.stderr
-    for line in out.stdout.splitlines():
-        signatures, packed, scalar = map(int, line.split())
-        assert signatures == 1
+    *tiles, driver = out.stdout.splitlines()
+    assert len(tiles) == 4 and driver == "0", out.stdout  # the attribute is on the tiles only
+    for line in tiles:
+        signatures, packed, scalar, zmm, prefers_wide = map(int, line.split())
+        assert signatures == 1 and prefers_wide == 1, line
         # bounds checks (CI's second pass) keep the vectorizer from packing the sums
         if _host_has_fma() and not config.BOUNDSCHECK:
             assert packed >= 6 and scalar == 0, line
+            assert (zmm > 0) == cpu.has_avx512(), line
 
 
 def _host_has_fma():
