@@ -24,3 +24,14 @@ def test_has_avx512_follows_avx512f_only():
     assert cpu.has_avx512("+avx512f") and cpu.has_avx512({"avx512f": True})
     assert not cpu.has_avx512("+avx2,+avx512bw,-avx512f") and not cpu.has_avx512({})
     assert cpu.host_features() == cpu.features() and cpu.host_features() is cpu.host_features()  # asked once
+
+
+def test_features_are_empty_where_llvm_cannot_read_them(monkeypatch):
+    import numba
+
+    def cannot_read():
+        raise RuntimeError("no feature detection on this platform")
+
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", None)
+    monkeypatch.setattr(binding, "get_host_cpu_features", cannot_read)
+    assert cpu.features() == {} and not cpu.has_avx512()
