@@ -1,15 +1,15 @@
 """A numba compiler pipeline that lets LLVM fill the CPU's widest vectors in one function (issue 28).
 
-LLVM models Intel's CPUs with AVX-512 (Skylake-SP to Sapphire Rapids) as preferring 256-bit
-vectors: their vectorizers then leave half of every 512-bit register unused, in every function
-numba compiles.  The function attribute ``"prefer-vector-width"="512"`` lifts that for one
+LLVM models Intel's CPUs with AVX-512 as preferring 256-bit vectors (its ``prefer-256-bit``
+tuning): its vectorizers then leave half of every 512-bit register unused, in every function numba
+compiles (measured on an Intel Xeon that LLVM names ``rocketlake``: no ``zmm`` register in any kernel).  The function attribute ``"prefer-vector-width"="512"`` lifts that for one
 function.  Numba has no option for it, so :class:`WideVectorCompiler` is numba's standard
 nopython pipeline whose lowering adds the attribute to the function it compiles; pass it as
 ``@njit(pipeline_class=WideVectorCompiler)``.  The panels' tiles (:mod:`fastnn.kernels._tiles`)
 are compiled this way; the rest of the kernels keep LLVM's choice (the register blocks of
-:mod:`fastnn.kernels.tiled` ran slower at mini-batch 10 with 512-bit vectors on a Sapphire Rapids).
-On a CPU without AVX-512 the attribute changes nothing; on one whose LLVM model already prefers
-512-bit vectors (AMD Zen 4 and 5) neither.
+:mod:`fastnn.kernels.tiled` ran slower at mini-batch 10 with 512-bit vectors on that Xeon:
+docs/performance.md).  On a CPU without AVX-512 the attribute changes nothing, nor on one whose
+LLVM model already uses 512-bit vectors (AMD Zen 5, measured).
 """
 from numba.core import lowering
 from numba.core.compiler import CompilerBase, DefaultPassBuilder

@@ -81,6 +81,16 @@ TARGETS = {
         "test_the_options_are_keyword_only_and_every_argument_can_be_named")]
         + ["-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights or weights_of_one or added "
                  "or cross_entropy_term or counts_the or ties or tied or block_rows or both_blocks or keyword_only"], "nojit"),
+    # the CPU's features: their own tests, then the register blocks' and panels' choices, nojit
+    "kernels/cpu.py": (["tests/kernels/test_kernel_cpu.py",
+                        "tests/kernels/test_kernel_tiled.py::test_block_rows_for_cpu_follows_avx512",
+                        "tests/kernels/test_kernel_tiled.py::test_block_rows_follow_numba_cpu_features",
+                        "tests/kernels/test_kernel_panels.py::test_panel_widths_follow_the_cpu"], "nojit"),
+    # its code runs only while numba compiles the tiles: the fresh-process test of the compiled
+    # tiles (the attribute on the tiles only, packed and, on AVX-512, 512-bit multiply-adds;
+    # about 35 s a mutant), with the JIT
+    "kernels/_wide_vectors.py": (["tests/kernels/test_kernel_panels.py::test_the_tiles_compile_once_as_vector_code"],
+                                 "jit"),
     # nojit: the pointed small-shape tests first (about 8 s), then CONV_QUICK_TESTS
     "kernels/conv.py": (["tests/test_conv_kernels_mutants.py", "tests/test_conv_kernels_edges.py",
                          *CONV_QUICK_TESTS], "nojit"),

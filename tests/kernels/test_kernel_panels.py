@@ -63,7 +63,7 @@ def test_pack_lays_w_out_by_panels_and_unpack_inverts_it(n_in, n_out, dtype, wid
     assert not back[:3].any()  # nothing written outside W
 
 
-def test_panel_widths_are_two_vectors_of_the_cpu():
+def test_panel_widths_follow_the_cpu():
     for avx2 in ({"avx2": True}, "+avx2,-avx512f", {}):
         assert panels.width_for(np.float64, avx2) == 8 and panels.width_for(np.float32, avx2) == 16
     for avx512 in ({"avx2": True, "avx512f": True}, "+avx2,+avx512f,+fma"):
