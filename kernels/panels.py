@@ -74,7 +74,7 @@ def width_for(dtype, features=None):
     :func:`fastnn.kernels.cpu.host_features`, asked once per process) 16 in both.
 
     Measured on an Intel Xeon with AVX-512, [784,h,10] at mini-batch 100, one thread, an epoch's
-    time: 16 float64 rows (two 512-bit vectors) against 8, 1.07-1.12x at h = 100, 1.15-1.21x at
+    time: 16 float64 rows (two 512-bit vectors) against 8, 1.07-1.12x at h = 100, 1.14-1.21x at
     300.  In float32, 32 rows (two vectors) gained only 2-5% over 16 at one thread and left the
     book's 30 hidden units in one panel, which two threads cannot share: 42 against 29 ms
     (docs/performance.md).
