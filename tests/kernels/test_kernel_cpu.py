@@ -17,7 +17,11 @@ def test_features_default_to_what_numba_compiles_for(monkeypatch):
     monkeypatch.setattr(numba.config, "CPU_FEATURES", "+avx512f,+avx2")
     assert cpu.features() == {"avx512f": True, "avx2": True} and cpu.has_avx512()
     monkeypatch.setattr(numba.config, "CPU_FEATURES", None)
-    assert cpu.features() == dict(binding.get_host_cpu_features())
+    try:
+        host = dict(binding.get_host_cpu_features())
+    except RuntimeError:  # a platform where LLVM cannot read them (tested below)
+        host = {}
+    assert cpu.features() == host
 
 
 def test_has_avx512_follows_avx512f_only():
