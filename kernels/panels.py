@@ -233,11 +233,12 @@ def block_count(n_in):
 
 
 @njit(cache=True)
-def step_panels(tile, panels, q_lo, q_hi, n_in, n_out, inputs, m, delta, delta_stride, delta_col, step, decay,
-                scaled):
+def step_panels(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, n_out, inputs, m, delta, delta_stride, delta_col,
+                step, decay, scaled):
     """w_jk -> decay * w_jk - step * sum_s delta_sj a_sk (BP4, eq. 20, eq. 93) for the rows of panels
-    q_lo..q_hi-1 and the previous mini-batch's ``m`` samples, their inputs packed by
-    :func:`pack_inputs` and delta_sj at ``delta[s * delta_stride + delta_col + j]``.
+    q_lo..q_hi-1, the inputs k of blocks kb_lo..kb_hi-1 (of :data:`SAMPLES` inputs, :func:`block_count`)
+    and the previous mini-batch's ``m`` samples, their inputs packed by :func:`pack_inputs` and delta_sj
+    at ``delta[s * delta_stride + delta_col + j]``.
 
     ``scaled`` receives -step * delta_sj (0 for padding rows), ``m * width`` values per panel from
     ``q * m * width``.  Groups of :data:`GROUP` panels, then tiles of :data:`SAMPLES` inputs, each
@@ -256,23 +257,24 @@ def step_panels(tile, panels, q_lo, q_hi, n_in, n_out, inputs, m, delta, delta_s
                 scaled[(q * m + s) * width + v] = -step * delta[s * delta_stride + delta_col + j] \
                     if j < n_out else zero
     for g_lo in range(q_lo, q_hi, GROUP):
-        _step_group(tile, panels, g_lo, min(g_lo + GROUP, q_hi), n_in, inputs, m, decay, scaled)
+        _step_group(tile, panels, g_lo, min(g_lo + GROUP, q_hi), kb_lo, kb_hi, n_in, inputs, m, decay, scaled)
 
 
 @njit(cache=True)
-def _step_group(tile, panels, q_lo, q_hi, n_in, inputs, m, decay, scaled):
+def _step_group(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, inputs, m, decay, scaled):
     """:func:`step_panels` for one group of panels.  The last ``n_in % SAMPLES`` inputs (a block
     padded with zero inputs) are stepped in a spare tile's rows, of which only theirs are copied back."""
     width = len(tile)
     whole = n_in // SAMPLES
     size = SAMPLES * width
-    for kb in range(whole):
+    for kb in range(kb_lo, min(kb_hi, whole)):
         block = inputs[kb * m * SAMPLES:(kb + 1) * m * SAMPLES]
         for q in range(q_lo, q_hi):
             at = (q * n_in + kb * SAMPLES) * width
             _step_tile(tile, block, m, scaled[q * m * width:(q + 1) * m * width], panels[at:at + size], decay)
     rest = (n_in - whole * SAMPLES) * width
-    if rest == 0:
+    # no padded block, or not in this part's range of blocks
+    if rest == 0 or not kb_lo <= whole < kb_hi:
         return
     block = inputs[whole * m * SAMPLES:(whole + 1) * m * SAMPLES]
     spare = np.zeros(size, dtype=scaled.dtype)

@@ -30,9 +30,12 @@ Same flat parameter layout and the same algorithm as :mod:`fastnn.kernels.mlp`
   load far fewer operands per multiply-add than dot products along ``k``; the deeper layers,
   small in the book's networks, keep the blocks.
 * **Parallel over output rows.**  Each thread owns a fixed range of row pairs
-  of a layer, so every weight is computed by the same code in the same order
-  whatever the thread count: results are bit-identical for any number of
-  threads.  Small layers run serially, outside any parallel region.
+  of a layer (or of the first layer's panels), so every weight is computed by the
+  same code in the same order whatever the thread count: results are
+  bit-identical for any number of threads.  A first layer of fewer panels than
+  :data:`PANELS_PER_THREAD` per thread is split instead by blocks of inputs (the
+  step) and by samples (the forward pass), which keeps every chain the same.
+  Small layers run serially, outside any parallel region.
 * **Training metrics in the same pass.**  When asked, the epoch also sums each
   sample's cost C_x and counts its correct classifications from the output of
   its own forward pass (before its mini-batch's step), so recording the
@@ -77,6 +80,15 @@ mini-batch 10 and 100; 40 was no better."""
 PARALLEL_MIN_WORK = 16384
 """Multiply-adds of a layer's step below which it runs serially, outside any
 parallel region (starting one costs microseconds, far more on busy cores)."""
+
+PANELS_PER_THREAD = 2
+"""Panels per thread from which the first layer's threads each own whole panels
+(:func:`_first_layer_panels`).  With fewer, the step is split by inputs and the forward pass by
+samples.  Measured on two threads (Intel Xeon, AVX-512, 16-row panels; docs/performance.md):
+[784,30,10]'s 2 panels train 1.13-1.23x faster so at mini-batch 100 and alike at 32.  Split so too,
+[784,60,10]'s 4 panels gained 1.03-1.1x at mini-batch 100 and lost 1.1x at 32, [784,100,10]'s 7
+were alike at 100 and 1.07x slower at 32: every panel then moves between the cores' caches once
+per mini-batch."""
 
 INFER_CHUNK = 800
 """Samples per round of the batched forward pass (a multiple of ``SAMPLES``): large enough
@@ -602,45 +614,79 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _panel_rows(tile, panels, q_lo, q_hi, kb_lo, kb_hi, theta, b_start, n_in, n_out, src, src_stride, prev_inputs,
-                prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled,
-                inputs):
-    """:func:`_layer_rows` for the rows of panels q_lo..q_hi-1 of a layer kept as panels
-    (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): the previous mini-batch's step from its
-    inputs packed in ``prev_inputs``, then this mini-batch's forward pass, its weighted inputs
-    gathered in ``z`` (one row of ``panel_count(n_out, tile) * len(tile)`` per sample) before the bias
-    and the sigmoid; then blocks kb_lo..kb_hi-1 of this mini-batch's inputs are packed into ``inputs``
-    for its step.  ``scaled`` holds ``prev_m * len(tile)`` values per panel.  Returns the count of
-    non-finite z."""
-    width = len(tile)
-    j_lo = q_lo * width
-    j_hi = min(n_out, q_hi * width)
-    z_stride = panel_ops.panel_count(n_out, tile) * width
-    if prev_m > 0:
-        _bias_step(theta, b_start, j_lo, j_hi, delta, act_stride, delta_col, prev_m, step)
-        panel_ops.step_panels(tile, panels, q_lo, q_hi, n_in, n_out, prev_inputs, prev_m, delta, act_stride,
-                              delta_col, step, decay, scaled)
-    if m == 0:
-        return 0
-    panel_ops.forward_panels(tile, panels, q_lo, q_hi, n_in, src, src_stride, rows, src_col, m, z, z_stride)
+def _panel_step_part(tile, panels, q_lo, q_hi, kb_lo, kb_hi, theta, b_start, n_in, n_out, prev_inputs, prev_m,
+                     delta, act_stride, delta_col, step, decay, scaled):
+    """The previous mini-batch's step for one part of a layer kept as panels
+    (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): in panels q_lo..q_hi-1, the weights of
+    the input blocks kb_lo..kb_hi-1 (BP4, eq. 20 and 93), from the inputs packed in ``prev_inputs``,
+    and, if the part holds the first block, the panels' biases (BP3, eq. 21).  ``scaled`` is this
+    part's own buffer of ``prev_m * len(tile)`` values per panel."""
+    # a split by inputs has one part holding the first block (and may have parts without any)
+    if kb_lo == 0 < kb_hi:
+        _bias_step(theta, b_start, q_lo * len(tile), min(n_out, q_hi * len(tile)), delta, act_stride, delta_col,
+                   prev_m, step)
+    panel_ops.step_panels(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, n_out, prev_inputs, prev_m, delta,
+                          act_stride, delta_col, step, decay, scaled)
+
+
+@njit(fastmath=FASTMATH, cache=True)
+def _panel_forward_part(tile, panels, q_lo, q_hi, s_lo, s_hi, kb_lo, kb_hi, theta, b_start, n_in, n_out, src,
+                        src_stride, rows, src_col, m, out, act_stride, out_col, z, inputs):
+    """This mini-batch's forward pass (eq. 23) for one part of a layer kept as panels: samples
+    s_lo..s_hi-1 (``s_lo`` a multiple of ``SAMPLES``, so that no part's padded last tile writes
+    another's rows of ``z``) through panels q_lo..q_hi-1, their weighted inputs gathered in ``z`` (one
+    row of ``panel_count(n_out, tile) * len(tile)`` per sample) before the bias and the sigmoid; then
+    the input blocks kb_lo..kb_hi-1 of all ``m`` samples packed into ``inputs`` for the step.
+    Returns the count of non-finite z."""
+    z_stride = panel_ops.panel_count(n_out, tile) * len(tile)
+    bad = 0
+    if s_hi > s_lo:
+        panel_ops.forward_panels(tile, panels, q_lo, q_hi, n_in, src, src_stride, rows[s_lo:s_hi], src_col,
+                                 s_hi - s_lo, z[s_lo * z_stride:], z_stride)
+        bad = _activate(theta, b_start, q_lo * len(tile), min(n_out, q_hi * len(tile)), s_hi - s_lo, z, z_stride,
+                        s_lo * z_stride, out, act_stride, out_col + s_lo * act_stride)
     panel_ops.pack_inputs(src, src_stride, rows, src_col, m, n_in, kb_lo, kb_hi, inputs)
-    return _activate(theta, b_start, j_lo, j_hi, m, z, z_stride, 0, out, act_stride, out_col)
+    return bad
+
+
+BY_PANELS, STEP_BY_INPUTS, FORWARD_BY_SAMPLES = 0, 1, 2
+"""The ways :func:`_panel_parallel` splits the first layer's work between its tasks."""
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_inputs, prev_m, delta,
-                    act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled, inputs):
-    """:func:`_panel_rows` split into ``parts`` tasks under ``prange``, each owning whole panels
-    (so no value depends on the number of parts) and packing a share of the input blocks.
+def _panel_parallel(parts, split, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_inputs, prev_m,
+                    delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled, inputs):
+    """The first layer in ``parts`` tasks under ``prange``, split by ``split``: :data:`BY_PANELS`,
+    each task steps whole panels and runs them forward on every sample; :data:`STEP_BY_INPUTS`, each
+    steps a share of the input blocks of every panel (with its own row of ``scaled``; the task
+    holding the first block, the biases too); :data:`FORWARD_BY_SAMPLES`, each runs a share of the
+    tiles of ``SAMPLES`` samples through every panel.  Every task of a forward pass packs a share of
+    the input blocks.  One parallel function for the three (each costs seconds to compile).
     Returns the count of non-finite z."""
     bad = 0
+    first = np.int64(0)  # not a literal 0, which numba would compile as a signature of its own
     n_panels = panel_ops.panel_count(n_out, tile)
     n_blocks = panel_ops.block_count(n_in)
+    tiles = (m + panel_ops.SAMPLES - 1) // panel_ops.SAMPLES
     for t in prange(parts):
-        bad += _panel_rows(tile, panels, t * n_panels // parts, (t + 1) * n_panels // parts,
-                           t * n_blocks // parts, (t + 1) * n_blocks // parts, theta, b_start, n_in, n_out, src,
-                           src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, rows,
-                           src_col, m, out, out_col, z, scaled, inputs)
+        kb_lo, kb_hi = t * n_blocks // parts, (t + 1) * n_blocks // parts
+        if split == STEP_BY_INPUTS:
+            _panel_step_part(tile, panels, first, n_panels, kb_lo, kb_hi, theta, b_start, n_in, n_out, prev_inputs,
+                             prev_m, delta, act_stride, delta_col, step, decay, scaled[t])
+        elif split == FORWARD_BY_SAMPLES:
+            s_lo = min(m, panel_ops.SAMPLES * (t * tiles // parts))
+            s_hi = min(m, panel_ops.SAMPLES * ((t + 1) * tiles // parts))
+            bad += _panel_forward_part(tile, panels, first, n_panels, s_lo, s_hi, kb_lo, kb_hi, theta, b_start, n_in,
+                                       n_out, src, src_stride, rows, src_col, m, out, act_stride, out_col, z, inputs)
+        else:
+            q_lo, q_hi = t * n_panels // parts, (t + 1) * n_panels // parts
+            if prev_m > 0:
+                _panel_step_part(tile, panels, q_lo, q_hi, first, n_blocks, theta, b_start, n_in, n_out, prev_inputs,
+                                 prev_m, delta, act_stride, delta_col, step, decay, scaled[t])
+            if m > 0:
+                bad += _panel_forward_part(tile, panels, q_lo, q_hi, first, m, kb_lo, kb_hi, theta, b_start, n_in,
+                                           n_out, src, src_stride, rows, src_col, m, out, act_stride, out_col, z,
+                                           inputs)
     return bad
 
 
@@ -648,17 +694,38 @@ def _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_s
 def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_inputs, prev_m,
                         delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled,
                         inputs):
-    """The first layer through its panels, on up to ``threads`` threads (serially when small)."""
+    """The first layer through its panels: the previous mini-batch's step, then this one's forward
+    pass and the packing of its inputs, on up to ``threads`` threads (serially when small).  With at
+    least :data:`PANELS_PER_THREAD` panels per thread, each thread owns whole panels (one parallel
+    region); with fewer, the step is split by inputs and the forward pass by samples (two regions:
+    the step must end before the forward pass reads the weights), so that the threads share one or
+    two panels evenly.  Every value is computed by the same chain either way.  ``scaled`` has a row per
+    thread.  Returns the count of non-finite z."""
     n_panels = panel_ops.panel_count(n_out, tile)
-    parts = min(threads, n_panels)
-    if parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
-        return _panel_parallel(parts, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_inputs,
-                               prev_m, delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col,
-                               z, scaled, inputs)
+    n_blocks = panel_ops.block_count(n_in)
     first = np.int64(0)
-    return _panel_rows(tile, panels, first, n_panels, first, panel_ops.block_count(n_in), theta, b_start, n_in,
-                       n_out, src, src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay,
-                       rows, src_col, m, out, out_col, z, scaled, inputs)
+    if threads > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
+        # np.int64, not the module's int: a literal argument would be a signature of its own
+        if n_panels >= PANELS_PER_THREAD * threads:
+            return _panel_parallel(threads, np.int64(BY_PANELS), tile, panels, theta, b_start, n_in, n_out, src,
+                                   src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, rows,
+                                   src_col, m, out, out_col, z, scaled, inputs)
+        if prev_m > 0:
+            _panel_parallel(threads, np.int64(STEP_BY_INPUTS), tile, panels, theta, b_start, n_in, n_out, src,
+                            src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col,
+                            first, out, out_col, z, scaled, inputs)
+        if m == 0:
+            return 0
+        return _panel_parallel(threads, np.int64(FORWARD_BY_SAMPLES), tile, panels, theta, b_start, n_in, n_out, src,
+                               src_stride, prev_inputs, first, delta, act_stride, delta_col, step, decay, rows, src_col,
+                               m, out, out_col, z, scaled, inputs)
+    if prev_m > 0:
+        _panel_step_part(tile, panels, first, n_panels, first, n_blocks, theta, b_start, n_in, n_out, prev_inputs,
+                         prev_m, delta, act_stride, delta_col, step, decay, scaled[0])
+    if m == 0:
+        return 0
+    return _panel_forward_part(tile, panels, first, n_panels, first, m, first, n_blocks, theta, b_start, n_in, n_out,
+                               src, src_stride, rows, src_col, m, out, act_stride, out_col, z, inputs)
 
 
 @njit(fastmath=FASTMATH, cache=True)
@@ -701,7 +768,7 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
         panel_ops.pack(theta, w_off[0], sizes[1], sizes[0], panels, tile)
         tiles_per_batch = (mb + panel_ops.SAMPLES - 1) // panel_ops.SAMPLES
         z = np.empty(tiles_per_batch * panel_ops.SAMPLES * n_panels * len(tile), dtype=dt)
-        scaled = np.empty(n_panels * mb * len(tile), dtype=dt)
+        scaled = np.empty((max(threads, 1), n_panels * mb * len(tile)), dtype=dt)
         # the inputs of the previous and of this mini-batch packed for the step (set as acts)
         packed = np.empty((2, panel_ops.block_count(sizes[0]) * panel_ops.SAMPLES * mb), dtype=dt)
     # flat views for the leaves: X row i at Xf[i * n_x], buffer set p (0 or 1) row s at

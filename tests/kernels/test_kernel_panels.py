@@ -153,8 +153,8 @@ def test_step_panels_apply_the_mini_batch_step(n_in, n_out, dtype, width):
         delta = rng.standard_normal((m, n_out + 4)).astype(dtype)  # delta_sj at column 4 + j
         buf = packed_layer(theta, n_in, n_out, tile)
         scaled = np.full(n_panels * m * width, np.nan, dtype)
-        panels.step_panels(tile, buf, 0, n_panels, n_in, n_out, packed_inputs(X, rows, n_in), m, delta.ravel(),
-                           n_out + 4, 4, step, decay, scaled)
+        panels.step_panels(tile, buf, 0, n_panels, 0, panels.block_count(n_in), n_in, n_out,
+                           packed_inputs(X, rows, n_in), m, delta.ravel(), n_out + 4, 4, step, decay, scaled)
         new = np.zeros_like(theta)
         panels.unpack(buf, new, 3, n_out, n_in, tile)
         expected = direct_step(theta, X, rows, delta[:, 4:], n_in, n_out, step, decay)
@@ -210,8 +210,12 @@ def test_the_default_is_bit_identical_to_asking_for_panels():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_every_panel_width_gives_the_same_epoch(dtype):
     """Training epochs through panels of either width (140 rows: 18 panels of 8, more than a GROUP,
-    or 9 of 16), split between 1 or 3 threads, give the same parameters and metrics bit for bit:
-    each z and each new weight is the same chain of multiply-adds."""
+    or 9 of 16), split between 1 or 3 threads, give the same parameters and metrics: each z and
+    each new weight is the same chain of multiply-adds.  Bit for bit between thread counts (the same
+    compiled code); between widths to 1e-13, since one width's epoch may come from numba's disk cache
+    and the other from a fresh compilation here (a pytest-xdist worker sharing the cache), and the
+    other kernels' reassociated sums can round differently between the two (docs/guide/kernels.md,
+    "Numba's cache"); bit for bit when both are compiled alike."""
     sizes, w_off, b_off, n = _params.layout([45, 140, 7])
     rng = np.random.default_rng(7)
     theta0 = (rng.standard_normal(n) * 0.2).astype(dtype)
@@ -226,9 +230,12 @@ def test_every_panel_width_gives_the_same_epoch(dtype):
                        metrics, np.empty((0, 7), dtype), tiled.row_block(2), panels.panel_tile(dtype, width))
             results.append((width, threads, theta, metrics))
     assert not np.array_equal(results[0][2], theta0) and results[0][3][2] == 300
-    for width, threads, theta, metrics in results[1:]:
-        np.testing.assert_array_equal(theta, results[0][2], err_msg=f"width {width}, {threads} threads")
-        np.testing.assert_array_equal(metrics, results[0][3])
+    for width, threads, theta, metrics in results:
+        first = next(r for r in results if r[0] == width)
+        np.testing.assert_array_equal(theta, first[2], err_msg=f"width {width}, {threads} threads")
+        np.testing.assert_array_equal(metrics, first[3])
+        np.testing.assert_allclose(theta, results[0][2], rtol=0, atol=1e-13, err_msg=f"width {width}")
+        np.testing.assert_allclose(metrics, results[0][3], rtol=1e-13)
 
 
 def test_the_generated_tiles_are_what_the_generator_writes():

@@ -1,6 +1,7 @@
 """Tests written against what a mutation run (tools/mutation.py kernels/panels.py) and deliberate
 bugs left unseen in the panel path of the first layer (kernels/panels.py, and its drivers in
-kernels/tiled.py: ``_panel_rows``, ``_panel_parallel``, ``_first_layer_panels``).
+kernels/tiled.py: ``_panel_step_part``, ``_panel_forward_part``, their parallel splits and
+``_first_layer_panels``).
 
 The count of non-finite weighted inputs that ``sgd_epoch`` returns (fit relies on it instead of
 scanning ``X``) was tested on the register blocks only (mini-batches below ``MIN_BATCH``): the
@@ -13,8 +14,8 @@ as the trained ones) and with the blocks' count, serially and for 2 and 3 parts 
 layer reads ``X`` from column 0), and with all its panels at once: its inputs (the last
 ``n_in % 6`` of them, in the version the mutation run saw) could be read from the wrong column.
 It is tested here as documented, its inputs packed by ``pack_inputs`` from column ``src_col`` of a
-wider buffer (as the forward test reads them) a block at a time, all panels at once and one panel
-at a time, against the step computed in NumPy.
+wider buffer (as the forward test reads them) a block at a time, all panels at once, one panel
+at a time and one block of inputs at a time, against the step computed in NumPy.
 """
 import numpy as np
 import pytest
@@ -113,7 +114,8 @@ def test_fit_at_min_batch_names_a_nan_input():
 @pytest.mark.parametrize("n_in, n_out", [(5, 9), (7, 17), (785, 16)])  # every one with inputs past the tiles
 def test_step_panels_read_the_inputs_packed_from_their_column_panel_by_panel(n_in, n_out, dtype):
     """w -> decay w - step sum_s delta_sj a_sk (BP4, eq. 20, eq. 93) with sample s's inputs at
-    ``wide[rows[s], 2:]`` (columns 0 and 1 NaN), for every panel split; the tolerance of
+    ``wide[rows[s], 2:]`` (columns 0 and 1 NaN), split by panels, by blocks of inputs (empty ranges
+    among them) or not at all, each split bit for bit the whole step; the tolerance of
     test_kernel_panels.py's step test (float64 1e-12, float32 2e-4, times m / 10 past 10 samples)."""
     rng = np.random.default_rng(3)
     theta = rng.standard_normal(3 + n_out * n_in).astype(dtype)  # W after 3 other values
@@ -135,14 +137,21 @@ def test_step_panels_read_the_inputs_packed_from_their_column_panel_by_panel(n_i
         delta = rng.standard_normal((m, n_out + 4)).astype(dtype)  # delta_sj at column 4 + j
         gradient = delta[:, 4:].astype(np.float64).T @ X[rows].astype(np.float64)
         expected = decay * W.astype(np.float64) - step * gradient
-        for split in ([(0, n_panels)], [(q, q + 1) for q in range(n_panels)]):
+        whole = [(0, n_panels, 0, n_blocks)]
+        by_panels = [(q, q + 1, 0, n_blocks) for q in range(n_panels)]
+        by_blocks = [(0, n_panels, kb, kb + 1) for kb in range(n_blocks)] + [(0, n_panels, n_blocks, n_blocks)]
+        results = []
+        for split in (whole, by_panels, by_blocks):
             buf = np.full(n_panels * n_in * width, np.nan, dtype)
             panels.pack(theta, 3, n_out, n_in, buf, tile)
             scaled = np.full(n_panels * m * width, np.nan, dtype)
-            for q_lo, q_hi in split:
-                panels.step_panels(tile, buf, q_lo, q_hi, n_in, n_out, inputs, m, delta.ravel(), n_out + 4, 4,
-                                   step, decay, scaled)
+            for q_lo, q_hi, kb_lo, kb_hi in split:
+                panels.step_panels(tile, buf, q_lo, q_hi, kb_lo, kb_hi, n_in, n_out, inputs, m, delta.ravel(),
+                                   n_out + 4, 4, step, decay, scaled)
             new = np.zeros_like(theta)
             panels.unpack(buf, new, 3, n_out, n_in, tile)
             np.testing.assert_allclose(new[3:].reshape(n_out, n_in), expected, rtol=0,
                                        atol=TOL[dtype] * max(1, m / 10), err_msg=f"m={m}, split={split}")
+            results.append(new)
+        np.testing.assert_array_equal(results[1], results[0])
+        np.testing.assert_array_equal(results[2], results[0])

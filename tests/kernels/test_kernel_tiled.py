@@ -433,17 +433,23 @@ def run_on(threads, theta, w_off, b_off, sizes, X, Y, order, mb, cost, weight, o
     return metrics, bad
 
 
+@pytest.mark.parametrize("n_in, n_hidden", [(40, 33), (19, 70)])
 @pytest.mark.parametrize("block_rows, with_panels", ENGINES, ids=ENGINE_IDS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_every_split_between_threads_gives_the_same_bits(dtype, block_rows, with_panels):
+def test_every_split_between_threads_gives_the_same_bits(dtype, block_rows, with_panels, n_in, n_hidden):
     """Layers above PARALLEL_MIN_WORK split into 1..5 parts (33 rows: an odd pair, or 3 panels of 16
-    or 5 of 8; 403 samples: a short last group of 5), bit-identical whatever the split and equal to
-    mlp's."""
+    or 5 of 8, split by samples and inputs on 5 threads; 70 rows: 5 panels of 16 or 9 of 8, owned
+    whole on 2 threads; 19 inputs: 4 blocks of 6 for 5 parts; 403 samples: a short last group of 5),
+    bit-identical whatever the split and equal to mlp's."""
     tile = panels.panel_tile(dtype) if with_panels else panels.NO_TILE
-    sizes = [40, 33, 9, 3]
+    sizes = [n_in, n_hidden, 9, 3]
     theta0, w_off, b_off, sizes_arr = flat_net(sizes, dtype)
     # training splits the first layer's rows, inference the first two layers' samples
-    assert 40 * 33 * 13 >= tiled.PARALLEL_MIN_WORK and 33 * 9 * 400 >= tiled.PARALLEL_MIN_WORK
+    assert n_in * n_hidden * 13 >= tiled.PARALLEL_MIN_WORK and n_hidden * 9 * 400 >= tiled.PARALLEL_MIN_WORK
+    if with_panels:  # whatever the CPU's panel width: both ways of splitting the first layer
+        threads, owned = (2, True) if n_hidden == 70 else (5, False)
+        assert (panels.panel_count(n_hidden, tile) >= tiled.PANELS_PER_THREAD * threads) == owned
+        assert panels.panel_count(n_hidden, tile) < tiled.PANELS_PER_THREAD * 5  # 70 rows: by samples on 5
     X, Y = samples(sizes, 403, dtype)
     X[[3, 399]] = np.nan
     order = np.random.default_rng(10).permutation(np.arange(100, 160))  # finite rows only
@@ -461,7 +467,7 @@ def test_every_split_between_threads_gives_the_same_bits(dtype, block_rows, with
         out = np.full((403, 3), np.nan, dtype)
         _, bad = run_on(threads, theta, w_off, b_off, sizes_arr, X, out, np.arange(403),
                         tiled.INFER_CHUNK, mlp.QUADRATIC, theta[:0], out, block_rows)
-        assert bad == 2 * 33, threads
+        assert bad == 2 * n_hidden, threads
         trained[threads] = (theta, metrics)
         outputs[threads] = out
     for threads in (2, 3, 5):
