@@ -83,7 +83,7 @@ parallel region (starting one costs microseconds, far more on busy cores)."""
 
 PANELS_PER_THREAD = 2
 """Panels per thread from which the first layer's threads each own whole panels
-(:func:`_first_layer_panels`).  With fewer, the step is split by inputs and the forward pass by
+(``_first_layer_panels``).  With fewer, the step is split by inputs and the forward pass by
 samples.  Measured on two threads (Intel Xeon, AVX-512, 16-row panels; docs/performance.md):
 [784,30,10]'s 2 panels train 1.13-1.23x faster so at mini-batch 100 and alike at 32.  Split so too,
 [784,60,10]'s 4 panels gained 1.03-1.1x at mini-batch 100 and lost 1.1x at 32, [784,100,10]'s 7
@@ -649,17 +649,17 @@ def _panel_forward_part(tile, panels, q_lo, q_hi, s_lo, s_hi, kb_lo, kb_hi, thet
     return bad
 
 
-BY_PANELS, STEP_BY_INPUTS, FORWARD_BY_SAMPLES = 0, 1, 2
-"""The ways :func:`_panel_parallel` splits the first layer's work between its tasks."""
+# the ways _panel_parallel splits the first layer's work between its tasks
+_BY_PANELS, _STEP_BY_INPUTS, _FORWARD_BY_SAMPLES = 0, 1, 2
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
 def _panel_parallel(parts, split, tile, panels, theta, b_start, n_in, n_out, src, src_stride, prev_inputs, prev_m,
                     delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled, inputs):
-    """The first layer in ``parts`` tasks under ``prange``, split by ``split``: :data:`BY_PANELS`,
-    each task steps whole panels and runs them forward on every sample; :data:`STEP_BY_INPUTS`, each
+    """The first layer in ``parts`` tasks under ``prange``, split by ``split``: ``_BY_PANELS``,
+    each task steps whole panels and runs them forward on every sample; ``_STEP_BY_INPUTS``, each
     steps a share of the input blocks of every panel (with its own row of ``scaled``; the task
-    holding the first block, the biases too); :data:`FORWARD_BY_SAMPLES`, each runs a share of the
+    holding the first block, the biases too); ``_FORWARD_BY_SAMPLES``, each runs a share of the
     tiles of ``SAMPLES`` samples through every panel.  Every task of a forward pass packs a share of
     the input blocks.  One parallel function for the three (each costs seconds to compile).
     Returns the count of non-finite z."""
@@ -670,10 +670,10 @@ def _panel_parallel(parts, split, tile, panels, theta, b_start, n_in, n_out, src
     tiles = (m + panel_ops.SAMPLES - 1) // panel_ops.SAMPLES
     for t in prange(parts):
         kb_lo, kb_hi = t * n_blocks // parts, (t + 1) * n_blocks // parts
-        if split == STEP_BY_INPUTS:
+        if split == _STEP_BY_INPUTS:
             _panel_step_part(tile, panels, first, n_panels, kb_lo, kb_hi, theta, b_start, n_in, n_out, prev_inputs,
                              prev_m, delta, act_stride, delta_col, step, decay, scaled[t])
-        elif split == FORWARD_BY_SAMPLES:
+        elif split == _FORWARD_BY_SAMPLES:
             s_lo = min(m, panel_ops.SAMPLES * (t * tiles // parts))
             s_hi = min(m, panel_ops.SAMPLES * ((t + 1) * tiles // parts))
             bad += _panel_forward_part(tile, panels, first, n_panels, s_lo, s_hi, kb_lo, kb_hi, theta, b_start, n_in,
@@ -707,16 +707,16 @@ def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src,
     if threads > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
         # np.int64, not the module's int: a literal argument would be a signature of its own
         if n_panels >= PANELS_PER_THREAD * threads:
-            return _panel_parallel(threads, np.int64(BY_PANELS), tile, panels, theta, b_start, n_in, n_out, src,
+            return _panel_parallel(threads, np.int64(_BY_PANELS), tile, panels, theta, b_start, n_in, n_out, src,
                                    src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, rows,
                                    src_col, m, out, out_col, z, scaled, inputs)
         if prev_m > 0:
-            _panel_parallel(threads, np.int64(STEP_BY_INPUTS), tile, panels, theta, b_start, n_in, n_out, src,
+            _panel_parallel(threads, np.int64(_STEP_BY_INPUTS), tile, panels, theta, b_start, n_in, n_out, src,
                             src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col,
                             first, out, out_col, z, scaled, inputs)
         if m == 0:
             return 0
-        return _panel_parallel(threads, np.int64(FORWARD_BY_SAMPLES), tile, panels, theta, b_start, n_in, n_out, src,
+        return _panel_parallel(threads, np.int64(_FORWARD_BY_SAMPLES), tile, panels, theta, b_start, n_in, n_out, src,
                                src_stride, prev_inputs, first, delta, act_stride, delta_col, step, decay, rows, src_col,
                                m, out, out_col, z, scaled, inputs)
     if prev_m > 0:
