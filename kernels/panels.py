@@ -248,6 +248,15 @@ def step_panels(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, n_out, inputs, m, 
     epochs of 50,000 Fashion-MNIST images at mini-batch 100 in float32, [784,100,10]'s parameters
     were 3.5e-2 from the reference's that way, 1.0e-3 summed first, 4.7e-3 by the blocks).
     """
+    scale_deltas(tile, q_lo, q_hi, n_out, m, delta, delta_stride, delta_col, step, scaled)
+    step_scaled(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, inputs, m, decay, scaled)
+
+
+@njit(cache=True)
+def scale_deltas(tile, q_lo, q_hi, n_out, m, delta, delta_stride, delta_col, step, scaled):
+    """``scaled[(q * m + s) * width + v] = -step * delta_sj`` for the rows ``j = q * width + v`` of
+    panels q_lo..q_hi-1 (0 for the padding rows past ``n_out``): the first half of
+    :func:`step_panels`, the factors its tiles multiply the inputs by."""
     width = len(tile)
     zero = zero_like(step)
     for q in range(q_lo, q_hi):
@@ -256,6 +265,13 @@ def step_panels(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, n_out, inputs, m, 
                 j = q * width + v
                 scaled[(q * m + s) * width + v] = -step * delta[s * delta_stride + delta_col + j] \
                     if j < n_out else zero
+
+
+@njit(cache=True)
+def step_scaled(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, inputs, m, decay, scaled):
+    """The second half of :func:`step_panels`: the step of panels q_lo..q_hi-1 over the input blocks
+    kb_lo..kb_hi-1, ``scaled`` filled by :func:`scale_deltas` for those panels.  Parts of a layer that
+    share its panels split by input blocks call it with one ``scaled`` filled once."""
     for g_lo in range(q_lo, q_hi, GROUP):
         _step_group(tile, panels, g_lo, min(g_lo + GROUP, q_hi), kb_lo, kb_hi, n_in, inputs, m, decay, scaled)
 

@@ -616,15 +616,12 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
 @njit(fastmath=FASTMATH, cache=True)
 def _panel_step_part(tile, panels, q_lo, q_hi, kb_lo, kb_hi, theta, b_start, n_in, n_out, prev_inputs, prev_m,
                      delta, act_stride, delta_col, step, decay, scaled):
-    """The previous mini-batch's step for one part of a layer kept as panels
-    (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): in panels q_lo..q_hi-1, the weights of
-    the input blocks kb_lo..kb_hi-1 (BP4, eq. 20 and 93), from the inputs packed in ``prev_inputs``,
-    and, if the part holds the first block, the panels' biases (BP3, eq. 21).  ``scaled`` is this
-    part's own buffer of ``prev_m * len(tile)`` values per panel."""
-    # a split by inputs has one part holding the first block (and may have parts without any)
-    if kb_lo == 0 < kb_hi:
-        _bias_step(theta, b_start, q_lo * len(tile), min(n_out, q_hi * len(tile)), delta, act_stride, delta_col,
-                   prev_m, step)
+    """The previous mini-batch's step for panels q_lo..q_hi-1 of a layer kept as panels
+    (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): their biases (BP3, eq. 21) and weights
+    (BP4, eq. 20 and 93), from the inputs packed in ``prev_inputs``.  ``scaled`` holds
+    ``prev_m * len(tile)`` values per panel (each part writes its own panels' share)."""
+    _bias_step(theta, b_start, q_lo * len(tile), min(n_out, q_hi * len(tile)), delta, act_stride, delta_col, prev_m,
+               step)
     panel_ops.step_panels(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, n_out, prev_inputs, prev_m, delta,
                           act_stride, delta_col, step, decay, scaled)
 
@@ -658,11 +655,11 @@ def _panel_parallel(parts, split, tile, panels, theta, b_start, n_in, n_out, src
                     delta, act_stride, delta_col, step, decay, rows, src_col, m, out, out_col, z, scaled, inputs):
     """The first layer in ``parts`` tasks under ``prange``, split by ``split``: ``_BY_PANELS``,
     each task steps whole panels and runs them forward on every sample; ``_STEP_BY_INPUTS``, each
-    steps a share of the input blocks of every panel (with its own row of ``scaled``; the task
-    holding the first block, the biases too); ``_FORWARD_BY_SAMPLES``, each runs a share of the
-    tiles of ``SAMPLES`` samples through every panel.  Every task of a forward pass packs a share of
-    the input blocks.  One parallel function for the three (each costs seconds to compile).
-    Returns the count of non-finite z."""
+    steps a share of the input blocks of every panel, ``scaled`` filled beforehand for all of them
+    (:func:`fastnn.kernels.panels.scale_deltas`; the task holding the first block steps the biases);
+    ``_FORWARD_BY_SAMPLES``, each runs a share of the tiles of ``SAMPLES`` samples through every
+    panel.  Every task of a forward pass packs a share of the input blocks.  One parallel function
+    for the three (each costs seconds to compile).  Returns the count of non-finite z."""
     bad = 0
     first = np.int64(0)  # not a literal 0, which numba would compile as a signature of its own
     n_panels = panel_ops.panel_count(n_out, tile)
@@ -671,8 +668,10 @@ def _panel_parallel(parts, split, tile, panels, theta, b_start, n_in, n_out, src
     for t in prange(parts):
         kb_lo, kb_hi = t * n_blocks // parts, (t + 1) * n_blocks // parts
         if split == _STEP_BY_INPUTS:
-            _panel_step_part(tile, panels, first, n_panels, kb_lo, kb_hi, theta, b_start, n_in, n_out, prev_inputs,
-                             prev_m, delta, act_stride, delta_col, step, decay, scaled[t])
+            if kb_lo == 0 < kb_hi:  # the one task holding the first block (some may hold none)
+                _bias_step(theta, b_start, first, n_out, delta, act_stride, delta_col, prev_m, step)
+            panel_ops.step_scaled(tile, panels, first, n_panels, kb_lo, kb_hi, n_in, prev_inputs, prev_m, decay,
+                                  scaled)
         elif split == _FORWARD_BY_SAMPLES:
             s_lo = min(m, panel_ops.SAMPLES * (t * tiles // parts))
             s_hi = min(m, panel_ops.SAMPLES * ((t + 1) * tiles // parts))
@@ -682,7 +681,7 @@ def _panel_parallel(parts, split, tile, panels, theta, b_start, n_in, n_out, src
             q_lo, q_hi = t * n_panels // parts, (t + 1) * n_panels // parts
             if prev_m > 0:
                 _panel_step_part(tile, panels, q_lo, q_hi, first, n_blocks, theta, b_start, n_in, n_out, prev_inputs,
-                                 prev_m, delta, act_stride, delta_col, step, decay, scaled[t])
+                                 prev_m, delta, act_stride, delta_col, step, decay, scaled)
             if m > 0:
                 bad += _panel_forward_part(tile, panels, q_lo, q_hi, first, m, kb_lo, kb_hi, theta, b_start, n_in,
                                            n_out, src, src_stride, rows, src_col, m, out, act_stride, out_col, z,
@@ -699,8 +698,8 @@ def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src,
     least :data:`PANELS_PER_THREAD` panels per thread, each thread owns whole panels (one parallel
     region); with fewer, the step is split by inputs and the forward pass by samples (two regions:
     the step must end before the forward pass reads the weights), so that the threads share one or
-    two panels evenly.  Every value is computed by the same chain either way.  ``scaled`` has a row per
-    thread.  Returns the count of non-finite z."""
+    two panels evenly.  Every value is computed by the same chain either way.  Returns the count of
+    non-finite z."""
     n_panels = panel_ops.panel_count(n_out, tile)
     n_blocks = panel_ops.block_count(n_in)
     first = np.int64(0)
@@ -711,6 +710,7 @@ def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src,
                                    src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, rows,
                                    src_col, m, out, out_col, z, scaled, inputs)
         if prev_m > 0:
+            panel_ops.scale_deltas(tile, first, n_panels, n_out, prev_m, delta, act_stride, delta_col, step, scaled)
             _panel_parallel(threads, np.int64(_STEP_BY_INPUTS), tile, panels, theta, b_start, n_in, n_out, src,
                             src_stride, prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, rows, src_col,
                             first, out, out_col, z, scaled, inputs)
@@ -721,7 +721,7 @@ def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src,
                                m, out, out_col, z, scaled, inputs)
     if prev_m > 0:
         _panel_step_part(tile, panels, first, n_panels, first, n_blocks, theta, b_start, n_in, n_out, prev_inputs,
-                         prev_m, delta, act_stride, delta_col, step, decay, scaled[0])
+                         prev_m, delta, act_stride, delta_col, step, decay, scaled)
     if m == 0:
         return 0
     return _panel_forward_part(tile, panels, first, n_panels, first, m, first, n_blocks, theta, b_start, n_in, n_out,
@@ -768,7 +768,7 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
         panel_ops.pack(theta, w_off[0], sizes[1], sizes[0], panels, tile)
         tiles_per_batch = (mb + panel_ops.SAMPLES - 1) // panel_ops.SAMPLES
         z = np.empty(tiles_per_batch * panel_ops.SAMPLES * n_panels * len(tile), dtype=dt)
-        scaled = np.empty((max(threads, 1), n_panels * mb * len(tile)), dtype=dt)
+        scaled = np.empty(n_panels * mb * len(tile), dtype=dt)
         # the inputs of the previous and of this mini-batch packed for the step (set as acts)
         packed = np.empty((2, panel_ops.block_count(sizes[0]) * panel_ops.SAMPLES * mb), dtype=dt)
     # flat views for the leaves: X row i at Xf[i * n_x], buffer set p (0 or 1) row s at

@@ -155,3 +155,16 @@ def test_step_panels_read_the_inputs_packed_from_their_column_panel_by_panel(n_i
             results.append(new)
         np.testing.assert_array_equal(results[1], results[0])
         np.testing.assert_array_equal(results[2], results[0])
+        # as the threads of a split by inputs share them: the deltas scaled once, then block by block
+        buf = np.full(n_panels * n_in * width, np.nan, dtype)
+        panels.pack(theta, 3, n_out, n_in, buf, tile)
+        scaled = np.full(n_panels * m * width, np.nan, dtype)
+        panels.scale_deltas(tile, 0, n_panels, n_out, m, delta.ravel(), n_out + 4, 4, step, scaled)
+        factors = scaled.reshape(n_panels, m, width).transpose(1, 0, 2).reshape(m, -1)
+        np.testing.assert_array_equal(factors[:, :n_out], -step * delta[:, 4:])
+        assert not factors[:, n_out:].any()  # the padding rows' factors are 0
+        for kb in reversed(range(n_blocks)):
+            panels.step_scaled(tile, buf, 0, n_panels, kb, kb + 1, n_in, inputs, m, decay, scaled)
+        new = np.zeros_like(theta)
+        panels.unpack(buf, new, 3, n_out, n_in, tile)
+        np.testing.assert_array_equal(new, results[0])
