@@ -455,15 +455,19 @@ def _activate(theta, b_start, j_lo, j_hi, m, z, z_stride, z_col, out, act_stride
     (``z`` may be ``out``).  Returns how many z_sj + b_j were not finite (NaN or +-inf)."""
     bad = 0
     inf = inf_like(theta[0])
-    # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order
+    bias = theta[b_start + j_lo:b_start + j_hi]
+    # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order; one
+    # sample's row of views at a time, whose indices from 0 let LLVM vectorise the sigmoids
     for s in range(m):
-        for j in range(j_lo, j_hi):
-            zb = z[s * z_stride + z_col + j] + theta[b_start + j]
+        z_row = z[s * z_stride + z_col + j_lo:s * z_stride + z_col + j_hi]
+        a_row = out[s * act_stride + out_col + j_lo:s * act_stride + out_col + j_hi]
+        for i in range(j_hi - j_lo):
+            zb = z_row[i] + bias[i]
             # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to
             # True under reassoc + nsz; an ordered comparison is false for NaN and inf
             if not abs(zb) < inf:
                 bad += 1
-            out[s * act_stride + out_col + j] = sigmoid(zb)
+            a_row[i] = sigmoid(zb)
     return bad
 
 

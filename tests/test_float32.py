@@ -48,7 +48,10 @@ CONVERTERS = ("class(float64)", "Function(<class 'float'>)")
 """Types of ``np.float64`` and ``float``: calling them is an explicit conversion."""
 
 FLOAT32_MODULES = ("activations", "mlp", "tiled", "panels", "speeds", "conv", "conv_parts")
-"""Every kernel of these modules serves float32 networks and must be reached below."""
+"""Every kernel of these modules serves float32 networks and must be reached below ..."""
+
+FLOAT64_ONLY = {"activations._exp_nonpositive_64"}
+"""... but these, the float64 halves of a pair whose float32 half is reached instead."""
 
 SCRIPT = r'''
 import importlib, json, pkgutil
@@ -198,7 +201,7 @@ def compiled_kernels():
 
 def test_every_float32_kernel_was_compiled(compiled_kernels):
     missing = [name for name, overloads in compiled_kernels.items()
-               if name.split(".")[0] in FLOAT32_MODULES and not overloads]
+               if name.split(".")[0] in FLOAT32_MODULES and name not in FLOAT64_ONLY and not overloads]
     assert not missing, f"not reached with float32 data, so not checked: {missing}"
     float32 = [name for name, overloads in compiled_kernels.items()
                if any("float32" in " ".join(sig) for sig, _ in overloads)]
