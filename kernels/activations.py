@@ -61,13 +61,15 @@ LN2_HI = 6.93147180369123816490e-01
 LN2_LO = 1.90821492927058770002e-10
 """ln 2 - LN2_HI (float64)."""
 EXP_LOW = -746.0
-"""exp(x) rounds to 0 below this (float64; the smallest subnormal is exp(-744.44))."""
+"""Arguments below this are taken as this (float64): exp(x) rounds to 0 from -745.14 down, and any
+value from -1416 to -745.14 would give the same results (both halves of 2^n stay normal numbers)."""
 LOG2E_32 = np.float32(1.442695)
 LN2_HI_32 = np.float32(0.693359375)
 """ln 2's leading 9 bits (float32)."""
 LN2_LO_32 = np.float32(-2.12194440e-4)
 EXP_LOW_32 = np.float32(-104.0)
-"""exp(x) rounds to 0 below this (float32; the smallest subnormal is exp(-103.28))."""
+"""Arguments below this are taken as this (float32): exp(x) rounds to 0 from -103.98 down, and any
+value from -174 to -103.98 would give the same results."""
 
 
 @njit(fastmath={"contract"}, cache=True)
@@ -101,7 +103,7 @@ def _exp_nonpositive_32(x):
     xc = x if x > EXP_LOW_32 else EXP_LOW_32
     n = np.floor(xc * LOG2E_32 + np.float32(0.5))
     r = (xc - n * LN2_HI_32) - n * LN2_LO_32
-    # 1 + r + r^2 (1/2! + ... + r^5/7!): the terms left out are below 6e-9 exp(r)
+    # 1 + r + r^2 (1/2! + ... + r^5/7!): the terms left out are below 8e-9 exp(r)
     p = np.float32(1.0 / 5040.0)
     p = p * r + np.float32(1.0 / 720.0)
     p = p * r + np.float32(1.0 / 120.0)
@@ -117,15 +119,26 @@ def _exp_nonpositive_32(x):
 
 
 def exp_nonpositive(x):
-    """exp(x) for x <= 0 (plain-Python version: ``math.exp``)."""
+    """e^x for x <= 0, in the type of ``x``: the exponential of the sigmoid (equation 3).
+
+    Compiled (inside a kernel), it is the function above in plain arithmetic (float64 or float32,
+    never promoting float32), within 1 ulp of the exact value, subnormal results included, and
+    with the same bits in vector and scalar code; LLVM vectorises loops of it, as it cannot a call
+    of ``math.exp``.  exp(-inf) = 0 and NaN gives NaN; not for positive ``x`` (the sigmoid never
+    asks).  Called from Python (or with ``NUMBA_DISABLE_JIT=1``) it is ``math.exp``.
+
+    Examples
+    --------
+    >>> from fastnn.kernels.activations import exp_nonpositive
+    >>> exp_nonpositive(0.0), exp_nonpositive(-float("inf"))
+    (1.0, 0.0)
+    """
     return type(x)(math.exp(x))
 
 
 @overload(exp_nonpositive)
 def _exp_nonpositive_jit(x):
-    # Compiled version: exp(x) for x <= 0 in x's own type, within 1 ulp of the C library's exp
-    # (tests/test_activations.py measures it), in arithmetic that vectorises.  exp(-inf) = 0,
-    # NaN gives NaN; x > 0 is not supported (the sigmoid never asks).
+    # Compiled version (tests/kernels/test_kernel_activations.py measures its error)
     if x == types.float32:
         return lambda x: _exp_nonpositive_32(x)
     return lambda x: _exp_nonpositive_64(x)

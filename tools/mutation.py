@@ -54,12 +54,14 @@ CONV_QUICK_TESTS = [f"tests/test_conv_kernels.py::{name}" for name in (
 
 # file -> (fast tests that exercise it, and pytest options; mode)
 TARGETS = {
-    # compiled: the one_like/zero_like overloads exist only there; sigmoid's tests first, then
-    # the tiled kernel (which uses both overloads) in float64 and float32
+    # compiled: the one_like/zero_like and exp_nonpositive overloads exist only there; the
+    # sigmoid's and exp's tests first, then the tiled kernel (which uses the overloads) in float64
+    # and float32
     "kernels/activations.py": (["tests/kernels/test_kernel_activations.py",
                                 "tests/kernels/test_kernel_tiled.py::test_one_step_matches_mlp",
                                 "tests/kernels/test_kernel_tiled.py::test_float32_matches_mlp_in_float32",
-                                "-k", "sigmoid or (one_step and 5x7x3) or (float32 and 5x7x3)"], "jit"),
+                                "-k", "sigmoid or exp_nonpositive or (one_step and 5x7x3) or (float32 and 5x7x3)"],
+                               "jit"),
     "kernels/mlp.py": (["tests/kernels/test_kernel_mlp.py"], "nojit"),
     "kernels/linear.py": (["tests/kernels/test_kernel_linear.py"], "nojit"),
     "kernels/perceptron.py": (["tests/kernels/test_kernel_perceptron.py", "tests/test_perceptron.py"], "nojit"),
