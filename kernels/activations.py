@@ -57,7 +57,7 @@ def _zero_like_jit(z):
 LOG2E = 1.4426950408889634
 """log2(e), float64."""
 LN2_HI = 6.93147180369123816490e-01
-"""ln 2's leading 32 bits (float64): n * LN2_HI is exact for |n| < 2^21."""
+"""ln 2's leading 32 bits (float64): n * LN2_HI is exact for any integer n of magnitude below 2^21."""
 LN2_LO = 1.90821492927058770002e-10
 """ln 2 - LN2_HI (float64)."""
 EXP_LOW = -746.0
