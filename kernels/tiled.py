@@ -618,16 +618,16 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _panel_step_part(tile, panels, q_lo, q_hi, kb_lo, kb_hi, theta, b_start, n_in, n_out, prev_inputs, prev_m,
-                     delta, act_stride, delta_col, step, decay, scaled):
+def _panel_step_part(tile, panels, q_lo, q_hi, theta, b_start, n_in, n_out, prev_inputs, prev_m, delta, act_stride,
+                     delta_col, step, decay, scaled):
     """The previous mini-batch's step for panels q_lo..q_hi-1 of a layer kept as panels
     (:mod:`fastnn.kernels.panels`, ``len(tile)`` rows each): their biases (BP3, eq. 21) and weights
     (BP4, eq. 20 and 93), from the inputs packed in ``prev_inputs``.  ``scaled`` holds
     ``prev_m * len(tile)`` values per panel (each part writes its own panels' share)."""
     _bias_step(theta, b_start, q_lo * len(tile), min(n_out, q_hi * len(tile)), delta, act_stride, delta_col, prev_m,
                step)
-    panel_ops.step_panels(tile, panels, q_lo, q_hi, kb_lo, kb_hi, n_in, n_out, prev_inputs, prev_m, delta,
-                          act_stride, delta_col, step, decay, scaled)
+    panel_ops.step_panels(tile, panels, q_lo, q_hi, np.int64(0), panel_ops.block_count(n_in), n_in, n_out,
+                          prev_inputs, prev_m, delta, act_stride, delta_col, step, decay, scaled)
 
 
 @njit(fastmath=FASTMATH, cache=True)
@@ -684,8 +684,8 @@ def _panel_parallel(parts, split, tile, panels, theta, b_start, n_in, n_out, src
         else:
             q_lo, q_hi = t * n_panels // parts, (t + 1) * n_panels // parts
             if prev_m > 0:
-                _panel_step_part(tile, panels, q_lo, q_hi, first, n_blocks, theta, b_start, n_in, n_out, prev_inputs,
-                                 prev_m, delta, act_stride, delta_col, step, decay, scaled)
+                _panel_step_part(tile, panels, q_lo, q_hi, theta, b_start, n_in, n_out, prev_inputs, prev_m, delta,
+                                 act_stride, delta_col, step, decay, scaled)
             if m > 0:
                 bad += _panel_forward_part(tile, panels, q_lo, q_hi, first, m, kb_lo, kb_hi, theta, b_start, n_in,
                                            n_out, src, src_stride, rows, src_col, m, out, act_stride, out_col, z,
@@ -724,8 +724,8 @@ def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src,
                                src_stride, prev_inputs, first, delta, act_stride, delta_col, step, decay, rows, src_col,
                                m, out, out_col, z, scaled, inputs)
     if prev_m > 0:
-        _panel_step_part(tile, panels, first, n_panels, first, n_blocks, theta, b_start, n_in, n_out, prev_inputs,
-                         prev_m, delta, act_stride, delta_col, step, decay, scaled)
+        _panel_step_part(tile, panels, first, n_panels, theta, b_start, n_in, n_out, prev_inputs, prev_m, delta,
+                         act_stride, delta_col, step, decay, scaled)
     if m == 0:
         return 0
     return _panel_forward_part(tile, panels, first, n_panels, first, m, first, n_blocks, theta, b_start, n_in, n_out,
