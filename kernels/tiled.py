@@ -449,6 +449,15 @@ def _bias_step(theta, b_start, j_lo, j_hi, delta, act_stride, delta_col, prev_m,
 
 
 @njit(fastmath=FASTMATH, cache=True)
+def _biased_sigmoid(z, b, inf):
+    """sigma(z + b) (eq. 23), and 1 if z + b is not finite (NaN or +-inf), else 0."""
+    zb = z + b
+    # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to True under
+    # reassoc + nsz; an ordered comparison is false for NaN and inf
+    return sigmoid(zb), 0 if abs(zb) < inf else 1
+
+
+@njit(fastmath=FASTMATH, cache=True)
 def _activate(theta, b_start, j_lo, j_hi, m, z, z_stride, z_col, out, act_stride, out_col):
     """a_sj = sigma(z_sj + b_j) (eq. 23) for rows j_lo..j_hi-1 and ``m`` samples: z_sj without the
     bias read at ``z[s * z_stride + z_col + j]``, a_sj written to ``out[s * act_stride + out_col + j]``
@@ -456,18 +465,24 @@ def _activate(theta, b_start, j_lo, j_hi, m, z, z_stride, z_col, out, act_stride
     bad = 0
     inf = inf_like(theta[0])
     bias = theta[b_start + j_lo:b_start + j_hi]
-    # a = sigma(z) with z = (w . a_prev) + b, summed in the references' (W a) + b order; one
-    # sample's row of views at a time, whose indices from 0 let LLVM vectorise the sigmoids
+    # the blocks' layers pass z = out at the same place
+    in_place = z.ctypes.data == out.ctypes.data and z_stride == act_stride and z_col == out_col
+    # one sample's row at a time, through views indexed from 0, and in place through one view
+    # only, so that LLVM vectorises the loop (given z and out at the same place, its check
+    # that they do not overlap failed, and the loop ran scalar)
     for s in range(m):
-        z_row = z[s * z_stride + z_col + j_lo:s * z_stride + z_col + j_hi]
         a_row = out[s * act_stride + out_col + j_lo:s * act_stride + out_col + j_hi]
-        for i in range(j_hi - j_lo):
-            zb = z_row[i] + bias[i]
-            # not math.isfinite: numba computes it as z - z == 0, which LLVM folds to
-            # True under reassoc + nsz; an ordered comparison is false for NaN and inf
-            if not abs(zb) < inf:
-                bad += 1
-            a_row[i] = sigmoid(zb)
+        if in_place:
+            for i in range(j_hi - j_lo):
+                a, nonfinite = _biased_sigmoid(a_row[i], bias[i], inf)
+                a_row[i] = a
+                bad += nonfinite
+        else:
+            z_row = z[s * z_stride + z_col + j_lo:s * z_stride + z_col + j_hi]
+            for i in range(j_hi - j_lo):
+                a, nonfinite = _biased_sigmoid(z_row[i], bias[i], inf)
+                a_row[i] = a
+                bad += nonfinite
     return bad
 
 
