@@ -34,7 +34,8 @@ def colorizer_from_args(args):
                               validation_fraction=args.validation_fraction,
                               refine=None if args.refine == "none" else args.refine,
                               refine_radius=args.refine_radius, refine_eps=args.refine_eps,
-                              texture_scales=args.texture_scales, random_state=args.seed)
+                              texture_scales=args.texture_scales, context_scales=args.context_scales,
+                              n_networks=args.networks, random_state=args.seed)
 
 
 def check_train(args):
@@ -70,7 +71,8 @@ def cmd_train(args):
         print("Interrupted: nothing written", file=sys.stderr)
         return 130
     model.save(args.out)
-    print(f"{model.n_samples_} pixels x {model.n_features_in_} features, network {model.network_.sizes}, "
+    networks = f"{len(model.networks_)} networks" if len(model.networks_) > 1 else "network"
+    print(f"{model.n_samples_} pixels x {model.n_features_in_} features, {networks} {model.network_.sizes}, "
           f"{model.fit_seconds_:.1f} s of training")
     print(f"Saved colorizer to {args.out}")
     return 0
@@ -153,6 +155,12 @@ def add_model_arguments(parser):
                         metavar="SIDES",
                         help="texture features: the std of L* over windows of these sides, comma-separated "
                              "such as 5,11,23; '' for none (default: none)")
+    parser.add_argument("--context-scales", type=parse_hidden, default=defaults.context_scales,
+                        metavar="STEPS",
+                        help="coarse neighbourhoods: 5 x 5 samples of the blurred L* this many pixels apart, "
+                             "comma-separated; '' for none (default: 4,16)")
+    parser.add_argument("--networks", type=positive_int, default=defaults.n_networks,
+                        help="networks trained from different seeds, their a*b* averaged (default %(default)s)")
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="random_state: pixel draws, initial weights, shuffles (default %(default)s)")
 

@@ -10,10 +10,14 @@ a*, b*, by default smoothed by a guided filter guided by L* (``refine``).
 Features (all from L*, none from the pixel's position):
 
 * the ``patch_size`` x ``patch_size`` neighbourhood of the pixel;
-* two coarser neighbourhoods of the blurred image: 5 x 5 samples 4 pixels
-  apart (a 17 x 17 area, blur sigma 2) and 5 x 5 samples 16 pixels apart
-  (65 x 65, sigma 8), which tell sky from wall from foliage better than
-  the small patch alone.
+* coarser neighbourhoods of the blurred image (``context_scales``, by
+  default two): 5 x 5 samples 4 pixels apart (a 17 x 17 area, blur sigma 2)
+  and 5 x 5 samples 16 pixels apart (65 x 65, sigma 8), which tell sky from
+  wall from foliage better than the small patch alone;
+* optionally texture: the local standard deviation of L* (``texture_scales``).
+
+``n_networks`` networks may be trained from different seeds; the colorizer
+then predicts the mean of their chroma.
 
 Image borders are mirrored, so every pixel of an image at least
 ``patch_size`` wide and high gets a full feature vector.  Features are

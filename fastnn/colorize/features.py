@@ -1,5 +1,5 @@
-"""The features of a pixel: its lightness patch, two coarser, blurred neighbourhoods and,
-optionally, texture: the local standard deviation of L* over windows of several sizes.
+"""The features of a pixel: its lightness patch, coarser, blurred neighbourhoods (two by default)
+and, optionally, texture: the local standard deviation of L* over windows of several sizes.
 
 All from L*, none from the pixel's position; image borders are mirrored, so
 every pixel of an image at least ``patch_size`` wide and high gets a full
@@ -9,12 +9,32 @@ feature vector.  Whole images are handled in batches of rows
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-CONTEXT = ((4, 5, 2.0), (16, 5, 8.0))
+CONTEXT_GRID = 5
+"""Samples per side of a coarse neighbourhood: 5 x 5 samples of the blurred lightness."""
+
+DEFAULT_CONTEXT_SCALES = (4, 16)
+"""The Colorizer's default ``context_scales``: neighbourhoods of 17 x 17 and 65 x 65 pixels."""
+
+
+def context_triples(context_scales):
+    """``(step, grid, sigma)`` per coarse neighbourhood: :data:`CONTEXT_GRID` x :data:`CONTEXT_GRID`
+    samples ``step`` pixels apart of the lightness blurred by a Gaussian of sigma ``step / 2``.
+
+    Examples
+    --------
+    >>> context_triples((4, 16))
+    ((4, 5, 2.0), (16, 5, 8.0))
+    """
+    return tuple((step, CONTEXT_GRID, step / 2.0) for step in context_scales)
+
+
+CONTEXT = context_triples(DEFAULT_CONTEXT_SCALES)
+"""The default coarse neighbourhoods as ``(step, grid, sigma)``."""
 
 PREDICT_BATCH = 1 << 16
 
 
-def feature_count(patch_size, texture_scales=()):
+def feature_count(patch_size, texture_scales=(), context_scales=DEFAULT_CONTEXT_SCALES):
     """Number of features per pixel: the patch, the coarse neighbourhoods and the texture scales.
 
     Parameters
@@ -22,6 +42,8 @@ def feature_count(patch_size, texture_scales=()):
     patch_size : int
     texture_scales : tuple of int
         Window sides of the texture features (one feature each).
+    context_scales : tuple of int
+        Steps of the coarse neighbourhoods (``context_triples``; 25 features each).
 
     Returns
     -------
@@ -33,8 +55,11 @@ def feature_count(patch_size, texture_scales=()):
     99
     >>> feature_count(7, (5, 11, 23))
     102
+    >>> feature_count(7, (5, 11, 23), context_scales=(4,))
+    77
     """
-    return patch_size * patch_size + sum(grid * grid for _, grid, _ in CONTEXT) + len(texture_scales)
+    return (patch_size * patch_size + CONTEXT_GRID * CONTEXT_GRID * len(context_scales)
+            + len(texture_scales))
 
 
 def local_std(plane, size):
@@ -55,10 +80,11 @@ def local_std(plane, size):
     return np.sqrt(np.maximum(var, 0.0))
 
 
-def feature_planes(L, patch_size, texture_scales=()):
+def feature_planes(L, patch_size, texture_scales=(), context_scales=DEFAULT_CONTEXT_SCALES):
     """Per scale: a window view of the (blurred, mirrored) lightness, one window per pixel.
 
-    Each view has shape ``(h, w, grid, grid)``: ``view[i, j]`` holds the
+    The patch first, then one coarse neighbourhood per entry of ``context_scales``
+    (:func:`context_triples`).  Each view has shape ``(h, w, grid, grid)``: ``view[i, j]`` holds the
     samples of pixel (i, j)'s neighbourhood at that scale (no copy).  Then,
     per entry of ``texture_scales``, the :func:`local_std` of L*/100 over
     windows of that side, as a view of shape ``(h, w, 1, 1)``.
@@ -67,7 +93,7 @@ def feature_planes(L, patch_size, texture_scales=()):
 
     base = L / 100.0
     views = []
-    for step, grid, sigma in ((1, patch_size, 0.0),) + CONTEXT:
+    for step, grid, sigma in ((1, patch_size, 0.0),) + context_triples(context_scales):
         plane = base if sigma == 0 else gaussian_filter(base, sigma, mode="reflect")
         half = (grid // 2) * step
         padded = np.pad(plane, half, mode="symmetric")

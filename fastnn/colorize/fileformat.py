@@ -1,10 +1,13 @@
 """The colorizer's file: an ``.npz`` of the parameters, the standardisation, the mean chroma and
-the network (in :meth:`fastnn.Network.save`'s format, under ``network.`` keys).  No pickle.
+the networks (in :meth:`fastnn.Network.save`'s format, the first under ``network.`` keys, the
+others under ``network1.``, ``network2.``, ...).  No pickle.
 
-Format version 3 (``format = "fastnn.Colorizer"``, ``format_version = 3``): entries
+Format version 4 (``format = "fastnn.Colorizer"``, ``format_version = 4``): entries
 ``meta`` (JSON: ``params``, ``chroma_mean``, ``n_samples``, ``fit_seconds``,
 ``fastnn_version``), ``feature_mean`` and ``feature_scale`` (float64, one per feature)
-and ``network.*``.  Every entry is checked against the others when a file is loaded.
+and one network per ``n_networks``.  Every entry is checked against the others when a file is
+loaded.  Versions 1-3 lack ``context_scales`` and ``n_networks`` (added in version 4); they
+load with ``context_scales=(4, 16)`` and ``n_networks=1``.
 Version 1 (fastnn before ``lmbda`` and the refinement) lacks those parameters in ``meta``;
 such files still load, with the values that reproduce them (``lmbda=0``, ``refine=None``).
 Versions 1 and 2 lack ``texture_scales`` (added in version 3); they load with ``texture_scales=()``.
@@ -18,25 +21,33 @@ from .._version import __version__
 from ..exceptions import ModelFileError
 from ..network import Network
 from .features import feature_count
-from .params import PARAMS, PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, check_params, output_count
+from .params import (PARAMS, PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, PARAMS_BEFORE_VERSION_4,
+                     check_params, output_count)
 
 FORMAT_NAME = "fastnn.Colorizer"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
+
+
+def network_prefix(k):
+    """The key prefix of network ``k`` in a colorizer's file: ``network.``, then ``network1.``, ..."""
+    return "network." if k == 0 else f"network{k}."
 
 
 def colorizer_arrays(model):
     """The arrays of a fitted colorizer's file (for ``np.savez``)."""
     params = model.params_
     meta = {"params": dict(params, hidden_layer_sizes=list(params["hidden_layer_sizes"]),
-                           texture_scales=list(params["texture_scales"])),
+                           texture_scales=list(params["texture_scales"]),
+                           context_scales=list(params["context_scales"])),
             "chroma_mean": [float(c) for c in model.chroma_mean_], "n_samples": int(model.n_samples_),
             "fit_seconds": float(getattr(model, "fit_seconds_", 0.0)), "fastnn_version": __version__}
     arrays = {"format": np.array(FORMAT_NAME), "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
               "meta": np.array(json.dumps(meta)), "feature_mean": model.feature_mean_,
               "feature_scale": model.feature_scale_}
-    for key, value in persistence.network_arrays(model.network_).items():
-        arrays["network." + key] = value
+    for k, net in enumerate(model.networks_):
+        for key, value in persistence.network_arrays(net).items():
+            arrays[network_prefix(k) + key] = value
     return arrays
 
 
@@ -57,12 +68,14 @@ def colorizer_from_arrays(cls, arrays, path):
     missing = dict(PARAMS_BEFORE_VERSION_2) if int(version) == 1 else {}
     if int(version) < 3:
         missing.update(PARAMS_BEFORE_VERSION_3)
+    if int(version) < 4:
+        missing.update(PARAMS_BEFORE_VERSION_4)
     stored = set(PARAMS) - set(missing)
     if not isinstance(meta, dict) or not {"params", "chroma_mean", "n_samples"} <= set(meta) \
             or not isinstance(meta["params"], dict) or set(meta["params"]) != stored:
         raise error(f"{path!r}: 'meta' entry does not describe a colorizer")
     params = dict(missing, **meta["params"])
-    for key in ("hidden_layer_sizes", "texture_scales"):
+    for key in ("hidden_layer_sizes", "texture_scales", "context_scales"):
         if isinstance(params[key], list):  # JSON has no tuples
             params[key] = tuple(params[key])
     model = cls(**params)
@@ -70,14 +83,9 @@ def colorizer_from_arrays(cls, arrays, path):
         params = check_params(params)
     except (TypeError, ValueError) as exc:
         raise error(f"{path!r}: invalid colorizer parameters ({exc})") from exc
-    n_features = feature_count(params["patch_size"], params["texture_scales"])
-    network_arrays = {key[len("network."):]: value for key, value in arrays.items()
-                      if key.startswith("network.")}
-    net = persistence.network_from_payload(Network, persistence.parse_model_arrays(network_arrays, path), path)
-    expected = [n_features, *params["hidden_layer_sizes"], output_count(params)]
-    if net.sizes != expected or net.dtype.name != params["dtype"] or net.cost != params["cost"]:
-        raise error(f"{path!r}: the network ({net.sizes}, {net.dtype.name}, {net.cost}) does not match the "
-                    f"colorizer's parameters (expected {expected}, {params['dtype']}, {params['cost']})")
+    n_features = feature_count(params["patch_size"], params["texture_scales"], params["context_scales"])
+    networks = [read_network(arrays, k, [n_features, *params["hidden_layer_sizes"], output_count(params)],
+                             params, path) for k in range(params["n_networks"])]
     for key in ("feature_mean", "feature_scale"):
         value = arrays.get(key)
         if value is None or value.shape != (n_features,) or value.dtype != np.float64 \
@@ -95,10 +103,11 @@ def colorizer_from_arrays(cls, arrays, path):
     if not np.all(arrays["feature_scale"] > 0):
         raise error(f"{path!r}: 'feature_scale' must be positive")
     expected_keys = {"format", "format_version", "meta", "feature_mean", "feature_scale"}
-    extra = {key for key in arrays if not key.startswith("network.")} - expected_keys
+    prefixes = tuple(network_prefix(k) for k in range(params["n_networks"]))
+    extra = {key for key in arrays if not key.startswith(prefixes)} - expected_keys
     if extra:
         raise error(f"{path!r}: unexpected entries {sorted(extra)}")
-    model.network_ = net
+    model.networks_, model.network_ = networks, networks[0]
     model.params_ = params
     model.n_features_in_ = n_features
     model.feature_mean_ = arrays["feature_mean"]
@@ -107,3 +116,24 @@ def colorizer_from_arrays(cls, arrays, path):
     model.n_samples_ = n_samples
     model.fit_seconds_ = fit_seconds
     return model
+
+
+def read_network(arrays, k, expected, params, path):
+    """Network ``k`` of a colorizer's file, checked against the colorizer's parameters.
+
+    Raises
+    ------
+    fastnn.ModelFileError
+        If its entries are missing or malformed, or its sizes, dtype or cost disagree with
+        ``expected`` and ``params``.
+    """
+    prefix = network_prefix(k)
+    network_arrays = {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
+    if not network_arrays:
+        raise ModelFileError(f"{path!r}: network {k} of {params['n_networks']} is missing (no {prefix!r} entries)")
+    net = persistence.network_from_payload(Network, persistence.parse_model_arrays(network_arrays, path), path)
+    if net.sizes != expected or net.dtype.name != params["dtype"] or net.cost != params["cost"]:
+        raise ModelFileError(f"{path!r}: network {k} ({net.sizes}, {net.dtype.name}, {net.cost}) does not match "
+                             f"the colorizer's parameters (expected {expected}, {params['dtype']}, "
+                             f"{params['cost']})")
+    return net

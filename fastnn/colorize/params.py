@@ -1,12 +1,16 @@
 """The Colorizer's parameters: their names and their checks (shared by the estimator and its file)."""
+import numbers
+
 import numpy as np
 
 from .. import _validation
+from .features import DEFAULT_CONTEXT_SCALES
 from .refine import check_refine
 
 PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "lmbda", "cost", "dtype",
           "samples_per_image", "mode", "bin_size", "temperature", "refine", "refine_radius", "refine_eps",
-          "validation_fraction", "n_iter_no_change", "texture_scales", "random_state")
+          "validation_fraction", "n_iter_no_change", "texture_scales", "context_scales", "n_networks",
+          "random_state")
 """The constructor's parameters, in order."""
 
 PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "refine_eps": 0.01,
@@ -16,6 +20,9 @@ PARAMS_BEFORE_VERSION_2 = {"lmbda": 0.0, "refine": None, "refine_radius": 16, "r
 
 PARAMS_BEFORE_VERSION_3 = {"texture_scales": ()}
 """The values of the parameters that files of format versions 1 and 2 lack: those that reproduce them."""
+
+PARAMS_BEFORE_VERSION_4 = {"context_scales": DEFAULT_CONTEXT_SCALES, "n_networks": 1}
+"""The values of the parameters that files of format versions 1-3 lack: those that reproduce them."""
 
 COSTS = ("cross-entropy", "quadratic")
 
@@ -40,6 +47,29 @@ def check_texture_scales(value):
     if len(set(scales)) != len(scales):
         raise ValueError(f"texture_scales must not repeat a side, got {list(scales)!r}")
     return scales
+
+
+def check_context_scales(value):
+    """``context_scales`` as a tuple of distinct steps (integers >= 1), in the given order; may be empty.
+
+    Raises
+    ------
+    TypeError
+        If it is not a sequence of integers.
+    ValueError
+        For a step below 1 or a repeated step.
+    """
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"context_scales must be a tuple of steps in pixels such as (4, 16), got {value!r}")
+    steps = list(value)
+    for step in steps:
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+            raise TypeError(f"context_scales must contain integers, got {step!r} in {steps!r}")
+        if step < 1:
+            raise ValueError(f"context_scales entries must be >= 1 (steps in pixels), got {step} in {steps!r}")
+    if len(set(steps)) != len(steps):
+        raise ValueError(f"context_scales must not repeat a step, got {steps!r}")
+    return tuple(int(step) for step in steps)
 
 
 def check_params(params):
@@ -81,6 +111,8 @@ def check_params(params):
         "validation_fraction": fraction,
         "n_iter_no_change": _validation.check_int(params["n_iter_no_change"], "n_iter_no_change", 1),
         "texture_scales": check_texture_scales(params["texture_scales"]),
+        "context_scales": check_context_scales(params["context_scales"]),
+        "n_networks": _validation.check_int(params["n_networks"], "n_networks", 1),
         "random_state": random_state,
     }
 

@@ -249,14 +249,15 @@ def test_check_params_returns_every_parameter_checked():
     given = default_params(patch_size=1, hidden_layer_sizes=[4, 3], epochs=1, mini_batch_size=1, eta=0.5,
                            lmbda=0, cost="quadratic", dtype=np.float64, samples_per_image=1, mode="bins",
                            bin_size=1, temperature=2, refine=None, refine_radius=1, refine_eps=1e-3,
-                           validation_fraction=0.999, n_iter_no_change=1, texture_scales=[2], random_state=0)
+                           validation_fraction=0.999, n_iter_no_change=1, texture_scales=[2],
+                           context_scales=[3, 1], n_networks=2, random_state=0)
     checked = check_params(given)
     assert list(checked) == list(PARAMS)
     assert checked == {"patch_size": 1, "hidden_layer_sizes": (4, 3), "epochs": 1, "mini_batch_size": 1,
                        "eta": 0.5, "lmbda": 0.0, "cost": "quadratic", "dtype": "float64", "samples_per_image": 1,
                        "mode": "bins", "bin_size": 1, "temperature": 2.0, "refine": None, "refine_radius": 1,
                        "refine_eps": 1e-3, "validation_fraction": 0.999, "n_iter_no_change": 1,
-                       "texture_scales": (2,), "random_state": 0}
+                       "texture_scales": (2,), "context_scales": (3, 1), "n_networks": 2, "random_state": 0}
     assert check_params(default_params(random_state=None, validation_fraction=None))["random_state"] is None
     assert check_params(default_params())["refine"] == "guided"
 
@@ -302,12 +303,14 @@ def test_output_count_is_two_or_one_per_bin():
 
 
 def test_files_before_version_2_load_with_today_s_defaults_but_no_lmbda_and_no_refinement():
-    from fastnn.colorize.params import PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3
+    from fastnn.colorize.params import PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, PARAMS_BEFORE_VERSION_4
 
     defaults = default_params()
     assert PARAMS_BEFORE_VERSION_2 == {**{name: defaults[name] for name in PARAMS_BEFORE_VERSION_2},
                                        "lmbda": 0.0, "refine": None}
     assert PARAMS_BEFORE_VERSION_3 == {"texture_scales": defaults["texture_scales"]} == {"texture_scales": ()}
+    assert PARAMS_BEFORE_VERSION_4 == {name: defaults[name] for name in ("context_scales", "n_networks")} \
+        == {"context_scales": (4, 16), "n_networks": 1}
 
 
 # -- fileformat.py ---------------------------------------------------------------------------
@@ -324,7 +327,8 @@ def tiny_image(seed, size=12):
 NON_DEFAULT = {"patch_size": 3, "hidden_layer_sizes": (5, 4), "epochs": 2, "mini_batch_size": 7, "eta": 0.7,
                "lmbda": 0.25, "cost": "quadratic", "dtype": "float64", "samples_per_image": 60, "mode": "bins",
                "bin_size": 24, "temperature": 0.5, "refine": None, "refine_radius": 3, "refine_eps": 0.02,
-               "validation_fraction": 0.25, "n_iter_no_change": 2, "texture_scales": (3, 2), "random_state": 5}
+               "validation_fraction": 0.25, "n_iter_no_change": 2, "texture_scales": (3, 2),
+               "context_scales": (2,), "n_networks": 2, "random_state": 5}
 
 
 @pytest.fixture(scope="module")
@@ -364,7 +368,7 @@ def test_a_file_keeps_every_non_default_parameter_and_fitted_value(tiny_model, t
     loaded = Colorizer.load(tmp_path / "m.npz")
     assert loaded.get_params() == tiny_model.get_params() == NON_DEFAULT
     assert loaded.params_ == tiny_model.params_
-    assert loaded.n_features_in_ == tiny_model.n_features_in_ == 9 + 50 + 2
+    assert loaded.n_features_in_ == tiny_model.n_features_in_ == 9 + 25 + 2
     for name in ("feature_mean_", "feature_scale_", "chroma_mean_"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(tiny_model, name))
     assert loaded.chroma_mean_.dtype == np.float64
@@ -373,19 +377,19 @@ def test_a_file_keeps_every_non_default_parameter_and_fitted_value(tiny_model, t
     np.testing.assert_array_equal(loaded.predict(image), tiny_model.predict(image))
 
 
-def test_the_file_records_format_3_and_the_fit_seconds_or_0(tiny_model):
+def test_the_file_records_format_4_and_the_fit_seconds_or_0(tiny_model):
     import copy
     import json
 
     arrays = arrays_of(tiny_model)
-    assert arrays["format_version"].dtype == np.int64 and int(arrays["format_version"]) == 3
+    assert arrays["format_version"].dtype == np.int64 and int(arrays["format_version"]) == 4
     assert json.loads(str(arrays["meta"]))["fit_seconds"] == tiny_model.fit_seconds_ > 0
     model = copy.copy(tiny_model)
     del model.fit_seconds_  # a colorizer fitted before fit_seconds_ existed
     assert json.loads(str(arrays_of(model)["meta"]))["fit_seconds"] == 0.0
 
 
-@pytest.mark.parametrize("version", [None, np.array([3]), np.array(3.0), np.array(0), np.array(4), np.array("3")])
+@pytest.mark.parametrize("version", [None, np.array([4]), np.array(4.0), np.array(0), np.array(5), np.array("4")])
 def test_files_of_other_format_versions_are_refused(tiny_model, version):
     from fastnn import ModelFileError
 
@@ -395,23 +399,23 @@ def test_files_of_other_format_versions_are_refused(tiny_model, version):
     else:
         arrays["format_version"] = version
     with pytest.raises(ModelFileError, match=re.escape("colorizer file format version") + ".*"
-                       + re.escape("is not one of (1, 2, 3)")):
+                       + re.escape("is not one of (1, 2, 3, 4)")):
         load_arrays(arrays)
 
 
 def test_an_unsigned_format_version_is_read(tiny_model):
     arrays = arrays_of(tiny_model)
-    arrays["format_version"] = np.array(3, dtype=np.uint8)
+    arrays["format_version"] = np.array(4, dtype=np.uint8)
     assert load_arrays(arrays).get_params() == NON_DEFAULT
 
 
 def version_1_arrays(model):
     """The arrays of ``model`` as format version 1 wrote them (no lmbda, refinement, bins, early stopping,
-    texture)."""
-    from fastnn.colorize.params import PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3
+    texture, context scales or further networks)."""
+    from fastnn.colorize.params import PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, PARAMS_BEFORE_VERSION_4
 
     def drop(meta):
-        for name in (*PARAMS_BEFORE_VERSION_2, *PARAMS_BEFORE_VERSION_3):
+        for name in (*PARAMS_BEFORE_VERSION_2, *PARAMS_BEFORE_VERSION_3, *PARAMS_BEFORE_VERSION_4):
             del meta["params"][name]
 
     return dict(with_meta(arrays_of(model), drop), format_version=np.array(1))
@@ -435,7 +439,7 @@ def test_a_version_1_file_loads_with_the_parameters_that_reproduce_it(version_1_
     np.testing.assert_array_equal(loaded.predict(image), version_1_model.predict(image))
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_a_file_must_name_exactly_the_parameters_of_its_version(version_1_model, version):
     from fastnn import ModelFileError
 
@@ -445,6 +449,13 @@ def test_a_file_must_name_exactly_the_parameters_of_its_version(version_1_model,
         arrays = with_meta(arrays, lambda meta: meta["params"].update(lmbda=0.0))  # version 2's
     elif version == 2:
         arrays = with_meta(arrays, lambda meta: meta["params"].update(texture_scales=[]))  # version 3's
+    elif version == 3:
+        arrays = with_meta(arrays, lambda meta: meta["params"].update(texture_scales=[], lmbda=0.0, refine=None,
+                                                                      refine_radius=16, refine_eps=0.01,
+                                                                      validation_fraction=None, n_iter_no_change=3,
+                                                                      mode="regression", bin_size=10,
+                                                                      temperature=0.38,
+                                                                      context_scales=[4, 16]))  # 4's too
     with pytest.raises(ModelFileError, match="'meta' entry does not describe a colorizer"):
         load_arrays(arrays)
 
@@ -505,7 +516,7 @@ def test_standardisation_entries_must_be_finite_float64_one_per_feature(tiny_mod
                     "column": good[:, None]}[bad]
     if bad == "missing":
         del arrays[name]
-    with pytest.raises(ModelFileError, match=re.escape(f"entry '{name}' must be 61 finite float64 values")):
+    with pytest.raises(ModelFileError, match=re.escape(f"entry '{name}' must be 36 finite float64 values")):
         load_arrays(arrays)
 
 
@@ -1107,7 +1118,8 @@ def test_the_protocol_s_constants_are_those_its_revisions_describe():
                                         "refine_eps": (0.001, 0.003, 0.01)}
     assert protocol.GRID_REVISION_1 == protocol.LEAVE_ONE_OUT_GRID == {
         "lmbda": (1.0, 5.0, 25.0), "refine_radius": (8, 16, 32), "refine_eps": (0.003, 0.01, 0.03)}
-    assert protocol.SAME_SCENE_BASE == {"texture_scales": (5, 11, 23)}
+    assert protocol.SAME_SCENE_BASE == {"texture_scales": (5, 11, 23), "context_scales": (4,), "n_networks": 5}
+    assert protocol.SAME_SCENE_BASE_REVISION_3 == {"texture_scales": (5, 11, 23)}
     assert protocol.LEAVE_ONE_OUT_BASE == {"samples_per_image": 8000, "epochs": 5}
 
 
@@ -1242,7 +1254,8 @@ def test_the_defaults_are_the_documented_ones():
         "patch_size": 7, "hidden_layer_sizes": (32, 32), "epochs": 10, "mini_batch_size": 10, "eta": 1.5,
         "lmbda": 5.0, "cost": "cross-entropy", "dtype": "float32", "samples_per_image": 30000, "mode": "regression",
         "bin_size": 10, "temperature": 0.38, "refine": "guided", "refine_radius": 16, "refine_eps": 0.01,
-        "validation_fraction": None, "n_iter_no_change": 3, "texture_scales": (), "random_state": None}
+        "validation_fraction": None, "n_iter_no_change": 3, "texture_scales": (), "context_scales": (4, 16),
+        "n_networks": 1, "random_state": None}
 
 
 def test_fit_shows_no_progress_bar_unless_asked(monkeypatch, capsys):
@@ -1264,7 +1277,7 @@ def test_random_states_give_networks_of_different_seeds():
     for random_state in range(30):
         model = Colorizer(patch_size=3, samples_per_image=5, random_state=random_state)
         model.prepare([tiny_image(0)])
-        seeds.add(model._network_seed)
+        seeds.add(model._network_seeds[0])
     assert len(seeds) == 30  # drawn from 2**63 values: 30 random states, 30 networks
 
 

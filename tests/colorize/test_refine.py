@@ -130,7 +130,7 @@ def test_early_stopping_keeps_the_best_epoch_of_the_held_out_error():
     # the kept network is the best epoch's: its error on the held-out rows is the recorded minimum
     fresh = Colorizer(**params)
     X, chroma = fresh.prepare(train)
-    _, _, stopper = fresh._early_stopping(X, chroma, fresh.params_)
+    _, _, stopper = fresh._early_stopping(X, chroma, fresh.params_, fresh._network_seeds[0])
     held_out = np.mean(np.abs(model.predict_chroma(stopper.X) - stopper.chroma))
     assert held_out == pytest.approx(min(errors), rel=1e-12)
     assert model.best_epoch_ < len(errors)  # eta 40 diverges: later epochs were worse and dropped
