@@ -398,6 +398,7 @@ def test_cli_train_and_apply(tmp_path, capsys):
     Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
     for name in ("out.png", "out.jpg"):
         assert cli.main(["colorize", "apply", str(model), str(gray), str(tmp_path / name)]) == 0
+        assert f"Wrote {tmp_path / name} (27 x 21 pixels)" in capsys.readouterr().out  # width x height
         with Image.open(tmp_path / name) as image:
             assert image.mode == "RGB" and image.size == (27, 21)
             out = np.asarray(image) / 255
@@ -423,6 +424,9 @@ def test_cli_bad_input_writes_nothing(tmp_path, files, capsys):
     assert "not a fastnn model file" in capsys.readouterr().err and not out.exists()
     assert cli.main(["colorize", "apply", str(bad_model), files["good"], str(tmp_path / "out.xyz")]) == 2
     assert "unknown image type" in capsys.readouterr().err
+    missing = tmp_path / "missing.npz"  # named by the check of the inputs, before any work
+    assert cli.main(["colorize", "apply", str(missing), files["good"], str(out)]) == 2
+    assert f"model '{missing}': no such file" in capsys.readouterr().err and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".npz", ".xyz")) == ["bad.npz"]
 
 
@@ -464,6 +468,20 @@ def test_cli_apply_with_references_writes_nothing_on_bad_input(tmp_path, files, 
         assert "fastnn colorize apply: error:" in err and message in err, (args, err)
         assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))]  # no temporary file
+
+
+def test_cli_apply_with_references_shows_progress_unless_told_not_to(tmp_path, monkeypatch, capsys):
+    from fastnn import _progress
+
+    monkeypatch.setattr(_progress, "progress_enabled", lambda progress, stream=None: bool(progress))
+    ref = save_png(tmp_path / "ref.png", TRAIN[0])
+    gray = tmp_path / "gray.png"
+    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
+    options = [option for option in REFERENCE_OPTIONS if option != "--no-progress"]
+    for extra, shown in (([], True), (["--no-progress"], False)):
+        args = ["colorize", "apply", "--reference", ref, str(gray), str(tmp_path / "out.png"), *options, *extra]
+        assert cli.main(args) == 0
+        assert ("cost=" in capsys.readouterr().err) is shown, extra
 
 
 @pytest.mark.slow

@@ -505,13 +505,14 @@ def test_a_network_that_disagrees_with_the_parameters_is_refused(tiny_model, cha
 
 
 @pytest.mark.parametrize("name", ["feature_mean", "feature_scale"])
-@pytest.mark.parametrize("bad", ["missing", "short", "long", "float32", "nan", "inf", "2-d", "column"])
+@pytest.mark.parametrize("bad", ["missing", "short", "long", "float32", "complex", "nan", "inf", "2-d", "column"])
 def test_standardisation_entries_must_be_finite_float64_one_per_feature(tiny_model, name, bad):
     from fastnn import ModelFileError
 
     arrays = arrays_of(tiny_model)
     good = arrays[name]
     arrays[name] = {"missing": None, "short": good[:-1], "long": np.r_[good, 1.0], "float32": good.astype(np.float32),
+                    "complex": good.astype(np.complex128),
                     "nan": np.r_[good[:-1], np.nan], "inf": np.r_[np.inf, good[1:]], "2-d": good[None],
                     "column": good[:, None]}[bad]
     if bad == "missing":

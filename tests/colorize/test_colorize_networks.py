@@ -136,6 +136,16 @@ def test_bad_values_are_named(name, value, error, match):
         Colorizer(**TINY, **{name: value}).fit([smooth_and_textured(0)])
 
 
+def test_many_distinct_scales_are_not_a_repeat():
+    from fastnn.colorize.params import check_context_scales, check_texture_scales
+
+    # lengths above 256 are distinct int objects in CPython: the check compares values
+    assert check_context_scales(range(1, 301)) == tuple(range(1, 301))
+    assert check_texture_scales(range(2, 302)) == tuple(range(2, 302))
+    with pytest.raises(ValueError, match="must not repeat"):
+        check_context_scales([*range(1, 300), 5])
+
+
 @pytest.mark.filterwarnings("ignore::fastnn.DivergenceWarning")
 def test_early_stopping_stops_each_network_on_its_own():
     model = Colorizer(**dict(TINY, epochs=8), eta=40.0, validation_fraction=0.25, n_iter_no_change=2,
