@@ -165,7 +165,8 @@ TARGETS = {
                                        "tests/colorize/test_colorize_networks.py"]),
                            ("baselines", []), ("fileformat", ["tests/colorize/test_colorize_networks.py"]),
                            ("images", []), ("photos", []), ("evaluation", []),
-                           ("estimator", ["tests/colorize/test_colorize_networks.py"]), ("__init__", []),
+                           ("estimator", ["tests/colorize/test_colorize_networks.py",
+                                          "tests/test_colorize_steps.py"]), ("__init__", []),
                            ("protocol", ["tests/colorize/test_protocol.py"]))},
 }
 
