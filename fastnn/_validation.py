@@ -99,15 +99,31 @@ def check_hidden_sizes(value, name="hidden_layer_sizes", *, allow_int=False):
     """
     if allow_int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = [value]
+    return check_positive_ints(value, name, also=" or an int" if allow_int else "")
+
+
+def check_positive_ints(value, name, *, items="layer sizes", example="(30,)", meaning="positive layer sizes",
+                        also=""):
+    """``value``, a sequence of ints >= 1 (possibly empty), as a tuple.
+
+    The messages name ``name`` and describe its entries as ``items`` (for example ``example``) and
+    what an entry below 1 is not (``meaning``); ``also`` adds another accepted form.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a sequence of integers.
+    ValueError
+        If an entry is below 1.
+    """
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        also = " or an int" if allow_int else ""
-        raise TypeError(f"{name} must be a tuple of layer sizes such as (30,){also}, got {value!r}")
+        raise TypeError(f"{name} must be a tuple of {items} such as {example}{also}, got {value!r}")
     sizes = list(value)
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, numbers.Integral):
             raise TypeError(f"{name} must contain integers, got {s!r} in {sizes!r}")
         if s < 1:
-            raise ValueError(f"{name} entries must be >= 1 (positive layer sizes), got {s} in {sizes!r}")
+            raise ValueError(f"{name} entries must be >= 1 ({meaning}), got {s} in {sizes!r}")
     return tuple(int(s) for s in sizes)
 
 

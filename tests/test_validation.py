@@ -1,6 +1,6 @@
 """fastnn._validation's helpers at their edges (the entry points' messages are in
 test_bad_input.py and test_layouts.py): the blocked finiteness check of big arrays, the sign
-rules of numbers, the uint8 warning, dtype names."""
+rules of numbers, the tuples of positive ints, the uint8 warning, dtype names."""
 import warnings
 
 import numpy as np
@@ -60,6 +60,24 @@ def test_check_int_minimum_and_type():
     for value in (3.0, True, "3"):
         with pytest.raises(TypeError, match="n must be an integer"):
             v.check_int(value, "n", 1)
+
+
+def test_positive_int_tuples_take_1_and_refuse_0_and_below():
+    assert v.check_hidden_sizes([1, 30, np.int64(2)]) == (1, 30, 2) and v.check_hidden_sizes(()) == ()
+    assert v.check_hidden_sizes(7, allow_int=True) == (7,)
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match=f"hidden_layer_sizes entries must be >= 1 \\(positive layer "
+                                             f"sizes\\), got {bad} in \\[5, {bad}\\]"):
+            v.check_hidden_sizes([5, bad])
+    with pytest.raises(ValueError, match=r"steps entries must be >= 1 \(steps in pixels\), got 0"):
+        v.check_positive_ints((0,), "steps", items="steps in pixels", example="(4, 16)", meaning="steps in pixels")
+    with pytest.raises(TypeError, match=r"steps must be a tuple of steps in pixels such as \(4, 16\), got '4'"):
+        v.check_positive_ints("4", "steps", items="steps in pixels", example="(4, 16)", meaning="steps in pixels")
+    with pytest.raises(TypeError, match=r"hidden_layer_sizes must be a tuple of layer sizes such as \(30,\) or "
+                                        r"an int, got 'x'"):
+        v.check_hidden_sizes("x", allow_int=True)
+    with pytest.raises(TypeError, match=r"must contain integers, got True in \[True\]"):
+        v.check_hidden_sizes([True])
 
 
 @pytest.mark.parametrize("values, warns", [([[0, 0]], False), ([[0, 1]], False), ([[1, 2]], True),

@@ -1,6 +1,4 @@
 """The Colorizer's parameters: their names and their checks (shared by the estimator and its file)."""
-import numbers
-
 import numpy as np
 
 from .. import _validation
@@ -59,17 +57,11 @@ def check_context_scales(value):
     ValueError
         For a step below 1 or a repeated step.
     """
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"context_scales must be a tuple of steps in pixels such as (4, 16), got {value!r}")
-    steps = list(value)
-    for step in steps:
-        if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-            raise TypeError(f"context_scales must contain integers, got {step!r} in {steps!r}")
-        if step < 1:
-            raise ValueError(f"context_scales entries must be >= 1 (steps in pixels), got {step} in {steps!r}")
+    steps = _validation.check_positive_ints(value, "context_scales", items="steps in pixels", example="(4, 16)",
+                                            meaning="steps in pixels")
     if len(set(steps)) != len(steps):
-        raise ValueError(f"context_scales must not repeat a step, got {steps!r}")
-    return tuple(int(step) for step in steps)
+        raise ValueError(f"context_scales must not repeat a step, got {list(steps)!r}")
+    return steps
 
 
 def check_params(params):

@@ -4,15 +4,13 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from fastnn import ModelFileError, cli
 from fastnn.colorize import Colorizer, feature_count
 from fastnn.colorize.colour import from_outputs
 from fastnn.colorize.features import CONTEXT, context_triples, feature_planes
-from fastnn.colorize.images import lightness
 
-from test_texture import smooth_and_textured
+from test_texture import reference_and_gray, smooth_and_textured
 
 TINY = {"hidden_layer_sizes": (6,), "epochs": 2, "samples_per_image": 800, "patch_size": 3, "refine": None}
 
@@ -165,10 +163,7 @@ def test_one_progress_bar_counts_every_network_s_epochs(monkeypatch, capsys):
 
 
 def test_cli_networks_and_context_scales(tmp_path):
-    ref = tmp_path / "ref.png"
-    Image.fromarray(smooth_and_textured(0)).save(ref)
-    gray = tmp_path / "gray.png"
-    Image.fromarray(np.rint(lightness(smooth_and_textured(1)) / 100 * 255).astype(np.uint8)).save(gray)
+    ref, gray = reference_and_gray(tmp_path)
     model = tmp_path / "m.npz"
     assert cli.main(["colorize", "train", str(ref), "--out", str(model), "--epochs", "1", "--hidden", "4",
                      "--samples-per-image", "300", "--networks", "2", "--context-scales", "3",

@@ -30,6 +30,16 @@ def smooth_and_textured(seed, size=48):
     return (lab2rgb(np.dstack([L, ab])) * 255).round().astype(np.uint8)
 
 
+def reference_and_gray(tmp_path):
+    """PNG files of a colour reference (:func:`smooth_and_textured` seed 0) and of the grayscale of
+    another such image (seed 1)."""
+    ref = tmp_path / "ref.png"
+    Image.fromarray(smooth_and_textured(0)).save(ref)
+    gray = tmp_path / "gray.png"
+    Image.fromarray(np.rint(lightness(smooth_and_textured(1)) / 100 * 255).astype(np.uint8)).save(gray)
+    return ref, gray
+
+
 def ab_error(model, image):
     from skimage.color import rgb2lab
 
@@ -114,10 +124,7 @@ def test_same_scene_protocol_uses_texture():
 
 
 def test_cli_texture_scales(tmp_path):
-    ref = tmp_path / "ref.png"
-    Image.fromarray(smooth_and_textured(0)).save(ref)
-    gray = tmp_path / "gray.png"
-    Image.fromarray(np.rint(lightness(smooth_and_textured(1)) / 100 * 255).astype(np.uint8)).save(gray)
+    ref, gray = reference_and_gray(tmp_path)
     model = tmp_path / "m.npz"
     args = ["colorize", "train", str(ref), "--out", str(model), "--epochs", "1", "--hidden", "4",
             "--samples-per-image", "300", "--texture-scales", "3,7", "--no-progress"]
