@@ -331,7 +331,7 @@ class Colorizer:
                              f"got {np.shape(X)}")
         params = self.params_
         start = time.perf_counter()
-        networks, best_epochs, bar = [], [], None
+        networks, stoppers, bar = [], [], None
         try:
             for seed in self._network_seeds:
                 train_X, train_chroma, stopper = self._early_stopping(X, chroma, params, seed)
@@ -340,17 +340,15 @@ class Colorizer:
                 net = self._train_network(train_X, train_chroma, seed, stopper, bar)
                 if stopper is not None:
                     stopper.restore(net)
-                    if not networks:
-                        self.validation_errors_ = stopper.errors
                 networks.append(net)
-                best_epochs.append(params["epochs"] if stopper is None else stopper.best_epoch)
+                stoppers.append(stopper)
         finally:
             if bar is not None:
                 bar.close()
         self.fit_seconds_ = time.perf_counter() - start
-        if params["validation_fraction"] is None:
-            self.validation_errors_ = []
-        self.best_epochs_, self.best_epoch_ = best_epochs, best_epochs[0]
+        self.best_epochs_ = [params["epochs"] if stopper is None else stopper.best_epoch for stopper in stoppers]
+        self.best_epoch_ = self.best_epochs_[0]
+        self.validation_errors_ = [] if stoppers[0] is None else stoppers[0].errors
         self.networks_, self.network_ = networks, networks[0]
         return self
 
@@ -471,8 +469,7 @@ class Colorizer:
         chroma = self._decode(self.networks_[0].predict_proba(X))
         for net in self.networks_[1:]:
             chroma += self._decode(net.predict_proba(X))
-        if len(self.networks_) > 1:
-            chroma /= len(self.networks_)
+        chroma /= len(self.networks_)  # exact for one network: x / 1 is x
         return chroma
 
     def _decode(self, outputs):

@@ -162,12 +162,15 @@ def test_one_progress_bar_counts_every_network_s_epochs(monkeypatch, capsys):
     assert "60.0/60.0" in capsys.readouterr().err
 
 
-def test_cli_networks_and_context_scales(tmp_path):
+def test_cli_networks_and_context_scales(tmp_path, capsys):
     ref, gray = reference_and_gray(tmp_path)
     model = tmp_path / "m.npz"
-    assert cli.main(["colorize", "train", str(ref), "--out", str(model), "--epochs", "1", "--hidden", "4",
-                     "--samples-per-image", "300", "--networks", "2", "--context-scales", "3",
-                     "--no-progress"]) == 0
+    train = ["colorize", "train", str(ref), "--out", str(model), "--epochs", "1", "--hidden", "4",
+             "--samples-per-image", "300", "--context-scales", "3", "--no-progress"]
+    assert cli.main(train) == 0
+    assert "300 pixels x 74 features, network [74, 4, 2]," in capsys.readouterr().out
+    assert cli.main(train + ["--networks", "2"]) == 0
+    assert "300 pixels x 74 features, 2 networks [74, 4, 2]," in capsys.readouterr().out
     loaded = Colorizer.load(model)
     assert loaded.get_params()["n_networks"] == 2 and loaded.get_params()["context_scales"] == (3,)
     out = tmp_path / "out.png"
