@@ -178,3 +178,13 @@ def test_cli_networks_and_context_scales(tmp_path, capsys):
                      "--hidden", "4", "--samples-per-image", "300", "--networks", "2", "--context-scales", "",
                      "--no-progress"]) == 0
     assert out.exists()
+
+
+def test_the_bins_mode_is_recognised_by_its_value_not_by_identity():
+    literal = "bins"
+    mode = "".join(["bi", "ns"])  # equal to the literal, but another object
+    assert mode == literal and mode is not literal
+    model = Colorizer(**TINY, mode=mode, n_networks=2, random_state=0).fit([smooth_and_textured(0)])
+    assert model.network_.sizes[-1] > 2  # one output per bin
+    X = np.zeros((4, model.n_features_in_), dtype=np.float32)
+    assert model.predict_chroma(X).shape == (4, 2)
