@@ -151,6 +151,25 @@ def test_early_stopping_stops_each_network_on_its_own():
     assert len(model.best_epochs_) == 2 and model.best_epoch_ == model.best_epochs_[0]
     assert model.validation_errors_[model.best_epoch_ - 1] == min(model.validation_errors_)
     assert model.networks_[0].epochs_done_ == len(model.validation_errors_)
+    # the errors kept are the first network's: those of the single network of the same random_state
+    single = Colorizer(**dict(TINY, epochs=8), eta=40.0, validation_fraction=0.25, n_iter_no_change=2,
+                       random_state=0).fit([smooth_and_textured(0)])
+    assert model.validation_errors_ == single.validation_errors_ and model.best_epoch_ == single.best_epoch_
+    assert not np.array_equal(model.networks_[1].weights[0], single.network_.weights[0])
+
+
+@pytest.mark.filterwarnings("ignore::fastnn.DivergenceWarning")
+def test_early_stopping_waits_a_patience_beyond_small_integers():
+    # 300 epochs without a lower error: a count that CPython keeps as a new object each time
+    model = Colorizer(**dict(TINY, epochs=320, samples_per_image=200), eta=60.0, validation_fraction=0.25,
+                      n_iter_no_change=300, random_state=0).fit([smooth_and_textured(0)])
+    assert len(model.validation_errors_) == model.best_epoch_ + 300 < 320
+
+
+def test_more_than_256_features_are_taken():
+    model = Colorizer(**dict(TINY, patch_size=17), random_state=0)
+    X, chroma = model.prepare([smooth_and_textured(0)])
+    assert X.shape[1] == 17 * 17 + 50 and model.fit_samples(X, chroma).network_.sizes[0] == 339
 
 
 def test_one_progress_bar_counts_every_network_s_epochs(monkeypatch, capsys):
