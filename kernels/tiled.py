@@ -51,10 +51,12 @@ depend on which driver they are inlined into.  Constants are made in theta's dty
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import config, get_num_threads, njit, prange
 
 from . import cpu
 from . import panels as panel_ops
+from . import sync
+from . import team as team_ops
 from .activations import inf_like, one_like, sigmoid, zero_like
 from .mlp import CROSS_ENTROPY, QUADRATIC  # the cost codes, one definition
 
@@ -595,6 +597,25 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
                 d_prev[k] = acc[k] * a * (one - a)
 
 
+@njit(fastmath=FASTMATH, cache=True)
+def _copy_rows(shared_acts, members, member, set_base, m, width, n_rows, block_rows):
+    """Copy the first layer's activations of the members other than ``member`` (their rows, as
+    they split them: whole blocks of ``block_rows``) from their rows of ``shared_acts`` into its
+    own: ``m`` samples of the buffer set at ``set_base``, ``width`` values a sample."""
+    blocks = (n_rows + block_rows - 1) // block_rows
+    own = shared_acts[member]
+    for q in range(members):
+        if q == member:
+            continue
+        lo = block_rows * (q * blocks // members)
+        hi = min(n_rows, block_rows * ((q + 1) * blocks // members))
+        theirs = shared_acts[q]
+        for s in range(m):
+            row = set_base + s * width
+            for j in range(lo, hi):
+                own[row + j] = theirs[row + j]
+
+
 # --------------------------------------------------------------------------- drivers
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
 def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src, src_stride,
@@ -747,9 +768,9 @@ def _first_layer_panels(threads, tile, panels, theta, b_start, n_in, n_out, src,
                                src, src_stride, rows, src_col, m, out, act_stride, out_col, z, inputs)
 
 
-@njit(fastmath=FASTMATH, cache=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads, weight, metrics, out,
-         block, tile):
+         block, tile, member, members, counters, own_theta, shared_acts):
     """Training epoch (``out`` empty) or batched forward pass (``out`` of shape (n, n_out))
     over ``X[order]`` on ``threads`` threads, with register blocks of ``len(block)`` (2 or 4,
     :func:`row_block`) rows x ``SAMPLES`` samples; with a ``tile`` that is not empty
@@ -762,6 +783,15 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
     forward pass.  Then BP1/BP2 give this mini-batch's deltas, whose step the
     next mini-batch (or a final round with no samples) applies.  Inference is
     the same loop with no step and the outputs copied to ``out``.
+
+    As member ``member`` of ``members`` > 1 (training by blocks, ``threads`` 1: each member on a
+    thread of its own, :mod:`fastnn.kernels.team`), it trains only its share of the first layer's
+    row blocks (of ``theta``), writes their activations into its row of ``shared_acts``, waits for
+    the others at :func:`fastnn.kernels.sync.barrier` and copies theirs; the deeper layers and the
+    deltas it runs whole on ``own_theta`` (``theta`` itself for member 0, a copy for the others).
+    First it meets the others (:func:`fastnn.kernels.sync.meet`) and returns -1 if they do not come.
+    Otherwise ``members`` is 1, and ``counters``, ``own_theta`` and ``shared_acts`` are not read
+    (:func:`no_team`).
     """
     train = out.shape[0] == 0
     block_rows = len(block)
@@ -773,7 +803,16 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
     width = act_off[-1]
     n = order.shape[0]
     mb = min(mb, n)
-    acts = np.empty((2, mb, width), dtype=dt)
+    if members > 1:
+        acts = shared_acts[member].reshape((2, mb, width))
+    else:
+        own_theta = theta
+        acts = np.empty((2, mb, width), dtype=dt)
+    # a member's share of the first layer: whole register blocks, as _layer_parallel splits them
+    first_blocks = (sizes[1] + block_rows - 1) // block_rows
+    own_lo = block_rows * (member * first_blocks // members)
+    own_hi = min(sizes[1], block_rows * ((member + 1) * first_blocks // members))
+    rounds = 0
     deltas = np.empty((2, mb, width), dtype=dt)
     widest = 0
     for l in range(sizes.shape[0]):
@@ -790,6 +829,10 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
         scaled = np.empty(n_panels * mb * len(tile), dtype=dt)
         # the inputs of the previous and of this mini-batch packed for the step (set as acts)
         packed = np.empty((2, panel_ops.block_count(sizes[0]) * panel_ops.SAMPLES * mb), dtype=dt)
+    # a member meets the others once its buffers are made (an allocation that fails raises
+    # before anything waits for it), and leaves before it changes anything if they do not come
+    if members > 1 and not sync.meet(counters, members):
+        return -1
     # flat views for the leaves: X row i at Xf[i * n_x], buffer set p (0 or 1) row s at
     # actf[(p * mb + s) * width]; the previous mini-batch is in set prev_set, this one in cur_set
     n_x = X.shape[1]
@@ -831,6 +874,14 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
                 count = _first_layer_panels(threads, tile, panels, theta, b_off[0], n_in, n_out, src, src_stride,
                                             packed[prev_set], prev_m, deltaf, width, delta_col, step, decay,
                                             rows, src_col, m, actf, out_col, z, scaled, packed[cur_set])
+            elif members > 1 and l == 0:
+                count = _layer_rows(theta, w_off[0], b_off[0], n_in, own_lo, own_hi, src, src_stride, prev_rows,
+                                    prev_col, prev_m, deltaf, width, delta_col, step, decay, rows, src_col, m, actf,
+                                    out_col, block)
+                if m > 0:
+                    sync.barrier(counters, members, rounds)
+                    rounds += 1
+                    _copy_rows(shared_acts, members, member, cur_base, m, width, n_out, block_rows)
             elif parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
                 count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
                                         src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
@@ -838,15 +889,15 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
             else:
                 # one thread or a small layer: no parallel region at all (starting
                 # one costs microseconds, and far more when the cores are busy)
-                count = _layer_rows(theta, w_off[l], b_off[l], n_in, first, n_out, src, src_stride,
-                                    prev_rows, prev_col, prev_m, deltaf, width, delta_col, step, decay,
+                count = _layer_rows(theta if l == 0 else own_theta, w_off[l], b_off[l], n_in, first, n_out, src,
+                                    src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col, step, decay,
                                     rows, src_col, m, actf, out_col, block)
             if l == 0:
                 bad += count
         if m == 0:
             break
         if train:
-            _deltas(theta, w_off, sizes, act_off, acts[cur_set], Y, cur_order, m, cost, deltas[cur_set], buf,
+            _deltas(own_theta, w_off, sizes, act_off, acts[cur_set], Y, cur_order, m, cost, deltas[cur_set], buf,
                     weight, metrics)
             prev_set = cur_set
             prev_start = start
@@ -870,7 +921,7 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
 
 # --------------------------------------------------------------------------- public
 def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, *,
-              sample_weight=None, metrics=None, block_rows=None, panels=None):
+              sample_weight=None, metrics=None, block_rows=None, panels=None, team=None):
     """One epoch of mini-batch SGD over ``X[order]``, same contract as ``mlp.sgd_epoch``.
 
     Mini-batches are ``order[k:k + mini_batch_size]`` (the last one may be
@@ -901,6 +952,15 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
         :data:`fastnn.kernels.panels.MIN_BATCH` and the two mini-batches' inputs packed
         for the step take at most :data:`fastnn.kernels.panels.MAX_PACKED_BYTES`
         (:func:`fastnn.kernels.panels.chooses_panels`).  The same results up to rounding.
+    team : bool, optional
+        On more than one thread, run the epoch as a team (:mod:`fastnn.kernels.team`): each
+        thread trains its share of the first layer's rows for the whole epoch and waits for the
+        others at a barrier after each mini-batch's first layer, instead of a parallel region
+        started and joined per mini-batch.  None (default): for calls of at least
+        :data:`fastnn.kernels.team.MIN_BATCHES` mini-batches where
+        :func:`fastnn.kernels.team.suits` (the register blocks, a first layer worth sharing,
+        deeper layers small); True: whenever the register blocks run; False: never.  The same
+        bits either way.
 
     Returns
     -------
@@ -917,9 +977,28 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
     block = row_block(block_rows)
     tile = _first_layer_tile(theta.dtype, mini_batch_size, sizes[0], panels)
     weight = theta[:0] if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=theta.dtype)
+    metrics = NO_METRICS if metrics is None else metrics
+    threads = get_num_threads()
     out = np.empty((0, sizes[-1]), dtype=theta.dtype)
-    return int(_run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, get_num_threads(),
-                    weight, NO_METRICS if metrics is None else metrics, out, block, tile))
+    if threads > 1 and len(tile) == 0 and team is not False and not config.DISABLE_JIT:
+        if team or (order.shape[0] >= team_ops.MIN_BATCHES * mini_batch_size
+                     and team_ops.suits(sizes, mini_batch_size, len(block), PARALLEL_MIN_WORK)):
+            bad = team_ops.run_members(_run, team_ops.members_for(sizes, threads, len(block)), theta, w_off, b_off,
+                                       sizes, X, Y, order, mini_batch_size, eta, decay, cost, weight, metrics, out,
+                                       block, tile)
+            if bad is not None:
+                return bad
+    return int(_run(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost, threads, weight,
+                    metrics, out, block, tile, *no_team(theta)))
+
+
+def no_team(theta):
+    """The last five arguments of :func:`_run` outside a team: member 0 of 1 (the others are not
+    read, but typed as a team's are: ``theta``'s dtype)."""
+    return 0, 1, NO_COUNTERS, theta, theta[:0].reshape((0, 0))
+
+
+NO_COUNTERS = np.zeros(0, dtype=np.int64)
 
 
 def _first_layer_tile(dtype, mini_batch_size, n_in, panels):
@@ -954,4 +1033,4 @@ def feedforward_batch(theta, w_off, b_off, sizes, X, out, *, block_rows=None):
     order = np.arange(X.shape[0], dtype=np.int64)
     zero = theta.dtype.type(0)
     return int(_run(theta, w_off, b_off, sizes, X, out, order, INFER_CHUNK, 0.0, zero, QUADRATIC,
-                    get_num_threads(), theta[:0], NO_METRICS, out, block, panel_ops.NO_TILE))
+                    get_num_threads(), theta[:0], NO_METRICS, out, block, panel_ops.NO_TILE, *no_team(theta)))

@@ -227,7 +227,8 @@ def test_every_panel_width_gives_the_same_epoch(dtype):
         for threads in (1, 3):
             theta, metrics = theta0.copy(), np.zeros(3)
             tiled._run(theta, w_off, b_off, sizes, X, Y, order, 40, 3.0, dtype(0.999), 0, threads, theta[:0],
-                       metrics, np.empty((0, 7), dtype), tiled.row_block(2), panels.panel_tile(dtype, width))
+                       metrics, np.empty((0, 7), dtype), tiled.row_block(2), panels.panel_tile(dtype, width),
+                       *tiled.no_team(theta))
             results.append((width, threads, theta, metrics))
     assert not np.array_equal(results[0][2], theta0) and results[0][3][2] == 300
     for width, threads, theta, metrics in results:

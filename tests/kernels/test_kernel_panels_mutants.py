@@ -47,7 +47,8 @@ def panel_count(theta, w_off, b_off, sizes, X, Y, order, threads):
     assert tiled.PARALLEL_MIN_WORK <= SIZES[0] * SIZES[1] * MB
     return tiled._run(theta.copy(), w_off, b_off, sizes, X, Y, order, MB, 3.0, dtype.type(0.99),
                       mlp.CROSS_ENTROPY, threads, theta[:0], tiled.NO_METRICS,
-                      np.empty((0, SIZES[-1]), dtype), tiled.row_block(2), panels.panel_tile(dtype))
+                      np.empty((0, SIZES[-1]), dtype), tiled.row_block(2), panels.panel_tile(dtype),
+                      *tiled.no_team(theta))
 
 
 def numpy_count(theta, w_off, b_off, X, rows):

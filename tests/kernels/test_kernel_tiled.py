@@ -429,7 +429,7 @@ def run_on(threads, theta, w_off, b_off, sizes, X, Y, order, mb, cost, weight, o
     if tile:
         panels.compile_tiles(theta.dtype)
     bad = tiled._run(theta, w_off, b_off, sizes, X, Y, order, mb, ETA, theta.dtype.type(DECAY), cost,
-                     threads, weight, metrics, out, tiled.row_block(block_rows), tile)
+                     threads, weight, metrics, out, tiled.row_block(block_rows), tile, *tiled.no_team(theta))
     return metrics, bad
 
 
