@@ -186,6 +186,7 @@ def test_suits_the_book_shapes_and_not_small_or_deep_work():
     assert team.suits([64, 30, 10], 10, 4, work)  # the digits: 19,200 multiply-adds per mini-batch
     assert not team.suits([64, 30, 10], 8, 4, work)  # 15,360: below the work worth sharing
     assert not team.suits([784, 4, 10], 10, 4, work) and team.suits([784, 5, 10], 10, 4, work)  # one block
+    assert not team.suits(np.array([784, 3, 10]), 10, 4, work) and not team.suits(np.array([784, 2, 10]), 10, 2, work)
     assert not team.suits([784, 100, 100, 10], 10, 4, work)  # a deeper layer worth sharing itself
     assert team.suits([784, 30], 10, 2, work)  # no hidden layer
     assert [team.members_for([784, 30, 10], t, 4) for t in (1, 2, 8, 9)] == [1, 2, 8, 8]
@@ -212,3 +213,34 @@ def test_a_forked_child_makes_its_own_pool():
     forgot, theta = queue.get(timeout=120)
     child.join(timeout=60)
     assert forgot and np.array_equal(theta, expected)
+
+
+def test_sgd_epoch_trains_as_a_team_exactly_when_it_should(monkeypatch):
+    """By default: more than one thread, the register blocks, a shape that suits, a call of at
+    least MIN_BATCHES mini-batches; team=True: whenever the blocks run on more than one thread."""
+    sizes = [784, 30, 10]
+    theta0, w_off, b_off, sizes_arr = flat_net(sizes)
+    X, Y = samples(sizes, team.MIN_BATCHES * 10)
+    calls = []
+    real = team.run_members
+    monkeypatch.setattr(team, "run_members", lambda *a: calls.append(a[1]) or real(*a))
+    previous = numba.get_num_threads()
+    threads = min(2, numba.config.NUMBA_NUM_THREADS)
+
+    def members_used(n, mb, use_team=None, on=threads):
+        calls.clear()
+        numba.set_num_threads(on)
+        tiled.sgd_epoch(theta0.copy(), w_off, b_off, sizes_arr, X, Y, np.arange(n), mb, 0.1, 1.0, mlp.QUADRATIC,
+                        team=use_team)
+        return calls[:]
+
+    try:
+        team_of = [threads] if threads > 1 else []
+        assert members_used(team.MIN_BATCHES * 10, 10) == team_of
+        assert members_used(team.MIN_BATCHES * 10 - 1, 10) == []  # one mini-batch short
+        assert members_used(team.MIN_BATCHES * 10, 10, use_team=False) == []
+        assert members_used(20, 10, use_team=True) == team_of
+        assert members_used(team.MIN_BATCHES * 10, 10, on=1) == []
+        assert members_used(2 * panels.MIN_BATCH, panels.MIN_BATCH, use_team=True) == []  # the panels: no team
+    finally:
+        numba.set_num_threads(previous)
