@@ -188,6 +188,8 @@ def test_suits_the_book_shapes_and_not_small_or_deep_work():
     assert not team.suits([784, 4, 10], 10, 4, work) and team.suits([784, 5, 10], 10, 4, work)  # one block
     assert not team.suits(np.array([784, 3, 10]), 10, 4, work) and not team.suits(np.array([784, 2, 10]), 10, 2, work)
     assert not team.suits([784, 100, 100, 10], 10, 4, work)  # a deeper layer worth sharing itself
+    assert 32 * 64 * 8 == work and not team.suits([784, 32, 64, 10], 8, 4, work)  # exactly as much: too
+    assert team.suits([784, 32, 63, 10], 8, 4, work)
     assert team.suits([784, 30], 10, 2, work)  # no hidden layer
     assert [team.members_for([784, 30, 10], t, 4) for t in (1, 2, 8, 9)] == [1, 2, 8, 8]
 
