@@ -2,9 +2,11 @@
 
 Two facts decide the speed of a multi-threaded epoch:
 
-* **Fork/join cost.**  Every mini-batch starts a parallel region, and at the
-  book's sizes the serial work between two regions is a few microseconds, less
-  than a region costs when OpenMP's threads sleep at once (its passive wait).
+* **Fork/join cost.**  Every mini-batch starts a parallel region (unless the
+  call runs as a team, :mod:`fastnn.kernels.team`, which meets at a barrier
+  instead), and at the book's sizes the serial work between two regions is a
+  few microseconds, less than a region costs when OpenMP's threads sleep at
+  once (its passive wait).
   :func:`set_default_spin` sets ``GOMP_SPINCOUNT`` to a bounded spin that
   outlasts that serial work (:data:`SPIN_COUNT` iterations, well under a
   millisecond, a third of libgomp's own default) unless the user chose

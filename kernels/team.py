@@ -1,6 +1,6 @@
 """Training on several threads as a team that meets at a barrier, not a region per mini-batch (issue 28).
 
-On more than one thread, :func:`fastnn.kernels.tiled._run` shares each mini-batch's first layer
+On more than one thread, ``fastnn.kernels.tiled._run`` shares each mini-batch's first layer
 between the threads of a numba parallel region, started and joined per mini-batch, and runs the
 rest of the mini-batch on one thread.  At the book's mini-batch of 10 the start and the join cost
 about 4 us on two cores, against ~25 us of work per mini-batch.  A team instead runs the whole
@@ -78,7 +78,7 @@ os.register_at_fork(after_in_child=_forget_pool)
 def run_members(run, members, theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, decay, cost,
                 weight, metrics, out, block, tile):
     """Train one epoch as ``members`` members of a team, each a call of ``run``
-    (:func:`fastnn.kernels.tiled._run`, which releases the GIL) on a thread of its own, member 0
+    (``fastnn.kernels.tiled._run``, which releases the GIL) on a thread of its own, member 0
     on the caller's; the arguments are ``run``'s, up to ``tile``.  Member 0 works on ``theta``
     itself and adds to ``metrics``; member p > 0 keeps its deeper layers in a copy of ``theta``.
 

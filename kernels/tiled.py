@@ -993,7 +993,7 @@ def sgd_epoch(theta, w_off, b_off, sizes, X, Y, order, mini_batch_size, eta, dec
 
 
 def no_team(theta):
-    """The last five arguments of :func:`_run` outside a team: member 0 of 1 (the others are not
+    """The last five arguments of ``_run`` outside a team: member 0 of 1 (the others are not
     read, but typed as a team's are: ``theta``'s dtype)."""
     return 0, 1, NO_COUNTERS, theta, theta[:0].reshape((0, 0))
 
@@ -1002,7 +1002,7 @@ NO_COUNTERS = np.zeros(0, dtype=np.int64)
 
 
 def _first_layer_tile(dtype, mini_batch_size, n_in, panels):
-    """The ``tile`` argument of :func:`_run`: the panel tile of ``dtype`` (compiled first, with the
+    """The ``tile`` argument of ``_run``: the panel tile of ``dtype`` (compiled first, with the
     SLP vectorizer: :func:`fastnn.kernels.panels.compile_tiles`) or the empty tuple."""
     if panels is None:
         panels = panel_ops.chooses_panels(mini_batch_size, n_in, dtype)
