@@ -81,9 +81,11 @@ TARGETS = {
         "test_every_split_between_threads_gives_the_same_bits", "test_block_rows_for_cpu_follows_avx512",
         "test_block_rows_follow_numba_cpu_features", "test_other_block_rows_are_refused",
         "test_both_blocks_agree_on_a_wide_layer",
-        "test_the_options_are_keyword_only_and_every_argument_can_be_named")]
+        "test_the_options_are_keyword_only_and_every_argument_can_be_named",
+        "test_no_floating_point_error_in_a_sane_epoch_and_forward_pass")]
         + ["-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights or weights_of_one or added "
-                 "or cross_entropy_term or counts_the or ties or tied or block_rows or both_blocks or keyword_only"], "nojit"),
+                 "or cross_entropy_term or counts_the or ties or tied or block_rows or both_blocks or keyword_only "
+                 "or floating_point_error"], "nojit"),
     # the CPU's features: their own tests, then the register blocks' and panels' choices, nojit
     "kernels/cpu.py": (["tests/kernels/test_kernel_cpu.py",
                         "tests/kernels/test_kernel_tiled.py::test_block_rows_for_cpu_follows_avx512",

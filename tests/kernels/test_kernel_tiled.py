@@ -406,6 +406,22 @@ def test_running_metrics_are_added_to_the_given_sums():
     np.testing.assert_allclose(metrics, fresh + [1.5, 2.0, 3.0], rtol=1e-15)
 
 
+def test_no_floating_point_error_in_a_sane_epoch_and_forward_pass():
+    """Under ``NUMBA_DISABLE_JIT`` the kernels compute with NumPy scalars, whose errors NumPy
+    reports: on sane data none may occur (a division by the width of a panel that the blocks
+    do not have, say: compiled, that division raises ZeroDivisionError).  Compiled, errstate
+    has no effect, and the results are checked finite."""
+    sizes = [5, 7, 3]
+    theta, w_off, b_off, sizes_arr = flat_net(sizes)
+    X, Y = samples(sizes, 23)
+    out = np.empty((23, 3))
+    with np.errstate(all="raise"):
+        trained = tiled.sgd_epoch(theta, w_off, b_off, sizes_arr, X, Y, np.arange(23), 4, ETA, 0.99,
+                                  mlp.QUADRATIC, panels=False)
+        inferred = tiled.feedforward_batch(theta, w_off, b_off, sizes_arr, X, out)
+    assert trained == inferred == 0 and np.isfinite(theta).all() and np.isfinite(out).all()
+
+
 def test_cross_entropy_term_is_network2s_nan_to_num():
     """Each output's cost term in the running metrics, on every branch: inside (0, 1), saturated
     at exactly 0 or 1 (log 0 with a zero or non-zero factor), NaN, outside [0, 1]."""
