@@ -1,15 +1,15 @@
-"""Atomic counters for threads that meet inside one parallel region (issue 28).
+"""Atomic counters for threads that train one epoch together (issue 28).
 
-numba's parallel regions end with a join: the book's mini-batch of 10 starts one region per
-mini-batch, and at [784,30,10] the start and the join cost about as much as a sixth of the work
-between them.  :mod:`fastnn.kernels.team` keeps one region for a whole epoch instead, and its
-threads wait for each other with :func:`barrier` (a few tens of nanoseconds when both run).
-numba offers no atomic operations, so the three used here are LLVM's, emitted by
-``numba.extending.intrinsic``.
+numba's parallel regions end with a join: the book's mini-batch of 10 started one region per
+mini-batch, and at [784,30,10] the start and the join cost about a sixth of the work between
+them.  The members of a team (:mod:`fastnn.kernels.team`) each run the whole epoch on a thread of
+their own instead, and wait for each other with :func:`barrier` (0.07 us on two threads when both
+run, measured on an Intel Xeon).  numba offers no atomic operations, so the ones used here are
+LLVM's (an atomic add, an acquire load, a compare-exchange, and x86's ``pause`` while waiting),
+emitted by ``numba.extending.intrinsic``.
 
 A counter lives in an int64 array, one counter per cache line (:data:`LINE` elements apart), so
-that two counters never share a line.  The array is made by :func:`new_counters` and zeroed
-before every region.
+that two counters never share a line.  The array is made by :func:`new_counters` for each team.
 """
 import platform
 
@@ -30,15 +30,15 @@ PENDING, MET, ABANDONED = 0, 1, 2
 
 MEETING_SPINS = 1 << 22
 """Waits (each a ``pause`` on x86) after which a member stops waiting for the others at the
-meeting: 10-200 ms, by the CPU's ``pause``.  The others run later, on the same thread, when the
-threading layer gives the region fewer threads than it has tasks (TBB may; OpenMP does inside
-another parallel region): then waiting would never end."""
+meeting: 0.05 s on the Intel Xeon of docs/performance.md, longer where ``pause`` is slower.  A
+member may never come while the one waiting runs, e.g. when the pool's threads are busy with
+another team: then waiting would never end."""
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 
 
 def new_counters():
-    """Zeroed counters for one region."""
+    """Zeroed counters for one team."""
     return np.zeros(3 * LINE, dtype=np.int64)
 
 
@@ -91,12 +91,11 @@ def _pause(typingctx):
 
 @njit(cache=True)
 def meet(counters, members):
-    """Wait until all ``members`` tasks of the region have arrived, or give up.
+    """Wait until all ``members`` members of a team have arrived, or give up.
 
     Returns True if all met, so that each may go on with :func:`barrier`; False if one
-    waited :data:`MEETING_SPINS` times in vain (the region was given fewer threads than
-    tasks): then every member, the late ones too, gets False and must leave without
-    having changed anything.  The last to arrive and the first to give up settle the
+    waited :data:`MEETING_SPINS` times in vain (a member had not started): then every
+    member, the late ones too, gets False and must leave without having changed anything.  The last to arrive and the first to give up settle the
     verdict by one compare-exchange, so all members get the same answer.
     """
     if _fetch_add(counters, ARRIVED * LINE, 1) + 1 == members:

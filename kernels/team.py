@@ -31,7 +31,7 @@ from . import sync
 
 MIN_BATCHES = 128
 """Mini-batches a call must hold to be trained as a team by default.  Starting a team costs a
-hand-off to a thread of the pool and back (80-110 us measured on an Intel Xeon under KVM, where a
+hand-off to a thread of the pool and back (75-80 us measured on an Intel Xeon under KVM, where a
 waiting thread takes ~40 us to wake), against ~2 us saved per mini-batch at [784,30,10]: shorter
 calls (``partial_fit``, the thread chooser's first trial runs) start a parallel region per
 mini-batch as before."""
