@@ -597,18 +597,25 @@ def _deltas(theta, w_off, sizes, act_off, act, Y, order, m, cost, delta, buf, we
                 d_prev[k] = acc[k] * a * (one - a)
 
 
+@njit(cache=True)
+def _rows_of_part(part, parts, n_rows, block_rows):
+    """Rows ``lo..hi-1`` of a layer of ``n_rows`` rows that part ``part`` of ``parts`` owns in
+    training: whole register blocks of ``block_rows`` rows, so that no block depends on the
+    number of parts (the parallel region's parts and a team's members split alike)."""
+    blocks = (n_rows + block_rows - 1) // block_rows
+    return block_rows * (part * blocks // parts), min(n_rows, block_rows * ((part + 1) * blocks // parts))
+
+
 @njit(fastmath=FASTMATH, cache=True)
 def _copy_rows(shared_acts, members, member, set_base, m, width, n_rows, block_rows):
-    """Copy the first layer's activations of the members other than ``member`` (their rows, as
-    they split them: whole blocks of ``block_rows``) from their rows of ``shared_acts`` into its
-    own: ``m`` samples of the buffer set at ``set_base``, ``width`` values a sample."""
-    blocks = (n_rows + block_rows - 1) // block_rows
+    """Copy the first layer's activations of the members other than ``member`` (their rows,
+    :func:`_rows_of_part`) from their rows of ``shared_acts`` into its own: ``m`` samples of the
+    buffer set at ``set_base``, ``width`` values a sample."""
     own = shared_acts[member]
     for q in range(members):
         if q == member:
             continue
-        lo = block_rows * (q * blocks // members)
-        hi = min(n_rows, block_rows * ((q + 1) * blocks // members))
+        lo, hi = _rows_of_part(q, members, n_rows, block_rows)
         theirs = shared_acts[q]
         for s in range(m):
             row = set_base + s * width
@@ -633,7 +640,6 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
     bad = 0
     first = np.int64(0)  # not a literal 0, which numba would compile as a signature of its own
     block_rows = len(block)
-    blocks = (n_out + block_rows - 1) // block_rows
     groups = (m + SAMPLES - 1) // SAMPLES
     for t in prange(parts):
         if by_samples:
@@ -645,8 +651,7 @@ def _layer_parallel(parts, by_samples, theta, w_start, b_start, n_in, n_out, src
                                block)
         else:
             # part t owns whole row blocks, so no register block depends on the number of parts
-            lo = block_rows * (t * blocks // parts)
-            hi = min(n_out, block_rows * ((t + 1) * blocks // parts))
+            lo, hi = _rows_of_part(t, parts, n_out, block_rows)
             bad += _layer_rows(theta, w_start, b_start, n_in, lo, hi, src, src_stride,
                                prev_rows, prev_col, prev_m, delta, act_stride, delta_col, step, decay,
                                rows, src_col, m, out, out_col, block)
@@ -808,10 +813,8 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
     else:
         own_theta = theta
         acts = np.empty((2, mb, width), dtype=dt)
-    # a member's share of the first layer: whole register blocks, as _layer_parallel splits them
-    first_blocks = (sizes[1] + block_rows - 1) // block_rows
-    own_lo = block_rows * (member * first_blocks // members)
-    own_hi = min(sizes[1], block_rows * ((member + 1) * first_blocks // members))
+    # a member's share of the first layer, as _layer_parallel splits it
+    own_lo, own_hi = _rows_of_part(member, members, sizes[1], block_rows)
     rounds = 0
     deltas = np.empty((2, mb, width), dtype=dt)
     widest = 0
