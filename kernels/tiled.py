@@ -877,6 +877,13 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
                 count = _first_layer_panels(threads, tile, panels, theta, b_off[0], n_in, n_out, src, src_stride,
                                             packed[prev_set], prev_m, deltaf, width, delta_col, step, decay,
                                             rows, src_col, m, actf, out_col, z, scaled, packed[cur_set])
+            elif parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
+                # before the team's branch: numba compiles the callees in the order it meets them,
+                # and a first process took 0.7 s less this way (docs/performance.md); a team's
+                # members run on one thread each, so parts is 1 for them
+                count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
+                                        src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
+                                        step, decay, rows, src_col, m, actf, out_col, block)
             elif members > 1 and l == 0:
                 count = _layer_rows(theta, w_off[0], b_off[0], n_in, own_lo, own_hi, src, src_stride, prev_rows,
                                     prev_col, prev_m, deltaf, width, delta_col, step, decay, rows, src_col, m, actf,
@@ -885,10 +892,6 @@ def _run(theta, w_off, b_off, sizes, X, Y, order, mb, eta, decay, cost, threads,
                     sync.barrier(counters, members, rounds)
                     rounds += 1
                     _copy_rows(shared_acts, members, member, cur_base, m, width, n_out, block_rows)
-            elif parts > 1 and n_in * n_out * max(m, prev_m) >= PARALLEL_MIN_WORK:
-                count = _layer_parallel(parts, not train, theta, w_off[l], b_off[l], n_in, n_out,
-                                        src, src_stride, prev_rows, prev_col, prev_m, deltaf, width, delta_col,
-                                        step, decay, rows, src_col, m, actf, out_col, block)
             else:
                 # one thread or a small layer: no parallel region at all (starting
                 # one costs microseconds, and far more when the cores are busy)
