@@ -83,9 +83,10 @@ TARGETS = {
         "test_both_blocks_agree_on_a_wide_layer",
         "test_the_options_are_keyword_only_and_every_argument_can_be_named",
         "test_no_floating_point_error_in_a_sane_epoch_and_forward_pass")]
+        + ["tests/kernels/test_kernel_team.py::test_copy_rows_gives_each_member_every_others_rows_of_one_set"]
         + ["-k", "5x7x3 or 8x12x4 or 13x1x11 or split or zero_weights or weights_of_one or added "
                  "or cross_entropy_term or counts_the or ties or tied or block_rows or both_blocks or keyword_only "
-                 "or floating_point_error"], "nojit"),
+                 "or floating_point_error or copy_rows"], "nojit"),
     # the CPU's features: their own tests, then the register blocks' and panels' choices, nojit
     "kernels/cpu.py": (["tests/kernels/test_kernel_cpu.py",
                         "tests/kernels/test_kernel_tiled.py::test_block_rows_for_cpu_follows_avx512",

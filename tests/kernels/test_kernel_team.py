@@ -151,6 +151,30 @@ def _meet_and_count_rounds(counters, members, me, rounds, seen):
     return behind
 
 
+@pytest.mark.parametrize("members, block_rows", [(2, 4), (3, 4), (3, 2)])
+def test_copy_rows_gives_each_member_every_others_rows_of_one_set(members, block_rows):
+    # 30 first-layer rows (blocks of 4 leave 2 over) and 10 deeper ones, 7 samples, buffer set 1
+    n_rows, width, mb, m = 30, 40, 8, 7
+    base = mb * width
+    wrote = np.full((members, 2 * mb, width), np.nan)
+    for q in range(members):
+        lo, hi = tiled._rows_of_part(q, members, n_rows, block_rows)
+        for s in range(m):
+            wrote[q, mb + s, lo:hi] = 1000 * q + 100 * s + np.arange(lo, hi)
+    whole = np.nansum(wrote[:, mb:mb + m, :n_rows], axis=0)  # each row written by one member
+    for member in range(members):
+        shared = wrote.reshape(members, -1).copy()
+        tiled._copy_rows(shared, members, member, base, m, width, n_rows, block_rows)
+        got = shared.reshape(wrote.shape)
+        np.testing.assert_array_equal(got[member, mb:mb + m, :n_rows], whole)
+        # nothing else changes: the other set, the samples past m, the deeper layer's columns,
+        # and the other members' rows
+        np.testing.assert_array_equal(got[member, :mb], wrote[member, :mb])
+        np.testing.assert_array_equal(got[member, mb + m:], wrote[member, mb + m:])
+        np.testing.assert_array_equal(got[member, mb:mb + m, n_rows:], wrote[member, mb:mb + m, n_rows:])
+        np.testing.assert_array_equal(np.delete(got, member, axis=0), np.delete(wrote, member, axis=0))
+
+
 @pytest.mark.parametrize("members", [1, 2, 3])
 def test_the_barrier_lets_no_member_pass_before_all_arrived(members):
     counters = sync.new_counters()
