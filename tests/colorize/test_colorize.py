@@ -449,6 +449,26 @@ def test_cli_apply_with_references_trains_and_colours(tmp_path, capsys):
     np.testing.assert_array_equal(written, expected)
 
 
+def test_cli_refine_none_colours_without_the_refinement(tmp_path, capsys):
+    ref = save_png(tmp_path / "ref.png", TRAIN[0])
+    gray = tmp_path / "gray.png"
+    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
+    written = {}
+    for refine in ("none", "guided"):
+        out = tmp_path / f"{refine}.png"
+        args = ["colorize", "apply", "--reference", ref, str(gray), str(out), "--refine", refine]
+        assert cli.main(args + REFERENCE_OPTIONS) == 0
+        with Image.open(out) as image:
+            written[refine] = np.asarray(image)
+    capsys.readouterr()
+    for refine, api in (("none", None), ("guided", "guided")):
+        model = Colorizer(hidden_layer_sizes=(8,), epochs=2, samples_per_image=300, refine=api,
+                          random_state=0).fit([ref])
+        expected = np.clip(np.rint(model.predict(str(gray)) * 255), 0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(written[refine], expected)
+    assert not np.array_equal(written["none"], written["guided"])
+
+
 def test_cli_apply_with_references_writes_nothing_on_bad_input(tmp_path, files, capsys):
     out = tmp_path / "out.png"
     base = ["colorize", "apply"]
@@ -482,6 +502,34 @@ def test_cli_apply_with_references_shows_progress_unless_told_not_to(tmp_path, m
         args = ["colorize", "apply", "--reference", ref, str(gray), str(tmp_path / "out.png"), *options, *extra]
         assert cli.main(args) == 0
         assert ("cost=" in capsys.readouterr().err) is shown, extra
+
+
+def test_cli_interrupted_training_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    # Ctrl-C while the colorizer trains: the shell's 130 (128 + SIGINT), no model, no image
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Colorizer, "fit", interrupted)
+    ref = save_png(tmp_path / "ref.png", TRAIN[0])
+    model, out = tmp_path / "model.npz", tmp_path / "out.png"
+    assert cli.main(["colorize", "train", ref, "--out", str(model), *REFERENCE_OPTIONS]) == 130
+    assert "Interrupted: nothing written" in capsys.readouterr().err
+    assert cli.main(["colorize", "apply", "--reference", ref, ref, str(out), *REFERENCE_OPTIONS]) == 130
+    assert "Interrupted: nothing written" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.png"]
+
+
+def test_cli_apply_checks_the_model_before_the_image_and_train_requires_out(tmp_path, capsys):
+    missing_model, missing_image = tmp_path / "m.npz", tmp_path / "g.png"
+    args = ["colorize", "apply", str(missing_model), str(missing_image), str(tmp_path / "out.png")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert f"model '{missing_model}': no such file" in err and "input" not in err
+    with pytest.raises(SystemExit) as exc:  # argparse's usage error, before anything is read
+        cli.main(["colorize", "train", save_png(tmp_path / "ref.png", TRAIN[0])])
+    assert exc.value.code == 2
+    assert "the following arguments are required: --out" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.png"]
 
 
 @pytest.mark.slow
