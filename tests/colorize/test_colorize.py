@@ -8,6 +8,7 @@ L_TOL_BELOW_WHITE where L* <= 99.9 (near white, scikit-image's own Lab -> RGB ->
 gray is off by up to 3e-4); a uint8 file written by ``colorize apply`` within UINT8_L_TOL
 (rounding to 1/255).
 """
+import io
 import json
 
 import numpy as np
@@ -449,6 +450,18 @@ def test_cli_apply_with_references_trains_and_colours(tmp_path, capsys):
     np.testing.assert_array_equal(written, expected)
 
 
+def test_cli_apply_refuses_a_small_input_before_training_and_colorize_needs_an_action(tmp_path, files, capsys):
+    out = tmp_path / "out.png"
+    args = ["colorize", "apply", "--reference", files["good"], files["tiny"], str(out)]
+    assert cli.main(args + REFERENCE_OPTIONS) == 2
+    printed, err = capsys.readouterr()
+    assert "smaller than the 7 x 7 patch" in err and "Training on" not in printed and not out.exists()
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["colorize"])
+    assert exc.value.code == 2
+    assert "the following arguments are required: action" in capsys.readouterr().err
+
+
 def test_cli_refine_none_colours_without_the_refinement(tmp_path, capsys):
     ref = save_png(tmp_path / "ref.png", TRAIN[0])
     gray = tmp_path / "gray.png"
@@ -502,6 +515,34 @@ def test_cli_apply_with_references_shows_progress_unless_told_not_to(tmp_path, m
         args = ["colorize", "apply", "--reference", ref, str(gray), str(tmp_path / "out.png"), *options, *extra]
         assert cli.main(args) == 0
         assert ("cost=" in capsys.readouterr().err) is shown, extra
+
+
+def _pillow_bytes(pixels, fmt, **options):
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt, options", [("PNG", {}), ("JPEG", {"quality": 95}), ("WEBP", {}), ("AVIF", {})])
+def test_write_image_rounds_clips_and_gives_jpeg_quality_95_only(tmp_path, fmt, options):
+    from PIL import features
+
+    from fastnn.cli.colorize import write_image
+
+    if fmt in ("WEBP", "AVIF") and not features.check(fmt.lower()):
+        pytest.skip(f"this Pillow cannot write {fmt}")
+    rgb = np.random.default_rng(1).uniform(-0.2, 1.2, (21, 27, 3))  # outside [0, 1] too
+    rgb[0, 0], rgb[0, 1] = 0.0, 1.0
+    pixels = np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
+    assert pixels.min() == 0 and pixels.max() == 255
+    path = tmp_path / f"out.{fmt.lower()}"
+    write_image(rgb, path, fmt)
+    # the bytes Pillow writes for these pixels: at quality 95 for JPEG, with its defaults otherwise
+    assert path.read_bytes() == _pillow_bytes(pixels, fmt, **options)
+    if fmt == "PNG":
+        with Image.open(path) as image:
+            np.testing.assert_array_equal(np.asarray(image), pixels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
 
 
 def test_cli_interrupted_training_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
