@@ -452,10 +452,15 @@ def test_cli_apply_with_references_trains_and_colours(tmp_path, capsys):
 
 def test_cli_apply_refuses_a_small_input_before_training_and_colorize_needs_an_action(tmp_path, files, capsys):
     out = tmp_path / "out.png"
-    args = ["colorize", "apply", "--reference", files["good"], files["tiny"], str(out)]
-    assert cli.main(args + REFERENCE_OPTIONS) == 2
-    printed, err = capsys.readouterr()
-    assert "smaller than the 7 x 7 patch" in err and "Training on" not in printed and not out.exists()
+    narrow = save_png(tmp_path / "narrow.png", TRAIN[0][:, :5])  # tall enough, too narrow
+    for small in (files["tiny"], narrow):
+        args = ["colorize", "apply", "--reference", files["good"], small, str(out)]
+        assert cli.main(args + REFERENCE_OPTIONS) == 2
+        printed, err = capsys.readouterr()
+        assert "smaller than the 7 x 7 patch" in err and "Training on" not in printed and not out.exists()
+    exact = save_png(tmp_path / "exact.png", TRAIN[0][:7, :7])  # one patch: large enough
+    assert cli.main(["colorize", "apply", "--reference", files["good"], exact, str(out)] + REFERENCE_OPTIONS) == 0
+    assert "Wrote" in capsys.readouterr().out and out.exists()
     with pytest.raises(SystemExit) as exc:
         cli.main(["colorize"])
     assert exc.value.code == 2
@@ -469,7 +474,8 @@ def test_cli_refine_none_colours_without_the_refinement(tmp_path, capsys):
     written = {}
     for refine in ("none", "guided"):
         out = tmp_path / f"{refine}.png"
-        args = ["colorize", "apply", "--reference", ref, str(gray), str(out), "--refine", refine]
+        # a string made at run time, as the command line's are (not the interned literal)
+        args = ["colorize", "apply", "--reference", ref, str(gray), str(out), "--refine", "".join(refine)]
         assert cli.main(args + REFERENCE_OPTIONS) == 0
         with Image.open(out) as image:
             written[refine] = np.asarray(image)
@@ -515,6 +521,9 @@ def test_cli_apply_with_references_shows_progress_unless_told_not_to(tmp_path, m
         args = ["colorize", "apply", "--reference", ref, str(gray), str(tmp_path / "out.png"), *options, *extra]
         assert cli.main(args) == 0
         assert ("cost=" in capsys.readouterr().err) is shown, extra
+        args = ["colorize", "train", ref, "--out", str(tmp_path / "model.npz"), *options, *extra]
+        assert cli.main(args) == 0
+        assert ("cost=" in capsys.readouterr().err) is shown, ("train", extra)
 
 
 def _pillow_bytes(pixels, fmt, **options):
