@@ -574,7 +574,7 @@ def test_cli_apply_checks_the_model_before_the_image_and_train_requires_out(tmp_
     args = ["colorize", "apply", str(missing_model), str(missing_image), str(tmp_path / "out.png")]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert f"model '{missing_model}': no such file" in err and "input" not in err
+    assert f"model '{missing_model}': no such file" in err and str(missing_image) not in err
     with pytest.raises(SystemExit) as exc:  # argparse's usage error, before anything is read
         cli.main(["colorize", "train", save_png(tmp_path / "ref.png", TRAIN[0])])
     assert exc.value.code == 2
