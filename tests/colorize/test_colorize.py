@@ -58,6 +58,12 @@ def save_png(path, rgb):
     return str(path)
 
 
+def save_gray_test_photo(path):
+    """The first test photo's lightness as an 8-bit grayscale PNG at ``path`` (returned)."""
+    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(path)
+    return path
+
+
 # -- learning and prediction ----------------------------------------------------------------
 
 def test_learns_the_colour_of_the_texture(fitted):
@@ -395,8 +401,7 @@ def test_cli_train_and_apply(tmp_path, capsys):
             "--samples-per-image", "300", "--no-progress"]
     assert cli.main(args) == 0
     assert "Saved colorizer" in capsys.readouterr().out
-    gray = tmp_path / "gray.png"
-    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
+    gray = save_gray_test_photo(tmp_path / "gray.png")
     for name in ("out.png", "out.jpg"):
         assert cli.main(["colorize", "apply", str(model), str(gray), str(tmp_path / name)]) == 0
         assert f"Wrote {tmp_path / name} (27 x 21 pixels)" in capsys.readouterr().out  # width x height
@@ -436,8 +441,7 @@ REFERENCE_OPTIONS = ["--epochs", "2", "--hidden", "8", "--samples-per-image", "3
 
 def test_cli_apply_with_references_trains_and_colours(tmp_path, capsys):
     refs = [save_png(tmp_path / f"ref{i}.png", image) for i, image in enumerate(TRAIN)]
-    gray = tmp_path / "gray.png"
-    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
+    gray = save_gray_test_photo(tmp_path / "gray.png")
     out = tmp_path / "out.png"
     args = ["colorize", "apply", "--reference", refs[0], "--reference", refs[1], str(gray), str(out)]
     assert cli.main(args + REFERENCE_OPTIONS) == 0
@@ -469,8 +473,7 @@ def test_cli_apply_refuses_a_small_input_before_training_and_colorize_needs_an_a
 
 def test_cli_refine_none_colours_without_the_refinement(tmp_path, capsys):
     ref = save_png(tmp_path / "ref.png", TRAIN[0])
-    gray = tmp_path / "gray.png"
-    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
+    gray = save_gray_test_photo(tmp_path / "gray.png")
     written = {}
     for refine in ("none", "guided"):
         out = tmp_path / f"{refine}.png"
@@ -514,8 +517,7 @@ def test_cli_apply_with_references_shows_progress_unless_told_not_to(tmp_path, m
 
     monkeypatch.setattr(_progress, "progress_enabled", lambda progress, stream=None: bool(progress))
     ref = save_png(tmp_path / "ref.png", TRAIN[0])
-    gray = tmp_path / "gray.png"
-    Image.fromarray(np.rint(lightness(TEST[0]) / 100 * 255).astype(np.uint8)).save(gray)
+    gray = save_gray_test_photo(tmp_path / "gray.png")
     options = [option for option in REFERENCE_OPTIONS if option != "--no-progress"]
     for extra, shown in (([], True), (["--no-progress"], False)):
         args = ["colorize", "apply", "--reference", ref, str(gray), str(tmp_path / "out.png"), *options, *extra]
