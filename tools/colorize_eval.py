@@ -6,6 +6,7 @@ Usage::
     python tools/colorize_eval.py leave-one-out --seeds 0 1 2 --json loo.jsonl
     python tools/colorize_eval.py tables same_scene.jsonl      # the tables again, from saved results
     python tools/colorize_eval.py same-scene --untuned --set mode=bins --json bins.jsonl  # a variant
+    python tools/colorize_eval.py same-scene --photos confirmation --json fresh.jsonl  # unseen photos
 
 ``--grid revision-1|revision-2|revision-3`` tunes on another grid than the part's own (revisions 2
 and 3 changed the same-scene grid only); ``--tiles N`` sets the refinement's safe choice (N x N
@@ -61,9 +62,12 @@ def parse_values(text):
     return name, tuple(tuple(v) if isinstance(v, list) else v for v in value)
 
 
+PHOTOS = {"bundled": bundled_photos, "confirmation": protocol.confirmation_photos}
+
+
 def run(part, seeds, path, resume, tuned, settings=(), grid=None, tiles=None, extra_grid=(),
-        fallback="least-harm"):
-    photos = bundled_photos()
+        fallback="least-harm", photo_set="bundled"):
+    photos = PHOTOS[photo_set]()
     if part == "same-scene":
         cases, base, part_grid = protocol.same_scene_cases(photos), protocol.SAME_SCENE_BASE, protocol.GRID
         part_tiles = protocol.SAME_SCENE_TILES
@@ -85,7 +89,7 @@ def run(part, seeds, path, resume, tuned, settings=(), grid=None, tiles=None, ex
             result = protocol.run_case(base, train, split, test, seed, name, tuned=tuned, grid=grid,
                                        tiles=tiles or None, fallback=fallback)
             result.update(part=part, cpu_seconds=time.process_time() - start, tuned=tuned, base=base, grid=grid,
-                          tiles=tiles, fallback=fallback)
+                          tiles=tiles, fallback=fallback, photos=photo_set)
             results.append(result)
             print(f"{name} seed {seed}: fastnn {result['fastnn']['ab_error']:.2f}, grayscale "
                   f"{result['grayscale']['ab_error']:.2f}, mean chroma {result['mean chroma']['ab_error']:.2f} "
@@ -208,7 +212,12 @@ def main(argv=None):
     parser.add_argument("--fallback", choices=protocol.FALLBACKS, default="least-harm",
                         help="with --tiles, the choice when no refinement setting is safe on the inner tiles: "
                              "the least harmful one (revision 3) or the refinement off")
+    parser.add_argument("--photos", choices=sorted(PHOTOS), default="bundled",
+                        help="same-scene only: the bundled photos, or protocol.confirmation_photos (photos "
+                             "no revision was measured on)")
     args = parser.parse_args(argv)
+    if args.photos != "bundled" and args.part != "same-scene":
+        parser.error(f"--photos {args.photos} is for same-scene: its photos have no scene in common")
     if args.tiles is not None and args.tiles < 0:
         parser.error(f"--tiles must be >= 0, got {args.tiles}")
     if args.part == "tables":
@@ -217,7 +226,7 @@ def main(argv=None):
         results = read(args.results)
     else:
         results = run(args.part, args.seeds, args.json, args.resume, not args.untuned, args.set,
-                      GRIDS.get(args.grid), args.tiles, args.tune, args.fallback)
+                      GRIDS.get(args.grid), args.tiles, args.tune, args.fallback, args.photos)
     print(case_table(results))
     print()
     print(refine_table(results))

@@ -56,6 +56,9 @@ average **5 networks** (``n_networks=5``) and keep only the **finer context**
 error was 9.55 for one network with both contexts (the mean over seeds 0-4), 9.40 for the 5
 averaged, 8.97 for one network with the finer context and 8.72 for 5 of those (the table in
 docs/guide/colorize.md).  Revision 3's base settings are :data:`SAME_SCENE_BASE_REVISION_3`.
+
+**Confirmation photos** (after revision 4): :func:`confirmation_photos`, three photos no revision
+was measured on, for the same-scene cases of a revision as it stands.
 """
 import itertools
 
@@ -104,6 +107,37 @@ LEAVE_ONE_OUT_BASE = {"samples_per_image": 8000, "epochs": 5}
 """Colorizer parameters of the leave-one-out cases besides the tuned ones."""
 
 BASELINES = ("grayscale", "mean chroma")
+
+CONFIRMATION_PHOTOS = ("hubble_deep_field", "immunohistochemistry", "retina")
+"""The photos of :func:`confirmation_photos`: scikit-image's colour photographs outside the
+bundled eight (its ``colorwheel`` and ``logo`` are drawings).  Chosen after revision 4, before
+any of them was coloured."""
+
+
+def confirmation_photos():
+    """Same-scene photos no revision of the protocol was measured on (no download).
+
+    The bundled photos (:func:`~fastnn.colorize.bundled_photos`) have been seen by every revision,
+    so each revision was written knowing how the earlier ones did on them.  These three are a check
+    of a revision on photos it was not shaped by: scikit-image's ``hubble_deep_field`` (a telescope
+    image, nearly black), ``immunohistochemistry`` (stained tissue under a microscope) and
+    ``retina`` (a fundus photograph).  Use them with :func:`same_scene_cases`; across scenes they
+    have nothing in common.
+
+    Returns
+    -------
+    dict
+        Name -> uint8 RGB array, in :data:`CONFIRMATION_PHOTOS` order.
+
+    Examples
+    --------
+    >>> photos = confirmation_photos()
+    >>> {name: image.shape for name, image in photos.items()}
+    {'hubble_deep_field': (872, 1000, 3), 'immunohistochemistry': (512, 512, 3), 'retina': (1411, 1411, 3)}
+    """
+    from skimage import data
+
+    return {name: getattr(data, name)() for name in CONFIRMATION_PHOTOS}
 
 
 def split_halves(image, band=SEAM_BAND):

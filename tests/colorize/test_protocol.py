@@ -130,3 +130,50 @@ def test_run_case_with_the_refinement_off_reports_it_as_unrefined_too(monkeypatc
                                photo(24, 30, 1), seed=0, name="tiny", grid=GRID, tiles=2, fallback="off")
     assert result["settings"]["refine"] is None and result["settings"]["lmbda"] in (0.0, 5.0)
     assert result["fastnn unrefined"] == result["fastnn"]
+
+
+def test_confirmation_photos_are_colour_photos_outside_the_bundled_ones():
+    from fastnn.colorize import bundled_photos
+
+    photos = protocol.confirmation_photos()
+    assert tuple(photos) == protocol.CONFIRMATION_PHOTOS
+    bundled = bundled_photos()
+    assert not set(photos) & set(bundled)
+    for name, image in photos.items():
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3, name
+        assert np.ptp(image.astype(int)[..., 0] - image[..., 2]) > 0, f"{name} is grey"
+        assert all(image.shape != other.shape or not np.array_equal(image, other) for other in bundled.values())
+    cases = protocol.same_scene_cases(photos)  # the stereo pair is not among them: halves only
+    assert [c[0] for c in cases] == [f"{n} {d}" for n in photos for d in ("1st -> 2nd half", "2nd -> 1st half")]
+
+
+def evaluation_tool():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    import colorize_eval
+
+    return colorize_eval
+
+
+def test_the_evaluation_tool_runs_the_same_scene_cases_of_the_photos_asked_for(monkeypatch):
+    colorize_eval = evaluation_tool()
+    sets = {"bundled": {"cat": photo(12, 300, 0)}, "confirmation": {"dog": photo(12, 300, 1)}}
+    monkeypatch.setattr(colorize_eval, "PHOTOS", {name: (lambda p=p: p) for name, p in sets.items()})
+    monkeypatch.setattr(protocol, "run_case", lambda base, train, split, test, seed, name, **kw: {
+        "case": name, "seed": seed, "fastnn": {"ab_error": 1.0}, "grayscale": {"ab_error": 2.0},
+        "mean chroma": {"ab_error": 3.0}, "settings": {}})
+    for photo_set, name in (("bundled", "cat"), ("confirmation", "dog")):
+        results = colorize_eval.run("same-scene", [0], None, False, False, photo_set=photo_set)
+        assert [r["case"] for r in results] == [f"{name} 1st -> 2nd half", f"{name} 2nd -> 1st half"]
+        assert {r["photos"] for r in results} == {photo_set}
+
+
+def test_the_evaluation_tool_refuses_confirmation_photos_across_scenes(capsys):
+    colorize_eval = evaluation_tool()
+    with pytest.raises(SystemExit) as stop:
+        colorize_eval.main(["leave-one-out", "--photos", "confirmation"])
+    assert stop.value.code == 2
+    assert "--photos confirmation is for same-scene" in capsys.readouterr().err
+    assert colorize_eval.PHOTOS["confirmation"] is protocol.confirmation_photos
