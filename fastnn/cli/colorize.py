@@ -31,7 +31,7 @@ def colorizer_from_args(args):
                               lmbda=args.lmbda, cost=args.cost, dtype=args.dtype,
                               samples_per_image=args.samples_per_image, mode=args.mode,
                               bin_size=args.bin_size, temperature=args.temperature,
-                              validation_fraction=args.validation_fraction,
+                              rebalance=args.rebalance, validation_fraction=args.validation_fraction,
                               refine=None if args.refine == "none" else args.refine,
                               refine_radius=args.refine_radius, refine_eps=args.refine_eps,
                               texture_scales=args.texture_scales, context_scales=args.context_scales,
@@ -141,6 +141,9 @@ def add_model_arguments(parser):
                         help="side of the a*b* bins with --mode bins (default %(default)s)")
     parser.add_argument("--temperature", type=positive_float, default=defaults.temperature,
                         help="the annealed mean's temperature with --mode bins (default %(default)s)")
+    parser.add_argument("--rebalance", type=nonnegative_float, default=None, metavar="MIX",
+                        help="with --mode bins: class rebalancing, the uniform distribution's share in [0, 1] "
+                             "(Zhang et al.: 0.5; default: off)")
     parser.add_argument("--validation-fraction", type=positive_float, default=None,
                         help="early stopping: fraction of the training pixels held out, stop when their "
                              "a*b* error stops falling (default: off)")

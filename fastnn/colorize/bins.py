@@ -11,6 +11,12 @@ lightness, within +-``CHROMA_RANGE`` (64).  The network has one sigmoid
 output per bin, trained with the cross-entropy cost on soft targets: each pixel's chroma spread
 over its ``SOFT_NEIGHBOURS`` (5) nearest bin centres with a Gaussian of sigma
 ``SOFT_SIGMA`` (5) (in a*b* units), normalised to sum 1.
+
+Optional class rebalancing (``Colorizer(mode="bins", rebalance=0.5)``), after Zhang et al.: the
+near-grey bins of common colours dominate the training pixels, so each pixel is weighted by
+:func:`rebalancing_weights` of its nearest bin.  ``Network.fit`` takes no per-sample weights, so
+the weights are applied by drawing the training rows again with probabilities proportional to
+them (:func:`rebalanced_rows`).
 """
 import functools
 
@@ -109,3 +115,57 @@ def annealed_mean(outputs, centres, temperature):
     weights = np.exp(logits)
     weights /= weights.sum(axis=1, keepdims=True)
     return weights @ np.asarray(centres, dtype=np.float64)
+
+
+def rebalancing_weights(targets, centres, mix):
+    """Zhang et al.'s class-rebalancing weight of every bin, from the training pixels' soft targets.
+
+    The bins' frequencies ``p`` (the mean of the soft targets) are smoothed by a Gaussian of sigma
+    ``SOFT_SIGMA`` over the bin centres, mixed with the uniform distribution, and inverted:
+    ``w = 1 / ((1 - mix) p + mix / Q)`` for ``Q`` bins, scaled so that the mean weight of a training
+    pixel's bin is 1 (``sum(p w) = 1``).  A bin of rare colour gets a weight above 1.
+
+    Parameters
+    ----------
+    targets : ndarray, shape (n, n_bins)
+        Soft targets of the training pixels (:func:`soft_targets`), rows summing to 1.
+    centres : ndarray, shape (n_bins, 2)
+    mix : float
+        In [0, 1]: the uniform distribution's share (Zhang et al.: 0.5).  1 gives every bin weight 1.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_bins,)
+
+    Examples
+    --------
+    >>> centres = np.array([[0.0, 0.0], [40.0, 40.0]])
+    >>> rebalancing_weights(np.array([[1.0, 0.0]] * 3 + [[0.0, 1.0]]), centres, 0.5).round(3)
+    array([0.857, 1.429])
+    """
+    centres = np.asarray(centres, dtype=np.float64)
+    frequency = np.asarray(targets, dtype=np.float64).mean(axis=0)
+    d2 = ((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    smoothed = np.exp(-d2 / (2 * SOFT_SIGMA ** 2)) @ frequency
+    smoothed /= smoothed.sum()
+    weights = 1.0 / ((1.0 - mix) * smoothed + mix / len(centres))
+    return weights / (smoothed @ weights)
+
+
+def rebalanced_rows(targets, weights, rng):
+    """Row indices of the training pixels drawn again (with replacement, as many as there are)
+    with probabilities proportional to the weight of each pixel's nearest bin (its largest target).
+
+    Parameters
+    ----------
+    targets : ndarray, shape (n, n_bins)
+    weights : ndarray, shape (n_bins,)
+        From :func:`rebalancing_weights`.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+    """
+    row_weights = np.asarray(weights, dtype=np.float64)[np.argmax(targets, axis=1)]
+    return rng.choice(len(row_weights), len(row_weights), p=row_weights / row_weights.sum())

@@ -11,12 +11,15 @@ from .colour import from_outputs, lab_to_rgb, to_targets
 from .features import DEFAULT_CONTEXT_SCALES, feature_planes, gather, row_batches
 from .fileformat import FORMAT_NAME, colorizer_arrays, colorizer_from_arrays
 from .images import check_image_list, check_size, image_name, lightness, to_float
-from .bins import annealed_mean, bin_centres, soft_targets
+from .bins import annealed_mean, bin_centres, rebalanced_rows, rebalancing_weights, soft_targets
 from .params import PARAMS, check_params, output_count
 from .refine import refine_chroma
 
 GRAY_CHROMA = 1.0
 """An RGB image whose |a*| and |b*| never exceed this holds no colour to learn."""
+
+REBALANCE_STREAM = 1
+"""With a network's seed, the seed of the random stream that draws its rebalanced training pixels."""
 
 
 class _EarlyStopping:
@@ -88,6 +91,14 @@ class Colorizer:
     temperature : float, default 0.38
         The annealed mean's temperature in ``"bins"`` mode (Zhang et al.'s
         value): 1 is the distribution's mean, towards 0 its most likely bin.
+    rebalance : float or None, default None
+        ``"bins"`` mode only: class rebalancing after Zhang et al., the
+        uniform distribution's share in [0, 1] (their value: 0.5).  Each
+        training pixel is weighted by the rarity of its nearest bin
+        (:func:`~fastnn.colorize.bins.rebalancing_weights`), applied by
+        drawing each network's training pixels again with probabilities
+        proportional to the weights: more vivid colour, a higher per-pixel
+        error on the bundled photos (docs/guide/colorize.md).  None: off.
     validation_fraction : float or None, default None
         Early stopping: this fraction of the training pixels (drawn at
         random) is held out, the a*b* error of their prediction is measured
@@ -169,9 +180,9 @@ class Colorizer:
 
     def __init__(self, patch_size=7, hidden_layer_sizes=(32, 32), epochs=10, mini_batch_size=10,
                  eta=1.5, lmbda=5.0, cost="cross-entropy", dtype="float32", samples_per_image=30000,
-                 mode="regression", bin_size=10, temperature=0.38, refine="guided", refine_radius=16,
-                 refine_eps=0.01, validation_fraction=None, n_iter_no_change=3, texture_scales=(),
-                 context_scales=DEFAULT_CONTEXT_SCALES, n_networks=1, random_state=None):
+                 mode="regression", bin_size=10, temperature=0.38, rebalance=None, refine="guided",
+                 refine_radius=16, refine_eps=0.01, validation_fraction=None, n_iter_no_change=3,
+                 texture_scales=(), context_scales=DEFAULT_CONTEXT_SCALES, n_networks=1, random_state=None):
         self.patch_size = patch_size
         self.hidden_layer_sizes = hidden_layer_sizes
         self.epochs = epochs
@@ -184,6 +195,7 @@ class Colorizer:
         self.mode = mode
         self.bin_size = bin_size
         self.temperature = temperature
+        self.rebalance = rebalance
         self.refine = refine
         self.refine_radius = refine_radius
         self.refine_eps = refine_eps
@@ -358,7 +370,12 @@ class Colorizer:
         sizes = [X.shape[1], *params["hidden_layer_sizes"], output_count(params)]
         net = Network(sizes, seed=seed, dtype=params["dtype"], cost=params["cost"], init="default")
         if params["mode"] == "bins":
-            targets = soft_targets(chroma, bin_centres(params["bin_size"]), net.dtype)
+            centres = bin_centres(params["bin_size"])
+            targets = soft_targets(chroma, centres, net.dtype)
+            if params["rebalance"] is not None:  # drawn again: each network with its own seed
+                weights = rebalancing_weights(targets, centres, params["rebalance"])
+                rows = rebalanced_rows(targets, weights, np.random.default_rng([seed, REBALANCE_STREAM]))
+                X, targets = X[rows], targets[rows]
         else:
             targets = to_targets(chroma).astype(net.dtype)
 

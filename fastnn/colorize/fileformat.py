@@ -2,11 +2,12 @@
 the networks (in :meth:`fastnn.Network.save`'s format, the first under ``network.`` keys, the
 others under ``network1.``, ``network2.``, ...).  No pickle.
 
-Format version 4 (``format = "fastnn.Colorizer"``, ``format_version = 4``): entries
+Format version 5 (``format = "fastnn.Colorizer"``, ``format_version = 5``): entries
 ``meta`` (JSON: ``params``, ``chroma_mean``, ``n_samples``, ``fit_seconds``,
 ``fastnn_version``), ``feature_mean`` and ``feature_scale`` (float64, one per feature)
 and one network per ``n_networks``.  Every entry is checked against the others when a file is
-loaded.  Versions 1-3 lack ``context_scales`` and ``n_networks`` (added in version 4); they
+loaded.  Versions 1-4 lack ``rebalance`` (added in version 5); they load with ``rebalance=None``.
+Versions 1-3 lack ``context_scales`` and ``n_networks`` (added in version 4); they
 load with ``context_scales=(4, 16)`` and ``n_networks=1``.
 Version 1 (fastnn before ``lmbda`` and the refinement) lacks those parameters in ``meta``;
 such files still load, with the values that reproduce them (``lmbda=0``, ``refine=None``).
@@ -22,11 +23,11 @@ from ..exceptions import ModelFileError
 from ..network import Network
 from .features import feature_count
 from .params import (PARAMS, PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, PARAMS_BEFORE_VERSION_4,
-                     check_params, output_count)
+                     PARAMS_BEFORE_VERSION_5, check_params, output_count)
 
 FORMAT_NAME = "fastnn.Colorizer"
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 
 def network_prefix(k):
@@ -70,6 +71,8 @@ def colorizer_from_arrays(cls, arrays, path):
         missing.update(PARAMS_BEFORE_VERSION_3)
     if int(version) < 4:
         missing.update(PARAMS_BEFORE_VERSION_4)
+    if int(version) < 5:
+        missing.update(PARAMS_BEFORE_VERSION_5)
     stored = set(PARAMS) - set(missing)
     if not isinstance(meta, dict) or not {"params", "chroma_mean", "n_samples"} <= set(meta) \
             or not isinstance(meta["params"], dict) or set(meta["params"]) != stored:

@@ -6,7 +6,7 @@ from .features import DEFAULT_CONTEXT_SCALES
 from .refine import check_refine
 
 PARAMS = ("patch_size", "hidden_layer_sizes", "epochs", "mini_batch_size", "eta", "lmbda", "cost", "dtype",
-          "samples_per_image", "mode", "bin_size", "temperature", "refine", "refine_radius", "refine_eps",
+          "samples_per_image", "mode", "bin_size", "temperature", "rebalance", "refine", "refine_radius", "refine_eps",
           "validation_fraction", "n_iter_no_change", "texture_scales", "context_scales", "n_networks",
           "random_state")
 """The constructor's parameters, in order."""
@@ -21,6 +21,9 @@ PARAMS_BEFORE_VERSION_3 = {"texture_scales": ()}
 
 PARAMS_BEFORE_VERSION_4 = {"context_scales": DEFAULT_CONTEXT_SCALES, "n_networks": 1}
 """The values of the parameters that files of format versions 1-3 lack: those that reproduce them."""
+
+PARAMS_BEFORE_VERSION_5 = {"rebalance": None}
+"""The values of the parameters that files of format versions 1-4 lack: those that reproduce them."""
 
 COSTS = ("cross-entropy", "quadratic")
 
@@ -64,6 +67,26 @@ def check_context_scales(value):
     return steps
 
 
+def check_rebalance(value, mode):
+    """``rebalance`` as None or a float in [0, 1]; only the bins mode has classes to rebalance.
+
+    Raises
+    ------
+    TypeError
+        If it is not None or a number.
+    ValueError
+        For a value outside [0, 1], or one given with ``mode="regression"``.
+    """
+    if value is None:
+        return None
+    mix = _validation.check_float(value, "rebalance", nonnegative=True)
+    if mix > 1:
+        raise ValueError(f"rebalance must be None or in [0, 1] (the uniform distribution's share), got {mix}")
+    if mode != "bins":
+        raise ValueError(f"rebalance={mix} needs mode='bins' (it weights the a*b* bins), got mode={mode!r}")
+    return mix
+
+
 def check_params(params):
     """The parameters ``{name: value}`` of a Colorizer, validated, as a new dict.
 
@@ -84,6 +107,7 @@ def check_params(params):
         if fraction >= 1:
             raise ValueError(f"validation_fraction must be None or in (0, 1), got {fraction}")
     refine, radius, eps = check_refine(params["refine"], params["refine_radius"], params["refine_eps"])
+    mode = _validation.check_choice(params["mode"], "mode", MODES)
     return {
         "patch_size": patch,
         "hidden_layer_sizes": _validation.check_hidden_sizes(params["hidden_layer_sizes"]),
@@ -94,9 +118,10 @@ def check_params(params):
         "cost": _validation.check_choice(params["cost"], "cost", COSTS),
         "dtype": np.dtype(_validation.check_dtype(params["dtype"])).name,
         "samples_per_image": _validation.check_int(params["samples_per_image"], "samples_per_image", 1),
-        "mode": _validation.check_choice(params["mode"], "mode", MODES),
+        "mode": mode,
         "bin_size": _validation.check_int(params["bin_size"], "bin_size", 1),
         "temperature": _validation.check_float(params["temperature"], "temperature", positive=True),
+        "rebalance": check_rebalance(params["rebalance"], mode),
         "refine": refine,
         "refine_radius": radius,
         "refine_eps": eps,

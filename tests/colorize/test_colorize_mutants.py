@@ -248,18 +248,21 @@ def test_check_params_returns_every_parameter_checked():
 
     given = default_params(patch_size=1, hidden_layer_sizes=[4, 3], epochs=1, mini_batch_size=1, eta=0.5,
                            lmbda=0, cost="quadratic", dtype=np.float64, samples_per_image=1, mode="bins",
-                           bin_size=1, temperature=2, refine=None, refine_radius=1, refine_eps=1e-3,
+                           bin_size=1, temperature=2, rebalance=1, refine=None, refine_radius=1, refine_eps=1e-3,
                            validation_fraction=0.999, n_iter_no_change=1, texture_scales=[2],
                            context_scales=[3, 1], n_networks=2, random_state=0)
     checked = check_params(given)
     assert list(checked) == list(PARAMS)
     assert checked == {"patch_size": 1, "hidden_layer_sizes": (4, 3), "epochs": 1, "mini_batch_size": 1,
                        "eta": 0.5, "lmbda": 0.0, "cost": "quadratic", "dtype": "float64", "samples_per_image": 1,
-                       "mode": "bins", "bin_size": 1, "temperature": 2.0, "refine": None, "refine_radius": 1,
+                       "mode": "bins", "bin_size": 1, "temperature": 2.0, "rebalance": 1.0, "refine": None,
+                       "refine_radius": 1,
                        "refine_eps": 1e-3, "validation_fraction": 0.999, "n_iter_no_change": 1,
                        "texture_scales": (2,), "context_scales": (3, 1), "n_networks": 2, "random_state": 0}
     assert check_params(default_params(random_state=None, validation_fraction=None))["random_state"] is None
     assert check_params(default_params())["refine"] == "guided"
+    assert check_params(default_params())["rebalance"] is None
+    assert check_params(default_params(mode="bins", rebalance=0))["rebalance"] == 0.0
 
 
 @pytest.mark.parametrize("change, error, message", [
@@ -286,6 +289,12 @@ def test_check_params_returns_every_parameter_checked():
     ({"temperature": 0.0}, ValueError, "temperature must be > 0, got 0.0"),
     ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change must be >= 1, got 0"),
     ({"texture_scales": (1,)}, ValueError, "texture_scales entries must be >= 2"),
+    ({"rebalance": 0.5}, ValueError, "rebalance=0.5 needs mode='bins' (it weights the a*b* bins), got "
+                                     "mode='regression'"),
+    ({"mode": "bins", "rebalance": 1.5}, ValueError, "rebalance must be None or in [0, 1] (the uniform "
+                                                     "distribution's share), got 1.5"),
+    ({"mode": "bins", "rebalance": -0.5}, ValueError, "rebalance must be >= 0, got -0.5"),
+    ({"mode": "bins", "rebalance": "0.5"}, TypeError, "rebalance must be a real number, got '0.5'"),
 ])
 def test_check_params_names_the_parameter_and_its_value(change, error, message):
     from fastnn.colorize.params import check_params
@@ -303,7 +312,8 @@ def test_output_count_is_two_or_one_per_bin():
 
 
 def test_files_before_version_2_load_with_today_s_defaults_but_no_lmbda_and_no_refinement():
-    from fastnn.colorize.params import PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, PARAMS_BEFORE_VERSION_4
+    from fastnn.colorize.params import (PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, PARAMS_BEFORE_VERSION_4,
+                                        PARAMS_BEFORE_VERSION_5)
 
     defaults = default_params()
     assert PARAMS_BEFORE_VERSION_2 == {**{name: defaults[name] for name in PARAMS_BEFORE_VERSION_2},
@@ -311,6 +321,7 @@ def test_files_before_version_2_load_with_today_s_defaults_but_no_lmbda_and_no_r
     assert PARAMS_BEFORE_VERSION_3 == {"texture_scales": defaults["texture_scales"]} == {"texture_scales": ()}
     assert PARAMS_BEFORE_VERSION_4 == {name: defaults[name] for name in ("context_scales", "n_networks")} \
         == {"context_scales": (4, 16), "n_networks": 1}
+    assert PARAMS_BEFORE_VERSION_5 == {"rebalance": defaults["rebalance"]} == {"rebalance": None}
 
 
 # -- fileformat.py ---------------------------------------------------------------------------
@@ -328,7 +339,7 @@ NON_DEFAULT = {"patch_size": 3, "hidden_layer_sizes": (5, 4), "epochs": 2, "mini
                "lmbda": 0.25, "cost": "quadratic", "dtype": "float64", "samples_per_image": 60, "mode": "bins",
                "bin_size": 24, "temperature": 0.5, "refine": None, "refine_radius": 3, "refine_eps": 0.02,
                "validation_fraction": 0.25, "n_iter_no_change": 2, "texture_scales": (3, 2),
-               "context_scales": (2,), "n_networks": 2, "random_state": 5}
+               "context_scales": (2,), "n_networks": 2, "rebalance": 0.5, "random_state": 5}
 
 
 @pytest.fixture(scope="module")
@@ -377,19 +388,19 @@ def test_a_file_keeps_every_non_default_parameter_and_fitted_value(tiny_model, t
     np.testing.assert_array_equal(loaded.predict(image), tiny_model.predict(image))
 
 
-def test_the_file_records_format_4_and_the_fit_seconds_or_0(tiny_model):
+def test_the_file_records_format_5_and_the_fit_seconds_or_0(tiny_model):
     import copy
     import json
 
     arrays = arrays_of(tiny_model)
-    assert arrays["format_version"].dtype == np.int64 and int(arrays["format_version"]) == 4
+    assert arrays["format_version"].dtype == np.int64 and int(arrays["format_version"]) == 5
     assert json.loads(str(arrays["meta"]))["fit_seconds"] == tiny_model.fit_seconds_ > 0
     model = copy.copy(tiny_model)
     del model.fit_seconds_  # a colorizer fitted before fit_seconds_ existed
     assert json.loads(str(arrays_of(model)["meta"]))["fit_seconds"] == 0.0
 
 
-@pytest.mark.parametrize("version", [None, np.array([4]), np.array(4.0), np.array(0), np.array(5), np.array("4")])
+@pytest.mark.parametrize("version", [None, np.array([5]), np.array(5.0), np.array(0), np.array(6), np.array("5")])
 def test_files_of_other_format_versions_are_refused(tiny_model, version):
     from fastnn import ModelFileError
 
@@ -399,23 +410,25 @@ def test_files_of_other_format_versions_are_refused(tiny_model, version):
     else:
         arrays["format_version"] = version
     with pytest.raises(ModelFileError, match=re.escape("colorizer file format version") + ".*"
-                       + re.escape("is not one of (1, 2, 3, 4)")):
+                       + re.escape("is not one of (1, 2, 3, 4, 5)")):
         load_arrays(arrays)
 
 
 def test_an_unsigned_format_version_is_read(tiny_model):
     arrays = arrays_of(tiny_model)
-    arrays["format_version"] = np.array(4, dtype=np.uint8)
+    arrays["format_version"] = np.array(5, dtype=np.uint8)
     assert load_arrays(arrays).get_params() == NON_DEFAULT
 
 
 def version_1_arrays(model):
     """The arrays of ``model`` as format version 1 wrote them (no lmbda, refinement, bins, early stopping,
-    texture, context scales or further networks)."""
-    from fastnn.colorize.params import PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, PARAMS_BEFORE_VERSION_4
+    texture, context scales, further networks or rebalancing)."""
+    from fastnn.colorize.params import (PARAMS_BEFORE_VERSION_2, PARAMS_BEFORE_VERSION_3, PARAMS_BEFORE_VERSION_4,
+                                        PARAMS_BEFORE_VERSION_5)
 
     def drop(meta):
-        for name in (*PARAMS_BEFORE_VERSION_2, *PARAMS_BEFORE_VERSION_3, *PARAMS_BEFORE_VERSION_4):
+        for name in (*PARAMS_BEFORE_VERSION_2, *PARAMS_BEFORE_VERSION_3, *PARAMS_BEFORE_VERSION_4,
+                     *PARAMS_BEFORE_VERSION_5):
             del meta["params"][name]
 
     return dict(with_meta(arrays_of(model), drop), format_version=np.array(1))
@@ -439,7 +452,7 @@ def test_a_version_1_file_loads_with_the_parameters_that_reproduce_it(version_1_
     np.testing.assert_array_equal(loaded.predict(image), version_1_model.predict(image))
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
 def test_a_file_must_name_exactly_the_parameters_of_its_version(version_1_model, version):
     from fastnn import ModelFileError
 
@@ -449,13 +462,13 @@ def test_a_file_must_name_exactly_the_parameters_of_its_version(version_1_model,
         arrays = with_meta(arrays, lambda meta: meta["params"].update(lmbda=0.0))  # version 2's
     elif version == 2:
         arrays = with_meta(arrays, lambda meta: meta["params"].update(texture_scales=[]))  # version 3's
-    elif version == 3:
-        arrays = with_meta(arrays, lambda meta: meta["params"].update(texture_scales=[], lmbda=0.0, refine=None,
-                                                                      refine_radius=16, refine_eps=0.01,
-                                                                      validation_fraction=None, n_iter_no_change=3,
-                                                                      mode="regression", bin_size=10,
-                                                                      temperature=0.38,
-                                                                      context_scales=[4, 16]))  # 4's too
+    elif version in (3, 4):
+        versions_2_to_4 = dict(texture_scales=[], lmbda=0.0, refine=None, refine_radius=16, refine_eps=0.01,
+                               validation_fraction=None, n_iter_no_change=3, mode="regression", bin_size=10,
+                               temperature=0.38, context_scales=[4, 16])  # and 4's
+        if version == 4:
+            versions_2_to_4.update(n_networks=1, rebalance=None)  # 4's whole, and 5's
+        arrays = with_meta(arrays, lambda meta: meta["params"].update(versions_2_to_4))
     with pytest.raises(ModelFileError, match="'meta' entry does not describe a colorizer"):
         load_arrays(arrays)
 
@@ -494,7 +507,7 @@ def test_invalid_parameters_in_a_file_are_named(tiny_model):
 
 @pytest.mark.parametrize("change", [
     {"dtype": "float32"}, {"cost": "cross-entropy"}, {"hidden_layer_sizes": [5, 3]}, {"bin_size": 16},
-    {"texture_scales": [3]}, {"mode": "regression"},
+    {"texture_scales": [3]}, {"mode": "regression", "rebalance": None},
 ])
 def test_a_network_that_disagrees_with_the_parameters_is_refused(tiny_model, change):
     from fastnn import ModelFileError
@@ -1256,7 +1269,7 @@ def test_the_defaults_are_the_documented_ones():
         "lmbda": 5.0, "cost": "cross-entropy", "dtype": "float32", "samples_per_image": 30000, "mode": "regression",
         "bin_size": 10, "temperature": 0.38, "refine": "guided", "refine_radius": 16, "refine_eps": 0.01,
         "validation_fraction": None, "n_iter_no_change": 3, "texture_scales": (), "context_scales": (4, 16),
-        "n_networks": 1, "random_state": None}
+        "n_networks": 1, "rebalance": None, "random_state": None}
 
 
 def test_fit_shows_no_progress_bar_unless_asked(monkeypatch, capsys):

@@ -66,7 +66,7 @@ def test_several_networks_are_deterministic_and_saved(tmp_path):
     assert loaded.get_params() == model.get_params() and len(loaded.networks_) == 2
     np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
     with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:
-        assert int(npz["format_version"]) == 4
+        assert int(npz["format_version"]) == 5
         assert {key.split(".")[0] for key in npz.files if key.startswith("network")} == {"network", "network1"}
 
 
@@ -114,7 +114,7 @@ def test_a_version_3_file_loads_with_one_network_and_both_contexts(tmp_path):
     test = smooth_and_textured(1)
     expected = Colorizer.load(tmp_path / "m.npz").predict(test)
     meta = json.loads(str(arrays["meta"]))
-    for name in ("context_scales", "n_networks"):  # what format version 3 wrote
+    for name in ("context_scales", "n_networks", "rebalance"):  # what format version 3 wrote
         del meta["params"][name]
     old = load(tmp_path, dict(arrays, meta=np.array(json.dumps(meta)), format_version=np.array(3)))
     assert old.get_params()["context_scales"] == (4, 16) and old.get_params()["n_networks"] == 1

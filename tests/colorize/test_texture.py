@@ -83,7 +83,7 @@ def test_texture_is_deterministic_and_saved(tmp_path):
     assert loaded.get_params()["texture_scales"] == (5,) and loaded.params_["texture_scales"] == (5,)
     np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
     with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:
-        assert int(npz["format_version"]) == FORMAT_VERSION == 4
+        assert int(npz["format_version"]) == FORMAT_VERSION == 5
 
 
 def test_version_2_file_loads_without_texture(tmp_path):
@@ -93,7 +93,7 @@ def test_version_2_file_loads_without_texture(tmp_path):
     with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     meta = json.loads(str(arrays["meta"]))
-    for name in ("texture_scales", "context_scales", "n_networks"):  # what format version 2 wrote
+    for name in ("texture_scales", "context_scales", "n_networks", "rebalance"):  # what format version 2 wrote
         del meta["params"][name]
     arrays["meta"], arrays["format_version"] = np.array(json.dumps(meta)), np.array(2, dtype=np.int64)
     with open(tmp_path / "v2.npz", "wb") as f:
