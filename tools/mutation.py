@@ -43,7 +43,7 @@ EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.json"
 # every test file of the colorizer (pytest runs a file named twice once, at its first place)
 COLORIZE_TESTS = [f"tests/colorize/test_{name}.py" for name in (
     "colorize_mutants", "refine", "texture", "colorize_networks", "protocol", "colour", "colorize_tolerances",
-    "colorize")]
+    "rebalance", "colorize")]
 
 # the quickest of test_conv_kernels.py's 28x28-image tests (the rest take minutes without the compiler)
 CONV_QUICK_TESTS = [f"tests/test_conv_kernels.py::{name}" for name in (
@@ -163,7 +163,7 @@ TARGETS = {
                                          "-m", "not slow"], "jit")
        for module, own in (("refine", ["tests/colorize/test_refine.py"]),
                            ("features", ["tests/colorize/test_texture.py", "tests/colorize/test_colorize_networks.py"]),
-                           ("bins", ["tests/colorize/test_refine.py"]),
+                           ("bins", ["tests/colorize/test_refine.py", "tests/colorize/test_rebalance.py"]),
                            ("params", ["tests/colorize/test_refine.py", "tests/colorize/test_texture.py",
                                        "tests/colorize/test_colorize_networks.py"]),
                            ("baselines", []), ("fileformat", ["tests/colorize/test_colorize_networks.py"]),

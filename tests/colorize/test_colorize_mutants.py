@@ -153,7 +153,7 @@ def test_gather_concatenates_each_scale_s_window_in_order():
 
 # -- bins.py ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bin_size, half", [(10, 60), (16, 64), (7, 63), (64, 64)])
+@pytest.mark.parametrize("bin_size, half", [(10, 60), (16, 64), (7, 63), (64, 64), (2, 64)])
 def test_bin_centres_are_the_in_gamut_multiples_of_the_bin_size_within_64(bin_size, half):
     from fastnn.colorize.bins import bin_centres
     from fastnn.colorize.colour import in_gamut
