@@ -12,8 +12,8 @@ TINY = {"mode": "bins", "bin_size": 16, "hidden_layer_sizes": (8,), "epochs": 5,
         "patch_size": 3, "refine": None}
 
 
-def naive_weights(targets, centres, mix):
-    """Zhang et al.'s weights written out bin by bin."""
+def naive_smoothed_frequencies(targets, centres):
+    """The bins' frequencies smoothed by a Gaussian of sigma SOFT_SIGMA over the centres, bin by bin."""
     n_bins = len(centres)
     frequency = [sum(row[k] for row in targets) / len(targets) for k in range(n_bins)]
     smoothed = []
@@ -23,8 +23,13 @@ def naive_weights(targets, centres, mix):
             distance2 = (centres[j][0] - centres[k][0]) ** 2 + (centres[j][1] - centres[k][1]) ** 2
             total += np.exp(-distance2 / (2 * SOFT_SIGMA ** 2)) * frequency[k]
         smoothed.append(total)
-    smoothed = [s / sum(smoothed) for s in smoothed]
-    weights = [1 / ((1 - mix) * s + mix / n_bins) for s in smoothed]
+    return [s / sum(smoothed) for s in smoothed]
+
+
+def naive_weights(targets, centres, mix):
+    """Zhang et al.'s weights written out bin by bin."""
+    smoothed = naive_smoothed_frequencies(targets, centres)
+    weights = [1 / ((1 - mix) * s + mix / len(centres)) for s in smoothed]
     mean_weight = sum(s * w for s, w in zip(smoothed, weights))
     return np.array([w / mean_weight for w in weights])
 
@@ -53,8 +58,9 @@ def test_rare_colours_weigh_more_and_the_mean_weight_is_1():
     red_bin = np.argmax(targets[-1])
     assert weights[red_bin] > 1 > weights[grey_bin]
     np.testing.assert_allclose(rebalancing_weights(targets, centres, 1.0), 1.0, rtol=1e-12)  # uniform only
-    smoothed = naive_weights(targets.tolist(), centres.tolist(), 1.0)  # all 1: the mean weight is 1
-    assert smoothed.shape == weights.shape
+    smoothed = np.array(naive_smoothed_frequencies(targets.tolist(), centres.tolist()))
+    for mix in (0.0, 0.5):
+        assert smoothed @ rebalancing_weights(targets, centres, mix) == pytest.approx(1.0, rel=1e-12)
 
 
 def test_rows_are_drawn_again_in_proportion_to_their_bin_s_weight():
